@@ -1,0 +1,182 @@
+/* edgeq — quantized LLM inference from one portable C core.
+ *
+ * The public C API. Small and stable: every call that can fail returns an eq_status, and the
+ * object involved keeps a human-readable message (SQLite's errmsg model). The library never
+ * prints, never aborts, never exits. Whoever allocates frees.
+ */
+#ifndef EDGEQ_H
+#define EDGEQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EQ_VERSION "0.1.0"
+
+typedef enum {
+    EQ_OK = 0,
+    EQ_ERR_IO,            /* file could not be opened or read */
+    EQ_ERR_FORMAT,        /* malformed or truncated input (GGUF, JSON, ...) */
+    EQ_ERR_UNSUPPORTED,   /* well-formed but not something we run (type, architecture) */
+    EQ_ERR_NOMEM,         /* allocation failed or a size would overflow */
+    EQ_ERR_ARG,           /* bad argument from the caller */
+    EQ_ERR_CONTEXT_FULL,  /* more tokens than the context holds */
+    EQ_ERR_ABORTED,       /* the caller asked to stop */
+    EQ_ERR_NEED_MORE      /* streamed input is not complete yet (not an error while feeding) */
+} eq_status;
+
+const char *eq_status_str(eq_status s);
+
+typedef int32_t eq_token;
+
+typedef struct eq_model  eq_model;
+typedef struct eq_ctx    eq_ctx;
+typedef struct eq_loader eq_loader;
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+typedef struct {
+    /* Called as bytes arrive; return non-zero to abort the load. May be NULL. */
+    int (*progress)(void *user, uint64_t loaded, uint64_t total);
+    void *progress_user;
+    int vocab_only;          /* load the tokenizer and metadata only (tensors are skipped) */
+} eq_model_params;
+
+eq_model_params eq_model_default_params(void);
+
+/* Load from a path. A split file (`name-00001-of-0000N.gguf`) pulls in its siblings.
+ * On failure *out is NULL and errbuf (if given) holds a one-line message naming the problem. */
+eq_status eq_model_load(const char *path, const eq_model_params *params, eq_model **out,
+                        char *errbuf, size_t errlen);
+
+/* Streamed loading: bytes are pushed in as they arrive (fetch body, WASI fd, Blob).
+ * For split models, each part is fed on its own part index (0-based) in any interleaving;
+ * n_parts is 1 for a single file. Tensor memory is allocated once per part, as soon as that
+ * part's header is in, and every later byte is copied straight to its final place. */
+eq_loader  *eq_loader_new(const eq_model_params *params, int n_parts);
+eq_status   eq_loader_feed(eq_loader *l, int part, const void *buf, size_t n);
+/* Bytes consumed so far and expected in all (0 when not yet known). */
+void        eq_loader_progress(const eq_loader *l, uint64_t *loaded, uint64_t *total);
+/* All parts fed: build the model. On success the model is handed over in *out. */
+eq_status   eq_loader_finish(eq_loader *l, eq_model **out);
+const char *eq_loader_errmsg(const eq_loader *l);
+void        eq_loader_free(eq_loader *l);
+
+void eq_model_free(eq_model *m);
+
+/* ---- model information -------------------------------------------------------------------- */
+
+const char *eq_model_arch(const eq_model *m);          /* "llama", "phi3", "qwen2" */
+int         eq_model_n_vocab(const eq_model *m);
+int         eq_model_n_ctx_train(const eq_model *m);
+int         eq_model_n_embd(const eq_model *m);
+int         eq_model_n_layer(const eq_model *m);
+uint64_t    eq_model_n_params(const eq_model *m);
+uint64_t    eq_model_size_bytes(const eq_model *m);      /* bytes of tensor data */
+/* Metadata as text (numbers formatted, arrays summarised); NULL if the key is absent. The
+ * returned string lives in a buffer the model owns until the next call on the model. */
+int         eq_model_meta_count(const eq_model *m);
+const char *eq_model_meta_key(const eq_model *m, int i);
+const char *eq_model_meta_str(const eq_model *m, const char *key);
+int         eq_model_tensor_count(const eq_model *m);
+/* name, type name ("Q4_K"), dims (up to 4, ne[0] first) */
+eq_status   eq_model_tensor_info(const eq_model *m, int i, const char **name, const char **type,
+                                 int64_t ne[4], int *n_dims);
+
+/* ---- tokenizer ---------------------------------------------------------------------------- */
+
+eq_token eq_token_bos(const eq_model *m);  /* -1 when the vocabulary has none */
+eq_token eq_token_eos(const eq_model *m);
+eq_token eq_token_eot(const eq_model *m);
+int      eq_token_is_eog(const eq_model *m, eq_token t);   /* end of generation (EOS, EOT, ...) */
+int      eq_add_bos(const eq_model *m);
+
+/* Tokenize like llama_tokenize: add_special adds BOS/EOS as the vocabulary asks, parse_special
+ * turns special-token text (e.g. "<|im_end|>") into its token. Writes at most cap tokens and
+ * sets *n_out to the number needed; EQ_ERR_ARG if cap was too small. */
+eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_special,
+                      int parse_special, eq_token *out, int cap, int *n_out);
+
+/* The raw bytes a token stands for (byte-fallback and byte-level tokens decoded). For
+ * streaming text use eq_detok, which holds back incomplete UTF-8. Returns bytes written
+ * (truncated to cap), or -1 for an invalid token. special: render control tokens' text. */
+int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, int cap);
+
+/* ---- inference context -------------------------------------------------------------------- */
+
+typedef enum { EQ_KV_F16 = 0, EQ_KV_F32 = 1 } eq_kv_type;
+
+typedef struct {
+    int n_ctx;            /* 0: the model's training context */
+    int n_threads;        /* 0: one per core */
+    int n_batch;          /* prompt tokens evaluated per step (default 256) */
+    eq_kv_type kv_type;
+} eq_ctx_params;
+
+eq_ctx_params eq_ctx_default_params(void);
+eq_status  eq_ctx_new(eq_model *m, const eq_ctx_params *p, eq_ctx **out, char *errbuf, size_t errlen);
+void       eq_ctx_free(eq_ctx *c);
+const char *eq_ctx_errmsg(const eq_ctx *c);
+int        eq_ctx_n_ctx(const eq_ctx *c);
+int        eq_ctx_n_past(const eq_ctx *c);
+/* Drop the cache back to n_past tokens (0 clears it). */
+eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
+
+/* Evaluate n tokens at the current position; afterwards eq_ctx_logits gives the logits of the
+ * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit. */
+eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
+const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
+
+/* Optional: called between layers during decode; non-zero aborts with EQ_ERR_ABORTED. */
+void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user);
+
+/* ---- sampling ----------------------------------------------------------------------------- */
+
+typedef struct {
+    float temp;            /* <= 0: greedy */
+    int   top_k;           /* <= 0: off */
+    float top_p;           /* >= 1: off */
+    float min_p;           /* <= 0: off */
+    float repeat_penalty;  /* 1: off */
+    int   repeat_last_n;   /* how many recent tokens the penalty looks at */
+    uint64_t seed;
+} eq_sampler_params;
+
+typedef struct eq_sampler eq_sampler;
+eq_sampler_params eq_sampler_default_params(void);
+eq_sampler *eq_sampler_new(const eq_sampler_params *p, int n_vocab);
+/* Pick the next token from logits; the sampler remembers accepted tokens for the penalty. */
+eq_token    eq_sampler_sample(eq_sampler *s, const float *logits);
+void        eq_sampler_accept(eq_sampler *s, eq_token t);
+void        eq_sampler_reset(eq_sampler *s);
+void        eq_sampler_free(eq_sampler *s);
+
+/* ---- streamed detokenization -------------------------------------------------------------- */
+
+/* Collects token bytes and releases only complete UTF-8 sequences. */
+typedef struct { char pending[8]; int n_pending; } eq_detok;
+/* Append token t's text; writes complete UTF-8 to buf; returns bytes written or -1. */
+int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap);
+/* Flush whatever remains (invalid sequences become U+FFFD). */
+int eq_detok_flush(eq_detok *d, char *buf, int cap);
+
+/* ---- chat templates ----------------------------------------------------------------------- */
+
+typedef struct { const char *role; const char *content; } eq_chat_msg;
+
+/* The template family recognised from tokenizer.chat_template ("chatml", "llama3", "phi3",
+ * "gemma", "zephyr", "llama2", ...), or NULL when the model has none we know. */
+const char *eq_chat_template_name(const eq_model *m);
+/* Format messages with the model's template (or the named one when tmpl_name is non-NULL).
+ * add_assistant appends the assistant prefix. Writes at most cap bytes (NUL-terminated) and
+ * sets *n_out to the full length; EQ_ERR_ARG if cap was too small. */
+eq_status eq_chat_apply(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
+                        int add_assistant, char *buf, size_t cap, size_t *n_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,16 @@
+/* Chat templates: the family is recognised from tokenizer.chat_template (a Jinja string we do
+ * not execute); each family's format is written out in C, as llama_chat_apply_template does. */
+#ifndef EQ_CHAT_H
+#define EQ_CHAT_H
+
+#include "edgeq.h"
+
+/* Family name ("chatml", "llama3", "phi3", "gemma", "zephyr", "llama2", ...) or NULL. */
+const char *eq_chat_detect(const char *jinja_template);
+/* 1 if name is a family eq_chat_format knows. */
+int eq_chat_known(const char *family);
+/* Same buffer contract as eq_chat_apply in edgeq.h. */
+eq_status eq_chat_format(const char *family, const eq_chat_msg *msgs, int n, int add_assistant,
+                         char *buf, size_t cap, size_t *n_out);
+
+#endif

@@ -1,0 +1,47 @@
+/* One table of tensor types, as ggml has it: block size, bytes per block, and the kernels.
+ * Type ids are GGML's, because that is what GGUF files store. */
+#ifndef EQ_QUANT_H
+#define EQ_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    EQ_TYPE_F32  = 0,  EQ_TYPE_F16  = 1,  EQ_TYPE_Q4_0 = 2,  EQ_TYPE_Q4_1 = 3,
+    EQ_TYPE_Q5_0 = 6,  EQ_TYPE_Q5_1 = 7,  EQ_TYPE_Q8_0 = 8,  EQ_TYPE_Q8_1 = 9,
+    EQ_TYPE_Q2_K = 10, EQ_TYPE_Q3_K = 11, EQ_TYPE_Q4_K = 12, EQ_TYPE_Q5_K = 13,
+    EQ_TYPE_Q6_K = 14, EQ_TYPE_Q8_K = 15, EQ_TYPE_BF16 = 30,
+    EQ_TYPE_COUNT = 40
+};
+
+#define EQ_QK 32    /* block size of the legacy formats */
+#define EQ_QK_K 256 /* super-block size of the K formats */
+
+typedef void (*eq_to_float_fn)(const void *x, float *y, int64_t k);
+typedef void (*eq_from_float_fn)(const float *x, void *y, int64_t k);
+/* s = dot(x, y) over n values; x in this type, y in its vec_dot_type. */
+typedef void (*eq_vec_dot_fn)(int n, float *s, const void *x, const void *y);
+
+typedef struct {
+    const char      *name;          /* "Q4_K" */
+    int              blck_size;     /* values per block */
+    size_t           type_size;     /* bytes per block */
+    int              vec_dot_type;  /* the format activations are converted to for vec_dot */
+    eq_to_float_fn   to_float;
+    eq_from_float_fn from_float;    /* activation formats at least (F32, F16, BF16, Q8_0, Q8_1, Q8_K) */
+    eq_vec_dot_fn    vec_dot;
+} eq_type_traits;
+
+/* The kernels this build uses (SIMD where compiled in); NULL for an unknown type id. */
+const eq_type_traits *eq_type_traits_get(int type);
+/* The scalar reference: the oracle the tests compare every SIMD kernel against. */
+const eq_type_traits *eq_type_traits_ref(int type);
+
+const char *eq_type_name(int type);            /* "?" when unknown */
+int         eq_type_from_name(const char *name); /* -1 when unknown (case-insensitive) */
+/* Bytes of one row of ne0 values; 0 when the type is unknown or ne0 is not a whole number of blocks. */
+size_t      eq_row_size(int type, int64_t ne0);
+/* The SIMD flavour compiled in: "avx2", "avx512", "neon", "wasm-simd128" or "scalar". */
+const char *eq_quant_isa(void);
+
+#endif
