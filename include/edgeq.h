@@ -58,6 +58,9 @@ eq_status eq_model_load(const char *path, const eq_model_params *params, eq_mode
  * part's header is in, and every later byte is copied straight to its final place. */
 eq_loader  *eq_loader_new(const eq_model_params *params, int n_parts);
 eq_status   eq_loader_feed(eq_loader *l, int part, const void *buf, size_t n);
+/* Optional, before feeding: the part's byte size (file size, Content-Length). Lets bad
+ * offsets and truncation be reported before any tensor memory is allocated. */
+eq_status   eq_loader_set_part_size(eq_loader *l, int part, uint64_t size);
 /* Bytes consumed so far and expected in all (0 when not yet known). */
 void        eq_loader_progress(const eq_loader *l, uint64_t *loaded, uint64_t *total);
 /* All parts fed: build the model. On success the model is handed over in *out. */

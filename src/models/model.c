@@ -1,0 +1,95 @@
+/* The public model API: information, tokenizer and chat-template entry points. */
+#include "models/model.h"
+#include "quant/quant.h"
+#include "chat.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const eq_vocab *eq_model_vocab(const eq_model *m) { return m->vocab; }
+
+const char *eq_model_arch(const eq_model *m) { return m->arch_name; }
+int eq_model_n_vocab(const eq_model *m) { return eq_vocab_n_tokens(m->vocab); }
+int eq_model_n_ctx_train(const eq_model *m) { return m->hp.n_ctx_train; }
+int eq_model_n_embd(const eq_model *m) { return m->hp.n_embd; }
+int eq_model_n_layer(const eq_model *m) { return m->hp.n_layer; }
+uint64_t eq_model_n_params(const eq_model *m) { return m->n_params; }
+uint64_t eq_model_size_bytes(const eq_model *m) { return m->n_bytes; }
+
+int eq_model_meta_count(const eq_model *m) { return (int)m->parts[0]->n_kv; }
+const char *eq_model_meta_key(const eq_model *m, int i) {
+    return i >= 0 && (uint64_t)i < m->parts[0]->n_kv ? m->parts[0]->kv[i].key : NULL;
+}
+
+const char *eq_model_meta_str(const eq_model *m, const char *key) {
+    const eq_gguf_kv *kv = eq_gguf_get(m->parts[0], key);
+    eq_model *mm = (eq_model *)m;  /* the buffer is scratch owned by the model */
+    char *b = mm->meta_buf;
+    size_t cap = sizeof mm->meta_buf;
+    if (!kv) return NULL;
+    switch (kv->type) {
+    case EQ_GGUF_STRING: snprintf(b, cap, "%s", kv->str); break;
+    case EQ_GGUF_F32: case EQ_GGUF_F64: snprintf(b, cap, "%g", kv->v.f); break;
+    case EQ_GGUF_BOOL: snprintf(b, cap, "%s", kv->v.u ? "true" : "false"); break;
+    case EQ_GGUF_I8: case EQ_GGUF_I16: case EQ_GGUF_I32: case EQ_GGUF_I64: snprintf(b, cap, "%lld", (long long)kv->v.i); break;
+    case EQ_GGUF_ARRAY: {
+        int n = snprintf(b, cap, "[%s x %llu]", eq_gguf_type_name(kv->arr_type), (unsigned long long)kv->n);
+        for (uint64_t i = 0; i < kv->n && i < 4 && n > 0 && (size_t)n < cap - 64; i++) {
+            if (kv->arr_str) n += snprintf(b + n, cap - n, " \"%.40s\"", kv->arr_str[i]);
+            else { double d; eq_gguf_arr_f64(kv, i, &d); n += snprintf(b + n, cap - n, " %g", d); }
+        }
+        if (kv->n > 4 && n > 0 && (size_t)n < cap - 8) snprintf(b + n, cap - n, " ...");
+        break;
+    }
+    default: snprintf(b, cap, "%llu", (unsigned long long)kv->v.u); break;
+    }
+    return b;
+}
+
+int eq_model_tensor_count(const eq_model *m) {
+    uint64_t n = 0;
+    for (int p = 0; p < m->n_parts; p++) n += m->parts[p]->n_tensors;
+    return (int)n;
+}
+
+eq_status eq_model_tensor_info(const eq_model *m, int i, const char **name, const char **type, int64_t ne[4], int *n_dims) {
+    for (int p = 0; p < m->n_parts && i >= 0; p++) {
+        if ((uint64_t)i < m->parts[p]->n_tensors) {
+            const eq_gguf_tensor *t = &m->parts[p]->tensors[i];
+            if (name) *name = t->name;
+            if (type) *type = eq_type_name(t->type);
+            if (ne) memcpy(ne, t->ne, sizeof t->ne);
+            if (n_dims) *n_dims = t->n_dims;
+            return EQ_OK;
+        }
+        i -= (int)m->parts[p]->n_tensors;
+    }
+    return EQ_ERR_ARG;
+}
+
+eq_token eq_token_bos(const eq_model *m) { return eq_vocab_bos(m->vocab); }
+eq_token eq_token_eos(const eq_model *m) { return eq_vocab_eos(m->vocab); }
+eq_token eq_token_eot(const eq_model *m) { return eq_vocab_eot(m->vocab); }
+int eq_token_is_eog(const eq_model *m, eq_token t) { return eq_vocab_is_eog(m->vocab, t); }
+int eq_add_bos(const eq_model *m) { return eq_vocab_add_bos(m->vocab); }
+
+eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_special, int parse_special,
+                      eq_token *out, int cap, int *n_out) {
+    return eq_vocab_tokenize(m->vocab, text, len, add_special, parse_special, out, cap, n_out);
+}
+
+int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, int cap) {
+    return eq_vocab_token_to_piece(m->vocab, t, special, buf, cap);
+}
+
+const char *eq_chat_template_name(const eq_model *m) {
+    return m->chat_template ? eq_chat_detect(m->chat_template) : NULL;
+}
+
+eq_status eq_chat_apply(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n, int add_assistant,
+                        char *buf, size_t cap, size_t *n_out) {
+    const char *family = tmpl_name ? tmpl_name : eq_chat_template_name(m);
+    if (!family) family = "chatml";  /* llama.cpp's fallback when a model has no known template */
+    if (!eq_chat_known(family)) return EQ_ERR_UNSUPPORTED;
+    return eq_chat_format(family, msgs, n, add_assistant, buf, cap, n_out);
+}

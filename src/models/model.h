@@ -1,0 +1,83 @@
+/* The model: hyperparameters, weights (pointers into tensor memory allocated once per file
+ * part) and the vocabulary; and the inference context (KV cache, scratch, thread pool). */
+#ifndef EQ_MODEL_H
+#define EQ_MODEL_H
+
+#include "edgeq.h"
+#include "gguf/gguf.h"
+#include "tokenizer/vocab.h"
+#include "runtime/threadpool.h"
+
+typedef enum { EQ_ARCH_LLAMA, EQ_ARCH_QWEN2, EQ_ARCH_PHI3 } eq_arch;
+typedef enum { EQ_ROPE_NORM = 0, EQ_ROPE_NEOX = 2 } eq_rope_type;  /* GGML's mode numbers */
+
+/* A weight as stored in the file: ne1 rows of ne0 values, each row nb1 bytes. */
+typedef struct {
+    const void *data;   /* NULL when the tensor is absent */
+    int type;
+    int64_t ne0, ne1;
+    size_t nb1;
+} eq_weight;
+
+typedef struct {
+    eq_weight attn_norm, wq, wk, wv, wqkv, bq, bk, bv, bqkv, wo;
+    eq_weight ffn_norm, w_gate, w_up, w_down;   /* phi3: w_up holds gate and up, stacked */
+    eq_weight rope_freqs, rope_long, rope_short;
+} eq_layer;
+
+typedef struct {
+    int n_vocab, n_ctx_train, n_embd, n_layer, n_ff;
+    int n_head, n_head_kv, head_dim, n_rot;
+    float norm_eps;
+    float rope_base, rope_freq_scale, rope_attn_factor;
+    int rope_type;             /* EQ_ROPE_NORM / EQ_ROPE_NEOX */
+    int rope_yarn;             /* YaRN scaling: extrapolation mix with ext_factor 1 */
+    float yarn_beta_fast, yarn_beta_slow;
+    int n_ctx_orig;            /* rope.scaling.original_context_length (LongRoPE / YaRN) */
+    int q_prescale;            /* phi3 scales Q by 1/sqrt(head_dim) before attention */
+} eq_hparams;
+
+struct eq_model {
+    eq_arch arch;
+    char arch_name[32];
+    eq_hparams hp;
+    eq_weight tok_embd, output_norm, output;
+    eq_layer *layers;
+    eq_vocab *vocab;
+    eq_gguf **parts;           /* metadata and tensor infos of each file part */
+    int n_parts;
+    void **arenas;             /* tensor memory, one block per part */
+    uint64_t n_params, n_bytes;
+    int vocab_only;
+    char *chat_template;       /* copy of tokenizer.chat_template, or NULL */
+    char meta_buf[1024];       /* eq_model_meta_str's result */
+};
+
+const eq_vocab *eq_model_vocab(const eq_model *m);
+
+/* Per-architecture binding: read hyperparameters and point the weights at tensor memory.
+ * Errors name the key or tensor at fault. */
+eq_status eq_model_bind(eq_model *m, char *err, size_t errlen);
+
+struct eq_ctx {
+    eq_model *m;
+    int n_ctx, n_batch, n_past;
+    eq_kv_type kv_type;
+    eq_pool *pool;
+    void **k_cache, **v_cache;   /* per layer: [n_ctx][n_head_kv * head_dim] */
+    /* scratch, sized for n_batch tokens */
+    float *x, *xb, *q, *k, *v, *att, *hb, *hb2, *logits, *att_scores;
+    void *qbuf;                  /* activations converted to a kernel's vec_dot_type */
+    size_t qbuf_size;
+    const float *rope_factors;   /* per-dimension divisors (LongRoPE / Llama 3 rope_freqs) */
+    float *rope_theta;           /* per-dimension base frequencies, n_rot/2 */
+    int has_logits;
+    int (*abort_cb)(void *);
+    void *abort_user;
+    char err[256];
+};
+
+/* The forward pass of the pre-norm decoder (llama, qwen2, phi3): n tokens at n_past. */
+eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n);
+
+#endif

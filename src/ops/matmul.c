@@ -1,0 +1,70 @@
+/* Matrix-vector and matrix-matrix products on quantized weights, as ggml does them: each
+ * activation row is converted once to the weight's partner format, then every output is one
+ * vec_dot over integer blocks. Rows are tiled so a weight row is read once per tile of tokens. */
+#include "ops/ops.h"
+#include "quant/quant.h"
+
+#include <string.h>
+
+size_t eq_matmul_qbuf_size(int type, int64_t ne0, int T) {
+    const eq_type_traits *tt = eq_type_traits_get(type);
+    if (!tt) return 0;
+    return eq_row_size(tt->vec_dot_type, ne0) * (size_t)T;
+}
+
+typedef struct {
+    const eq_weight *w;
+    const float *x;
+    int T, ld_out;
+    float *out;
+    void *qbuf;
+    size_t qrow;
+    eq_vec_dot_fn vec_dot;
+    eq_from_float_fn from_float;
+} mm_job;
+
+static void convert_rows(void *arg, int ith, int nth) {
+    mm_job *j = arg;
+    int lo, hi;
+    eq_split(j->T, ith, nth, &lo, &hi);
+    for (int t = lo; t < hi; t++)
+        j->from_float(j->x + (size_t)t * j->w->ne0, (char *)j->qbuf + (size_t)t * j->qrow, j->w->ne0);
+}
+
+#define TILE_ROWS 16
+#define TILE_TOKENS 8
+
+static void dot_rows(void *arg, int ith, int nth) {
+    mm_job *j = arg;
+    const eq_weight *w = j->w;
+    int n_tiles = (int)((w->ne1 + TILE_ROWS - 1) / TILE_ROWS);
+    int lo, hi;
+    eq_split(n_tiles, ith, nth, &lo, &hi);
+    const int n = (int)w->ne0;
+    for (int tile = lo; tile < hi; tile++) {
+        int r0 = tile * TILE_ROWS;
+        int r1 = r0 + TILE_ROWS < w->ne1 ? r0 + TILE_ROWS : (int)w->ne1;
+        for (int t0 = 0; t0 < j->T; t0 += TILE_TOKENS) {
+            int t1 = t0 + TILE_TOKENS < j->T ? t0 + TILE_TOKENS : j->T;
+            for (int r = r0; r < r1; r++) {
+                const char *row = (const char *)w->data + (size_t)r * w->nb1;
+                for (int t = t0; t < t1; t++)
+                    j->vec_dot(n, &j->out[(size_t)t * j->ld_out + r], row, (const char *)j->qbuf + (size_t)t * j->qrow);
+            }
+        }
+    }
+}
+
+void eq_matmul(eq_pool *pool, const eq_weight *w, const float *x, int T, float *out, int ld_out, void *qbuf) {
+    const eq_type_traits *tt = eq_type_traits_get(w->type);
+    const eq_type_traits *xt = eq_type_traits_get(tt->vec_dot_type);
+    mm_job j = {w, x, T, ld_out, out, qbuf, eq_row_size(tt->vec_dot_type, w->ne0), tt->vec_dot, xt->from_float};
+    if (tt->vec_dot_type == 0 /* F32: use x as it is */) {
+        j.qbuf = (void *)x;
+    } else if (T == 1) {
+        convert_rows(&j, 0, 1);
+    } else {
+        eq_pool_run(pool, convert_rows, &j);
+    }
+    eq_pool_run(pool, dot_rows, &j);
+}

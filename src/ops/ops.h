@@ -1,0 +1,34 @@
+/* The operations of the forward pass, each on plain float rows; matmul on quantized weights. */
+#ifndef EQ_OPS_H
+#define EQ_OPS_H
+
+#include <stddef.h>
+#include "models/model.h"
+#include "runtime/threadpool.h"
+
+/* out[t][r] = dot(W row r, x[t]) for t < T, r < W.ne1 (x rows are W.ne0 long, out rows
+ * ld_out long). The activations are converted to the weight type's vec_dot_type in qbuf
+ * (eq_matmul_qbuf_size bytes). Parallel over rows; the result is the same for any pool size. */
+void   eq_matmul(eq_pool *pool, const eq_weight *w, const float *x, int T, float *out, int ld_out, void *qbuf);
+size_t eq_matmul_qbuf_size(int type, int64_t ne0, int T);
+
+/* out = x / rms(x) * w  (w may be NULL) */
+void eq_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+/* y += b for T rows of n */
+void eq_add_bias(float *y, const float *b, int n, int T, int ld);
+
+/* Rotate pairs of x (n_head heads of head_dim; first n_rot dims rotated) for position pos.
+ * theta holds per-pair base angles for position 1 (computed once, see eq_rope_thetas). */
+typedef struct {
+    int n_rot, head_dim, mode;            /* mode: EQ_ROPE_NORM or EQ_ROPE_NEOX */
+    float freq_base, freq_scale, attn_factor;
+    float ext_factor, corr_dims[2];       /* YaRN */
+    const float *freq_factors;            /* n_rot/2 divisors or NULL */
+} eq_rope;
+void eq_rope_apply(const eq_rope *r, float *x, int n_head, int pos);
+void eq_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow, float dims[2]);
+
+/* silu(g) * u, elementwise, into g */
+void eq_swiglu(float *g, const float *u, int n);
+
+#endif

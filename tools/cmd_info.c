@@ -1,0 +1,53 @@
+/* edgeq info: architecture, sizes, tensor types and metadata. */
+#include "cli.h"
+#include <string.h>
+
+int cmd_info(const cli_args *a) {
+    eq_model *m = cli_load(a, 0);
+    if (!m) return 1;
+    printf("file:          %s\n", a->model);
+    printf("architecture:  %s\n", eq_model_arch(m));
+    printf("parameters:    %.2f M\n", eq_model_n_params(m) / 1e6);
+    printf("size:          %.2f MiB (%.2f bits per weight)\n", eq_model_size_bytes(m) / 1048576.0,
+           eq_model_n_params(m) ? 8.0 * eq_model_size_bytes(m) / eq_model_n_params(m) : 0.0);
+    printf("layers:        %d\n", eq_model_n_layer(m));
+    printf("embedding:     %d\n", eq_model_n_embd(m));
+    printf("context:       %d\n", eq_model_n_ctx_train(m));
+    printf("vocabulary:    %d tokens\n", eq_model_n_vocab(m));
+    const char *tmpl = eq_chat_template_name(m);
+    printf("chat template: %s\n", tmpl ? tmpl : "(none recognised)");
+    /* tensor types, counted */
+    const char *types[32];
+    int counts[32], nt = 0, n = eq_model_tensor_count(m);
+    for (int i = 0; i < n; i++) {
+        const char *name, *type;
+        eq_model_tensor_info(m, i, &name, &type, NULL, NULL);
+        int j = 0;
+        while (j < nt && strcmp(types[j], type)) j++;
+        if (j == nt && nt < 32) { types[nt] = type; counts[nt++] = 0; }
+        if (j < nt) counts[j]++;
+    }
+    printf("tensors:       %d (", n);
+    for (int j = 0; j < nt; j++) printf("%s%s: %d", j ? ", " : "", types[j], counts[j]);
+    printf(")\n\nmetadata:\n");
+    for (int i = 0; i < eq_model_meta_count(m); i++) {
+        const char *k = eq_model_meta_key(m, i);
+        const char *v = eq_model_meta_str(m, k);
+        if (!strcmp(k, "tokenizer.chat_template")) printf("  %-40s (%zu bytes)\n", k, strlen(v));
+        else printf("  %-40s %.200s\n", k, v);
+    }
+    if (a->show_tensors) {
+        printf("\ntensors:\n");
+        for (int i = 0; i < n; i++) {
+            const char *name, *type;
+            int64_t ne[4];
+            int nd;
+            eq_model_tensor_info(m, i, &name, &type, ne, &nd);
+            printf("  %-32s %-5s [", name, type);
+            for (int d = 0; d < nd; d++) printf(d ? ", %lld" : "%lld", (long long)ne[d]);
+            printf("]\n");
+        }
+    }
+    eq_model_free(m);
+    return 0;
+}

@@ -1,0 +1,115 @@
+/* edgeq run: complete a prompt. Only the generated text goes to stdout. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Tokenize with a growing buffer; returns the count or -1 (error printed). */
+int cli_tokenize(eq_model *m, const char *text, int add_special, int parse_special, eq_token **out) {
+    int cap = (int)strlen(text) + 16, n = 0;
+    eq_token *ids = malloc((size_t)cap * sizeof *ids);
+    if (!ids) { cli_error("out of memory"); return -1; }
+    eq_status st = eq_tokenize(m, text, strlen(text), add_special, parse_special, ids, cap, &n);
+    if (st == EQ_ERR_ARG && n > cap) {
+        eq_token *nb = realloc(ids, (size_t)n * sizeof *ids);
+        if (!nb) { free(ids); cli_error("out of memory"); return -1; }
+        ids = nb;
+        cap = n;
+        st = eq_tokenize(m, text, strlen(text), add_special, parse_special, ids, cap, &n);
+    }
+    if (st) { free(ids); cli_error("tokenization failed: %s", eq_status_str(st)); return -1; }
+    *out = ids;
+    return n;
+}
+
+/* Sample and print up to n_max tokens after what is in the context. Text is streamed to out
+ * and, when collect is non-NULL, appended to *collect (malloc'd). Returns tokens generated or -1. */
+int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, FILE *out, char **collect, double *t_gen) {
+    eq_detok dt = {0};
+    char piece[256];
+    size_t clen = 0;
+    int n = 0;
+    double t0 = cli_now();
+    while (n_max < 0 || n < n_max) {
+        const float *logits = eq_ctx_logits(c);
+        eq_token t = eq_sampler_sample(s, logits);
+        eq_sampler_accept(s, t);
+        if (eq_token_is_eog(m, t)) break;
+        int k = eq_detok_push(&dt, m, t, piece, sizeof piece);
+        if (k > 0) {
+            fwrite(piece, 1, (size_t)k, out);
+            fflush(out);
+            if (collect) {
+                char *nb = realloc(*collect, clen + (size_t)k + 1);
+                if (nb) { memcpy(nb + clen, piece, (size_t)k); clen += (size_t)k; nb[clen] = 0; *collect = nb; }
+            }
+        }
+        n++;
+        if (eq_ctx_n_past(c) >= eq_ctx_n_ctx(c)) {
+            fprintf(stderr, "\nedgeq: context full (%d tokens), stopping\n", eq_ctx_n_ctx(c));
+            break;
+        }
+        eq_status st = eq_decode(c, &t, 1);
+        if (st) { cli_error("decode failed: %s", eq_ctx_errmsg(c)); return -1; }
+    }
+    int k = eq_detok_flush(&dt, piece, sizeof piece);
+    if (k > 0) {
+        fwrite(piece, 1, (size_t)k, out);
+        if (collect) {
+            char *nb = realloc(*collect, clen + (size_t)k + 1);
+            if (nb) { memcpy(nb + clen, piece, (size_t)k); clen += (size_t)k; nb[clen] = 0; *collect = nb; }
+        }
+    }
+    fflush(out);
+    if (t_gen) *t_gen = cli_now() - t0;
+    return n;
+}
+
+int cmd_run(const cli_args *a) {
+    char *prompt = cli_prompt(a);
+    if (!prompt) return 1;
+    eq_model *m = cli_load(a, 0);
+    if (!m) { free(prompt); return 1; }
+    eq_ctx *c = cli_context(a, m);
+    eq_sampler *s = c ? eq_sampler_new(&a->sp, eq_model_n_vocab(m)) : NULL;
+    eq_token *ids = NULL;
+    int rc = 1, n = -1;
+    if (c && !s) cli_error("bad sampling parameters");
+    if (s) n = cli_tokenize(m, prompt, !a->no_bos, !a->no_parse_special, &ids);
+    if (n == 0) cli_error("the prompt is empty");
+    if (n > 0 && n >= eq_ctx_n_ctx(c)) {
+        cli_error("%s: the prompt is %d tokens, the context only %d (use -c)", a->model, n, eq_ctx_n_ctx(c));
+        n = -1;
+    }
+    if (n > 0) {
+        double t0 = cli_now();
+        eq_status st = eq_decode(c, ids, n);
+        double t_prompt = cli_now() - t0;
+        if (st) {
+            cli_error("%s: %s", a->model, eq_ctx_errmsg(c));
+        } else {
+            for (int i = 0; i < n; i++) eq_sampler_accept(s, ids[i]);
+            rc = 0;
+            if (a->logits_out) {
+                FILE *f = fopen(a->logits_out, "wb");
+                if (!f || fwrite(eq_ctx_logits(c), sizeof(float), (size_t)eq_model_n_vocab(m), f) != (size_t)eq_model_n_vocab(m)) {
+                    cli_error("%s: cannot write logits", a->logits_out);
+                    rc = 1;
+                }
+                if (f) fclose(f);
+            }
+            double t_gen = 0;
+            int g = rc ? 0 : cli_generate(c, m, s, a->n_predict, stdout, NULL, &t_gen);
+            if (g < 0) rc = 1;
+            if (!rc)
+                fprintf(stderr, "\nedgeq: prompt %d tokens in %.3f s (%.1f t/s), generated %d tokens in %.3f s (%.1f t/s)\n", n,
+                        t_prompt, n / (t_prompt > 0 ? t_prompt : 1e-9), g, t_gen, g / (t_gen > 0 ? t_gen : 1e-9));
+        }
+    }
+    free(ids);
+    free(prompt);
+    eq_sampler_free(s);
+    eq_ctx_free(c);
+    eq_model_free(m);
+    return rc;
+}

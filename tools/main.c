@@ -1,0 +1,203 @@
+/* edgeq CLI: argument parsing shared by every command, and the dispatch. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: edgeq COMMAND [options]\n"
+        "commands:\n"
+        "  run       -m FILE -p PROMPT [-n N] [-c CTX] [-t THREADS] [--temp T] [--top-k K] [--top-p P]\n"
+        "            [--min-p P] [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--logits-out FILE]\n"
+        "  chat      -m FILE [--system TEXT] [-c CTX] [-t THREADS] [sampling options]\n"
+        "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
+        "  info      -m FILE [--tensors]\n"
+        "  bench     -m FILE [-p 128] [-n 64] [-t N] [-r REPS] [--json]\n"
+        "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n");
+}
+
+int cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("edgeq: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int parse_int(const char *s, const char *opt, int lo, int hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < lo || v > hi) {
+        cli_error("option %s: '%s' is not a number in [%d, %d]", opt, s, lo, hi);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_float(const char *s, const char *opt, float *out) {
+    char *end;
+    float v = strtof(s, &end);
+    if (*end || end == s || v != v) {
+        cli_error("option %s: '%s' is not a number", opt, s);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
+    memset(a, 0, sizeof *a);
+    a->n_predict = -1;
+    a->n_ctx = 0;
+    a->n_batch = 0;
+    a->reps = 3;
+    a->sp = eq_sampler_default_params();
+    int bench = !strcmp(cmd, "bench");
+    if (bench) { a->n_prompt_bench = 128; a->n_predict = 64; }
+    for (int i = first; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDV() do { if (!v) { cli_error("option %s needs a value", o); return 2; } i++; } while (0)
+#define INT(dst, lo, hi) do { NEEDV(); if (parse_int(v, o, lo, hi, &(dst))) return 2; } while (0)
+#define FLT(dst) do { NEEDV(); if (parse_float(v, o, &(dst))) return 2; } while (0)
+        if (!strcmp(o, "-m") || !strcmp(o, "--model")) { NEEDV(); a->model = v; }
+        else if (!strcmp(o, "-p") || !strcmp(o, "--prompt")) {
+            if (bench) INT(a->n_prompt_bench, 0, 1 << 20);
+            else { NEEDV(); a->prompt = v; }
+        }
+        else if (!strcmp(o, "-f") || !strcmp(o, "--file")) { NEEDV(); a->prompt_file = v; }
+        else if (!strcmp(o, "-n") || !strcmp(o, "--n-predict")) INT(a->n_predict, -1, 1 << 24);
+        else if (!strcmp(o, "-c") || !strcmp(o, "--ctx-size")) INT(a->n_ctx, 0, 1 << 22);
+        else if (!strcmp(o, "-t") || !strcmp(o, "--threads")) INT(a->n_threads, 1, 1024);
+        else if (!strcmp(o, "-b") || !strcmp(o, "--batch-size")) INT(a->n_batch, 1, 1 << 16);
+        else if (!strcmp(o, "-r") || !strcmp(o, "--repetitions")) INT(a->reps, 1, 1000);
+        else if (!strcmp(o, "--temp")) FLT(a->sp.temp);
+        else if (!strcmp(o, "--top-k")) INT(a->sp.top_k, 0, 1 << 30);
+        else if (!strcmp(o, "--top-p")) FLT(a->sp.top_p);
+        else if (!strcmp(o, "--min-p")) FLT(a->sp.min_p);
+        else if (!strcmp(o, "--repeat-penalty")) FLT(a->sp.repeat_penalty);
+        else if (!strcmp(o, "--repeat-last-n")) INT(a->sp.repeat_last_n, 0, 1 << 20);
+        else if (!strcmp(o, "--seed") || !strcmp(o, "-s")) {
+            NEEDV();
+            char *end;
+            unsigned long long s = strtoull(v, &end, 10);
+            if (*end || end == v) { cli_error("option --seed: '%s' is not a number", v); return 2; }
+            a->sp.seed = s;
+        }
+        else if (!strcmp(o, "--system")) { NEEDV(); a->system = v; }
+        else if (!strcmp(o, "--logits-out")) { NEEDV(); a->logits_out = v; }
+        else if (!strcmp(o, "--kv-type")) {
+            NEEDV();
+            if (strcmp(v, "f16") && strcmp(v, "f32")) { cli_error("--kv-type must be f16 or f32"); return 2; }
+            a->kv_type = v;
+        }
+        else if (!strcmp(o, "--json")) a->json = 1;
+        else if (!strcmp(o, "--no-bos")) a->no_bos = 1;
+        else if (!strcmp(o, "--no-parse-special")) a->no_parse_special = 1;
+        else if (!strcmp(o, "--tensors")) a->show_tensors = 1;
+        else if (!strcmp(o, "--ids")) a->ids_only = 1;
+        else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
+        else if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(stdout); exit(0); }
+        else { cli_error("unknown option '%s' for '%s' (see edgeq --help)", o, cmd); return 2; }
+#undef NEEDV
+#undef INT
+#undef FLT
+    }
+    if (!a->model) { cli_error("%s: no model given (-m FILE)", cmd); return 2; }
+    return 0;
+}
+
+eq_model *cli_load(const cli_args *a, int vocab_only) {
+    eq_model_params mp = eq_model_default_params();
+    mp.vocab_only = vocab_only;
+    eq_model *m = NULL;
+    char err[512];
+    double t0 = cli_now();
+    if (eq_model_load(a->model, &mp, &m, err, sizeof err)) {
+        cli_error("%s", err);
+        return NULL;
+    }
+    if (a->verbose)
+        fprintf(stderr, "edgeq: loaded %s (%s, %.1f MiB) in %.2f s\n", a->model, eq_model_arch(m),
+                eq_model_size_bytes(m) / 1048576.0, cli_now() - t0);
+    return m;
+}
+
+eq_ctx *cli_context(const cli_args *a, eq_model *m) {
+    eq_ctx_params cp = eq_ctx_default_params();
+    cp.n_ctx = a->n_ctx;
+    if (cp.n_ctx == 0) {
+        /* like llama.cpp's tools: the model's context, capped so a 128k model stays usable */
+        cp.n_ctx = eq_model_n_ctx_train(m) < 4096 ? eq_model_n_ctx_train(m) : 4096;
+    }
+    cp.n_threads = a->n_threads;
+    if (a->n_batch) cp.n_batch = a->n_batch;
+    if (a->kv_type && !strcmp(a->kv_type, "f32")) cp.kv_type = EQ_KV_F32;
+    eq_ctx *c = NULL;
+    char err[512];
+    if (eq_ctx_new(m, &cp, &c, err, sizeof err)) {
+        cli_error("%s: %s", a->model, err);
+        return NULL;
+    }
+    return c;
+}
+
+char *cli_prompt(const cli_args *a) {
+    if (a->prompt_file) {
+        FILE *f = fopen(a->prompt_file, "rb");
+        if (!f) { cli_error("%s: cannot open prompt file", a->prompt_file); return NULL; }
+        size_t cap = 1 << 16, n = 0;
+        char *b = malloc(cap + 1);
+        size_t got;
+        while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+            n += got;
+            if (n == cap) {
+                char *nb = realloc(b, cap * 2 + 1);
+                if (!nb) { free(b); b = NULL; break; }
+                b = nb;
+                cap *= 2;
+            }
+        }
+        fclose(f);
+        if (!b) { cli_error("out of memory reading %s", a->prompt_file); return NULL; }
+        b[n] = 0;
+        return b;
+    }
+    if (!a->prompt) { cli_error("no prompt given (-p TEXT or -f FILE)"); return NULL; }
+    char *s = malloc(strlen(a->prompt) + 1);
+    if (s) strcpy(s, a->prompt);
+    return s;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return 2; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
+    if (!strcmp(cmd, "--version")) { printf("edgeq %s\n", EQ_VERSION); return 0; }
+    static const struct { const char *name; int (*fn)(const cli_args *); } cmds[] = {
+        {"run", cmd_run}, {"chat", cmd_chat}, {"tokenize", cmd_tokenize}, {"info", cmd_info}, {"bench", cmd_bench},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        if (strcmp(cmd, cmds[i].name)) continue;
+        cli_args a;
+        if (cli_parse(argc, argv, 2, &a, cmd)) return 2;
+        return cmds[i].fn(&a);
+    }
+    cli_error("unknown command '%s' (run, chat, tokenize, info, bench)", cmd);
+    return 2;
+}
