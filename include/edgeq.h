@@ -150,6 +150,8 @@ typedef struct {
 
 typedef struct eq_sampler eq_sampler;
 eq_sampler_params eq_sampler_default_params(void);
+/* NULL on bad parameters (n_vocab <= 0, NaN/inf temp, NaN top_p/min_p, repeat_penalty <= 0 or
+ * not finite, repeat_last_n < 0) or when out of memory; NULL p means the defaults. */
 eq_sampler *eq_sampler_new(const eq_sampler_params *p, int n_vocab);
 /* Pick the next token from logits; the sampler remembers accepted tokens for the penalty. */
 eq_token    eq_sampler_sample(eq_sampler *s, const float *logits);
@@ -173,7 +175,8 @@ typedef struct { const char *role; const char *content; } eq_chat_msg;
 /* The template family recognised from tokenizer.chat_template ("chatml", "llama3", "phi3",
  * "gemma", "zephyr", "llama2", ...), or NULL when the model has none we know. */
 const char *eq_chat_template_name(const eq_model *m);
-/* Format messages with the model's template (or the named one when tmpl_name is non-NULL).
+/* Format messages with the model's template (or the named one when tmpl_name is non-NULL);
+ * EQ_ERR_UNSUPPORTED for a family name we do not know.
  * add_assistant appends the assistant prefix. Writes at most cap bytes (NUL-terminated) and
  * sets *n_out to the full length; EQ_ERR_ARG if cap was too small. */
 eq_status eq_chat_apply(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
