@@ -1,0 +1,45 @@
+/* WASM SIMD128 kernels (src/arch/wasm/quants_wasm.c), plugged into the type table through
+ * the slot macros described in quant/kernels.h. Included by kernels.h only. */
+#ifndef EQ_KERNELS_WASM_H
+#define EQ_KERNELS_WASM_H
+#if defined(__wasm_simd128__)
+#define EQ_HAVE_WASM_SIMD 1
+
+EQ_DECL_VEC_DOT(eq_vec_dot_f32_f32_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_bf16_bf16_wasm);
+EQ_DECL_TO_FLOAT(eq_to_float_bf16_wasm);
+
+EQ_DECL_FROM_FLOAT(eq_from_float_q8_0_wasm);
+EQ_DECL_FROM_FLOAT(eq_from_float_q8_1_wasm);
+EQ_DECL_FROM_FLOAT(eq_from_float_q8_K_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q4_0_q8_0_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q4_1_q8_1_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q5_0_q8_0_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q5_1_q8_1_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q8_0_q8_0_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q2_K_q8_K_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q3_K_q8_K_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q4_K_q8_K_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q5_K_q8_K_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_wasm);
+
+#define EQ_QUANT_ISA_NAME "wasm-simd128"
+#define EQ_K_VEC_DOT_F32        eq_vec_dot_f32_f32_wasm
+#define EQ_K_VEC_DOT_BF16       eq_vec_dot_bf16_bf16_wasm
+#define EQ_K_TO_FLOAT_BF16      eq_to_float_bf16_wasm
+#define EQ_K_FROM_FLOAT_Q8_0    eq_from_float_q8_0_wasm
+#define EQ_K_FROM_FLOAT_Q8_1    eq_from_float_q8_1_wasm
+#define EQ_K_FROM_FLOAT_Q8_K    eq_from_float_q8_K_wasm
+#define EQ_K_VEC_DOT_Q4_0       eq_vec_dot_q4_0_q8_0_wasm
+#define EQ_K_VEC_DOT_Q4_1       eq_vec_dot_q4_1_q8_1_wasm
+#define EQ_K_VEC_DOT_Q5_0       eq_vec_dot_q5_0_q8_0_wasm
+#define EQ_K_VEC_DOT_Q5_1       eq_vec_dot_q5_1_q8_1_wasm
+#define EQ_K_VEC_DOT_Q8_0       eq_vec_dot_q8_0_q8_0_wasm
+#define EQ_K_VEC_DOT_Q2_K       eq_vec_dot_q2_K_q8_K_wasm
+#define EQ_K_VEC_DOT_Q3_K       eq_vec_dot_q3_K_q8_K_wasm
+#define EQ_K_VEC_DOT_Q4_K       eq_vec_dot_q4_K_q8_K_wasm
+#define EQ_K_VEC_DOT_Q5_K       eq_vec_dot_q5_K_q8_K_wasm
+#define EQ_K_VEC_DOT_Q6_K       eq_vec_dot_q6_K_q8_K_wasm
+
+#endif
+#endif

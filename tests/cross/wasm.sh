@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the quant tests for WebAssembly (wasm32-wasi) and runs them under Node's node:wasi
+# (tests/cross/run-wasi.mjs):
+#   tests/unit/test_quant.c  (every kernel against the scalar refs; when present)
+#   tests/cross/simd_check.c (the SIMD corner cases: rounding ties, random weight bytes)
+# once with -msimd128 (the browser build's kernels) and once without (scalar path).
+# Only the quant sources are compiled, so unrelated work in progress elsewhere in src/
+# cannot break it. Toolchain: $WASI_SDK_PATH when set (its clang and wasi-sysroot),
+# otherwise Debian's clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32, installed with
+# apt-get when missing (as root, or through sudo), as is nodejs when there is no node.
+# Exits non-zero if any build or test fails.
+# Environment: WASI_SDK_PATH, WASI_CC (default clang-19), NODE (default node), EXTRA_CFLAGS,
+# BUILD_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUILD_DIR=${BUILD_DIR:-build/cross-wasm}
+NODE=${NODE:-node}
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
+        $sudo apt-get update -qq >/dev/null
+        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
+    }
+}
+
+CC_FLAGS=(--target=wasm32-wasi)
+missing=()
+if [ -n "${WASI_SDK_PATH:-}" ]; then
+    WASI_CC="$WASI_SDK_PATH/bin/clang"
+    CC_FLAGS+=(--sysroot="$WASI_SDK_PATH/share/wasi-sysroot")
+    [ -x "$WASI_CC" ] || { echo "no clang in WASI_SDK_PATH=$WASI_SDK_PATH" >&2; exit 1; }
+else
+    WASI_CC=${WASI_CC:-clang-19}
+    # Debian's clang finds /usr/include/wasm32-wasi and /usr/lib/wasm32-wasi by itself.
+    command -v "$WASI_CC" >/dev/null || missing+=(clang-19)
+    command -v wasm-ld-19 >/dev/null || command -v wasm-ld >/dev/null || missing+=(lld-19)
+    [ -f /usr/lib/wasm32-wasi/libc.a ] || missing+=(wasi-libc)
+    ls /usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 \
+        || missing+=(libclang-rt-19-dev-wasm32)
+fi
+command -v "$NODE" >/dev/null || missing+=(nodejs)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt_install "${missing[@]}"
+fi
+
+# node:wasi needs no flag from Node 20 on; Node 18 (Debian 12's nodejs) wants one.
+NODE_FLAGS=(--no-warnings)
+node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || NODE_FLAGS+=(--experimental-wasi-unstable-preview1)
+
+SRCS=(src/quant/*.c src/arch/wasm/*.c)
+TESTS=(tests/cross/simd_check.c)
+if [ -f tests/unit/test_quant.c ]; then
+    TESTS=(tests/unit/test_quant.c "${TESTS[@]}")
+else
+    echo "note: tests/unit/test_quant.c not found; running simd_check only"
+fi
+CFLAGS=(-std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Iinclude -Itests/unit)
+# shellcheck disable=SC2206
+CFLAGS+=(${EXTRA_CFLAGS:-})
+# wasm's default 64 KiB stack is too small for tests with big local arrays.
+LDFLAGS=(-Wl,-z,stack-size=8388608 -lm)
+
+mkdir -p "$BUILD_DIR"
+status=0
+for simd in simd128 scalar; do
+    flags=()
+    [ "$simd" = scalar ] || flags=(-msimd128)
+    objs=()
+    ok=1
+    for src in "${SRCS[@]}"; do
+        obj="$BUILD_DIR/$simd-$(basename "${src%.c}").o"
+        "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" "${flags[@]}" -c "$src" -o "$obj" || { ok=0; break; }
+        objs+=("$obj")
+    done
+    if [ $ok -eq 0 ]; then echo "build failed: quant sources ($simd)"; status=1; continue; fi
+    for t in "${TESTS[@]}"; do
+        name=$(basename "${t%.c}")
+        exe="$BUILD_DIR/$name-$simd.wasm"
+        echo "== wasm32-wasi $simd: $name"
+        if ! "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" "${flags[@]}" "$t" "${objs[@]}" "${LDFLAGS[@]}" -o "$exe"; then
+            echo "build failed: $name ($simd)"; status=1; continue
+        fi
+        if ! "$NODE" "${NODE_FLAGS[@]}" tests/cross/run-wasi.mjs "$exe"; then status=1; fi
+    done
+done
+[ $status -eq 0 ] && echo "wasm: all passed" || echo "wasm: FAILED"
+exit $status
