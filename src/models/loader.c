@@ -166,8 +166,6 @@ void eq_model_free(eq_model *m) {
 }
 
 static eq_status bind_arch(eq_model *m, char *err, size_t errlen) {
-    m->layers = calloc((size_t)(m->hp.n_layer > 0 ? m->hp.n_layer : 1), sizeof *m->layers);
-    if (!m->layers) { snprintf(err, errlen, "out of memory"); return EQ_ERR_NOMEM; }
     switch (m->arch) {
     case EQ_ARCH_LLAMA: return eq_llama_bind(m, err, errlen);
     case EQ_ARCH_QWEN2: return eq_qwen2_bind(m, err, errlen);

@@ -3,6 +3,7 @@
 #include "quant/quant.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -101,6 +102,11 @@ eq_status eq_read_hparams(eq_model *m, char *err, size_t errlen) {
     REQ_INT(n_embd, "embedding_length", 1, 1 << 16);
     REQ_INT(n_layer, "block_count", 1, 1024);
     REQ_INT(n_ff, "feed_forward_length", 1, 1 << 20);
+    free(m->layers);
+    if (!(m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers))) {
+        snprintf(err, errlen, "out of memory");
+        return EQ_ERR_NOMEM;
+    }
     REQ_INT(n_head, "attention.head_count", 1, 1024);
     int64_t v;
     hp->n_head_kv = hp->n_head;
