@@ -257,9 +257,11 @@ static eq_status parse_header(eq_gguf *g) {
     }
     uint64_t n_tensors = rd_u64(&r), n_kv = rd_u64(&r);
     /* a tensor info takes >= 28 bytes, a kv >= 13: counts the bytes cannot hold are lies */
-    uint64_t have = g->total_size ? g->total_size : HEADER_LIMIT;
-    if (n_tensors > have / 28) return fail(g, EQ_ERR_FORMAT, "absurd tensor count %llu", (unsigned long long)n_tensors);
-    if (n_kv > have / 13) return fail(g, EQ_ERR_FORMAT, "absurd metadata count %llu", (unsigned long long)n_kv);
+    if (n_tensors > HEADER_LIMIT / 28) return fail(g, EQ_ERR_FORMAT, "absurd tensor count %llu", (unsigned long long)n_tensors);
+    if (n_kv > HEADER_LIMIT / 13) return fail(g, EQ_ERR_FORMAT, "absurd metadata count %llu", (unsigned long long)n_kv);
+    if (g->total_size && (n_tensors > g->total_size / 28 || n_kv > g->total_size / 13))
+        return fail(g, EQ_ERR_FORMAT, "truncated or corrupt: %llu tensors and %llu metadata entries cannot fit in %llu bytes",
+                    (unsigned long long)n_tensors, (unsigned long long)n_kv, (unsigned long long)g->total_size);
     if (n_kv > (r.n - r.pos) / 13 || n_tensors > (r.n - r.pos) / 28) return EQ_ERR_NEED_MORE;
 
     g->kv = calloc(n_kv ? n_kv : 1, sizeof *g->kv);

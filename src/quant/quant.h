@@ -32,6 +32,11 @@ typedef struct {
     eq_vec_dot_fn    vec_dot;
 } eq_type_traits;
 
+/* Kernels are named eq_<op>_<type>_<isa> (vec_dot: eq_vec_dot_<type>_<vec_dot_type>_<isa>),
+ * isa = ref | avx2 | avx512 | neon | wasm; the scalar _ref ones are the oracle. They are
+ * declared in quant/kernels.h, which also says how a SIMD file plugs into the table
+ * (slot macros EQ_K_<OP>_<TYPE>, chosen at compile time, falling back to _ref). */
+
 /* The kernels this build uses (SIMD where compiled in); NULL for an unknown type id. */
 const eq_type_traits *eq_type_traits_get(int type);
 /* The scalar reference: the oracle the tests compare every SIMD kernel against. */

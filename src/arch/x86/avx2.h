@@ -1,0 +1,57 @@
+/* Small AVX2 helpers shared by the x86 kernel files (included only where __AVX2__ is on). */
+#ifndef EQ_ARCH_X86_AVX2_H
+#define EQ_ARCH_X86_AVX2_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline float eq_avx2_hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline int eq_avx2_hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* 16 bytes of nibbles -> 32 bytes: low nibbles first (values 0..15 of a block), then high. */
+static inline __m256i eq_avx2_nibbles(const uint8_t *p) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)p);
+    const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(b), _mm_srli_epi16(b, 4), 1);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+/* 32 bits -> 32 bytes, 0xFF where the bit is set. */
+static inline __m256i eq_avx2_bits_to_bytes(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)w),
+        _mm256_setr_epi64x(0x0000000000000000LL, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
+    const __m256i probe = _mm256_set1_epi64x(0x8040201008040201LL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(spread, probe), probe);
+}
+
+/* Sum of products of signed bytes, in 8 int32 lanes. x may hold -128; y must not (the
+ * sign trick negates y), which every activation quantizer guarantees. */
+static inline __m256i eq_avx2_dot_i8(__m256i x, __m256i y) {
+    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* Sum of products of unsigned bytes x (< 128) and signed bytes y, in 8 int32 lanes. */
+static inline __m256i eq_avx2_dot_u8i8(__m256i x, __m256i y) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
+}
+
+/* fp16 at p (with 6 more readable bytes after it) to float in lane 0, and the following
+ * halves in lanes 1..3. The memory form of vcvtph2ps needs no port-5 shuffle, unlike
+ * _cvtsh_ss, which matters when it runs once per 32-value block. */
+static inline __m128 eq_avx2_f16x4(const void *p) { return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)p)); }
+
+#endif
