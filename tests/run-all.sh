@@ -30,33 +30,36 @@ suite() {  # suite NAME COMMAND...: run, show its output, add its counts
   echo "--- $name: rc=$rc, $p passed, $f failed, $((SECONDS - start)) s"
 }
 
-# 1. unit tests, optimised native build
-suite build-native bash -c "cmake --preset native >/dev/null && cmake --build --preset native -j$JOBS"
-suite unit-native ctest --test-dir build/native --output-on-failure
-# 2. the same under AddressSanitizer + UndefinedBehaviorSanitizer
-suite build-sanitize bash -c "cmake --preset sanitize >/dev/null && cmake --build --preset sanitize -j$JOBS >/dev/null"
-suite unit-sanitize ctest --test-dir build/sanitize --output-on-failure
-
-# 3. llama.cpp oracle (npm node-llama-cpp: prebuilt libllama + the source bundle) and the model
+# 1. llama.cpp oracle (npm node-llama-cpp: prebuilt libllama + the source bundle) and the model
 suite oracle-setup bash tests/oracle/setup.sh
 ORACLE=$EQ_CACHE/oracle
+[ -f "$ORACLE/env.sh" ] && source "$ORACLE/env.sh"
 LLAMA_SRC=$ORACLE/llama.cpp
 LLAMA_LIB_DIR=$(dirname "$(find "$ORACLE/node_modules/@node-llama-cpp" -name 'libllama*.so' -path '*linux-x64/*' 2>/dev/null | grep -v cuda | grep -v vulkan | head -1)" 2>/dev/null)
 export EQ_LLAMA_SRC=$LLAMA_SRC EQ_LLAMA_LIB_DIR=$LLAMA_LIB_DIR EQ_VOCAB_DIR=$LLAMA_SRC/models
 export EQ_GGML_INCLUDE=$LLAMA_SRC/ggml/include EQ_GGML_LIB=$LLAMA_LIB_DIR/libggml-base.so
 export EDGEQ=$ROOT/build/native/edgeq
 
+
+# 2. unit tests, optimised native build
+suite build-native bash -c "cmake --preset native >/dev/null && cmake --build --preset native -j$JOBS"
+suite unit-native ctest --test-dir build/native --output-on-failure
+# 3. the same under AddressSanitizer + UndefinedBehaviorSanitizer
+suite build-sanitize bash -c "cmake --preset sanitize >/dev/null && cmake --build --preset sanitize -j$JOBS >/dev/null"
+suite unit-sanitize ctest --test-dir build/sanitize --output-on-failure
+
+# 4. conformance against llama.cpp
 suite conf-tokenizer bash tests/conformance/tokenizer/run.sh
 suite conf-chat bash tests/conformance/chat/run.sh
 suite conf-ggml-types bash tests/conformance/ggml_types/run.sh
 suite conf-models python3 tests/conformance/models/cases.py ${EQ_MODELS_ARGS:-}
 suite cli bash tests/cli/run.sh
 
-# 4. other ISAs: NEON under qemu-aarch64, WASM SIMD128 under Node's WASI
+# 5. other ISAs: NEON under qemu-aarch64, WASM SIMD128 under Node's WASI
 suite cross-aarch64 bash tests/cross/aarch64.sh
 suite cross-wasm bash tests/cross/wasm.sh
 
-# 5. fuzz the GGUF reader briefly
+# 6. fuzz the GGUF reader briefly
 suite fuzz bash tests/fuzz/run.sh "$FUZZ_SECS"
 
 echo

@@ -222,7 +222,8 @@ eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
     }
     if ((st = eq_vocab_load(g0, &m->vocab, err, sizeof err))) goto fail;
     const char *tmpl = eq_gguf_get_str(g0, "tokenizer.chat_template");
-    if (tmpl && !(m->chat_template = strdup(tmpl))) { st = EQ_ERR_NOMEM; snprintf(err, sizeof err, "out of memory"); goto fail; }
+    if (tmpl && (m->chat_template = malloc(strlen(tmpl) + 1))) strcpy(m->chat_template, tmpl);
+    if (tmpl && !m->chat_template) { st = EQ_ERR_NOMEM; snprintf(err, sizeof err, "out of memory"); goto fail; }
     for (int p = 0; p < m->n_parts; p++)
         for (uint64_t i = 0; i < m->parts[p]->n_tensors; i++) {
             const eq_gguf_tensor *t = &m->parts[p]->tensors[i];
