@@ -61,13 +61,8 @@ static void attention(void *arg, int ith, int nth) {
         const char *vbase = (const char *)c->v_cache[j->layer] + (size_t)kvh * hd * esz;
         for (int p = 0; p <= pos; p++) {
             const float w = scores[p] * inv;
-            if (kv_f16) {
-                const eq_f16 *vr = (const eq_f16 *)(vbase + (size_t)p * kv_row);
-                for (int i = 0; i < hd; i++) out[i] += w * eq_fp16_to_fp32(vr[i]);
-            } else {
-                const float *vr = (const float *)(vbase + (size_t)p * kv_row);
-                for (int i = 0; i < hd; i++) out[i] += w * vr[i];
-            }
+            if (kv_f16) eq_vec_mad_f16(hd, out, (const eq_f16 *)(vbase + (size_t)p * kv_row), w);
+            else eq_vec_mad_f32(hd, out, (const float *)(vbase + (size_t)p * kv_row), w);
         }
     }
 }

@@ -3,6 +3,7 @@
 #define EQ_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "models/model.h"
 #include "runtime/threadpool.h"
 
@@ -27,6 +28,10 @@ typedef struct {
 } eq_rope;
 void eq_rope_apply(const eq_rope *r, float *x, int n_head, int pos);
 void eq_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float beta_fast, float beta_slow, float dims[2]);
+
+/* y[i] += v * x[i] over an F16 row (the attention's weighted sum of cached values) */
+void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v);
+void eq_vec_mad_f32(int n, float *y, const float *x, float v);
 
 /* silu(g) * u, elementwise, into g */
 void eq_swiglu(float *g, const float *u, int n);
