@@ -37,6 +37,11 @@ typedef struct {
  * declared in quant/kernels.h, which also says how a SIMD file plugs into the table
  * (slot macros EQ_K_<OP>_<TYPE>, chosen at compile time, falling back to _ref). */
 
+/* One weight row x against four activation rows at y, y + by, ...: s[t * bs] = dot(x, y_t).
+ * Bit-identical to four vec_dot calls; NULL when this build has no such kernel for the type. */
+typedef void (*eq_vec_dot_x4_fn)(int n, float *s, size_t bs, const void *x, const void *y, size_t by);
+eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type);
+
 /* The kernels this build uses (SIMD where compiled in); NULL for an unknown type id. */
 const eq_type_traits *eq_type_traits_get(int type);
 /* The scalar reference: the oracle the tests compare every SIMD kernel against. */

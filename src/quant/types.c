@@ -208,3 +208,24 @@ size_t eq_row_size(int type, int64_t ne0) {
 }
 
 const char *eq_quant_isa(void) { return EQ_QUANT_ISA_NAME; }
+
+eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type) {
+    switch (type) {
+#ifdef EQ_K_VEC_DOT_X4_Q4_0
+    case EQ_TYPE_Q4_0: return EQ_K_VEC_DOT_X4_Q4_0;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_Q4_1
+    case EQ_TYPE_Q4_1: return EQ_K_VEC_DOT_X4_Q4_1;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_Q8_0
+    case EQ_TYPE_Q8_0: return EQ_K_VEC_DOT_X4_Q8_0;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_Q4_K
+    case EQ_TYPE_Q4_K: return EQ_K_VEC_DOT_X4_Q4_K;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_Q6_K
+    case EQ_TYPE_Q6_K: return EQ_K_VEC_DOT_X4_Q6_K;
+#endif
+    default: return NULL;
+    }
+}

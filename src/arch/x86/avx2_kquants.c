@@ -302,6 +302,99 @@ void eq_vec_dot_q6_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy) 
     *s = eq_avx2_hsum_ps(acc);
 }
 
+/* ---------------- one weight row against four activation rows ----------------
+ * Prompt processing multiplies each weight row with many tokens: unpacking the row's codes and
+ * scales once for four tokens saves most of the non-multiply work. Per token the arithmetic is
+ * exactly the single-row kernel's, in the same order, so results do not depend on batching. */
+
+void eq_vec_dot_x4_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q4_K *x = vx;
+    const block_q8_K *y[4];
+    for (int t = 0; t < 4; t++) y[t] = (const block_q8_K *)((const char *)vy + t * by);
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[4];
+    __m128 acc_m[4];
+    for (int t = 0; t < 4; t++) { acc[t] = _mm256_setzero_ps(); acc_m[t] = _mm_setzero_ps(); }
+    for (int i = 0; i < n / EQ_QK_K; i++) {
+        const float xd = F16(x[i].d), xdmin = F16(x[i].dmin);
+        const __m256i sm = k4_scales_mins(x[i].scales);
+        const __m256i scales = bcast128(_mm256_castsi256_si128(sm));
+        __m256i sumi[4];
+        for (int t = 0; t < 4; t++) sumi[t] = _mm256_setzero_si256();
+        const uint8_t *q4 = x[i].qs;
+        UNROLL
+        for (int j = 0; j < EQ_QK_K / 64; j++, q4 += 32) {
+            const __m256i bits = _mm256_loadu_si256((const __m256i *)q4);
+            const __m256i lo = _mm256_and_si256(bits, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            const __m256i s0 = _mm256_shuffle_epi8(scales, pick_same(2 * j));
+            const __m256i s1 = _mm256_shuffle_epi8(scales, pick_same(2 * j + 1));
+            UNROLL
+            for (int t = 0; t < 4; t++) {
+                const int8_t *q8 = y[t][i].qs + 64 * j;
+                const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)q8));
+                const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
+                sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s0, pl));
+                sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s1, ph));
+            }
+        }
+        UNROLL
+        for (int t = 0; t < 4; t++) {
+            const float d = y[t][i].d * xd;
+            const float dmin = -y[t][i].d * xdmin;
+            acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), k4_min_term(sm, y[t][i].bsums), acc_m[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(acc[t]) + hsum_ps4(acc_m[t]);
+}
+
+void eq_vec_dot_x4_q6_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q6_K *x = vx;
+    const block_q8_K *y[4];
+    for (int t = 0; t < 4; t++) y[t] = (const block_q8_K *)((const char *)vy + t * by);
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[4];
+    for (int t = 0; t < 4; t++) acc[t] = _mm256_setzero_ps();
+    for (int i = 0; i < n / EQ_QK_K; i++) {
+        const float xd = F16(x[i].d);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+        const __m256i scales = _mm256_cvtepi8_epi16(sc8);
+        const __m256i sc[2] = { bcast128(_mm256_castsi256_si128(scales)), bcast128(_mm256_extracti128_si256(scales, 1)) };
+        __m256i sumi[4];
+        for (int t = 0; t < 4; t++) sumi[t] = _mm256_setzero_si256();
+        const uint8_t *ql = x[i].ql, *qh = x[i].qh;
+        UNROLL
+        for (int h = 0; h < 2; h++, ql += 64, qh += 32) {
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x03)), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2));
+            UNROLL
+            for (int v = 0; v < 4; v++) {
+                const __m256i scv = _mm256_shuffle_epi8(sc[h], pick_pair(v));
+                UNROLL
+                for (int t = 0; t < 4; t++) {
+                    const __m256i p = _mm256_maddubs_epi16(q[v], _mm256_loadu_si256((const __m256i *)(y[t][i].qs + 128 * h + 32 * v)));
+                    sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(scv, p));
+                }
+            }
+        }
+        UNROLL
+        for (int t = 0; t < 4; t++) {
+            const float d = y[t][i].d * xd;
+            const __m256i offset = _mm256_slli_epi32(_mm256_madd_epi16(scales, _mm256_loadu_si256((const __m256i *)y[t][i].bsums)), 5);
+            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[t], offset)), acc[t]);
+        }
+    }
+    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(acc[t]);
+}
+
 #else
 typedef int eq_avx2_kquants_unused; /* ISO C wants at least one declaration per file */
 #endif

@@ -159,6 +159,77 @@ void eq_vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy) 
     *s = eq_avx2_hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
+/* One weight row against four activation rows (see avx2_kquants.c): the codes are unpacked
+ * once; per token the arithmetic is the single-row kernel's, in the same order. */
+#define DOT_LOOP_X4(XT, YT, CODES)                                                                \
+    const XT *x = vx;                                                                             \
+    const YT *y[4];                                                                               \
+    for (int t = 0; t < 4; t++) y[t] = (const YT *)((const char *)vy + t * by);                   \
+    const int nb = n / EQ_QK;                                                                     \
+    __m256 acc0[4], acc1[4];                                                                      \
+    __m128 accm[4];                                                                               \
+    for (int t = 0; t < 4; t++) { acc0[t] = acc1[t] = _mm256_setzero_ps(); accm[t] = _mm_setzero_ps(); } \
+    int i = 0;                                                                                    \
+    for (; i + 1 < nb; i += 2) {                                                                  \
+        const __m128 f0 = eq_avx2_f16x4(&x[i]), f1 = eq_avx2_f16x4(&x[i + 1]);                    \
+        const __m256i c0 = CODES(i), c1 = CODES(i + 1);                                           \
+        UNROLL                                                                                    \
+        for (int t = 0; t < 4; t++) {                                                             \
+            const __m128 p0 = _mm_mul_ps(f0, eq_avx2_f16x4(&y[t][i]));                            \
+            const __m128 p1 = _mm_mul_ps(f1, eq_avx2_f16x4(&y[t][i + 1]));                        \
+            acc0[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(p0), _mm256_cvtepi32_ps(DOTC(c0, y[t][i].qs)), acc0[t]); \
+            acc1[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(p1), _mm256_cvtepi32_ps(DOTC(c1, y[t][i + 1].qs)), acc1[t]); \
+            accm[t] = _mm_add_ps(accm[t], _mm_add_ps(p0, p1));                                    \
+        }                                                                                         \
+    }                                                                                             \
+    for (; i < nb; i++) {                                                                         \
+        const __m128 f0 = eq_avx2_f16x4(&x[i]);                                                   \
+        const __m256i c0 = CODES(i);                                                              \
+        for (int t = 0; t < 4; t++) {                                                             \
+            const __m128 p0 = _mm_mul_ps(f0, eq_avx2_f16x4(&y[t][i]));                            \
+            acc0[t] = _mm256_fmadd_ps(_mm256_broadcastss_ps(p0), _mm256_cvtepi32_ps(DOTC(c0, y[t][i].qs)), acc0[t]); \
+            accm[t] = _mm_add_ps(accm[t], p0);                                                    \
+        }                                                                                         \
+    }
+
+#ifndef UNROLL
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL _Pragma("GCC unroll 8")
+#endif
+#endif
+
+#define LOADQ(p) _mm256_loadu_si256((const __m256i *)(p))
+
+void eq_vec_dot_x4_q4_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+#define CODES(j) _mm256_sub_epi8(eq_avx2_nibbles(x[j].qs), _mm256_set1_epi8(8))
+#define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))
+    DOT_LOOP_X4(block_q4_0, block_q8_0, CODES)
+    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
+#undef CODES
+#undef DOTC
+}
+
+void eq_vec_dot_x4_q4_1_q8_1_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+#define CODES(j) eq_avx2_nibbles(x[j].qs)
+#define DOTC(c, q) eq_avx2_dot_u8i8(c, LOADQ(q))
+    DOT_LOOP_X4(block_q4_1, block_q8_1, CODES)
+    for (int t = 0; t < 4; t++)
+        s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t])) + _mm_cvtss_f32(_mm_movehdup_ps(accm[t]));
+#undef CODES
+#undef DOTC
+}
+
+void eq_vec_dot_x4_q8_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+#define CODES(j) LOADQ(x[j].qs)
+#define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))
+    DOT_LOOP_X4(block_q8_0, block_q8_0, CODES)
+    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
+#undef CODES
+#undef DOTC
+}
+
 #else
 typedef int eq_avx2_legacy_unused; /* ISO C wants at least one declaration per file */
 #endif
