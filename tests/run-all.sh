@@ -22,8 +22,12 @@ suite() {  # suite NAME COMMAND...: run, show its output, add its counts
   "$@" > "$log/$name.log" 2>&1
   local rc=$?
   tail -n 25 "$log/$name.log"
-  local p=0 f=0
-  while read -r a b; do p=$((p + a)); f=$((f + b)); done < <(grep -aoE '^[A-Za-z_:]*[ ]*[0-9]+ passed, [0-9]+ failed' "$log/$name.log" | sed -E 's/.* ?([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+  local p=0 f=0 counts
+  # ctest runs many programs (each prints its own "N passed, N failed", prefixed "K: " by -V):
+  # sum them; other suites end with one total line: take the last
+  counts=$(grep -aoE '^([0-9]+: )?[A-Za-z_:-]*[ ]*[0-9]+ passed, [0-9]+ failed' "$log/$name.log" | sed -E 's/.*[^0-9]([0-9]+) passed, ([0-9]+) failed/\1 \2/; s/^([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+  case $name in unit-*|cross-*) ;; *) counts=$(tail -n 1 <<<"$counts");; esac
+  while read -r a b; do [ -n "$a" ] && { p=$((p + a)); f=$((f + b)); }; done <<<"$counts"
   if [ $rc -ne 0 ] && [ $f -eq 0 ]; then f=1; fi
   [ $rc -ne 0 ] && failed_suites+=("$name")
   total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
@@ -43,10 +47,10 @@ export EDGEQ=$ROOT/build/native/edgeq
 
 # 2. unit tests, optimised native build
 suite build-native bash -c "cmake --preset native >/dev/null && cmake --build --preset native -j$JOBS"
-suite unit-native ctest --test-dir build/native --output-on-failure
+suite unit-native ctest --test-dir build/native -V
 # 3. the same under AddressSanitizer + UndefinedBehaviorSanitizer
 suite build-sanitize bash -c "cmake --preset sanitize >/dev/null && cmake --build --preset sanitize -j$JOBS >/dev/null"
-suite unit-sanitize ctest --test-dir build/sanitize --output-on-failure
+suite unit-sanitize ctest --test-dir build/sanitize -V
 
 # 4. conformance against llama.cpp
 suite conf-tokenizer bash tests/conformance/tokenizer/run.sh
