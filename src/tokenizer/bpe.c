@@ -7,54 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { int prev, next; size_t start, n; } sym;
-typedef struct { int rank, left, right; size_t size; } bigram;
-
-static int before(const bigram *a, const bigram *b) {
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-typedef struct { bigram *v; size_t n, cap; int oom; } heap;
-
-static void heap_push(heap *h, bigram b) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *nv = realloc(h->v, cap * sizeof *nv);
-        if (!nv) { h->oom = 1; return; }
-        h->v = nv;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    h->v[i] = b;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&h->v[i], &h->v[p])) break;
-        bigram t = h->v[i]; h->v[i] = h->v[p]; h->v[p] = t;
-        i = p;
-    }
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0];
-    h->v[0] = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && before(&h->v[l], &h->v[m])) m = l;
-        if (r < h->n && before(&h->v[r], &h->v[m])) m = r;
-        if (m == i) break;
-        bigram t = h->v[i]; h->v[i] = h->v[m]; h->v[m] = t;
-        i = m;
-    }
-    return top;
-}
-
-static void try_pair(const eq_vocab *v, const char *w, const sym *s, int l, int r, heap *h) {
+static void try_pair(const eq_vocab *v, const char *w, const eq_sym *s, int l, int r, eq_bigram_heap *h) {
     if (l < 0 || r < 0) return;
     int rank = eq_vocab_merge_rank(v, w + s[l].start, s[l].n, w + s[r].start, s[r].n);
     if (rank < 0) return;
-    bigram b = { rank, l, r, s[l].n + s[r].n };
-    heap_push(h, b);
+    eq_bigram b = { -(float)rank, l, r, s[l].n + s[r].n };  /* lower rank first */
+    eq_bigram_push(h, b);
 }
 
 static void emit_piece(const eq_vocab *v, const char *p, size_t n, eq_tokbuf *out) {
@@ -73,7 +31,7 @@ static void emit_piece(const eq_vocab *v, const char *p, size_t n, eq_tokbuf *ou
     }
 }
 
-static void merge_word(const eq_vocab *v, const char *w, size_t n, sym *s, heap *h, eq_tokbuf *out) {
+static void merge_word(const eq_vocab *v, const char *w, size_t n, eq_sym *s, eq_bigram_heap *h, eq_tokbuf *out) {
     if (n == 0) return;
     if (v->ignore_merges && eq_vocab_find(v, w, n) >= 0) { emit_piece(v, w, n, out); return; }
     int ns = 0;
@@ -90,8 +48,8 @@ static void merge_word(const eq_vocab *v, const char *w, size_t n, sym *s, heap 
     h->n = 0;
     for (int i = 1; i < ns; i++) try_pair(v, w, s, i - 1, i, h);
     while (h->n > 0 && !h->oom) {
-        bigram b = heap_pop(h);
-        sym *l = &s[b.left], *r = &s[b.right];
+        eq_bigram b = eq_bigram_pop(h);
+        eq_sym *l = &s[b.left], *r = &s[b.right];
         /* stale: one side was merged away or grew since the pair was queued */
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;
         l->n += r->n;
@@ -126,8 +84,8 @@ eq_status eq_bpe_tokenize(const eq_vocab *v, const char *text, size_t n, eq_tokb
             if (w.end[i] - start > maxw) maxw = w.end[i] - start;
             start = w.end[i];
         }
-        sym *s = malloc((maxw + 1) * sizeof *s);
-        heap h = { 0 };
+        eq_sym *s = malloc((maxw + 1) * sizeof *s);
+        eq_bigram_heap h = { 0 };
         if (!s) st = EQ_ERR_NOMEM;
         start = 0;
         for (size_t i = 0; s && i < w.n && !out->oom; i++) {

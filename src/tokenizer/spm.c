@@ -6,62 +6,19 @@
 
 #include <stdlib.h>
 
-typedef struct { int prev, next; size_t start, n; } sym;
-typedef struct { float score; int left, right; size_t size; } bigram;
-
-/* max-heap: higher score first, then the smaller left index */
-static int before(const bigram *a, const bigram *b) {
-    return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-typedef struct { bigram *v; size_t n, cap; int oom; } heap;
-
-static void heap_push(heap *h, bigram b) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *nv = realloc(h->v, cap * sizeof *nv);
-        if (!nv) { h->oom = 1; return; }
-        h->v = nv;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    h->v[i] = b;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!before(&h->v[i], &h->v[p])) break;
-        bigram t = h->v[i]; h->v[i] = h->v[p]; h->v[p] = t;
-        i = p;
-    }
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0];
-    h->v[0] = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && before(&h->v[l], &h->v[m])) m = l;
-        if (r < h->n && before(&h->v[r], &h->v[m])) m = r;
-        if (m == i) break;
-        bigram t = h->v[i]; h->v[i] = h->v[m]; h->v[m] = t;
-        i = m;
-    }
-    return top;
-}
-
-static void try_pair(const eq_vocab *v, const char *text, const sym *s, int l, int r, heap *h) {
+static void try_pair(const eq_vocab *v, const char *text, const eq_sym *s, int l, int r, eq_bigram_heap *h) {
     if (l < 0 || r < 0) return;
     size_t n = s[l].n + s[r].n;
     eq_token t = eq_vocab_find(v, text + s[l].start, n);
     if (t < 0) return;
-    bigram b = { v->score[t], l, r, n };
-    heap_push(h, b);
+    eq_bigram b = { v->score[t], l, r, n };
+    eq_bigram_push(h, b);
 }
 
 void eq_spm_tokenize(const eq_vocab *v, const char *text, size_t n, eq_tokbuf *out) {
     if (n == 0) return;
-    sym *s = malloc(n * sizeof *s);
-    heap h = { 0 };
+    eq_sym *s = malloc(n * sizeof *s);
+    eq_bigram_heap h = { 0 };
     if (!s) { out->oom = 1; return; }
     int ns = 0;
     for (size_t off = 0; off < n;) {
@@ -76,8 +33,8 @@ void eq_spm_tokenize(const eq_vocab *v, const char *text, size_t n, eq_tokbuf *o
     }
     for (int i = 1; i < ns; i++) try_pair(v, text, s, i - 1, i, &h);
     while (h.n > 0 && !h.oom) {
-        bigram b = heap_pop(&h);
-        sym *l = &s[b.left], *r = &s[b.right];
+        eq_bigram b = eq_bigram_pop(&h);
+        eq_sym *l = &s[b.left], *r = &s[b.right];
         /* stale: one side was merged away or grew since the pair was queued */
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;
         l->n += r->n;

@@ -57,4 +57,12 @@ eq_token eq_vocab_byte_token(const eq_vocab *v, uint8_t c);
 void eq_spm_tokenize(const eq_vocab *v, const char *text, size_t n, eq_tokbuf *out);
 eq_status eq_bpe_tokenize(const eq_vocab *v, const char *text, size_t n, eq_tokbuf *out);
 
+
+/* Symbols and the merge queue shared by the SPM and byte-level BPE tokenizers (merge_heap.c). */
+typedef struct { int prev, next; size_t start, n; } eq_sym;
+typedef struct { float key; int left, right; size_t size; } eq_bigram;
+typedef struct { eq_bigram *v; size_t n, cap; int oom; } eq_bigram_heap;
+void      eq_bigram_push(eq_bigram_heap *h, eq_bigram b);
+eq_bigram eq_bigram_pop(eq_bigram_heap *h);
+
 #endif
