@@ -29,5 +29,6 @@ int cmd_chat(const cli_args *a);
 int cmd_tokenize(const cli_args *a);
 int cmd_info(const cli_args *a);
 int cmd_bench(const cli_args *a);
+int cmd_convert(int argc, char **argv);   /* edgeq convert HF_DIR OUT.gguf [--outtype T] */
 
 #endif

@@ -18,6 +18,8 @@ static void usage(FILE *f) {
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
         "  info      -m FILE [--tensors]\n"
         "  bench     -m FILE [-p 128] [-n 64] [-t N] [-r REPS] [--json]\n"
+        "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
+        "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
         "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n");
 }
 
@@ -184,11 +186,16 @@ char *cli_prompt(const cli_args *a) {
     return s;
 }
 
+int cmd_quantize(int argc, char **argv); /* positional IN OUT TYPE: parses its own arguments */
+
 int main(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
     if (!strcmp(cmd, "--version")) { printf("edgeq %s\n", EQ_VERSION); return 0; }
+    if (!strcmp(cmd, "quantize")) return cmd_quantize(argc, argv);
+    if (!strcmp(cmd, "serve")) { int cmd_serve(int, char **); return cmd_serve(argc, argv); } /* edge mode: own options, EDGEQ_MODEL */
+    if (!strcmp(cmd, "convert")) return cmd_convert(argc, argv);   /* positional arguments */
     static const struct { const char *name; int (*fn)(const cli_args *); } cmds[] = {
         {"run", cmd_run}, {"chat", cmd_chat}, {"tokenize", cmd_tokenize}, {"info", cmd_info}, {"bench", cmd_bench},
     };
@@ -198,6 +205,6 @@ int main(int argc, char **argv) {
         if (cli_parse(argc, argv, 2, &a, cmd)) return 2;
         return cmds[i].fn(&a);
     }
-    cli_error("unknown command '%s' (run, chat, tokenize, info, bench)", cmd);
+    cli_error("unknown command '%s' (run, chat, tokenize, info, bench, quantize)", cmd);
     return 2;
 }

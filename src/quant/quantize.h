@@ -71,8 +71,8 @@ int eq_qplan(const eq_qplan_params *p, const eq_qplan_tensor *t, int n, int *out
 int eq_qplan_allows(const char *name, const int64_t ne[4]);
 
 /* The order llama's model loader keeps tensors in (and llama-quantize writes them in): by
- * the block number of "blk.N." names (tensors without one first), then by name. Sorts idx
- * (indices into t) in place. */
+ * the block number of "blk.N." names (tensors without one first), then by name. idx, a
+ * permutation of 0..n-1, is sorted in place. */
 void eq_qplan_sort(const eq_qplan_tensor *t, int *idx, int n);
 
 #endif

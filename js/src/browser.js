@@ -1,0 +1,129 @@
+// Browser entry point: every model runs in its own module Web Worker (src/worker.js), so the
+// page never blocks; model bytes are fetched inside the worker and streamed into its wasm
+// memory. Threads need a cross-origin isolated page (COOP: same-origin, COEP: require-corp),
+// otherwise the single-threaded module is used.
+import { EdgeqError, abortError } from './errors.js';
+import { LLM } from './llm.js';
+
+export { EdgeqError, ErrorCode } from './errors.js';
+export { LLM } from './llm.js';
+
+let loadSeq = 0;
+
+class WorkerBackend {
+  constructor(worker) {
+    this.worker = worker;
+    this.seq = 0;
+    this.pending = new Map();
+    this.listeners = new Set();
+    this.abortView = null;
+    worker.onmessage = (ev) => {
+      const d = ev.data;
+      if (d && d.type) { for (const l of this.listeners) l(d); return; }
+      const p = this.pending.get(d.id);
+      if (!p) return;
+      this.pending.delete(d.id);
+      if (d.error) p.reject(EdgeqError.fromJSON(d.error));
+      else p.resolve(d.result);
+    };
+    worker.onerror = (ev) => {
+      const err = new EdgeqError('RUNTIME', `edgeq worker failed: ${ev.message || 'error'}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      if (ev.preventDefault) ev.preventDefault();
+    };
+  }
+  call(op, ...args) {
+    if (!this.worker) return Promise.reject(new EdgeqError('DISPOSED', 'the model was disposed'));
+    return new Promise((resolve, reject) => {
+      const id = ++this.seq;
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+  post(op, ...args) {
+    if (this.worker) this.worker.postMessage({ id: 0, op, args });
+  }
+  abortDecode() {
+    if (this.abortView) Atomics.store(this.abortView, 0, 1);
+  }
+  async dispose() {
+    if (!this.worker) return;
+    // let a download still being written to the Cache API finish first (bounded)
+    try { await this.call('unload'); await this.call('drain'); } catch { /* worker gone */ }
+    const w = this.worker;
+    this.worker = null;
+    if (!w) return;
+    for (const p of this.pending.values()) p.reject(new EdgeqError('DISPOSED', 'the model was disposed'));
+    this.pending.clear();
+    // terminating the worker frees its whole wasm memory (and its pthread workers)
+    w.terminate();
+  }
+}
+
+function defaultThreads() {
+  const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated && typeof SharedArrayBuffer !== 'undefined';
+  if (!isolated) return 1;
+  const n = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 4;
+  return Math.max(1, Math.min(8, n));
+}
+
+/**
+ * Load a model from a URL (string or URL, relative to the page), a File/Blob, or an array of
+ * split parts. opts: onProgress({loaded,total}), signal, threads, contextSize, batchSize,
+ * kvType, cache (default true: the Cache API), vocabOnly, workerUrl.
+ */
+export async function load(source, opts = {}) {
+  const { signal } = opts;
+  if (signal && signal.aborted) throw abortError(signal, 'loading aborted');
+  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  const workerUrl = opts.workerUrl || new URL('./worker.js', import.meta.url);
+  let worker;
+  try {
+    worker = new Worker(workerUrl, { type: 'module', name: 'edgeq' });
+  } catch (e) {
+    throw new EdgeqError('RUNTIME', `cannot start the edgeq worker: ${e.message}`, { cause: e });
+  }
+  const b = new WorkerBackend(worker);
+  const loadId = ++loadSeq;
+  const onAbort = () => {
+    const r = signal.reason;
+    b.post('cancelLoad', { loadId, reason: r instanceof Error ? r.message : String(r ?? 'aborted') });
+  };
+  const onMsg = (d) => {
+    if (d.loadId !== loadId) return;
+    if (d.type === 'progress' && opts.onProgress) {
+      try { opts.onProgress({ loaded: d.loaded, total: d.total }); } catch { /* caller's bug */ }
+    } else if (d.type === 'event' && opts.onEvent) {
+      try { opts.onEvent(d.event); } catch { /* caller's bug */ }
+    }
+  };
+  b.listeners.add(onMsg);
+  if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await b.call('init', { threads });
+    if (signal && signal.aborted) throw abortError(signal, 'loading aborted');
+    const baseUrl = typeof location !== 'undefined' ? location.href : undefined;
+    const src = Array.isArray(source) ? source.map((s) => (s instanceof URL ? s.href : s))
+      : source instanceof URL ? source.href : source;
+    const res = await b.call('load', {
+      loadId,
+      source: src,
+      options: {
+        baseUrl, threads, contextSize: opts.contextSize, batchSize: opts.batchSize, kvType: opts.kvType,
+        cache: opts.cache, vocabOnly: opts.vocabOnly,
+      },
+    });
+    if (res.abort) b.abortView = new Int32Array(res.abort.memory.buffer, res.abort.address, 1);
+    return new LLM(b, { name: res.name });
+  } catch (e) {
+    await b.dispose();
+    if (signal && signal.aborted) throw abortError(signal, 'loading aborted');
+    throw e;
+  } finally {
+    b.listeners.delete(onMsg);
+    if (signal) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export default { load, EdgeqError };

@@ -1,0 +1,486 @@
+// The engine: one instance of the Emscripten module (wasm/web/edgeq_web.c) and the model,
+// context and generations living in it. Runs where the module runs: the page's Web Worker
+// (src/worker.js) in browsers, the calling thread in Node (src/node.js). Synchronous except
+// where noted; everything that fails throws an EdgeqError.
+import { EdgeqError, statusError } from './errors.js';
+
+const STAGE_BYTES = 1 << 20; // staging buffer in the heap that fetched chunks pass through
+const enc = new TextEncoder();
+
+export class Engine {
+  /** @param {any} mod an instantiated createEdgeq() module */
+  constructor(mod) {
+    this.m = mod;
+    // the threaded glue exports its (shared) Memory; the single-threaded one keeps HEAPU8 current
+    this.mem = mod.wasmMemory || null;
+    if (!this.mem && !mod.HEAPU8) throw new EdgeqError('RUNTIME', 'the WebAssembly module exposes no memory');
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && this.buffer() instanceof SharedArrayBuffer;
+    this.threaded = !!mod._eqw_threaded();
+    this.poolSize = mod.eqPoolSize || 0;
+    this.dec = new TextDecoder('utf-8', { fatal: false });
+    this._u8 = null;
+    this.stage = this._malloc(STAGE_BYTES);
+    this.scratch = this._malloc(64); // small out-parameters
+    this.pieceCap = 1024;
+    this.piece = this._malloc(this.pieceCap);
+    this.loader = 0;
+    this.model = 0;
+    this.ctx = 0;
+    this.detok = 0;
+    this.ctxTokens = []; // tokens currently in the KV cache, in order
+    this.gen = null;
+    this.genId = 0;
+  }
+
+  // ---- memory helpers -------------------------------------------------------------------------
+  buffer() { return this.mem ? this.mem.buffer : this.m.HEAPU8.buffer; }
+  u8() {
+    const b = this.buffer();
+    if (!this._u8 || this._u8.buffer !== b) this._u8 = new Uint8Array(b);
+    return this._u8;
+  }
+  i32(ptr, n) { return new Int32Array(this.buffer(), ptr, n); }
+  f64(ptr, n) { return new Float64Array(this.buffer(), ptr, n); }
+  _malloc(n) {
+    const p = this.m._eqw_malloc(n);
+    if (!p) throw new EdgeqError('NOMEM', `out of memory (allocating ${n} bytes)`);
+    return p;
+  }
+  _free(p) { if (p) this.m._eqw_free(p); }
+  /** A NUL-terminated UTF-8 string at ptr ('' for NULL). */
+  str(ptr, len) {
+    if (!ptr) return null;
+    const u8 = this.u8();
+    let end = ptr;
+    if (len === undefined) { while (u8[end]) end++; } else end = ptr + len;
+    // TextDecoder refuses views on shared memory: copy those
+    return this.dec.decode(this.shared ? u8.slice(ptr, end) : u8.subarray(ptr, end));
+  }
+  /** Copy bytes into a fresh heap block (NUL-terminated); returns [ptr, byteLength]. */
+  allocBytes(bytes) {
+    const p = this._malloc(bytes.length + 1);
+    const u8 = this.u8();
+    u8.set(bytes, p);
+    u8[p + bytes.length] = 0;
+    return [p, bytes.length];
+  }
+  allocString(s) { return this.allocBytes(enc.encode(s)); }
+  heapUsed() { return this.m._eqw_heap_used(); }
+  memoryBytes() { return this.buffer().byteLength; }
+
+  // ---- streamed loading -------------------------------------------------------------------------
+  beginLoad(nParts, { vocabOnly = false } = {}) {
+    this.unload();
+    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0);
+    if (!this.loader) throw new EdgeqError('NOMEM', this.str(this.m._eqw_errmsg()));
+  }
+  setPartSize(part, size) {
+    const st = this.m._eqw_loader_set_part_size(this.loader, part, size);
+    if (st) throw this._loaderError(st);
+  }
+  /** Push one chunk of part `part` (a Uint8Array) through the staging buffer into the loader. */
+  feed(part, chunk) {
+    if (!this.loader) throw new EdgeqError('ABORTED', 'loading was cancelled');
+    for (let off = 0; off < chunk.length; off += STAGE_BYTES) {
+      const n = Math.min(STAGE_BYTES, chunk.length - off);
+      this.u8().set(chunk.subarray(off, off + n), this.stage);
+      const st = this.m._eqw_loader_feed(this.loader, part, this.stage, n);
+      if (st) throw this._loaderError(st);
+    }
+  }
+  progress() {
+    if (!this.loader) return { loaded: 0, total: 0 };
+    return { loaded: this.m._eqw_loader_loaded(this.loader), total: this.m._eqw_loader_total(this.loader) };
+  }
+  finishLoad() {
+    const stp = this.scratch;
+    const model = this.m._eqw_loader_finish(this.loader, stp);
+    const st = this.i32(stp, 1)[0];
+    if (!model) {
+      const err = this._loaderError(st || 2);
+      this.abortLoad();
+      throw err;
+    }
+    this.m._eqw_loader_free(this.loader);
+    this.loader = 0;
+    this.model = model;
+    this.detok = this.m._eqw_detok_new();
+    if (!this.detok) { this.unload(); throw new EdgeqError('NOMEM', 'out of memory'); }
+  }
+  abortLoad() {
+    if (this.loader) this.m._eqw_loader_free(this.loader);
+    this.loader = 0;
+  }
+  _loaderError(st) {
+    const msg = this.loader ? this.str(this.m._eqw_loader_errmsg(this.loader)) : '';
+    return statusError(st, msg || this.str(this.m._eqw_status_str(st)));
+  }
+
+  /** Free the model, context and any load in progress (the module stays usable). */
+  unload() {
+    this.gen = null;
+    this.abortLoad();
+    if (this.ctx) this.m._eqw_ctx_free(this.ctx);
+    if (this.detok) this.m._eqw_detok_free(this.detok);
+    if (this.model) this.m._eqw_model_free(this.model);
+    this.ctx = this.detok = this.model = 0;
+    this.ctxTokens = [];
+  }
+
+  /** Free everything including the engine's own buffers (the module is dropped after this). */
+  destroy() {
+    this.unload();
+    this._free(this.stage); this._free(this.scratch); this._free(this.piece);
+    this.stage = this.scratch = this.piece = 0;
+  }
+
+  // ---- context ----------------------------------------------------------------------------------
+  createContext({ contextSize = 0, threads = 1, batchSize = 0, kvType = 'f16' } = {}) {
+    this._needModel();
+    const nTrain = this.m._eqw_model_n_ctx_train(this.model);
+    const nCtx = contextSize > 0 ? contextSize : Math.min(nTrain > 0 ? nTrain : 4096, 4096);
+    let nThreads = Math.max(1, threads | 0);
+    if (!this.threaded) nThreads = 1;
+    else if (this.poolSize) nThreads = Math.min(nThreads, this.poolSize + 1);
+    const ctx = this.m._eqw_ctx_new(this.model, nCtx, nThreads, batchSize | 0, kvType === 'f32' ? 1 : 0);
+    if (!ctx) {
+      const msg = this.str(this.m._eqw_errmsg());
+      throw new EdgeqError(/out of memory/.test(msg) ? 'NOMEM' : 'ARG', msg);
+    }
+    this.ctx = ctx;
+    this.nThreads = nThreads;
+    this.ctxTokens = [];
+  }
+  /** Address of the context's abort flag (an int32 in the heap; store non-zero to abort decode). */
+  abortFlagAddress() { return this.ctx ? this.m._eqw_ctx_abort_flag(this.ctx) : 0; }
+
+  // ---- information ------------------------------------------------------------------------------
+  info() {
+    this._needModel();
+    const m = this.m, mp = this.model;
+    const metadata = {};
+    const n = m._eqw_model_meta_count(mp);
+    for (let i = 0; i < n; i++) {
+      const k = this.str(m._eqw_model_meta_key(mp, i));
+      if (k === null) continue;
+      const [kp] = this.allocString(k);
+      try { metadata[k] = this.str(m._eqw_model_meta_str(mp, kp)); } finally { this._free(kp); }
+    }
+    const tensors = [];
+    const types = {};
+    const nt = m._eqw_model_tensor_count(mp);
+    const out = this._malloc(8 + 32);
+    try {
+      for (let i = 0; i < nt; i++) {
+        const nd = m._eqw_model_tensor_info(mp, i, out, out + 4, out + 8);
+        if (nd < 0) continue;
+        const p = this.i32(out, 2);
+        const name = this.str(p[0]), type = this.str(p[1]);
+        const ne = Array.from(this.f64(out + 8, 4)).slice(0, Math.max(1, nd));
+        tensors.push({ name, type, shape: ne });
+        types[type] = (types[type] || 0) + 1;
+      }
+    } finally { this._free(out); }
+    const tok = (t) => (t < 0 ? null : t);
+    return {
+      architecture: this.str(m._eqw_model_arch(mp)),
+      name: metadata['general.name'] ?? null,
+      nVocab: m._eqw_model_n_vocab(mp),
+      nCtxTrain: m._eqw_model_n_ctx_train(mp),
+      nEmbd: m._eqw_model_n_embd(mp),
+      nLayer: m._eqw_model_n_layer(mp),
+      nParams: m._eqw_model_n_params(mp),
+      sizeBytes: m._eqw_model_size_bytes(mp),
+      chatTemplate: this.str(m._eqw_chat_template_name(mp)),
+      tokens: { bos: tok(m._eqw_token_bos(mp)), eos: tok(m._eqw_token_eos(mp)), eot: tok(m._eqw_token_eot(mp)) },
+      tensorTypes: types,
+      tensors,
+      metadata,
+      runtime: {
+        threaded: this.threaded,
+        threads: this.ctx ? this.nThreads : 0,
+        contextSize: this.ctx ? m._eqw_ctx_n_ctx(this.ctx) : 0,
+        memoryBytes: this.memoryBytes(),
+      },
+    };
+  }
+
+  // ---- tokenizer --------------------------------------------------------------------------------
+  tokenize(text, { addSpecial = true, parseSpecial = true } = {}) {
+    this._needModel();
+    const [tp, tl] = this.allocString(String(text));
+    let cap = tl + 16;
+    let out = this._malloc(cap * 4);
+    try {
+      let st = this.m._eqw_tokenize(this.model, tp, tl, addSpecial ? 1 : 0, parseSpecial ? 1 : 0, out, cap, this.scratch);
+      let n = this.i32(this.scratch, 1)[0];
+      if (st === 5 && n > cap) {
+        this._free(out);
+        out = this._malloc(n * 4);
+        cap = n;
+        st = this.m._eqw_tokenize(this.model, tp, tl, addSpecial ? 1 : 0, parseSpecial ? 1 : 0, out, cap, this.scratch);
+        n = this.i32(this.scratch, 1)[0];
+      }
+      if (st) throw statusError(st, 'tokenization failed');
+      return Array.from(this.i32(out, n));
+    } finally {
+      this._free(tp);
+      this._free(out);
+    }
+  }
+
+  /** Text of a token list (bytes joined before UTF-8 decoding). */
+  detokenize(ids, { special = false } = {}) {
+    this._needModel();
+    const parts = [];
+    let total = 0;
+    for (const t of ids) {
+      const n = this.m._eqw_token_to_piece(this.model, t | 0, special ? 1 : 0, this.piece, this.pieceCap);
+      if (n < 0) throw new EdgeqError('ARG', `invalid token ${t}`);
+      parts.push(this.u8().slice(this.piece, this.piece + n));
+      total += n;
+    }
+    const all = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) { all.set(p, o); o += p.length; }
+    return this.dec.decode(all);
+  }
+
+  // ---- chat templates ---------------------------------------------------------------------------
+  applyChatTemplate(messages, { addAssistant = true, template = null } = {}) {
+    this._needModel();
+    if (!Array.isArray(messages)) throw new EdgeqError('ARG', 'messages must be an array');
+    const allocs = [];
+    const n = messages.length;
+    const arr = this._malloc(Math.max(1, n) * 8);
+    allocs.push(arr);
+    try {
+      for (let i = 0; i < n; i++) {
+        const msg = messages[i] || {};
+        let content = msg.content ?? '';
+        if (Array.isArray(content)) content = content.map((c) => (typeof c === 'string' ? c : c.text ?? '')).join('');
+        const [rp] = this.allocString(String(msg.role ?? 'user'));
+        const [cp] = this.allocString(String(content));
+        allocs.push(rp, cp);
+        const v = this.i32(arr, 2 * n);
+        v[i] = rp;
+        v[n + i] = cp;
+      }
+      let tp = 0;
+      if (template) { [tp] = this.allocString(template); allocs.push(tp); }
+      let cap = 4096;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const buf = this._malloc(cap);
+        allocs.push(buf);
+        const st = this.m._eqw_chat_apply(this.model, tp, arr, arr + 4 * n, n, addAssistant ? 1 : 0, buf, cap, this.scratch);
+        const need = this.i32(this.scratch, 1)[0];
+        if (st === 0) return this.str(buf, need);
+        if (st === 5 && need >= cap && attempt === 0) { cap = need + 1; continue; }
+        if (st === 3) {
+          throw new EdgeqError('UNSUPPORTED', template ? `unknown chat template '${template}'`
+            : 'the model has no chat template edgeq knows (pass one by name)');
+        }
+        throw statusError(st, 'applying the chat template failed');
+      }
+      throw new EdgeqError('RUNTIME', 'applying the chat template failed');
+    } finally {
+      for (const p of allocs) this._free(p);
+    }
+  }
+
+  // ---- evaluation -------------------------------------------------------------------------------
+  _needModel() {
+    if (!this.model) throw new EdgeqError('DISPOSED', 'no model is loaded');
+  }
+  _needCtx() {
+    this._needModel();
+    if (!this.ctx) throw new EdgeqError('ARG', 'the model was loaded without a context (vocabOnly)');
+  }
+
+  /** Decode tokens at the end of the cache (throws; the cache is unchanged on failure). */
+  decode(tokens) {
+    const p = this._malloc(tokens.length * 4);
+    try {
+      this.i32(p, tokens.length).set(tokens);
+      const st = this.m._eqw_decode(this.ctx, p, tokens.length);
+      if (st) throw statusError(st, this.str(this.m._eqw_ctx_errmsg(this.ctx)));
+      for (const t of tokens) this.ctxTokens.push(t);
+    } finally {
+      this._free(p);
+    }
+  }
+
+  /** Prepare the cache for a prompt: keep the longest common prefix, return what is left. */
+  _reuse(tokens) {
+    let p = 0;
+    const c = this.ctxTokens;
+    while (p < c.length && p < tokens.length && c[p] === tokens[p]) p++;
+    if (p >= tokens.length) p = tokens.length - 1; // at least one token must be decoded for logits
+    if (p < c.length) {
+      const st = this.m._eqw_ctx_truncate(this.ctx, p);
+      if (st) throw statusError(st, this.str(this.m._eqw_ctx_errmsg(this.ctx)));
+      c.length = p;
+    }
+    return tokens.slice(p);
+  }
+
+  /** Logits of the last evaluated position (a copy), or null before any. */
+  logits() {
+    this._needCtx();
+    const p = this.m._eqw_ctx_logits(this.ctx);
+    if (!p) return null;
+    const n = this.m._eqw_model_n_vocab(this.model);
+    return new Float32Array(this.buffer(), p, n).slice();
+  }
+
+  /**
+   * Start a generation; returns its id. Drive it with step() until done.
+   * opts: prompt (string) or tokens (number[]), maxTokens, temperature, topK, topP, minP,
+   * repeatPenalty, repeatLastN, seed, stop (string|string[]), addSpecial, parseSpecial, batchSize
+   */
+  startGeneration(opts = {}) {
+    this._needCtx();
+    const tokens = opts.tokens ? Array.from(opts.tokens, (t) => t | 0)
+      : this.tokenize(opts.prompt ?? '', { addSpecial: opts.addSpecial ?? true, parseSpecial: opts.parseSpecial ?? true });
+    if (tokens.length === 0) throw new EdgeqError('ARG', 'the prompt is empty');
+    const nCtx = this.m._eqw_ctx_n_ctx(this.ctx);
+    if (tokens.length >= nCtx) {
+      throw new EdgeqError('CONTEXT_FULL', `the prompt is ${tokens.length} tokens, the context only ${nCtx}`);
+    }
+    const num = (v, d) => (v === undefined || v === null ? d : Number(v));
+    const sampler = this.m._eqw_sampler_new(this.m._eqw_model_n_vocab(this.model),
+      num(opts.temperature, 0.8), num(opts.topK, 40) | 0, num(opts.topP, 0.95), num(opts.minP, 0.05),
+      num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, opts.seed === undefined || opts.seed === null ? -1 : Number(opts.seed));
+    if (!sampler) throw new EdgeqError('ARG', this.str(this.m._eqw_errmsg()));
+    this.endGeneration();
+    let stop = opts.stop ?? [];
+    if (typeof stop === 'string') stop = [stop];
+    stop = stop.filter((s) => typeof s === 'string' && s.length > 0);
+    this.m._eqw_detok_reset(this.detok);
+    this.gen = {
+      id: ++this.genId,
+      sampler,
+      prompt: tokens,
+      pending: null, // prompt tokens still to decode
+      maxTokens: opts.maxTokens === undefined || opts.maxTokens === null ? Infinity : Math.max(0, opts.maxTokens | 0),
+      batch: Math.max(1, opts.batchSize | 0 || 256),
+      stop,
+      held: '', // text held back while it could still become a stop string
+      nGen: 0,
+      done: false,
+      finishReason: null,
+      last: -1, // sampled token not yet decoded
+    };
+    this.gen.pending = this._reuse(tokens);
+    this.gen.nCached = tokens.length - this.gen.pending.length;
+    return this.gen.id;
+  }
+
+  endGeneration() {
+    if (this.gen && this.gen.sampler) this.m._eqw_sampler_free(this.gen.sampler);
+    this.gen = null;
+  }
+
+  /**
+   * One step: decode a batch of the prompt, or sample + decode one token. Returns
+   * { text, done, finishReason, promptTokens, completionTokens }.
+   */
+  step(id) {
+    const g = this.gen;
+    if (!g || g.id !== id) throw new EdgeqError('ARG', 'this generation is no longer active');
+    const res = (text) => ({
+      text,
+      done: g.done,
+      finishReason: g.finishReason,
+      promptTokens: g.prompt.length,
+      completionTokens: g.nGen,
+      cachedTokens: g.nCached,
+    });
+    try {
+      if (g.pending.length) {
+        const chunk = g.pending.slice(0, g.batch);
+        this.decode(chunk);
+        g.pending = g.pending.slice(chunk.length);
+        if (!g.pending.length) {
+          for (const t of g.prompt) this.m._eqw_sampler_accept(g.sampler, t);
+          if (g.maxTokens === 0) return this._finish(g, 'length', res);
+        }
+        return res('');
+      }
+      if (g.done) return res('');
+      if (g.last >= 0) { // decode the token sampled in the previous step
+        const t = g.last;
+        g.last = -1;
+        if (this.ctxTokens.length >= this.m._eqw_ctx_n_ctx(this.ctx)) return this._finish(g, 'length', res);
+        this.decode([t]);
+      }
+      const t = this.m._eqw_sample(g.sampler, this.ctx);
+      if (t < 0) throw new EdgeqError('RUNTIME', 'no logits to sample from');
+      this.m._eqw_sampler_accept(g.sampler, t);
+      if (this.m._eqw_token_is_eog(this.model, t)) return this._finish(g, 'stop', res);
+      g.nGen++;
+      g.last = t;
+      const n = this.m._eqw_detok_push(this.detok, this.model, t, this.piece, this.pieceCap);
+      let text = n > 0 ? this.str(this.piece, n) : '';
+      text = this._stopFilter(g, text);
+      if (g.done) { this._release(g); return res(text); }
+      if (g.nGen >= g.maxTokens) {
+        const rest = this._finish(g, 'length', res);
+        rest.text = text + rest.text;
+        return rest;
+      }
+      return res(text);
+    } catch (e) {
+      this.endGeneration();
+      throw e;
+    }
+  }
+
+  _stopFilter(g, text) {
+    if (!g.stop.length) return text;
+    const buf = g.held + text;
+    let cut = -1;
+    for (const s of g.stop) {
+      const i = buf.indexOf(s);
+      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+    }
+    if (cut >= 0) {
+      g.held = '';
+      g.done = true;
+      g.finishReason = 'stop';
+      return buf.slice(0, cut);
+    }
+    // hold back the longest suffix that is a prefix of a stop string
+    let keep = 0;
+    for (const s of g.stop) {
+      for (let k = Math.min(s.length - 1, buf.length); k > keep; k--) {
+        if (buf.endsWith(s.slice(0, k))) { keep = k; break; }
+      }
+    }
+    g.held = buf.slice(buf.length - keep);
+    return buf.slice(0, buf.length - keep);
+  }
+
+  _finish(g, reason, res) {
+    let text = g.held;
+    g.held = '';
+    const n = this.m._eqw_detok_flush(this.detok, this.piece, this.pieceCap);
+    if (n > 0) text += this.str(this.piece, n);
+    if (g.stop.length && text) {
+      const t = this._stopFilter(g, text);
+      text = t + g.held; // at the end nothing more can complete a stop string
+      g.held = '';
+      if (g.done) reason = 'stop';
+    }
+    g.done = true;
+    g.finishReason = reason;
+    this._release(g);
+    return res(text);
+  }
+
+  _release(g) {
+    if (g.sampler) this.m._eqw_sampler_free(g.sampler);
+    g.sampler = 0;
+    if (this.gen === g) this.gen = null;
+  }
+}

@@ -1,0 +1,182 @@
+// Types for the `edgeq` package (the same API in browsers and Node).
+
+export type ErrorCodeName =
+  | 'IO' | 'FORMAT' | 'UNSUPPORTED' | 'NOMEM' | 'ARG' | 'CONTEXT_FULL' | 'ABORTED'
+  | 'HTTP' | 'NETWORK' | 'DISPOSED' | 'RUNTIME';
+
+export declare const ErrorCode: Readonly<{ [K in ErrorCodeName]: K }>;
+
+/** Every failure is an EdgeqError with a stable code. */
+export declare class EdgeqError extends Error {
+  constructor(code: ErrorCodeName, message: string, extra?: { status?: number; cause?: unknown });
+  readonly name: 'EdgeqError';
+  readonly code: ErrorCodeName;
+  /** HTTP status, for code 'HTTP'. */
+  readonly status?: number;
+}
+
+/** A model source: URL (string or URL; relative to the page in browsers), a File/Blob, a local
+ * path or file: URL (Node), or the parts of a llama.cpp split model in any order. A single
+ * `name-00001-of-0000N.gguf` URL or path pulls in its siblings, fetched in parallel. */
+export type ModelSource = string | URL | Blob | Array<string | URL | Blob> | FileList;
+
+export interface Progress {
+  /** Bytes received so far (all parts). */
+  loaded: number;
+  /** Bytes expected in all, 0 while unknown (no Content-Length). */
+  total: number;
+}
+
+export interface LoadEvent {
+  type: 'cache-hit' | 'cached' | 'cache-failed' | 'resumed' | 'restarted';
+  url: string;
+  offset?: number;
+}
+
+export interface LoadOptions {
+  onProgress?: (p: Progress) => void;
+  /** Cancels the load; it rejects with EdgeqError code 'ABORTED' and frees its memory. */
+  signal?: AbortSignal;
+  /** Threads for inference. Browser: > 1 needs a cross-origin isolated page (default: the
+   * core count, capped at 8, when isolated, else 1). Node: default the core count (max 8). */
+  threads?: number;
+  /** Context size in tokens (default: the model's training context, capped at 4096). */
+  contextSize?: number;
+  /** Prompt tokens evaluated per step (default 256). */
+  batchSize?: number;
+  kvType?: 'f16' | 'f32';
+  /** Browsers: keep downloads in the Cache API and reuse them (default true). Never required:
+   * when caching fails the model still streams straight into memory. */
+  cache?: boolean;
+  /** Load the tokenizer and metadata only. */
+  vocabOnly?: boolean;
+  /** Diagnostics: cache hits, resumed downloads. */
+  onEvent?: (e: LoadEvent) => void;
+  /** Browsers: where the worker script lives (default: next to this module). */
+  workerUrl?: string | URL;
+}
+
+export interface SamplingOptions {
+  /** 0 = greedy. Default 0.8. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  seed?: number;
+}
+
+export interface CompleteOptions extends SamplingOptions {
+  maxTokens?: number;
+  /** Generation stops before any of these strings (they are not returned). */
+  stop?: string | string[];
+  signal?: AbortSignal;
+  /** Add BOS as the vocabulary asks (default true). */
+  addSpecial?: boolean;
+  /** Turn special-token text such as "<|im_end|>" into its token (default true). */
+  parseSpecial?: boolean;
+}
+
+export interface TensorInfo { name: string; type: string; shape: number[]; }
+
+export interface ModelInfo {
+  architecture: string;
+  name: string | null;
+  nVocab: number;
+  nCtxTrain: number;
+  nEmbd: number;
+  nLayer: number;
+  nParams: number;
+  /** Bytes of tensor data. */
+  sizeBytes: number;
+  /** The chat template family recognised, or null. */
+  chatTemplate: string | null;
+  tokens: { bos: number | null; eos: number | null; eot: number | null };
+  /** Tensor count per type, e.g. { Q4_K: 200, F32: 60 }. */
+  tensorTypes: Record<string, number>;
+  tensors: TensorInfo[];
+  /** GGUF metadata as text (arrays summarised). */
+  metadata: Record<string, string | null>;
+  runtime: { threaded: boolean; threads: number; contextSize: number; memoryBytes: number };
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | string;
+  content: string | Array<{ type: 'text'; text: string } | string>;
+}
+
+export interface ChatCompletionCreateParams {
+  messages: ChatMessage[];
+  model?: string;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repeat_penalty?: number;
+  seed?: number;
+  stop?: string | string[];
+  n?: 1;
+  /** A chat template family name ("chatml", "llama3", ...) instead of the model's. */
+  template?: string;
+  signal?: AbortSignal;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface ChatCompletionUsage { prompt_tokens: number; completion_tokens: number; total_tokens: number; }
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{ index: 0; message: { role: 'assistant'; content: string }; logprobs: null; finish_reason: FinishReason }>;
+  usage: ChatCompletionUsage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{ index: 0; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: FinishReason | null }>;
+  usage?: ChatCompletionUsage | null;
+}
+
+export interface ChatCompletionStream extends AsyncIterableIterator<ChatCompletionChunk> {
+  controller: { abort(): void };
+}
+
+export interface Chat {
+  completions: {
+    create(params: ChatCompletionCreateParams & { stream: true }, options?: { signal?: AbortSignal }): Promise<ChatCompletionStream>;
+    create(params: ChatCompletionCreateParams & { stream?: false }, options?: { signal?: AbortSignal }): Promise<ChatCompletion>;
+    create(params: ChatCompletionCreateParams, options?: { signal?: AbortSignal }): Promise<ChatCompletion | ChatCompletionStream>;
+  };
+}
+
+export declare class LLM {
+  private constructor();
+  info(): Promise<ModelInfo>;
+  tokenize(text: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<number[]>;
+  detokenize(ids: ArrayLike<number>, opts?: { special?: boolean }): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], opts?: { addAssistant?: boolean; template?: string }): Promise<string>;
+  /** Text pieces as they are generated (whole UTF-8 characters only). */
+  complete(prompt: string | number[], opts?: CompleteOptions): AsyncIterableIterator<string>;
+  /** OpenAI-style chat completions, with the model's chat template. */
+  readonly chat: Chat;
+  /** Logits of the last evaluated position (n_vocab floats); with a prompt, evaluates it first. */
+  logits(prompt?: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<Float32Array | null>;
+  /** Frees the model, its context and its WebAssembly instance (or worker). */
+  dispose(): Promise<void>;
+}
+
+export declare function load(source: ModelSource, opts?: LoadOptions): Promise<LLM>;
+
+declare const _default: { load: typeof load; EdgeqError: typeof EdgeqError };
+export default _default;

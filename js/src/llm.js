@@ -1,0 +1,194 @@
+// The public model object, the same in browsers and Node. It talks to a backend with async
+// methods: the engine itself in Node (src/node.js), a Web Worker in browsers (src/browser.js).
+import { EdgeqError, abortError, asEdgeqError } from './errors.js';
+
+function randomId() {
+  let s = '';
+  for (let i = 0; i < 24; i++) s += 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 36)];
+  return s;
+}
+
+/** Sampling options from the JS (camelCase) or OpenAI (snake_case) spelling. */
+function samplingOptions(o = {}) {
+  const pick = (...keys) => {
+    for (const k of keys) if (o[k] !== undefined && o[k] !== null) return o[k];
+    return undefined;
+  };
+  return {
+    temperature: pick('temperature', 'temp'),
+    topK: pick('topK', 'top_k'),
+    topP: pick('topP', 'top_p'),
+    minP: pick('minP', 'min_p'),
+    repeatPenalty: pick('repeatPenalty', 'repeat_penalty'),
+    repeatLastN: pick('repeatLastN', 'repeat_last_n'),
+    seed: pick('seed'),
+    stop: pick('stop'),
+    maxTokens: pick('maxTokens', 'max_tokens', 'max_completion_tokens'),
+  };
+}
+
+export class LLM {
+  /** @internal */
+  constructor(backend, meta = {}) {
+    this._b = backend;
+    this._disposed = false;
+    this._queue = Promise.resolve();
+    this._modelName = meta.name || 'edgeq';
+    const self = this;
+    this.chat = { completions: { create: (params, reqOpts) => self._chatCreate(params, reqOpts) } };
+  }
+
+  _check() {
+    if (this._disposed) throw new EdgeqError('DISPOSED', 'the model was disposed');
+  }
+
+  /** Run fn with the engine to ourselves (one generation at a time per model). */
+  _exclusive(fn) {
+    const run = this._queue.then(() => { this._check(); return fn(); });
+    this._queue = run.then(() => {}, () => {});
+    return run;
+  }
+
+  async info() { this._check(); return this._b.call('info'); }
+
+  async tokenize(text, opts = {}) {
+    this._check();
+    return this._b.call('tokenize', String(text), { addSpecial: opts.addSpecial ?? true, parseSpecial: opts.parseSpecial ?? true });
+  }
+
+  async detokenize(ids, opts = {}) {
+    this._check();
+    return this._b.call('detokenize', Array.from(ids, (t) => t | 0), { special: !!opts.special });
+  }
+
+  async applyChatTemplate(messages, opts = {}) {
+    this._check();
+    return this._b.call('applyChatTemplate', messages, { addAssistant: opts.addAssistant ?? true, template: opts.template ?? null });
+  }
+
+  /**
+   * Logits (Float32Array, n_vocab) of the last evaluated position. With a prompt, that prompt is
+   * evaluated first (as complete() with maxTokens 0 does).
+   */
+  async logits(prompt, opts = {}) {
+    this._check();
+    if (prompt !== undefined) {
+      // eslint-disable-next-line no-unused-vars
+      for await (const _ of this._steps({ ...opts, prompt, maxTokens: 0 })) { /* prompt only */ }
+    }
+    return this._exclusive(() => this._b.call('logits'));
+  }
+
+  /**
+   * Generate text after a prompt: an async iterator of text pieces (complete UTF-8 only).
+   * opts: maxTokens, temperature (0 = greedy), topK, topP, minP, repeatPenalty, repeatLastN,
+   * seed, stop (string | string[]), signal, addSpecial, parseSpecial.
+   */
+  complete(prompt, opts = {}) {
+    const steps = this._steps({ ...samplingOptions(opts), prompt: typeof prompt === 'string' ? prompt : undefined,
+      tokens: typeof prompt === 'string' ? undefined : prompt, signal: opts.signal,
+      addSpecial: opts.addSpecial, parseSpecial: opts.parseSpecial });
+    return (async function* pieces() {
+      for await (const r of steps) if (r.text) yield r.text;
+    })();
+  }
+
+  /** Step results of one generation: { text, done, finishReason, promptTokens, completionTokens }. */
+  async *_steps(opts) {
+    this._check();
+    const signal = opts.signal;
+    if (signal && signal.aborted) throw abortError(signal, 'generation aborted');
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    const prev = this._queue;
+    this._queue = gate;
+    await prev.catch(() => {});
+    let id = null;
+    let done = false;
+    const onAbort = () => { if (id !== null && !done) this._b.abortDecode?.(); };
+    try {
+      this._check();
+      if (signal && signal.aborted) throw abortError(signal, 'generation aborted');
+      const { signal: _s, ...rest } = opts;
+      id = await this._b.call('startGeneration', rest);
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      for (;;) {
+        if (signal && signal.aborted) throw abortError(signal, 'generation aborted');
+        let r;
+        try {
+          r = await this._b.call('step', id);
+        } catch (e) {
+          if (signal && signal.aborted) throw abortError(signal, 'generation aborted');
+          throw e;
+        }
+        if (r.done) done = true;
+        yield r;
+        if (r.done) return;
+      }
+    } catch (e) {
+      throw asEdgeqError(e);
+    } finally {
+      if (signal) signal.removeEventListener('abort', onAbort);
+      if (id !== null && !done && !this._disposed) {
+        try { await this._b.call('endGeneration'); } catch { /* disposed meanwhile */ }
+      }
+      release();
+    }
+  }
+
+  async _chatCreate(params = {}, reqOpts = {}) {
+    this._check();
+    if (!params || !Array.isArray(params.messages)) throw new EdgeqError('ARG', 'messages must be an array');
+    if (params.n !== undefined && params.n !== 1) throw new EdgeqError('ARG', 'only n = 1 is supported');
+    const signal = reqOpts.signal || params.signal;
+    const prompt = await this._b.call('applyChatTemplate', params.messages, { addAssistant: true, template: params.template ?? null });
+    const sampling = samplingOptions(params);
+    const id = 'chatcmpl-' + randomId();
+    const created = Math.floor(Date.now() / 1000);
+    const model = params.model || this._modelName;
+    const steps = this._steps({ ...sampling, prompt, addSpecial: true, parseSpecial: true, signal });
+    const usage = (r) => ({
+      prompt_tokens: r ? r.promptTokens : 0,
+      completion_tokens: r ? r.completionTokens : 0,
+      total_tokens: r ? r.promptTokens + r.completionTokens : 0,
+    });
+    if (!params.stream) {
+      let text = '';
+      let last = null;
+      for await (const r of steps) { text += r.text; last = r; }
+      return {
+        id, object: 'chat.completion', created, model,
+        choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: last ? last.finishReason : 'stop' }],
+        usage: usage(last),
+      };
+    }
+    const includeUsage = !!(params.stream_options && params.stream_options.include_usage);
+    const chunk = (delta, finish) => ({
+      id, object: 'chat.completion.chunk', created, model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    async function* stream() {
+      yield chunk({ role: 'assistant', content: '' }, null);
+      let last = null;
+      for await (const r of steps) {
+        last = r;
+        if (r.text) yield chunk({ content: r.text }, null);
+      }
+      yield chunk({}, last ? last.finishReason : 'stop');
+      if (includeUsage) yield { id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(last) };
+    }
+    const s = stream();
+    // like the OpenAI SDK's Stream: async-iterable, with a controller to stop it
+    const controller = { abort: () => { s.return(undefined); } };
+    return Object.assign(s, { controller });
+  }
+
+  /** Free the model, its context and the WebAssembly instance (or worker) behind it. */
+  async dispose() {
+    if (this._disposed) return;
+    this._disposed = true;
+    this._b.abortDecode?.();
+    try { await this._b.dispose(); } catch { /* already gone */ }
+  }
+}

@@ -1,0 +1,163 @@
+// Node entry point: the module runs on the calling thread (its pthreads, when threads > 1, on
+// worker_threads). Emscripten's ES module glue fetch()es file paths and uses __dirname, so Node
+// uses the CommonJS flavours (wasm/node/*.cjs), loaded with createRequire; the .wasm bytes are
+// read here and handed over as wasmBinary.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
+import { Engine } from './engine.js';
+import { EdgeqError, abortError, asEdgeqError } from './errors.js';
+import { resolveParts, loadParts } from './load.js';
+import { LLM } from './llm.js';
+
+export { EdgeqError, ErrorCode } from './errors.js';
+export { LLM } from './llm.js';
+
+const require = createRequire(import.meta.url);
+const WASM_DIR = new URL('../wasm/', import.meta.url);
+const wasmBytes = new Map();
+const idle = { st: [], mt: new Map() }; // instances free for reuse (after a failed load or dispose)
+let instances = 0;
+
+async function createModule(flavour, poolSize) {
+  let glue;
+  try {
+    glue = require(fileURLToPath(new URL(`node/edgeq-node-${flavour}.cjs`, WASM_DIR)));
+    if (!wasmBytes.has(flavour)) wasmBytes.set(flavour, await fs.promises.readFile(new URL(`edgeq-${flavour}.wasm`, WASM_DIR)));
+  } catch (e) {
+    throw new EdgeqError('RUNTIME', `cannot load the edgeq WebAssembly module (${flavour}): ${e.message}`, { cause: e });
+  }
+  const nodeDir = fileURLToPath(new URL('node/', WASM_DIR));
+  try {
+    const mod = await glue({
+      wasmBinary: wasmBytes.get(flavour),
+      eqPoolSize: poolSize,
+      locateFile: (p) => nodeDir + p.replace(/\.js$/, '.js'),
+      mainScriptUrlOrBlob: nodeDir + `edgeq-node-${flavour}.cjs`,
+      print: () => {},
+      printErr: () => {},
+    });
+    instances++;
+    // pthread workers must not keep the process alive (an idle or forgotten model)
+    const PT = mod.PThread;
+    if (PT) for (const w of [...(PT.unusedWorkers || []), ...(PT.runningWorkers || [])]) if (w && w.unref) w.unref();
+    return mod;
+  } catch (e) {
+    throw new EdgeqError('RUNTIME', `the edgeq WebAssembly module failed to start: ${e && e.message ? e.message : e}`, { cause: e });
+  }
+}
+
+async function acquireEngine(threads) {
+  if (threads > 1) {
+    const list = idle.mt.get(threads) || [];
+    if (list.length) return list.pop();
+    return new Engine(await createModule('mt', threads - 1));
+  }
+  if (idle.st.length) return idle.st.pop();
+  return new Engine(await createModule('st', 0));
+}
+
+function releaseEngine(engine) {
+  engine.unload();
+  if (engine.threaded) {
+    const n = engine.poolSize + 1;
+    if (!idle.mt.has(n)) idle.mt.set(n, []);
+    const list = idle.mt.get(n);
+    if (list.length < 1) { list.push(engine); return; }
+  } else if (idle.st.length < 1) {
+    idle.st.push(engine);
+    return;
+  }
+  terminate(engine);
+}
+
+function terminate(engine) {
+  try { engine.destroy(); } catch { /* gone */ }
+  const PT = engine.m.PThread;
+  if (PT) {
+    try {
+      for (const w of [...(PT.unusedWorkers || []), ...(PT.runningWorkers || [])]) w.terminate();
+    } catch { /* gone */ }
+  }
+}
+
+function openPath(path, { signal, onSize }) {
+  return (async function* () {
+    let st;
+    try {
+      st = await fs.promises.stat(path);
+    } catch (e) {
+      throw new EdgeqError('IO', `${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: e });
+    }
+    if (!st.isFile()) throw new EdgeqError('IO', `${path}: not a file`);
+    onSize(st.size);
+    const stream = fs.createReadStream(path, { highWaterMark: 1 << 20 });
+    try {
+      for await (const chunk of stream) {
+        if (signal.aborted) throw abortError(signal, 'loading aborted');
+        yield chunk;
+      }
+    } catch (e) {
+      if (e instanceof EdgeqError) throw e;
+      throw new EdgeqError('IO', `${path}: ${e.message}`, { cause: e });
+    } finally {
+      stream.destroy();
+    }
+  })();
+}
+
+/** The engine behind an LLM in Node: direct calls, yielding to the event loop between steps. */
+class DirectBackend {
+  constructor(engine) { this.engine = engine; }
+  async call(name, ...args) {
+    if (!this.engine) throw new EdgeqError('DISPOSED', 'the model was disposed');
+    if (name === 'step') await new Promise((r) => setImmediate(r)); // let timers / aborts run
+    if (!this.engine) throw new EdgeqError('DISPOSED', 'the model was disposed');
+    try {
+      return this.engine[name](...args);
+    } catch (e) {
+      throw asEdgeqError(e);
+    }
+  }
+  abortDecode() {}
+  async dispose() {
+    const e = this.engine;
+    this.engine = null;
+    if (e) releaseEngine(e);
+  }
+}
+
+export function defaultThreads() {
+  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(8, n || 1));
+}
+
+/**
+ * Load a model: a path, a file: or http(s): URL, a Blob, or an array of split parts.
+ * opts: onProgress({loaded,total}), signal, threads, contextSize, batchSize, kvType,
+ *       vocabOnly, cache (ignored in Node: there is no Cache API)
+ */
+export async function load(source, opts = {}) {
+  if (opts.signal && opts.signal.aborted) throw abortError(opts.signal, 'loading aborted');
+  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  const parts = resolveParts(source, { openPath, fileUrlToPath: (u) => fileURLToPath(u) });
+  const engine = await acquireEngine(threads);
+  try {
+    await loadParts(engine, parts, opts);
+    if (!opts.vocabOnly) engine.createContext({ contextSize: opts.contextSize, threads, batchSize: opts.batchSize, kvType: opts.kvType });
+  } catch (e) {
+    releaseEngine(engine);
+    throw asEdgeqError(e);
+  }
+  const name = engine.str(engine.m._eqw_model_arch(engine.model));
+  return new LLM(new DirectBackend(engine), { name });
+}
+
+/** @internal test hooks: instances created so far, and the idle engines' heap use. */
+export const _internals = {
+  instances: () => instances,
+  idleEngines: () => [...idle.st, ...[...idle.mt.values()].flat()],
+};
+
+export default { load, EdgeqError, defaultThreads };

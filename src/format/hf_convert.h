@@ -1,0 +1,20 @@
+/* Hugging Face model folder -> GGUF, the way llama.cpp's convert_hf_to_gguf.py writes it:
+ * same tensor names, shapes, types and bytes, same metadata keys and values, for
+ * LlamaForCausalLM (SmolLM2, Llama 2/3, TinyLlama), Phi3ForCausalLM and Qwen2ForCausalLM.
+ * Weights stream one tensor at a time from the safetensors shards to the output. */
+#ifndef EQ_HF_CONVERT_H
+#define EQ_HF_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "edgeq.h"
+
+/* --outtype: a tensor type (EQ_TYPE_F32, F16, BF16, Q8_0), or EQ_HF_OUTTYPE_AUTO for the
+ * script's default (the first 2-D tensor's dtype when BF16 or F16, else F16). */
+#define EQ_HF_OUTTYPE_AUTO (-1)
+
+/* Convert. On any error nothing is left at out_path and err holds one line naming the file,
+ * tensor or key. */
+eq_status eq_hf_convert(const char *hf_dir, const char *out_path, int outtype, char *err, size_t errlen);
+
+#endif

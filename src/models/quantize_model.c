@@ -1,0 +1,723 @@
+/* edgeq's llama-quantize: plan every tensor's type, write the header, then stream tensor by
+ * tensor (a slab of rows at a time) through dequantize -> quantize -> writer. Everything
+ * that can be checked before writing (types, requantization, the importance matrix) is
+ * checked before the output file is created. */
+#include "models/quantize_model.h"
+#include "gguf/gguf.h"
+#include "gguf/writer.h"
+#include "quant/quant.h"
+#include "quant/quantize.h"
+#include "quant/fp16.h"
+#include "quant/blocks.h"
+#include "runtime/threadpool.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SLAB_BYTES (64u << 20) /* input bytes per slab: bounds memory whatever the tensor size */
+#define QNT_VERSION 2          /* GGML_QNT_VERSION, written as general.quantization_version */
+
+eq_quantize_params eq_quantize_default_params(void) {
+    eq_quantize_params p;
+    memset(&p, 0, sizeof p);
+    p.ftype = EQ_FTYPE_MOSTLY_Q4_K_M;
+    p.output_type = -1;
+    p.token_embd_type = -1;
+    return p;
+}
+
+typedef struct {
+    const eq_quantize_params *p;
+    char *err;
+    size_t errlen;
+} qctx;
+
+static eq_status qfail(qctx *q, eq_status st, const char *fmt, ...) {
+    if (q->err && q->errlen && !q->err[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(q->err, q->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+static void qlog(qctx *q, const char *fmt, ...) {
+    if (!q->p->log) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    q->p->log(q->p->log_user, line);
+}
+
+/* ---- file access: positioned reads that also work where long is 32 bits (wasm32) ---- */
+
+static int seek_to(FILE *f, uint64_t pos) {
+    if (fseek(f, 0, SEEK_SET)) return -1;
+    while (pos) {
+        long step = pos > (uint64_t)LONG_MAX ? LONG_MAX : (long)pos;
+        if (fseek(f, step, SEEK_CUR)) return -1;
+        pos -= (uint64_t)step;
+    }
+    return 0;
+}
+
+static int read_at(FILE *f, uint64_t *cur, uint64_t pos, void *buf, size_t n) {
+    if (*cur != pos) {
+        /* forward seeks stay relative, so no absolute offset has to fit in a long */
+        if (pos > *cur && pos - *cur <= (uint64_t)LONG_MAX) {
+            if (fseek(f, (long)(pos - *cur), SEEK_CUR)) return -1;
+        } else if (seek_to(f, pos)) {
+            return -1;
+        }
+        *cur = pos;
+    }
+    if (n && fread(buf, 1, n, f) != n) return -1;
+    *cur += n;
+    return 0;
+}
+
+/* ---- the importance matrix ---- */
+
+typedef struct { char *name; float *v; int64_t n; } imx_entry;
+typedef struct {
+    imx_entry *e;
+    int n;
+    char *dataset;        /* the first dataset name, or NULL */
+    int64_t chunk_count;
+} imatrix;
+
+static void imatrix_free(imatrix *m) {
+    for (int i = 0; i < m->n; i++) { free(m->e[i].name); free(m->e[i].v); }
+    free(m->e);
+    free(m->dataset);
+    memset(m, 0, sizeof *m);
+}
+
+static imx_entry *imatrix_add(imatrix *m, const char *name, size_t name_len, int64_t n) {
+    imx_entry *ne = realloc(m->e, (size_t)(m->n + 1) * sizeof *ne);
+    if (!ne) return NULL;
+    m->e = ne;
+    imx_entry *e = &m->e[m->n];
+    e->name = malloc(name_len + 1);
+    e->v = malloc((size_t)(n ? n : 1) * sizeof(float));
+    e->n = n;
+    if (!e->name || !e->v) { free(e->name); free(e->v); return NULL; }
+    memcpy(e->name, name, name_len);
+    e->name[name_len] = 0;
+    m->n++;
+    return e;
+}
+
+static const imx_entry *imatrix_find(const imatrix *m, const char *name) {
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->e[i].name, name)) return &m->e[i];
+    return NULL;
+}
+
+static char *dup_n(const char *s, size_t n) {
+    char *d = malloc(n + 1);
+    if (d) { memcpy(d, s, n); d[n] = 0; }
+    return d;
+}
+
+/* llama-imatrix's GGUF: "<name>.in_sum2" (F32 sums of squared activations, per expert) and
+ * "<name>.counts" (F32, tokens seen per expert); the weights are sums / count. */
+static eq_status imx_alloc_tensors(eq_gguf *g, void *user) {
+    (void)user;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        eq_gguf_tensor *t = &g->tensors[i];
+        size_t nl = strlen(t->name);
+        int want = (nl > 8 && !strcmp(t->name + nl - 8, ".in_sum2")) || (nl > 7 && !strcmp(t->name + nl - 7, ".counts"));
+        if (!want) continue;
+        if (t->type != EQ_TYPE_F32) {
+            snprintf(g->err, sizeof g->err, "tensor '%s' must be F32 (it is %s)", t->name, eq_type_name(t->type));
+            return EQ_ERR_FORMAT;
+        }
+        t->data = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+        if (!t->data) { snprintf(g->err, sizeof g->err, "out of memory"); return EQ_ERR_NOMEM; }
+    }
+    return EQ_OK;
+}
+
+static void imx_free_tensors(eq_gguf *g) {
+    if (!g) return;
+    for (uint64_t i = 0; i < g->n_tensors; i++) { free(g->tensors[i].data); g->tensors[i].data = NULL; }
+}
+
+static eq_status load_imatrix_gguf(qctx *q, const char *path, imatrix *m) {
+    eq_gguf *g = NULL;
+    char e[512];
+    /* eq_gguf_read_file frees the parser on error, so tensor buffers from on_header would
+     * leak; parse by hand instead to free them on every path */
+    FILE *f = fopen(path, "rb");
+    if (!f) return qfail(q, EQ_ERR_IO, "%s: cannot open the importance matrix", path);
+    uint64_t size = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long s = ftell(f);
+        if (s > 0) size = (uint64_t)s;
+        fseek(f, 0, SEEK_SET);
+    }
+    g = eq_gguf_new(size, imx_alloc_tensors, NULL);
+    uint8_t *buf = malloc(1 << 20);
+    eq_status st = g && buf ? EQ_OK : EQ_ERR_NOMEM;
+    while (st == EQ_OK) {
+        size_t got = fread(buf, 1, 1 << 20, f);
+        if (!got) break;
+        st = eq_gguf_feed(g, buf, got);
+    }
+    if (st == EQ_OK && ferror(f)) st = EQ_ERR_IO;
+    if (st == EQ_OK) st = eq_gguf_finish(g);
+    free(buf);
+    fclose(f);
+    if (st) {
+        snprintf(e, sizeof e, "%s: %s", path, g && g->err[0] ? g->err : eq_status_str(st));
+        imx_free_tensors(g);
+        eq_gguf_free(g);
+        return qfail(q, st, "%s", e);
+    }
+    /* the metadata llama-quantize insists on */
+    const eq_gguf_kv *ds = eq_gguf_get(g, "imatrix.datasets");
+    if (!ds || !eq_gguf_get(g, "imatrix.chunk_count") || !eq_gguf_get(g, "imatrix.chunk_size")) {
+        st = qfail(q, EQ_ERR_FORMAT, "%s: missing imatrix metadata (imatrix.datasets, imatrix.chunk_count, imatrix.chunk_size)", path);
+        goto done;
+    }
+    if (ds->type == EQ_GGUF_ARRAY && ds->arr_type == EQ_GGUF_STRING && ds->n > 0) {
+        m->dataset = dup_n(ds->arr_str[0], ds->arr_str_len[0]);
+        if (!m->dataset) { st = qfail(q, EQ_ERR_NOMEM, "out of memory"); goto done; }
+    }
+    uint64_t cc = 0;
+    if (eq_gguf_get_u64(g, "imatrix.chunk_count", &cc)) m->chunk_count = (int64_t)(uint32_t)cc;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const eq_gguf_tensor *ts = &g->tensors[i];
+        size_t nl = strlen(ts->name);
+        if (!(nl > 8 && !strcmp(ts->name + nl - 8, ".in_sum2"))) continue;
+        char cname[300];
+        snprintf(cname, sizeof cname, "%.*s.counts", (int)(nl - 8), ts->name);
+        int ci = eq_gguf_find_tensor(g, cname);
+        if (ci < 0) { st = qfail(q, EQ_ERR_FORMAT, "%s: mismatched sums and counts for '%.*s'", path, (int)(nl - 8), ts->name); goto done; }
+        const eq_gguf_tensor *tc = &g->tensors[ci];
+        const int64_t nval = (int64_t)(ts->nbytes / 4), ncounts = (int64_t)(tc->nbytes / 4);
+        if (ncounts < 1 || nval % ncounts) {
+            st = qfail(q, EQ_ERR_FORMAT, "%s: '%.*s' has %lld sums for %lld counts", path, (int)(nl - 8), ts->name,
+                       (long long)nval, (long long)ncounts);
+            goto done;
+        }
+        imx_entry *en = imatrix_add(m, ts->name, nl - 8, nval);
+        if (!en) { st = qfail(q, EQ_ERR_NOMEM, "out of memory"); goto done; }
+        const float *sums = ts->data, *counts = tc->data;
+        const int64_t ne0 = nval / ncounts;
+        for (int64_t j = 0; j < ncounts; j++) {
+            /* llama rounds the stored float count to an integer first (std::lround) */
+            const float cf = counts[j];
+            double r = floor(fabs((double)cf) + 0.5); /* half away from zero, like lround */
+            if (cf < 0) r = -r;
+            if (!(r > -9e18 && r < 9e18)) r = 0;      /* NaN, inf: no usable count */
+            const float count = (float)(int64_t)r;
+            for (int64_t k = 0; k < ne0; k++) en->v[j * ne0 + k] = count > 0.0f ? sums[j * ne0 + k] / count : 1;
+        }
+    }
+    /* also the pairs whose in_sum2 is missing */
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const char *nm = g->tensors[i].name;
+        size_t nl = strlen(nm);
+        if (nl > 7 && !strcmp(nm + nl - 7, ".counts")) {
+            char sname[300];
+            snprintf(sname, sizeof sname, "%.*s.in_sum2", (int)(nl - 7), nm);
+            if (eq_gguf_find_tensor(g, sname) < 0) {
+                st = qfail(q, EQ_ERR_FORMAT, "%s: mismatched sums and counts for '%.*s'", path, (int)(nl - 7), nm);
+                goto done;
+            }
+        }
+    }
+    if (m->n < 1) st = qfail(q, EQ_ERR_FORMAT, "%s: no data in the importance matrix", path);
+done:
+    imx_free_tensors(g);
+    eq_gguf_free(g);
+    return st;
+}
+
+/* The legacy .dat format: i32 n; n x (i32 len, name, i32 ncall, i32 nval, f32[nval]);
+ * optionally i32 chunk count, i32 len, dataset name. */
+static eq_status load_imatrix_legacy(qctx *q, const char *path, const uint8_t *b, size_t n, imatrix *m) {
+    size_t pos = 0;
+#define NEED(k) do { if ((k) > n - pos) return qfail(q, EQ_ERR_FORMAT, "%s: truncated importance matrix", path); } while (0)
+    int32_t n_entries;
+    NEED(4);
+    memcpy(&n_entries, b, 4);
+    pos = 4;
+    if (n_entries < 1) return qfail(q, EQ_ERR_FORMAT, "%s: no data in the importance matrix", path);
+    for (int32_t i = 0; i < n_entries; i++) {
+        int32_t len, ncall, nval;
+        NEED(4);
+        memcpy(&len, b + pos, 4);
+        pos += 4;
+        if (len < 0) return qfail(q, EQ_ERR_FORMAT, "%s: bad name length in entry %d", path, i + 1);
+        NEED((size_t)len + 8);
+        const char *name = (const char *)b + pos;
+        pos += (size_t)len;
+        memcpy(&ncall, b + pos, 4);
+        memcpy(&nval, b + pos + 4, 4);
+        pos += 8;
+        if (nval < 1) return qfail(q, EQ_ERR_FORMAT, "%s: bad value count in entry %d", path, i + 1);
+        NEED((size_t)nval * 4);
+        /* the name ends at its first NUL, as std::string{char *} reads it */
+        size_t nlen = 0;
+        while (nlen < (size_t)len && name[nlen]) nlen++;
+        for (int k = 0; k < m->n; k++)
+            if (strlen(m->e[k].name) == nlen && !memcmp(m->e[k].name, name, nlen))
+                return qfail(q, EQ_ERR_FORMAT, "%s: duplicate entry '%.*s'", path, (int)nlen, name);
+        imx_entry *en = imatrix_add(m, name, nlen, nval);
+        if (!en) return qfail(q, EQ_ERR_NOMEM, "out of memory");
+        const float *sums = (const float *)(const void *)(b + pos);
+        for (int32_t k = 0; k < nval; k++) {
+            float s;
+            memcpy(&s, sums + k, 4);
+            en->v[k] = ncall > 0 ? s / (int64_t)ncall : s;
+        }
+        pos += (size_t)nval * 4;
+    }
+    if (n - pos >= 4) {
+        int32_t calls, len;
+        memcpy(&calls, b + pos, 4);
+        pos += 4;
+        m->chunk_count = calls;
+        if (n - pos >= 4) {
+            memcpy(&len, b + pos, 4);
+            pos += 4;
+            if (len > 0 && (size_t)len <= n - pos) {
+                size_t dl = 0;
+                while (dl < (size_t)len && b[pos + dl]) dl++;
+                m->dataset = dup_n((const char *)b + pos, dl);
+            }
+        }
+    }
+#undef NEED
+    return EQ_OK;
+}
+
+static eq_status load_imatrix(qctx *q, const char *path, imatrix *m) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return qfail(q, EQ_ERR_IO, "%s: cannot open the importance matrix", path);
+    char magic[4] = {0};
+    size_t got = fread(magic, 1, 4, f);
+    eq_status st;
+    if (got == 4 && !memcmp(magic, "GGUF", 4)) {
+        fclose(f);
+        st = load_imatrix_gguf(q, path, m);
+    } else {
+        /* legacy files are small (one float per weight column): read it whole */
+        uint8_t *b = NULL;
+        size_t n = 0, cap = 0;
+        fseek(f, 0, SEEK_SET);
+        st = EQ_OK;
+        for (;;) {
+            if (n == cap) {
+                if (cap >= (1u << 30)) { st = qfail(q, EQ_ERR_FORMAT, "%s: importance matrix over 1 GiB", path); break; }
+                cap = cap ? cap * 2 : 1 << 16;
+                uint8_t *nb = realloc(b, cap);
+                if (!nb) { st = qfail(q, EQ_ERR_NOMEM, "out of memory"); break; }
+                b = nb;
+            }
+            size_t r = fread(b + n, 1, cap - n, f);
+            if (!r) break;
+            n += r;
+        }
+        fclose(f);
+        if (!st) st = load_imatrix_legacy(q, path, b, n, m);
+        free(b);
+    }
+    if (st) { imatrix_free(m); return st; }
+    /* llama-quantize refuses non-finite weights */
+    for (int i = 0; i < m->n; i++)
+        for (int64_t k = 0; k < m->e[i].n; k++)
+            if (!isfinite(m->e[i].v[k])) {
+                st = qfail(q, EQ_ERR_FORMAT, "%s: importance matrix for '%s' contains a non-finite value", path, m->e[i].name);
+                imatrix_free(m);
+                return st;
+            }
+    return EQ_OK;
+}
+
+/* ---- slabs of rows across the pool ---- */
+
+typedef struct {
+    const uint8_t *src;
+    int in_type, out_type;
+    size_t in_row, out_row;
+    float *f32;                 /* converted rows; NULL when the input is F32 */
+    uint8_t *dst;
+    int64_t n_per_row, nrows, first_row, nrows_per_expert;
+    const float *imatrix;       /* ne[0] * ne[2] weights, or NULL */
+    int *bad;                   /* per thread: the quantized data failed validation */
+} slab_job;
+
+static int f16_bad(eq_f16 h) { return (h & 0x7c00) == 0x7c00; }
+
+/* ggml_validate_row_data: no inf/NaN in any stored float or scale */
+static int rows_valid(int type, const uint8_t *p, size_t nbytes) {
+    size_t bs = 0, d_off = 0, m_off = 0;
+    int has_m = 0;
+    switch (type) {
+    case EQ_TYPE_F32:
+        for (size_t i = 0; i < nbytes; i += 4) { float v; memcpy(&v, p + i, 4); if (!isfinite(v)) return 0; }
+        return 1;
+    case EQ_TYPE_F16:
+        for (size_t i = 0; i < nbytes; i += 2) { eq_f16 h; memcpy(&h, p + i, 2); if (f16_bad(h)) return 0; }
+        return 1;
+    case EQ_TYPE_BF16:
+        for (size_t i = 0; i < nbytes; i += 2) { uint16_t h; memcpy(&h, p + i, 2); if ((h & 0x7f80) == 0x7f80) return 0; }
+        return 1;
+    case EQ_TYPE_Q4_0: bs = sizeof(block_q4_0); d_off = offsetof(block_q4_0, d); break;
+    case EQ_TYPE_Q4_1: bs = sizeof(block_q4_1); d_off = offsetof(block_q4_1, d); m_off = offsetof(block_q4_1, m); has_m = 1; break;
+    case EQ_TYPE_Q5_0: bs = sizeof(block_q5_0); d_off = offsetof(block_q5_0, d); break;
+    case EQ_TYPE_Q5_1: bs = sizeof(block_q5_1); d_off = offsetof(block_q5_1, d); m_off = offsetof(block_q5_1, m); has_m = 1; break;
+    case EQ_TYPE_Q8_0: bs = sizeof(block_q8_0); d_off = offsetof(block_q8_0, d); break;
+    case EQ_TYPE_Q2_K: bs = sizeof(block_q2_K); d_off = offsetof(block_q2_K, d); m_off = offsetof(block_q2_K, dmin); has_m = 1; break;
+    case EQ_TYPE_Q3_K: bs = sizeof(block_q3_K); d_off = offsetof(block_q3_K, d); break;
+    case EQ_TYPE_Q4_K: bs = sizeof(block_q4_K); d_off = offsetof(block_q4_K, d); m_off = offsetof(block_q4_K, dmin); has_m = 1; break;
+    case EQ_TYPE_Q5_K: bs = sizeof(block_q5_K); d_off = offsetof(block_q5_K, d); m_off = offsetof(block_q5_K, dmin); has_m = 1; break;
+    case EQ_TYPE_Q6_K: bs = sizeof(block_q6_K); d_off = offsetof(block_q6_K, d); break;
+    default: return 1;
+    }
+    for (size_t o = 0; o + bs <= nbytes; o += bs) {
+        eq_f16 d, m = 0;
+        memcpy(&d, p + o + d_off, 2);
+        if (has_m) memcpy(&m, p + o + m_off, 2);
+        if (f16_bad(d) || (has_m && f16_bad(m))) return 0;
+    }
+    return 1;
+}
+
+static void slab_worker(void *arg, int ith, int nth) {
+    slab_job *j = arg;
+    int lo, hi;
+    eq_split((int)j->nrows, ith, nth, &lo, &hi);
+    if (lo >= hi) return;
+    const float *x;
+    if (j->f32) {
+        /* ggml's row converters are exact; the _ref ones are what ggml-base runs */
+        eq_type_traits_ref(j->in_type)->to_float(j->src + (size_t)lo * j->in_row, j->f32 + (size_t)lo * j->n_per_row,
+                                                 (int64_t)(hi - lo) * j->n_per_row);
+        x = j->f32;
+    } else {
+        x = (const float *)(const void *)j->src;
+    }
+    for (int64_t r = lo; r < hi;) {
+        /* rows of one expert share its slice of the importance matrix */
+        const int64_t g = j->first_row + r;
+        const int64_t run = (hi - r) < (j->nrows_per_expert - g % j->nrows_per_expert)
+                                ? (hi - r) : (j->nrows_per_expert - g % j->nrows_per_expert);
+        const float *im = j->imatrix ? j->imatrix + (g / j->nrows_per_expert) * j->n_per_row : NULL;
+        eq_quantize_rows(j->out_type, x + (size_t)r * j->n_per_row, j->dst + (size_t)r * j->out_row, run, j->n_per_row, im);
+        r += run;
+    }
+    if (!rows_valid(j->out_type, j->dst + (size_t)lo * j->out_row, (size_t)(hi - lo) * j->out_row)) j->bad[ith] = 1;
+}
+
+/* ---- the driver ---- */
+
+static int is_quantized(int type) { return type != EQ_TYPE_F32 && type != EQ_TYPE_F16 && type != EQ_TYPE_BF16; }
+
+/* ggml's spelling of a type name, as llama-quantize prints it: "q4_K", "f16" */
+static const char *gg_name(int type, char *b, size_t n) {
+    snprintf(b, n, "%s", eq_type_name(type));
+    for (char *c = b; *c; c++)
+        if (*c >= 'A' && *c <= 'Z' && *c != 'K') *c = (char)(*c - 'A' + 'a');
+    return b;
+}
+
+static void shape_str(char *b, size_t n, const int64_t ne[4]) {
+    snprintf(b, n, "%6lld, %6lld, %6lld, %6lld", (long long)ne[0], (long long)ne[1], (long long)ne[2], (long long)ne[3]);
+}
+
+static int get_count(const eq_gguf *g, const char *key, int *out) {
+    const eq_gguf_kv *kv = eq_gguf_get(g, key);
+    if (!kv) return 0;
+    int64_t v;
+    if (kv->type == EQ_GGUF_ARRAY) {
+        if (!eq_gguf_arr_i64(kv, 0, &v)) return 0; /* per-layer array: layer 0's, as n_head() */
+    } else if (!eq_gguf_get_i64(g, key, &v)) {
+        return 0;
+    }
+    if (v < 0 || v > INT_MAX) return 0;
+    *out = (int)v;
+    return 1;
+}
+
+eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_quantize_params *p,
+                            char *err, size_t errlen) {
+    qctx q = {p, err, errlen};
+    if (err && errlen) err[0] = 0;
+    eq_status st = EQ_OK;
+    FILE *f = NULL;
+    eq_gguf *g = NULL;
+    eq_gguf_writer *w = NULL;
+    eq_pool *pool = NULL;
+    imatrix im;
+    memset(&im, 0, sizeof im);
+    eq_qplan_tensor *pt = NULL;
+    int *order = NULL, *types = NULL, *bad = NULL;
+    uint8_t *src = NULL, *dst = NULL;
+    float *f32 = NULL;
+    int n = 0;
+
+    const int default_type = eq_ftype_default_type(p->ftype);
+    if (default_type < 0) return qfail(&q, EQ_ERR_ARG, "unsupported file type %d", p->ftype);
+    if (!strcmp(in_path, out_path)) return qfail(&q, EQ_ERR_ARG, "%s: input and output files are the same", in_path);
+
+    /* the header only: tensor data is read later, slab by slab, in llama's tensor order */
+    f = fopen(in_path, "rb");
+    if (!f) return qfail(&q, EQ_ERR_IO, "%s: cannot open file", in_path);
+    uint64_t fsize = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long s = ftell(f);
+        if (s > 0) fsize = (uint64_t)s;
+    }
+    if (seek_to(f, 0)) { st = qfail(&q, EQ_ERR_IO, "%s: cannot seek", in_path); goto out; }
+    g = eq_gguf_new(fsize, NULL, NULL);
+    if (!g) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+    {
+        enum { CHUNK = 1 << 16 };
+        uint8_t *chunk = malloc(CHUNK); /* not on the stack: wasm stacks are small */
+        if (!chunk) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+        while (!g->header_ready) {
+            size_t got = fread(chunk, 1, CHUNK, f);
+            if (!got) break;
+            if ((st = eq_gguf_feed(g, chunk, got))) break;
+        }
+        free(chunk);
+        if (!st && !g->header_ready) st = eq_gguf_finish(g);
+        if (st) { st = qfail(&q, st, "%s: %s", in_path, g->err[0] ? g->err : eq_status_str(st)); goto out; }
+        /* eq_gguf_new checked every offset against the file size; without one, check here */
+        if (!fsize || g->data_offset + g->data_size > fsize) {
+            st = qfail(&q, EQ_ERR_FORMAT, "%s: truncated: tensor data ends past the end of the file", in_path);
+            goto out;
+        }
+    }
+    uint64_t in_pos = g->pos;
+
+    /* hyper-parameters the rules look at (llama's loader requires block_count) */
+    eq_qplan_params qp;
+    memset(&qp, 0, sizeof qp);
+    qp.ftype = p->ftype;
+    qp.output_type = p->output_type;
+    qp.token_embd_type = p->token_embd_type;
+    qp.pure = p->pure;
+    qp.arch = eq_gguf_get_str(g, "general.architecture");
+    if (!qp.arch) { st = qfail(&q, EQ_ERR_FORMAT, "%s: no general.architecture", in_path); goto out; }
+    {
+        char key[256];
+        snprintf(key, sizeof key, "%s.block_count", qp.arch);
+        if (!get_count(g, key, &qp.n_layer) || qp.n_layer < 1) {
+            st = qfail(&q, EQ_ERR_FORMAT, "%s: missing or bad %s", in_path, key);
+            goto out;
+        }
+        snprintf(key, sizeof key, "%s.attention.head_count", qp.arch);
+        get_count(g, key, &qp.n_head);
+        qp.n_head_kv = qp.n_head;
+        snprintf(key, sizeof key, "%s.attention.head_count_kv", qp.arch);
+        get_count(g, key, &qp.n_head_kv);
+        snprintf(key, sizeof key, "%s.expert_count", qp.arch);
+        get_count(g, key, &qp.n_expert);
+    }
+
+    if (p->imatrix) {
+        if ((st = load_imatrix(&q, p->imatrix, &im))) goto out;
+        qp.has_imatrix = 1;
+        qlog(&q, "imatrix: %d entries from %s%s%s, %lld chunks", im.n, p->imatrix, im.dataset ? ", dataset " : "",
+             im.dataset ? im.dataset : "", (long long)im.chunk_count);
+    }
+
+    if (g->n_tensors > (uint64_t)INT_MAX / 2) { st = qfail(&q, EQ_ERR_FORMAT, "%s: too many tensors", in_path); goto out; }
+    n = (int)g->n_tensors;
+    pt = calloc((size_t)(n ? n : 1), sizeof *pt);
+    order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    types = malloc((size_t)(n ? n : 1) * sizeof *types);
+    if (!pt || !order || !types) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+    for (int i = 0; i < n; i++) {
+        order[i] = i;
+        pt[i].name = g->tensors[i].name;
+        memcpy(pt[i].ne, g->tensors[i].ne, sizeof pt[i].ne);
+        pt[i].type = g->tensors[i].type;
+    }
+    eq_qplan_sort(pt, order, n);
+    {
+        /* the plan runs over the tensors in llama's order (its counters depend on it) */
+        eq_qplan_tensor *sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
+        if (!sorted) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+        for (int i = 0; i < n; i++) sorted[i] = pt[order[i]];
+        char perr[512];
+        int n_fallback = 0;
+        int rc = eq_qplan(&qp, sorted, n, types, &n_fallback, perr, sizeof perr);
+        free(sorted);
+        if (rc) { st = qfail(&q, EQ_ERR_UNSUPPORTED, "%s: %s", in_path, perr); goto out; }
+        if (n_fallback) qlog(&q, "%d of %d tensor(s) need a fallback type (row length not a multiple of 256)", n_fallback, n);
+    }
+
+    /* everything that can fail on the input is checked before the output exists */
+    if (im.n) {
+        /* llama-quantize only warns per tensor; an imatrix for another model is surely a mistake */
+        int matched = 0;
+        for (int k = 0; k < n && !matched; k++) matched = imatrix_find(&im, g->tensors[k].name) != NULL;
+        if (!matched) {
+            st = qfail(&q, EQ_ERR_FORMAT, "%s: the importance matrix names none of the tensors of %s", p->imatrix, in_path);
+            goto out;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        const eq_gguf_tensor *t = &g->tensors[order[k]];
+        if (types[k] == t->type) continue;
+        if (!eq_quantize_supported(types[k])) {
+            st = qfail(&q, EQ_ERR_UNSUPPORTED, "tensor '%s': cannot quantize to %s", t->name, eq_type_name(types[k]));
+            goto out;
+        }
+        if (t->ne[3] > 1) { /* llama's slabs (and its imatrix per expert) assume at most 3 dims */
+            st = qfail(&q, EQ_ERR_UNSUPPORTED, "%s: tensor '%s' has 4 dimensions; only 2-D and 3-D weights can be quantized",
+                       in_path, t->name);
+            goto out;
+        }
+        if (is_quantized(t->type) && !p->allow_requantize) {
+            st = qfail(&q, EQ_ERR_ARG, "%s: tensor '%s' is already quantized (%s); requantizing is disabled (--allow-requantize)",
+                       in_path, t->name, eq_type_name(t->type));
+            goto out;
+        }
+        if (im.n) {
+            const imx_entry *e = imatrix_find(&im, t->name);
+            if (e && e->n != t->ne[0] * t->ne[2] && strcmp(t->name, "token_embd.weight") &&
+                strcmp(t->name, "per_layer_token_embd.weight")) {
+                st = qfail(&q, EQ_ERR_FORMAT, "%s: importance matrix for '%s' has %lld values, the tensor needs %lld",
+                           p->imatrix, t->name, (long long)e->n, (long long)(t->ne[0] * t->ne[2]));
+                goto out;
+            }
+        }
+    }
+
+    /* the output header: the input's metadata and llama-quantize's edits, in its order */
+    w = eq_gguf_writer_new();
+    if (!w) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+    if ((st = eq_gguf_writer_copy_kvs(w, g))) goto werr;
+    if ((st = eq_gguf_writer_set_u32(w, "general.quantization_version", QNT_VERSION))) goto werr;
+    if ((st = eq_gguf_writer_set_u32(w, "general.file_type", (uint32_t)p->ftype))) goto werr;
+    eq_gguf_writer_remove(w, "split.no");
+    eq_gguf_writer_remove(w, "split.count");
+    eq_gguf_writer_remove(w, "split.tensors.count");
+    if (im.n) {
+        /* llama-quantize passes these as 128-byte overrides: strings are cut at 127 bytes */
+        if ((st = eq_gguf_writer_set_strn(w, "quantize.imatrix.file", p->imatrix, strlen(p->imatrix) > 127 ? 127 : strlen(p->imatrix)))) goto werr;
+        if (im.dataset && (st = eq_gguf_writer_set_strn(w, "quantize.imatrix.dataset", im.dataset,
+                                                        strlen(im.dataset) > 127 ? 127 : strlen(im.dataset)))) goto werr;
+        if ((st = eq_gguf_writer_set_u32(w, "quantize.imatrix.entries_count", (uint32_t)im.n))) goto werr;
+        if (im.chunk_count > 0 && (st = eq_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count", (uint32_t)im.chunk_count))) goto werr;
+    }
+    for (int k = 0; k < n; k++) {
+        const eq_gguf_tensor *t = &g->tensors[order[k]];
+        if ((st = eq_gguf_writer_add_tensor(w, t->name, types[k], EQ_GGUF_MAX_DIMS, t->ne))) goto werr;
+    }
+    if ((st = eq_gguf_writer_open(w, out_path))) goto werr;
+
+    {
+        int nth = p->n_threads > 0 ? p->n_threads : eq_cpu_count();
+        pool = eq_pool_new(nth);
+        if (!pool) { st = qfail(&q, EQ_ERR_NOMEM, "cannot start %d threads", nth); goto out; }
+        bad = calloc((size_t)eq_pool_size(pool), sizeof *bad);
+        if (!bad) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+    }
+    uint64_t total_in = 0, total_out = 0, n_elements = 0;
+    for (int k = 0; k < n; k++) {
+        const eq_gguf_tensor *t = &g->tensors[order[k]];
+        const int out_type = types[k];
+        const int64_t n_per_row = t->ne[0];
+        const int64_t nrows = t->ne[1] * t->ne[2] * t->ne[3];
+        const size_t in_row = eq_row_size(t->type, n_per_row), out_row = eq_row_size(out_type, n_per_row);
+        const uint64_t base = g->data_offset + t->offset;
+        char shape[96];
+        shape_str(shape, sizeof shape, t->ne);
+        n_elements += (uint64_t)n_per_row * (uint64_t)nrows;
+        int64_t slab = (int64_t)(SLAB_BYTES / in_row);
+        if (slab < 1) slab = 1;
+        if (slab > nrows) slab = nrows;
+        if (slab > INT_MAX / 2) slab = INT_MAX / 2;
+        /* buffers grow to the largest slab seen; freed at the end */
+        uint8_t *ns = realloc(src, (size_t)slab * in_row);
+        if (!ns) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory reading '%s'", t->name); goto out; }
+        src = ns;
+        const float *imx = NULL;
+        if (out_type != t->type) {
+            uint8_t *nd = realloc(dst, (size_t)slab * out_row);
+            if (!nd) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory quantizing '%s'", t->name); goto out; }
+            dst = nd;
+            if (t->type != EQ_TYPE_F32) {
+                float *nf = realloc(f32, (size_t)slab * (size_t)n_per_row * sizeof(float));
+                if (!nf) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory quantizing '%s'", t->name); goto out; }
+                f32 = nf;
+            }
+            if (im.n) {
+                const imx_entry *e = imatrix_find(&im, t->name);
+                if (e && e->n == t->ne[0] * t->ne[2]) imx = e->v;
+                else if (!e) qlog(&q, "no importance matrix for %s", t->name);
+            }
+        }
+        for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
+            if (p->cancel && p->cancel(p->log_user)) { st = qfail(&q, EQ_ERR_ABORTED, "cancelled"); goto out; }
+            const int64_t nr = nrows - r0 < slab ? nrows - r0 : slab;
+            if (read_at(f, &in_pos, base + (uint64_t)r0 * in_row, src, (size_t)nr * in_row)) {
+                st = qfail(&q, EQ_ERR_IO, "%s: read error in tensor '%s' (truncated?)", in_path, t->name);
+                goto out;
+            }
+            if (out_type == t->type) {
+                if ((st = eq_gguf_writer_write(w, src, (size_t)nr * in_row))) goto werr;
+                continue;
+            }
+            slab_job j = {src, t->type, out_type, in_row, out_row, t->type == EQ_TYPE_F32 ? NULL : f32, dst,
+                          n_per_row, nr, r0, t->ne[1], imx, bad};
+            eq_pool_run(pool, slab_worker, &j);
+            for (int i = 0; i < eq_pool_size(pool); i++)
+                if (bad[i]) {
+                    st = qfail(&q, EQ_ERR_FORMAT, "%s: tensor '%s': quantized data is not finite (inf/NaN or values too large in the input)",
+                               in_path, t->name);
+                    goto out;
+                }
+            if ((st = eq_gguf_writer_write(w, dst, (size_t)nr * out_row))) goto werr;
+        }
+        const uint64_t sz_in = t->nbytes, sz_out = eq_gguf_writer_tensor_size(w, k);
+        total_in += sz_in;
+        total_out += sz_out;
+        char tn_in[16], tn_out[16];
+        gg_name(t->type, tn_in, sizeof tn_in);
+        gg_name(out_type, tn_out, sizeof tn_out);
+        if (out_type == t->type)
+            qlog(&q, "[%4d/%4d] %-36s - [%s], type = %6s, size = %8.3f MiB", k + 1, n, t->name, shape, tn_in,
+                 sz_in / 1048576.0);
+        else
+            qlog(&q, "[%4d/%4d] %-36s - [%s], type = %6s, converting to %s .. size = %8.2f MiB -> %8.2f MiB", k + 1, n,
+                 t->name, shape, tn_in, tn_out, sz_in / 1048576.0, sz_out / 1048576.0);
+    }
+    if ((st = eq_gguf_writer_finish(w))) goto werr;
+    qlog(&q, "model size  = %8.2f MiB (%.2f BPW)", total_in / 1048576.0, n_elements ? total_in * 8.0 / n_elements : 0.0);
+    qlog(&q, "quant size  = %8.2f MiB (%.2f BPW)", total_out / 1048576.0, n_elements ? total_out * 8.0 / n_elements : 0.0);
+    goto out;
+
+werr:
+    qfail(&q, st, "%s", eq_gguf_writer_errmsg(w));
+out:
+    eq_gguf_writer_free(w); /* removes the temporary file unless finished */
+    eq_pool_free(pool);
+    if (f) fclose(f);
+    eq_gguf_free(g);
+    imatrix_free(&im);
+    free(pt);
+    free(order);
+    free(types);
+    free(bad);
+    free(src);
+    free(dst);
+    free(f32);
+    return st;
+}

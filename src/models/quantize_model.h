@@ -1,0 +1,37 @@
+/* Whole-model quantization, as llama-quantize does it and with the same bytes out: the
+ * per-tensor types of llama-quant.cpp (quant/quantize.h), the same metadata edits, tensors
+ * in llama's order, optionally an importance matrix (llama-imatrix's GGUF file or its legacy
+ * .dat format). Streams: the input is read a slab of rows at a time (at most ~64 MiB of it
+ * plus its float copy and the output rows in memory), quantized across a thread pool, and
+ * written through the GGUF writer; the output appears under its name only when complete. */
+#ifndef EQ_QUANTIZE_MODEL_H
+#define EQ_QUANTIZE_MODEL_H
+
+#include <stddef.h>
+#include "edgeq.h"
+
+typedef struct {
+    int ftype;              /* EQ_FTYPE_* (quant/quantize.h) */
+    int n_threads;          /* <= 0: all cores */
+    int output_type;        /* EQ_TYPE_* for output.weight, -1: the rules decide */
+    int token_embd_type;    /* EQ_TYPE_* for token_embd.weight, -1: the rules decide */
+    int pure;               /* no k-quant mixture: every quantizable tensor gets the base type */
+    int allow_requantize;   /* allow quantized inputs (dequantized first; quality suffers) */
+    const char *imatrix;    /* importance matrix file, or NULL */
+    /* One line per event (no trailing newline): the plan, a line per tensor, the summary.
+     * May be NULL. The library itself never prints. */
+    void (*log)(void *user, const char *line);
+    void *log_user;
+    /* Called with log_user between slabs: non-zero stops (no output is created). May be NULL. */
+    int (*cancel)(void *user);
+} eq_quantize_params;
+
+eq_quantize_params eq_quantize_default_params(void);
+
+/* Quantize in_path into out_path. On failure returns the status, err holds a one-line
+ * message naming the file, tensor or key, and no file exists under out_path that was not
+ * there before (a previous file of that name is only replaced on success). */
+eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_quantize_params *p,
+                            char *err, size_t errlen);
+
+#endif

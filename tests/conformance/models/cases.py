@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""Model conformance matrix: edgeq vs llama.cpp (the oracle) on random-weight and real models.
+
+    tests/conformance/models/cases.py [--quick] [--oracle-only] [--filter REGEX] [--list]
+                                      [--edgeq-threads 2] [-n 32] [-v]
+
+For every case (arch, vocab, type, variant) x prompt:
+  1. build the random model with tests/tools/make_model.py (cached: $EQ_CACHE/models/random/<hash>.gguf)
+  2. run the oracle greedily (-n 32) with 1 thread, 2 threads and 2 threads again; keep the case only
+     when all three agree on the generated ids (else SKIP). Then once more with a second CPU backend
+     of the same llama.cpp build (libggml-cpu-x64.so: generic kernels instead of AVX2 & co.).
+     Oracle results are cached in $EQ_CACHE/models/random/oracle (keyed by oracle build, CPU backend,
+     model, prompt), so re-runs only pay for edgeq.
+  3. run `$EDGEQ run -m MODEL -p PROMPT -n 32 --temp 0 -t T -c CTX --logits-out F` and compare:
+     identical generated text (bytes); top-1 of the last-prompt-position logits identical;
+     cosine(logits) >= 0.9999 for F32/F16/BF16 models (reported for all types).
+     Text: where llama.cpp's two CPU backends produce different greedy text (float rounding decides
+     it: with quantized weights the activations are re-quantized to 8 bits, a 1-ulp difference flips
+     a rounding and moves logits by ~0.1-0.5), only the prefix on which they agree is required;
+     --strict requires the whole text anyway.
+Plus the real SmolLM2-135M-Instruct Q4_1 model: same greedy text for 3 prompts.
+
+Prints one line per case and "N passed, N failed, N skipped"; exit 1 on any failure, 2 on setup problems.
+--oracle-only: skip edgeq; check oracle determinism and report top-1/top-2 margin statistics (near ties).
+Env: EDGEQ (default <repo>/build/native/edgeq), EQ_CACHE (default <repo>/.cache),
+     EDGEQ_EXTRA_ARGS (extra args appended to the edgeq command line).
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+EQ_CACHE = os.path.abspath(os.environ.get("EQ_CACHE", os.path.join(REPO, ".cache")))
+ORACLE_DIR = os.path.join(EQ_CACHE, "oracle")
+ORACLE = os.path.join(ORACLE_DIR, "bin", "llama_oracle")
+VOCABS = os.path.join(ORACLE_DIR, "llama.cpp", "models")
+RANDOM_DIR = os.path.join(EQ_CACHE, "models", "random")
+SMOLLM2 = os.path.join(EQ_CACHE, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+EDGEQ = os.environ.get("EDGEQ", os.path.join(REPO, "build", "native", "edgeq"))
+MAKE_MODEL = os.path.join(REPO, "tests", "tools", "make_model.py")
+
+sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+
+COS_MIN = 0.9999
+COS_TYPES = {"F32", "F16", "BF16"}
+NEAR_TIE_REL = 1e-3  # top1-top2 gap < NEAR_TIE_REL * std(logits) counts as a near tie
+
+PROMPTS = [
+    "Once upon a time",
+    "The quick brown fox jumps over the lazy dog. 1234567890",
+    "Hello, world! Ça va? 日本語のテキスト",
+]
+SMOL_PROMPTS = [
+    "The capital of France is",
+    "def fibonacci(n):",
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+]
+
+
+class Case:
+    def __init__(self, arch, vocab, qtype, extra=(), tag=""):
+        self.arch, self.vocab, self.qtype, self.extra, self.tag = arch, vocab, qtype, list(extra), tag
+
+    @property
+    def name(self):
+        return f"{self.arch}/{self.vocab}/{self.qtype}" + (f"/{self.tag}" if self.tag else "")
+
+    def make_args(self, out="-"):
+        return ["--arch", self.arch, "--vocab", os.path.join(VOCABS, f"ggml-vocab-{self.vocab}.gguf"),
+                "--type", self.qtype, "--out", out] + self.extra
+
+
+ALL_TYPES = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]
+
+
+def full_matrix():
+    c = [Case("llama", "llama-spm", t) for t in ALL_TYPES]
+    c += [Case("llama", "llama-spm", "Q8_0", ["--tied"], "tied"),
+          Case("llama", "llama-spm", "F32", ["--n-layer", "3", "--n-head-kv", "4", "--seed", "7"], "mha-3l"),
+          Case("llama", "llama-bpe", "Q4_K", ["--tied"], "tied"),
+          Case("llama", "llama-bpe", "F16", ["--tied", "--seed", "3"], "tied"),
+          Case("llama", "gpt-2", "Q5_1"),
+          Case("qwen2", "qwen2", "Q8_0", ["--tied"], "tied"),
+          Case("qwen2", "qwen2", "BF16", ["--tied"], "tied"),
+          Case("qwen2", "qwen2", "Q6_K", ["--tied", "--n-head-kv", "1"], "tied-kv1"),
+          Case("qwen2", "qwen2", "Q5_0", ["--tied", "--seed", "5"], "tied"),
+          Case("phi3", "phi-3", "F32", ["--n-head-kv", "4"]),
+          Case("phi3", "phi-3", "F16", ["--n-head-kv", "4"]),
+          Case("phi3", "phi-3", "Q4_1", ["--n-head-kv", "4"]),
+          Case("phi3", "phi-3", "Q4_K"),
+          Case("phi3", "phi-3", "Q3_K", ["--n-rot", "32"], "rot32"),
+          Case("phi3", "phi-3", "F32", ["--longrope", "--n-rot", "48"], "longrope-rot48"),
+          Case("phi3", "phi-3", "Q8_0", ["--longrope"], "longrope"),
+          Case("phi3", "phi-3", "Q2_K", ["--swa", "16"], "swa16")]
+    return c
+
+
+def quick_matrix():
+    return [Case("llama", "llama-spm", "F32"), Case("llama", "llama-spm", "Q4_0"),
+            Case("llama", "llama-spm", "Q4_K"), Case("qwen2", "qwen2", "Q8_0", ["--tied"], "tied"),
+            Case("phi3", "phi-3", "F16", ["--n-head-kv", "4"]),
+            Case("phi3", "phi-3", "Q8_0", ["--longrope"], "longrope")]
+
+
+# ----------------------------------------------------------------------------- helpers
+def sha(*parts):
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else str(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+_oracle_id = None
+
+
+def oracle_id():
+    """identifies the oracle build + the CPU backend variant it loads (results can differ per variant)"""
+    global _oracle_id
+    if _oracle_id is None:
+        st = os.stat(ORACLE)
+        commit = open(os.path.join(ORACLE_DIR, "llama.cpp", ".eq-commit")).read().strip()
+        ver = subprocess.run([ORACLE, "version"], capture_output=True).stdout
+        _oracle_id = sha(commit, st.st_size, int(st.st_mtime), ver, os.environ.get("EQ_ORACLE_CPU_VARIANT", ""))
+    return _oracle_id
+
+
+def build_model(case, verbose=False):
+    import make_model
+    args = make_model.parser().parse_args(case.make_args())
+    h = make_model.params_hash(args)
+    path = os.path.join(RANDOM_DIR, f"{case.arch}-{case.vocab}-{case.qtype}-{h}.gguf")
+    if not os.path.exists(path):
+        os.makedirs(RANDOM_DIR, exist_ok=True)
+        t0 = time.time()
+        r = subprocess.run([sys.executable, MAKE_MODEL] + case.make_args(path) + ["--quiet"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"make_model failed: {r.stderr.strip()[-500:]}")
+        if verbose:
+            print(f"  built {path} in {time.time() - t0:.1f}s", flush=True)
+    return path
+
+
+def model_ctx(path):
+    """context_length of a GGUF (capped at 4096 like both CLIs' default)."""
+    import gguf_kv
+    kv = gguf_kv.read_kv(path)
+    arch = gguf_kv.value(kv, "general.architecture")
+    n = int(gguf_kv.value(kv, f"{arch}.context_length"))
+    nv = len(gguf_kv.value(kv, "tokenizer.ggml.tokens"))
+    return min(n, 4096), nv
+
+
+def run_oracle(model, prompt, n, threads, ctx, tmp, step_logits=False, variant=None):
+    lo = os.path.join(tmp, f"o{threads}.logits")
+    io = os.path.join(tmp, f"o{threads}.ids")
+    env = dict(os.environ)
+    if variant:
+        env["EQ_ORACLE_CPU_VARIANT"] = variant
+    cmd = [ORACLE, "generate", model, prompt, "-n", str(n), "-t", str(threads), "-c", str(ctx),
+           "--logits-out", lo, "--ids-out", io, "--quiet-ids"]
+    sl = None
+    if step_logits:
+        sl = os.path.join(tmp, f"o{threads}.steps")
+        cmd += ["--step-logits-out", sl]
+    r = subprocess.run(cmd, capture_output=True, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"oracle failed: {r.stderr.decode(errors='replace').strip()[-500:]}")
+    ids = {}
+    for line in open(io):
+        k, _, v = line.partition(":")
+        ids[k] = [int(x) for x in v.split()]
+    res = {"text": r.stdout, "prompt_ids": ids["prompt"], "gen_ids": ids["gen"],
+           "logits": np.fromfile(lo, dtype=np.float32)}
+    if sl:
+        res["steps"] = np.fromfile(sl, dtype=np.float32)
+    return res
+
+
+_alt_variant = None
+
+
+def alt_variant():
+    """A second, differently vectorised CPU backend of the same llama.cpp build: the generic 'x64'
+    one (or 'sse42' when x64 is what gets loaded anyway). Where its greedy text differs from the
+    default one's, the text is decided by float rounding, not by the model: see the runner's doc."""
+    global _alt_variant
+    if _alt_variant is None:
+        ver = subprocess.run([ORACLE, "version"], capture_output=True, text=True).stdout
+        m = re.search(r"libggml-cpu-([A-Za-z0-9_]+)\.so", ver)
+        cur = m.group(1) if m else ""
+        libdir = os.path.dirname(re.search(r"from (\S+)", ver).group(1)) if m else ""
+        for v in ("x64", "sse42", "armv8.0_1"):
+            if v != cur and os.path.exists(os.path.join(libdir, f"libggml-cpu-{v}.so")):
+                _alt_variant = v
+                break
+        else:
+            _alt_variant = ""
+    return _alt_variant
+
+
+def common_prefix(a, b):
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def margins(steps, n_vocab):
+    s = steps.reshape(-1, n_vocab)
+    top2 = np.partition(s, -2, axis=1)[:, -2:]
+    gap = top2[:, 1] - top2[:, 0]
+    return gap, s.std(axis=1)
+
+
+def oracle_case(model, prompt, n, ctx, n_vocab):
+    """Run the oracle 3x (t=1, t=2, t=2); cached. Returns dict with text, gen_ids, logits, gaps..."""
+    key = sha(oracle_id(), os.path.basename(model), os.path.getsize(model), prompt, n, ctx)
+    cdir = os.path.join(RANDOM_DIR, "oracle")
+    os.makedirs(cdir, exist_ok=True)
+    meta_p, logit_p = os.path.join(cdir, key + ".json"), os.path.join(cdir, key + ".logits")
+    if os.path.exists(meta_p) and os.path.exists(logit_p):
+        meta = json.load(open(meta_p))
+        meta["text"] = bytes.fromhex(meta["text"])
+        meta["logits"] = np.fromfile(logit_p, dtype=np.float32)
+        meta["cached"] = True
+        return meta
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.time()
+        a = run_oracle(model, prompt, n, 1, ctx, tmp, step_logits=True)
+        b = run_oracle(model, prompt, n, 2, ctx, tmp)
+        c = run_oracle(model, prompt, n, 2, ctx, tmp)
+        v = run_oracle(model, prompt, n, 2, ctx, tmp, variant=alt_variant()) if alt_variant() else a
+        dt = time.time() - t0
+    gap, sd = margins(a["steps"], n_vocab)
+    n_steps = len(a["gen_ids"])
+    meta = {
+        "text": a["text"].hex(), "gen_ids": a["gen_ids"], "prompt_ids": a["prompt_ids"],
+        "agree": a["gen_ids"] == b["gen_ids"] == c["gen_ids"] and a["text"] == b["text"] == c["text"],
+        "logits_t1_t2_maxdiff": float(np.abs(a["logits"] - b["logits"]).max()),
+        "logits_t2_t2_maxdiff": float(np.abs(b["logits"] - c["logits"]).max()),
+        "variant": alt_variant(),
+        "variant_text_prefix": common_prefix(a["text"], v["text"]),
+        "variant_tok_prefix": common_prefix(a["gen_ids"], v["gen_ids"]),
+        "variant_agree": a["gen_ids"] == v["gen_ids"] and a["text"] == v["text"],
+        "variant_logits_maxdiff": float(np.abs(a["logits"] - v["logits"]).max()),
+        "gaps": [float(x) for x in gap[:n_steps + 1]],
+        "rel_gaps": [float(x) for x in (gap / sd)[:n_steps + 1]],
+        "time": dt,
+    }
+    json.dump(meta, open(meta_p, "w"))
+    a["logits"].tofile(logit_p)
+    meta["text"] = a["text"]
+    meta["logits"] = a["logits"]
+    meta["cached"] = False
+    return meta
+
+
+def run_edgeq(model, prompt, n, threads, ctx, tmp):
+    lo = os.path.join(tmp, "e.logits")
+    if os.path.exists(lo):
+        os.unlink(lo)
+    cmd = [EDGEQ, "run", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", str(threads),
+           "-c", str(ctx), "--logits-out", lo] + shlex.split(os.environ.get("EDGEQ_EXTRA_ARGS", ""))
+    t0 = time.time()
+    r = subprocess.run(cmd, capture_output=True, timeout=600)
+    dt = time.time() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"edgeq exit {r.returncode}: {r.stderr.decode(errors='replace').strip()[-400:]}")
+    logits = np.fromfile(lo, dtype=np.float32) if os.path.exists(lo) else None
+    return r.stdout, logits, dt
+
+
+def first_diff(a: bytes, b: bytes):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def cosine(a, b):
+    return float(np.dot(a.astype(np.float64), b.astype(np.float64)) /
+                 (np.linalg.norm(a.astype(np.float64)) * np.linalg.norm(b.astype(np.float64)) + 1e-30))
+
+
+# ----------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small subset (6 random models, 1 prompt each + SmolLM2 x1)")
+    ap.add_argument("--oracle-only", action="store_true", help="do not run edgeq; check the oracle side only")
+    ap.add_argument("--filter", default=None, help="regex on case names (e.g. 'phi3|Q4_K', 'smollm2')")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--edgeq-threads", default="2", help="comma list, e.g. 1,2")
+    ap.add_argument("-n", type=int, default=32)
+    ap.add_argument("--no-smollm2", action="store_true")
+    ap.add_argument("--strict", action="store_true",
+                    help="require the whole text even where llama.cpp's own CPU backends disagree")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    cases = quick_matrix() if args.quick else full_matrix()
+    prompts = PROMPTS[:1] if args.quick else PROMPTS
+    smol_prompts = SMOL_PROMPTS[:1] if args.quick else SMOL_PROMPTS
+    rx = re.compile(args.filter) if args.filter else None
+    cases = [c for c in cases if not rx or rx.search(c.name)]
+    do_smol = not args.no_smollm2 and (not rx or rx.search("smollm2/Q4_1"))
+    if args.list:
+        for c in cases:
+            print(c.name, " ".join(c.extra))
+        if do_smol:
+            print("smollm2/Q4_1")
+        return 0
+
+    if not os.path.exists(ORACLE) or not os.path.isdir(VOCABS):
+        print(f"oracle not set up ({ORACLE} missing): run tests/oracle/setup.sh", file=sys.stderr)
+        return 2
+    sys.path.insert(0, os.path.join(ORACLE_DIR, "llama.cpp", "gguf-py"))
+    if not args.oracle_only and not os.access(EDGEQ, os.X_OK):
+        print(f"edgeq binary not found or not executable: {EDGEQ}\n"
+              f"  build it (cmake --preset native && cmake --build --preset native -j2) or set EDGEQ=/path/to/edgeq;\n"
+              f"  use --oracle-only to run just the llama.cpp side.", file=sys.stderr)
+        return 2
+    if do_smol and not os.path.exists(SMOLLM2):
+        print(f"{SMOLLM2} missing: run tests/oracle/setup.sh", file=sys.stderr)
+        return 2
+    eq_threads = [int(x) for x in args.edgeq_threads.split(",")]
+
+    n_pass = n_fail = n_skip = 0
+    near_ties = 0
+    n_steps_total = 0
+    nondet = 0
+    n_vardis = 0
+    t_start = time.time()
+
+    work = []
+    for c in cases:
+        for i, p in enumerate(prompts):
+            work.append((c, i, p))
+    if do_smol:
+        for i, p in enumerate(smol_prompts):
+            work.append((None, i, p))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for c, pi, prompt in work:
+            t0 = time.time()
+            name = (c.name if c else "smollm2/Q4_1") + f" p{pi}"
+            qtype = c.qtype if c else "Q4_1"
+            try:
+                model = build_model(c, args.verbose) if c else SMOLLM2
+                ctx, n_vocab = model_ctx(model)
+                ctx = min(ctx, 2048) if not c else ctx
+                o = oracle_case(model, prompt, args.n, ctx, n_vocab)
+            except Exception as e:  # noqa: BLE001
+                n_fail += 1
+                print(f"FAIL {name}: oracle side: {e}", flush=True)
+                continue
+            nt = sum(1 for g in o["rel_gaps"] if g < NEAR_TIE_REL)
+            near_ties += nt
+            n_steps_total += len(o["rel_gaps"])
+            det = f"t1/t2 logits maxdiff {o['logits_t1_t2_maxdiff']:.2g}"
+            if not o["agree"]:
+                nondet += 1
+                n_skip += 1
+                print(f"SKIP {name}: llama.cpp disagrees with itself across runs/threads ({det})", flush=True)
+                continue
+            min_gap = min(o["rel_gaps"]) if o["rel_gaps"] else float("nan")
+            n_tok = len(o["gen_ids"])
+            if o.get("variant_agree", True):
+                var = ""
+            else:
+                n_vardis += 1
+                var = f", {o['variant']} backend agrees for {o['variant_tok_prefix']}/{n_tok} tok"
+            need = len(o["text"]) if (args.strict or o.get("variant_agree", True)) else o["variant_text_prefix"]
+            if args.oracle_only:
+                n_pass += 1
+                when = " (cached)" if o["cached"] else " (%.1fs)" % o["time"]
+                print(f"ok   {name}: {n_tok} tok, {det}, min rel gap {min_gap:.2g}, near-ties {nt}{var}{when}"
+                      + (f"  text={o['text'][:60]!r}" if args.verbose else ""), flush=True)
+                continue
+            problems = []
+            info = []
+            for t in eq_threads:
+                try:
+                    text, logits, dt = run_edgeq(model, prompt, args.n, t, ctx, tmp)
+                except Exception as e:  # noqa: BLE001
+                    problems.append(f"t{t}: {e}")
+                    continue
+                if text != o["text"]:
+                    k = first_diff(text, o["text"])
+                    where = (f"t{t}: text differs at byte {k}: edgeq {text[max(0, k - 10):k + 20]!r} "
+                             f"vs llama {o['text'][max(0, k - 10):k + 20]!r}")
+                    if k < need:
+                        problems.append(where)
+                    else:
+                        info.append(f"text = llama for the {need} bytes both llama backends agree on, then differs")
+                if logits is None or logits.size != o["logits"].size:
+                    problems.append(f"t{t}: logits-out missing or wrong size "
+                                    f"({None if logits is None else logits.size} vs {o['logits'].size})")
+                else:
+                    cs = cosine(logits, o["logits"])
+                    top_e, top_o = int(np.argmax(logits)), int(np.argmax(o["logits"]))
+                    info.append(f"cos {cs:.7f} maxabs {float(np.abs(logits - o['logits']).max()):.2g}")
+                    if top_e != top_o:
+                        problems.append(f"t{t}: top-1 {top_e} vs llama {top_o} (llama gap {o['gaps'][0]:.3g})")
+                    if qtype in COS_TYPES and cs < COS_MIN:
+                        problems.append(f"t{t}: cosine {cs:.7f} < {COS_MIN}")
+                info.append(f"{dt:.2f}s")
+            if problems:
+                n_fail += 1
+                print(f"FAIL {name}: " + "; ".join(problems) + f"  [{', '.join(info)}; min rel gap {min_gap:.2g}]",
+                      flush=True)
+            else:
+                n_pass += 1
+                print(f"PASS {name}: {', '.join(info)} ({time.time() - t0:.1f}s)", flush=True)
+
+    total = time.time() - t_start
+    print(f"{n_pass} passed, {n_fail} failed, {n_skip} skipped  ({total:.0f}s; oracle near-ties "
+          f"(gap < {NEAR_TIE_REL:g}*std) in {near_ties}/{n_steps_total} greedy steps; "
+          f"{nondet} case(s) where llama.cpp disagreed with itself across threads/runs, "
+          f"{n_vardis} where its {alt_variant() or '-'} CPU backend gave other greedy text)")
+    return 1 if n_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,411 @@
+// node:test tests of the npm package (js/) against the Emscripten build, in Node.
+// Environment: EQ_MODEL (SmolLM2 GGUF; default: scripts/get-model.sh), EQ_NATIVE_CLI (default
+// build/native/edgeq), EDGEQ_PKG (the package to test; default js/src/node.js, run.sh also
+// points it at an installed `npm pack` tarball).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startServer } from './server.mjs';
+import { splitFile, writeHeader, kv } from './gguf.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MODEL = process.env.EQ_MODEL || execFileSync('bash', [path.join(ROOT, 'scripts/get-model.sh')], { encoding: 'utf8' }).trim();
+const CLI = process.env.EQ_NATIVE_CLI || path.join(ROOT, 'build/native/edgeq');
+const PKG = process.env.EDGEQ_PKG || pathToFileURL(path.join(ROOT, 'js/src/node.js')).href;
+const edgeq = await import(PKG);
+const { EdgeqError } = edgeq;
+
+const PROMPTS = [
+  'Once upon a time, there was a',
+  'Water boils at',
+  'The quick brown fox',
+  'The capital of France is',
+  'def fibonacci(n):',
+  'Les fleurs du jardin',
+];
+const N = 16;
+// Greedy text is compared with the native CLI token by token. The wasm SIMD128 kernels round
+// differently from AVX2/NEON (logits agree to cos > 0.999, not bit for bit), so a prompt may
+// part ways with native at a near tie: allowed only when our top-1/top-2 logit gap at that
+// step is below NEAR_TIE, and most prompts must match exactly.
+const NEAR_TIE = 0.3;
+const MIN_EXACT = 3;
+
+function native(args) {
+  const r = spawnSync(CLI, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${CLI} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+const nativeRun = (prompt, n = N) => native(['run', '-m', MODEL, '-p', prompt, '-n', String(n), '--temp', '0', '-t', '1']);
+
+async function collect(iter) {
+  let s = '';
+  for await (const p of iter) s += p;
+  return s;
+}
+const greedy = (llm, prompt, n = N) => collect(llm.complete(prompt, { temperature: 0, maxTokens: n }));
+
+async function rejectsWith(promise, code, re) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof EdgeqError, `expected EdgeqError, got ${e && e.stack}`);
+    assert.equal(e.code, code, `code ${e.code}: ${e.message}`);
+    if (re) assert.match(e.message, re);
+    return true;
+  });
+}
+
+let llm;
+let srv;
+let tmp;
+const expected = new Map(); // prompt -> native greedy text
+const ours = new Map(); // prompt -> our greedy text (the reference for the other wasm runs)
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeq-js-'));
+  for (const p of PROMPTS) expected.set(p, nativeRun(p));
+  srv = await startServer({ dir: tmp, model: MODEL });
+  fs.symlinkSync(MODEL, path.join(tmp, 'model.gguf'));
+});
+
+after(async () => {
+  if (llm) await llm.dispose();
+  if (srv) await srv.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('load from a path, with progress', async () => {
+  const seen = [];
+  llm = await edgeq.load(MODEL, { threads: 1, onProgress: (p) => seen.push(p) });
+  const size = fs.statSync(MODEL).size;
+  assert.ok(seen.length >= 2, 'progress was reported');
+  const last = seen[seen.length - 1];
+  assert.equal(last.loaded, size);
+  assert.equal(last.total, size);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i].loaded >= seen[i - 1].loaded);
+});
+
+test('info: metadata, sizes, tensor types', async () => {
+  const info = await llm.info();
+  assert.equal(info.architecture, 'llama');
+  assert.equal(info.nVocab, 49152);
+  assert.equal(info.nLayer, 30);
+  assert.equal(info.chatTemplate, 'chatml');
+  assert.ok(info.nParams > 100e6 && info.nParams < 200e6, `nParams ${info.nParams}`);
+  assert.ok(info.sizeBytes > 50e6 && info.sizeBytes <= fs.statSync(MODEL).size);
+  assert.ok(info.tensorTypes.Q4_1 > 0);
+  assert.equal(info.tensors.length, Object.values(info.tensorTypes).reduce((a, b) => a + b, 0));
+  assert.equal(info.metadata['general.architecture'], 'llama');
+  assert.equal(info.runtime.contextSize, Math.min(info.nCtxTrain, 4096));
+  // the memory grown is about model + KV cache, not twice the file
+  assert.ok(info.runtime.memoryBytes < fs.statSync(MODEL).size * 1.5 + 128e6, `memory ${info.runtime.memoryBytes}`);
+});
+
+test('tokenize is identical to the native CLI', async () => {
+  const texts = [...PROMPTS, 'Hello world', ' leading space', 'émoji 🎉 and 中文', '<|im_start|>user\nhi<|im_end|>', 'a\n\n  b\tc'];
+  for (const t of texts) {
+    const ids = await llm.tokenize(t);
+    const ref = native(['tokenize', '-m', MODEL, '-p', t]).trim().split(/\s+/).filter(Boolean).map(Number);
+    assert.deepEqual(ids, ref, `tokens of ${JSON.stringify(t)}`);
+    assert.equal(await llm.detokenize(ids, { special: true }), t, `round trip of ${JSON.stringify(t)}`);
+  }
+});
+
+/** Greedy tokens with the top-1/top-2 logit margin at each step (teacher-forced, one at a time). */
+async function greedyWithMargins(llm, prompt, n = N) {
+  const info = await llm.info();
+  const ids = await llm.tokenize(prompt);
+  const gen = [], margins = [];
+  for (let i = 0; i < n; i++) {
+    for await (const _ of llm.complete([...ids, ...gen], { maxTokens: 0 })) { /* evaluate only */ }
+    const L = await llm.logits();
+    let a = 0, b = -1;
+    for (let k = 1; k < L.length; k++) {
+      if (L[k] > L[a]) { b = a; a = k; } else if (b < 0 || L[k] > L[b]) b = k;
+    }
+    if (a === info.tokens.eos || a === info.tokens.eot) break;
+    gen.push(a);
+    margins.push(L[a] - L[b]);
+  }
+  return { gen, margins, text: await llm.detokenize(gen) };
+}
+
+test('greedy text matches the native CLI (exactly, or parting at a near tie)', async (t) => {
+  let exact = 0;
+  for (const p of PROMPTS) {
+    const text = await greedy(llm, p);
+    ours.set(p, text);
+    const ref = expected.get(p);
+    if (text === ref) { exact++; continue; }
+    // where do we part ways, and how close was the call there?
+    const g = await greedyWithMargins(llm, p);
+    assert.equal(g.text, text, 'step-by-step greedy equals complete()');
+    let c = 0;
+    while (c < text.length && text[c] === ref[c]) c++;
+    let step = 0;
+    while (step < g.gen.length && (await llm.detokenize(g.gen.slice(0, step + 1))).length <= c) step++;
+    // the differing character may sit in the token after the one that was picked differently
+    // (" m"+"onde" vs " mar"+"quise"): the call was made at this step or the one before
+    const m = Math.min(g.margins[step] ?? Infinity, step > 0 ? g.margins[step - 1] : Infinity);
+    t.diagnostic(`${JSON.stringify(p)}: parts from native at step ${step}, margin ${m.toFixed(3)}`);
+    assert.ok(m < NEAR_TIE, `prompt ${JSON.stringify(p)}: differs from native at step ${step} ` +
+      `with margin ${m} (not a near tie)\n  ours:   ${JSON.stringify(text)}\n  native: ${JSON.stringify(ref)}`);
+  }
+  t.diagnostic(`${exact}/${PROMPTS.length} prompts identical to native`);
+  assert.ok(exact >= MIN_EXACT, `only ${exact} prompts identical to native`);
+});
+
+test('logits of the last position are close to native', async (t) => {
+  const p = PROMPTS[0];
+  const file = path.join(tmp, 'logits.bin');
+  native(['run', '-m', MODEL, '-p', p, '-n', '1', '--temp', '0', '-t', '1', '--logits-out', file]);
+  const ref = new Float32Array(fs.readFileSync(file).buffer.slice(0));
+  const lg = await llm.logits(p);
+  assert.equal(lg.length, ref.length);
+  let maxDiff = 0, am = 0, bm = 0, dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < ref.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(lg[i] - ref[i]));
+    if (lg[i] > lg[am]) am = i;
+    if (ref[i] > ref[bm]) bm = i;
+    dot += lg[i] * ref[i]; na += lg[i] * lg[i]; nb += ref[i] * ref[i];
+  }
+  const cos = dot / Math.sqrt(na * nb);
+  t.diagnostic(`logits vs native: cos ${cos.toFixed(6)}, max |diff| ${maxDiff.toFixed(3)}`);
+  assert.equal(am, bm, 'same argmax');
+  assert.ok(cos > 0.995, `cosine ${cos}`);
+  assert.ok(maxDiff < 2, `max |diff| ${maxDiff}`);
+  // logits() without a prompt: the last evaluated position (unchanged)
+  const again = await llm.logits();
+  assert.deepEqual(again, lg);
+});
+
+test('sampling options, stop strings, maxTokens', async () => {
+  const a = await collect(llm.complete(PROMPTS[1], { temperature: 0.9, seed: 42, maxTokens: 12 }));
+  const b = await collect(llm.complete(PROMPTS[1], { temperature: 0.9, seed: 42, maxTokens: 12 }));
+  assert.equal(a, b, 'same seed, same text');
+  const full = ours.get(PROMPTS[0]);
+  const stopAt = full.indexOf('\n') > 0 ? '\n' : full.slice(4, 8);
+  const cut = await collect(llm.complete(PROMPTS[0], { temperature: 0, maxTokens: N, stop: [stopAt] }));
+  assert.equal(cut, full.slice(0, full.indexOf(stopAt)));
+  assert.equal(await collect(llm.complete(PROMPTS[0], { temperature: 0, maxTokens: 0 })), '');
+  await rejectsWith(collect(llm.complete(PROMPTS[0], { temperature: Number.NaN, maxTokens: 2 })), 'ARG');
+});
+
+test('chat completions (OpenAI shape), streamed and not', async () => {
+  const messages = [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: 'What is the capital of France?' },
+  ];
+  const prompt = await llm.applyChatTemplate(messages);
+  assert.match(prompt, /<\|im_start\|>user\nWhat is the capital of France\?<\|im_end\|>\n<\|im_start\|>assistant\n$/);
+  const ref = await greedy(llm, prompt);
+  const res = await llm.chat.completions.create({ messages, max_tokens: N, temperature: 0 });
+  assert.equal(res.object, 'chat.completion');
+  assert.equal(res.choices.length, 1);
+  assert.equal(res.choices[0].message.role, 'assistant');
+  assert.equal(res.choices[0].message.content, ref);
+  assert.ok(['stop', 'length'].includes(res.choices[0].finish_reason));
+  assert.equal(res.usage.prompt_tokens, (await llm.tokenize(prompt)).length);
+  assert.equal(res.usage.total_tokens, res.usage.prompt_tokens + res.usage.completion_tokens);
+
+  const stream = await llm.chat.completions.create({ messages, max_tokens: N, temperature: 0, stream: true, stream_options: { include_usage: true } });
+  const chunks = [];
+  for await (const c of stream) chunks.push(c);
+  assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+  const text = chunks.map((c) => (c.choices[0] && c.choices[0].delta.content) || '').join('');
+  assert.equal(text, ref);
+  for (const c of chunks) { assert.equal(c.object, 'chat.completion.chunk'); assert.equal(c.id, chunks[0].id); }
+  const fin = chunks[chunks.length - 2];
+  assert.equal(fin.choices[0].finish_reason, res.choices[0].finish_reason);
+  assert.deepEqual(chunks[chunks.length - 1].usage, res.usage);
+});
+
+test('abort mid-generation; the model stays usable', async () => {
+  const ac = new AbortController();
+  let pieces = 0;
+  await rejectsWith((async () => {
+    for await (const _ of llm.complete(PROMPTS[1], { temperature: 0, maxTokens: 200, signal: ac.signal })) {
+      if (++pieces === 3) ac.abort();
+    }
+  })(), 'ABORTED');
+  assert.equal(pieces, 3);
+  // breaking out of the loop ends the generation too
+  for await (const _ of llm.complete(PROMPTS[1], { temperature: 0, maxTokens: 200 })) break;
+  // streamed chat aborted through its signal
+  const ac2 = new AbortController();
+  const s = await llm.chat.completions.create({ messages: [{ role: 'user', content: 'Tell me a story.' }], stream: true, max_tokens: 100 }, { signal: ac2.signal });
+  await rejectsWith((async () => { let i = 0; for await (const _ of s) if (++i === 2) ac2.abort(); })(), 'ABORTED');
+  assert.equal(await greedy(llm, PROMPTS[1]), ours.get(PROMPTS[1]));
+});
+
+test('two threads (pthreads on worker_threads): same text', async () => {
+  const mt = await edgeq.load(MODEL, { threads: 2 });
+  try {
+    const info = await mt.info();
+    assert.equal(info.runtime.threaded, true);
+    assert.equal(info.runtime.threads, 2);
+    assert.equal(await greedy(mt, PROMPTS[3]), ours.get(PROMPTS[3]), 'results do not depend on the thread count');
+  } finally {
+    await mt.dispose();
+  }
+});
+
+test('fetch: a URL, a dropped connection resumed with Range', async () => {
+  const m1 = await edgeq.load(`${srv.base}/files/model.gguf`, { threads: 1 });
+  try {
+    assert.equal(await greedy(m1, PROMPTS[2]), ours.get(PROMPTS[2]));
+  } finally { await m1.dispose(); }
+  const events = [];
+  const m2 = await edgeq.load(`${srv.base}/drop.gguf`, { threads: 1, onEvent: (e) => events.push(e) });
+  try {
+    assert.ok(srv.stats.ranges['/drop.gguf'] >= 1, 'a Range request resumed the download');
+    assert.ok(events.some((e) => e.type === 'resumed'));
+    assert.equal(await greedy(m2, PROMPTS[2]), ours.get(PROMPTS[2]));
+  } finally { await m2.dispose(); }
+});
+
+// An idle engine left behind by a failed load must be reused, with nothing left allocated.
+function idleHeap() {
+  const e = edgeq._internals.idleEngines().find((x) => !x.threaded);
+  return e ? e.heapUsed() : null;
+}
+
+test('bad input: typed errors, memory freed, instance reusable', async () => {
+  await rejectsWith(edgeq.load(`${srv.base}/404.gguf`, { threads: 1 }), 'HTTP', /404/);
+  const base = idleHeap();
+  assert.ok(base !== null, 'the failed load left its instance idle');
+  const instances = edgeq._internals.instances();
+
+  await rejectsWith(edgeq.load(`${srv.base}/html.gguf`, { threads: 1 }), 'FORMAT', /GGUF/i);
+  assert.equal(idleHeap(), base);
+  await rejectsWith(edgeq.load(`${srv.base}/trunc.gguf`, { threads: 1 }), 'FORMAT', /truncated|past the end/);
+  assert.equal(idleHeap(), base);
+  await rejectsWith(edgeq.load(path.join(tmp, 'missing.gguf'), { threads: 1 }), 'IO', /no such file/);
+
+  // larger than the memory the runtime grants: 32-bit wasm stops at 4 GB
+  const mk = (name, elems) => {
+    const kvs = [kv.str('general.architecture', 'llama'), kv.u32('general.alignment', 32)];
+    fs.writeFileSync(path.join(tmp, name), writeHeader(kvs, [{ name: 'token_embd.weight', dims: [elems / 1024, 1024], type: 0, offset: 0 }]));
+  };
+  mk('huge.gguf', 1024 * 1048000);      // 4.29 GB of F32: fits size_t, not the heap
+  mk('huger.gguf', 1024 * 1024 * 2048); // 8 GB: beyond the address space
+  await rejectsWith(edgeq.load(`${srv.base}/chunked/huge.gguf`, { threads: 1 }), 'NOMEM', /allocate/);
+  assert.equal(idleHeap(), base);
+  await rejectsWith(edgeq.load(`${srv.base}/chunked/huger.gguf`, { threads: 1 }), 'NOMEM');
+  assert.equal(idleHeap(), base);
+
+  // aborted while streaming
+  const ac = new AbortController();
+  let calls = 0;
+  await rejectsWith(edgeq.load(`${srv.base}/slow.gguf`, {
+    threads: 1, signal: ac.signal, onProgress: (p) => { if (p.loaded > 0 && ++calls === 3) ac.abort(); },
+  }), 'ABORTED');
+  assert.equal(idleHeap(), base);
+  await rejectsWith(edgeq.load(MODEL, { threads: 1, signal: AbortSignal.abort() }), 'ABORTED');
+
+  // and the same instance then loads and runs a model
+  const ok = await edgeq.load(`${srv.base}/files/model.gguf`, { threads: 1 });
+  try {
+    assert.equal(edgeq._internals.instances(), instances, 'no new instance was needed');
+    assert.equal(await greedy(ok, PROMPTS[3]), ours.get(PROMPTS[3]));
+  } finally { await ok.dispose(); }
+  assert.equal(idleHeap(), base, 'dispose freed the model and context');
+  await rejectsWith(ok.tokenize('x'), 'DISPOSED');
+});
+
+test('split files: from a path, a URL of any part, Blobs in any order', async () => {
+  const parts = splitFile(MODEL, path.join(tmp, 'smol'), 3);
+  const check = async (src, what) => {
+    const m = await edgeq.load(src, { threads: 1 });
+    try {
+      assert.equal(await greedy(m, PROMPTS[4]), ours.get(PROMPTS[4]), what);
+    } finally { await m.dispose(); }
+  };
+  await check(parts[0], 'first part path');
+  await check(`${srv.base}/files/${path.basename(parts[1])}`, 'URL of the second part');
+  if (fs.openAsBlob) {
+    const blobs = await Promise.all([parts[2], parts[0], parts[1]].map((p) => fs.openAsBlob(p)));
+    const named = blobs.map((b, i) => new File([b], path.basename([parts[2], parts[0], parts[1]][i])));
+    await check(named, 'Files in shuffled order');
+  }
+  // a missing part fails cleanly
+  await rejectsWith(edgeq.load([parts[0], parts[1]], { threads: 1 }), 'FORMAT', /split/);
+});
+
+// Node has no Cache API: a small in-memory stand-in with the same contract (put() consumes the
+// body stream and stores it only when complete; it may reject, as on quota errors).
+class MemoryCache {
+  constructor(opts = {}) { this.map = new Map(); this.failPut = !!opts.failPut; }
+  async match(url) {
+    const e = this.map.get(String(url));
+    return e ? new Response(e.body, { headers: e.headers }) : undefined;
+  }
+  async put(url, res) {
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (this.failPut) throw new DOMException('quota exceeded', 'QuotaExceededError');
+    this.map.set(String(url), { body, headers: new Headers(res.headers) });
+  }
+  async delete(url) { return this.map.delete(String(url)); }
+}
+
+test('Cache API: a download is cached, verified by size/ETag on reuse; caching failures never block', async () => {
+  const store = new MemoryCache();
+  globalThis.caches = { open: async () => store };
+  try {
+    const url = `${srv.base}/files/model.gguf`;
+    const gets = () => srv.stats.requests['/files/model.gguf'] || 0;
+    let events = [];
+    let n0 = gets();
+    const a = await edgeq.load(url, { threads: 1, onEvent: (e) => events.push(e.type) });
+    await a.dispose();
+    for (let i = 0; i < 50 && !store.map.has(url); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(store.map.has(url), 'the download was cached');
+    assert.equal(store.map.get(url).body.length, fs.statSync(MODEL).size);
+    assert.equal(gets() - n0, 1);
+
+    // reuse: only a HEAD request to check the ETag, the bytes come from the cache
+    events = [];
+    n0 = gets();
+    const b = await edgeq.load(url, { threads: 1, onEvent: (e) => events.push(e.type) });
+    try {
+      assert.ok(events.includes('cache-hit'), `events ${events}`);
+      assert.equal(gets() - n0, 1, 'one HEAD request, no download');
+      assert.equal(await greedy(b, PROMPTS[0]), ours.get(PROMPTS[0]));
+    } finally { await b.dispose(); }
+
+    // a stale entry (different ETag on the server) is dropped and downloaded again
+    store.map.get(url).headers.set('etag', '"stale"');
+    events = [];
+    const c = await edgeq.load(url, { threads: 1, onEvent: (e) => events.push(e.type) });
+    await c.dispose();
+    assert.ok(!events.includes('cache-hit'), 'stale entry not used');
+
+    // a short cached copy: what is there is used, the rest is fetched with a Range request
+    for (let i = 0; i < 50 && store.map.get(url).headers.get('etag') === '"stale"'; i++) await new Promise((r) => setTimeout(r, 20));
+    const e = store.map.get(url);
+    e.body = e.body.subarray(0, Math.floor(e.body.length / 2));
+    const r0 = srv.stats.ranges['/files/model.gguf'] || 0;
+    const d = await edgeq.load(url, { threads: 1 });
+    try {
+      assert.equal((srv.stats.ranges['/files/model.gguf'] || 0) - r0, 1, 'the rest came by Range');
+      assert.equal(await greedy(d, PROMPTS[0]), ours.get(PROMPTS[0]));
+    } finally { await d.dispose(); }
+
+    // the cache refuses to store (quota): the model still streams straight into memory
+    globalThis.caches = { open: async () => new MemoryCache({ failPut: true }) };
+    events = [];
+    const f = await edgeq.load(url, { threads: 1, onEvent: (e) => events.push(e.type) });
+    try {
+      assert.equal(await greedy(f, PROMPTS[0]), ours.get(PROMPTS[0]));
+    } finally { await f.dispose(); }
+    // no Cache API at all (opaque origin): same
+    globalThis.caches = { open: async () => { throw new DOMException('denied', 'SecurityError'); } };
+    const g = await edgeq.load(url, { threads: 1 });
+    await g.dispose();
+  } finally {
+    delete globalThis.caches;
+  }
+});

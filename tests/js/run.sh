@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The npm package's tests (node:test) against the Emscripten build, in Node:
+#   1. installs what is missing: Debian's emscripten (apt, idempotent), nodejs/npm
+#   2. builds the native CLI (the reference) when absent, and the `web` preset modules, copied
+#      into js/wasm/ (js/scripts/build.sh)
+#   3. npm ci in js/ (no runtime dependencies; checks the lock file)
+#   4. runs tests/js/edgeq.test.mjs against js/src
+#   5. npm pack, installs the tarball into a temp project and runs tests/js/pack.test.mjs there
+# Prints node:test's summary; exits non-zero on any failure. A few minutes on 2 cores.
+# Environment: EQ_MODEL (default: scripts/get-model.sh), EQ_NATIVE_CLI (default
+# build/native/edgeq), JOBS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export JOBS=${JOBS:-2}
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
+        $sudo apt-get update -qq >/dev/null
+        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
+    }
+}
+missing=()
+command -v emcc >/dev/null || missing+=(emscripten)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+command -v cmake >/dev/null || missing+=(cmake)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt_install "${missing[@]}"
+fi
+# Debian's emscripten runs its JS tools with the system node and its packaged modules
+export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || { echo "Node >= 20 is needed (found $(node --version))" >&2; exit 1; }
+
+export EQ_MODEL=${EQ_MODEL:-$(bash scripts/get-model.sh)}
+export EQ_NATIVE_CLI=${EQ_NATIVE_CLI:-$ROOT/build/native/edgeq}
+if [ ! -x "$EQ_NATIVE_CLI" ]; then
+    echo "== building the native CLI (reference)"
+    cmake --preset native >/dev/null
+    cmake --build build/native -j"$JOBS" --target edgeq-cli >/dev/null
+fi
+
+echo "== building the web modules (cmake --preset web)"
+t0=$(date +%s)
+bash js/scripts/build.sh
+echo "   ($(( $(date +%s) - t0 )) s)"
+
+echo "== npm ci (js/)"
+(cd js && npm ci --no-audit --no-fund --silent)
+
+status=0
+echo "== node:test tests/js/edgeq.test.mjs"
+node --test --test-reporter=spec tests/js/edgeq.test.mjs || status=1
+
+echo "== npm pack + install into a temp project"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd js && npm pack --silent --pack-destination "$tmp" >/dev/null)
+tarball=$(ls "$tmp"/edgeq-*.tgz)
+tar -tzf "$tarball" | sed 's/^/   /'
+mkdir -p "$tmp/app"
+(cd "$tmp/app" && echo '{ "name": "app", "private": true, "type": "module" }' > package.json \
+    && npm install --no-audit --no-fund --silent "$tarball")
+cp tests/js/pack.test.mjs "$tmp/app/"
+(cd "$tmp/app" && node --test --test-reporter=spec pack.test.mjs) || status=1
+
+[ $status -eq 0 ] && echo "js: all passed" || echo "js: FAILED"
+exit $status

@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+"""Write small random-weight Hugging Face model folders for the `edgeq convert` tests.
+
+    make_hf_model.py OUT_DIR [--vocab-dir DIR] [--only NAME,...]
+
+Each folder has config.json, generation_config.json, safetensors weights (one file, or shards
+with model.safetensors.index.json) and tokenizer files built from llama.cpp's real
+ggml-vocab-*.gguf vocabularies (so convert_hf_to_gguf.py recognises the pre-tokenizer hash):
+
+  smollm2-tiny-360M-Instruct  LlamaForCausalLM, GPT-2 byte-level BPE, BF16, tied embeddings
+  llama3-tiny                 LlamaForCausalLM, Llama-3 BPE (BOS template), F32, 2 shards,
+                              GQA, rope_scaling llama3 (rope_freqs), _name_or_path set
+  qwen2-tiny-0.5B             Qwen2ForCausalLM, Qwen2 BPE, F16, tied, QKV biases, padded vocab,
+                              n_embd 48 (Q8_0 falls back to F16 for some tensors)
+  phi3-tiny-mini-128k         Phi3ForCausalLM, SentencePiece tokenizer.model (byte fallback),
+                              BF16, 2 shards, LongRoPE factors
+
+Needs numpy, torch, safetensors, sentencepiece (for its protobuf module) and gguf-py
+(EQ_GGUF_PY or the llama.cpp checkout's gguf-py on PYTHONPATH).
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def gguf_vocab(path):
+    import gguf
+    r = gguf.GGUFReader(path)
+
+    def arr(key):
+        f = r.fields.get(key)
+        if f is None:
+            return None
+        if f.types[1] == gguf.GGUFValueType.STRING:
+            return [bytes(f.parts[i]).decode("utf-8") for i in f.data]
+        return [f.parts[i][0].item() for i in f.data]
+
+    def scalar(key):
+        f = r.fields.get(key)
+        if f is None:
+            return None
+        v = f.parts[f.data[0]]
+        return bytes(v).decode() if f.types[0] == gguf.GGUFValueType.STRING else v[0].item()
+
+    return {
+        "tokens": arr("tokenizer.ggml.tokens"), "types": arr("tokenizer.ggml.token_type"),
+        "scores": arr("tokenizer.ggml.scores"), "merges": arr("tokenizer.ggml.merges"),
+        "bos": scalar("tokenizer.ggml.bos_token_id"), "eos": scalar("tokenizer.ggml.eos_token_id"),
+        "chat_template": scalar("tokenizer.chat_template"),
+    }
+
+
+LLAMA3_RE = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+             "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+QWEN2_RE = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+            "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+          "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def added(i, content, special=True, normalized=False):
+    return {"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+            "normalized": normalized, "special": special}
+
+
+def bpe_tokenizer_json(v, n_base, added_tokens, pre, post, normalizer=None, ignore_merges=False):
+    vocab = {t: i for i, t in enumerate(v["tokens"][:n_base])}
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": added_tokens,
+        "normalizer": normalizer,
+        "pre_tokenizer": pre,
+        "post_processor": post,
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                  "ignore_merges": ignore_merges, "vocab": vocab, "merges": v["merges"]},
+    }
+
+
+def split_pre(regex):
+    return {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+
+
+def tok_config(added_tokens, **kw):
+    d = {"added_tokens_decoder": {str(a["id"]): {k: a[k] for k in ("content", "lstrip", "normalized", "rstrip", "single_word", "special")}
+                                  for a in added_tokens}}
+    d.update(kw)
+    return d
+
+
+def write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+
+
+def save_weights(folder, tensors, shards):
+    import torch
+    from safetensors.torch import save_file
+    names = sorted(tensors)
+    if shards == 1:
+        save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+        return
+    per = (len(names) + shards - 1) // shards
+    weight_map = {}
+    total = 0
+    for s in range(shards):
+        part = names[s * per:(s + 1) * per]
+        fname = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        save_file({n: tensors[n].contiguous() for n in part}, os.path.join(folder, fname), metadata={"format": "pt"})
+        for n in part:
+            weight_map[n] = fname
+            total += tensors[n].numel() * tensors[n].element_size()
+    write_json(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
+
+
+def decoder_weights(cfg, dtype, rng, tied, qkv_bias=False, fused=False):
+    import torch
+    E, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    H, KV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim") or E // H
+    V = cfg["vocab_size"]
+
+    def w(*shape, scale=0.08):
+        return torch.from_numpy(rng.standard_normal(shape, dtype=np.float32) * scale).to(dtype)
+
+    t = {"model.embed_tokens.weight": w(V, E, scale=0.5), "model.norm.weight": (1 + w(E, scale=0.1).float()).to(dtype)}
+    if not tied:
+        t["lm_head.weight"] = w(V, E, scale=0.3)
+    for i in range(L):
+        p = f"model.layers.{i}."
+        t[p + "input_layernorm.weight"] = (1 + w(E, scale=0.1).float()).to(dtype)
+        t[p + "post_attention_layernorm.weight"] = (1 + w(E, scale=0.1).float()).to(dtype)
+        if fused:
+            t[p + "self_attn.qkv_proj.weight"] = w((H + 2 * KV) * hd, E)
+            t[p + "mlp.gate_up_proj.weight"] = w(2 * F, E)
+        else:
+            t[p + "self_attn.q_proj.weight"] = w(H * hd, E)
+            t[p + "self_attn.k_proj.weight"] = w(KV * hd, E)
+            t[p + "self_attn.v_proj.weight"] = w(KV * hd, E)
+            t[p + "mlp.gate_proj.weight"] = w(F, E)
+            t[p + "mlp.up_proj.weight"] = w(F, E)
+            if qkv_bias:
+                t[p + "self_attn.q_proj.bias"] = w(H * hd, scale=0.2)
+                t[p + "self_attn.k_proj.bias"] = w(KV * hd, scale=0.2)
+                t[p + "self_attn.v_proj.bias"] = w(KV * hd, scale=0.2)
+        t[p + "self_attn.o_proj.weight"] = w(E, H * hd)
+        t[p + "mlp.down_proj.weight"] = w(E, F)
+        # tensors the converter must skip
+    return t
+
+
+def make_smollm2(out, vocab_dir, rng):
+    import torch
+    v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-gpt-2.gguf"))
+    d = os.path.join(out, "smollm2-tiny-360M-Instruct")
+    os.makedirs(d, exist_ok=True)
+    n = len(v["tokens"])  # 50257, <|endoftext|> last
+    at = [added(n - 1, v["tokens"][n - 1])]
+    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 160,
+           "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": n,
+           "max_position_embeddings": 2048, "rms_norm_eps": 1e-5, "rope_theta": 100000.0, "tie_word_embeddings": True,
+           "bos_token_id": n - 1, "eos_token_id": n - 1, "torch_dtype": "bfloat16", "hidden_act": "silu"}
+    write_json(os.path.join(d, "config.json"), cfg)
+    write_json(os.path.join(d, "generation_config.json"), {"bos_token_id": n - 1, "eos_token_id": n - 1,
+                                                             "temperature": 0.2, "top_p": 0.9, "do_sample": True})
+    write_json(os.path.join(d, "tokenizer.json"), bpe_tokenizer_json(
+        v, n - 1, at, {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}))
+    write_json(os.path.join(d, "tokenizer_config.json"), tok_config(
+        at, tokenizer_class="GPT2Tokenizer", bos_token="<|endoftext|>", eos_token="<|endoftext|>",
+        unk_token="<|endoftext|>", add_prefix_space=False, chat_template=CHATML, model_max_length=2048))
+    t = decoder_weights(cfg, torch.bfloat16, rng, tied=True)
+    t["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(8, dtype=torch.float32)  # skipped
+    save_weights(d, t, 1)
+
+
+def make_llama3(out, vocab_dir, rng):
+    import torch
+    v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-llama-bpe.gguf"))
+    d = os.path.join(out, "llama3-tiny")
+    os.makedirs(d, exist_ok=True)
+    n = len(v["tokens"])  # 128256
+    at = [added(i, v["tokens"][i]) for i in range(128000, n)]
+    bos, eos = "<|begin_of_text|>", "<|eot_id|>"
+    post = {"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+        {"type": "TemplateProcessing",
+         "single": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+         "pair": [{"SpecialToken": {"id": bos, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                  {"SpecialToken": {"id": bos, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+         "special_tokens": {bos: {"id": bos, "ids": [128000], "tokens": [bos]}}}]}
+    cfg = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "_name_or_path": "meta-llama/Llama-3.2-1B-Instruct",
+           "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "head_dim": 16, "vocab_size": n, "max_position_embeddings": 131072,
+           "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "tie_word_embeddings": False,
+           "rope_scaling": {"factor": 32.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                            "original_max_position_embeddings": 8192, "rope_type": "llama3"},
+           "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009], "torch_dtype": "float32"}
+    write_json(os.path.join(d, "config.json"), cfg)
+    write_json(os.path.join(d, "generation_config.json"), {"bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009],
+                                                             "temperature": 0.6, "top_p": 0.9, "top_k": 40})
+    write_json(os.path.join(d, "tokenizer.json"), bpe_tokenizer_json(v, 128000, at, split_pre(LLAMA3_RE), post, ignore_merges=True))
+    tmpl = v["chat_template"] or ("{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + "
+                                  "'<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>' }}{% endfor %}")
+    write_json(os.path.join(d, "tokenizer_config.json"), tok_config(
+        at, tokenizer_class="PreTrainedTokenizerFast", bos_token=bos, eos_token=eos, chat_template=tmpl,
+        model_max_length=131072))
+    save_weights(d, decoder_weights(cfg, torch.float32, rng, tied=False), 2)
+
+
+def make_qwen2(out, vocab_dir, rng):
+    import torch
+    v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-qwen2.gguf"))
+    d = os.path.join(out, "qwen2-tiny-0.5B")
+    os.makedirs(d, exist_ok=True)
+    at = [added(151643, "<|endoftext|>"), added(151644, "<|im_start|>"), added(151645, "<|im_end|>")]
+    cfg = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 48, "intermediate_size": 96,
+           "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 151936,
+           "max_position_embeddings": 32768, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": True,
+           "sliding_window": 32768, "use_sliding_window": False, "bos_token_id": 151643, "eos_token_id": 151645,
+           "torch_dtype": "float16"}
+    write_json(os.path.join(d, "config.json"), cfg)
+    write_json(os.path.join(d, "generation_config.json"), {"bos_token_id": 151643, "eos_token_id": [151645, 151643],
+                                                             "repetition_penalty": 1.1, "temperature": 0.7, "top_k": 20, "top_p": 0.8})
+    write_json(os.path.join(d, "tokenizer.json"), bpe_tokenizer_json(
+        v, 151643, at, split_pre(QWEN2_RE),
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False},
+        normalizer={"type": "NFC"}))
+    write_json(os.path.join(d, "tokenizer_config.json"), tok_config(
+        at, tokenizer_class="Qwen2Tokenizer", bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+        unk_token=None, chat_template=CHATML, add_prefix_space=False, model_max_length=32768))
+    save_weights(d, decoder_weights(cfg, torch.float16, rng, tied=True, qkv_bias=True), 1)
+
+
+def sentencepiece_model(v, n):
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    m = pb.ModelProto()
+    sp_type = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6}
+    for i in range(n):
+        p = m.pieces.add()
+        p.piece = v["tokens"][i]
+        p.score = float(v["scores"][i])
+        t = sp_type.get(v["types"][i], 1)
+        if t == 2 and i != 0:
+            t = 1  # SentencePiece allows one unknown piece
+        p.type = t
+    ts = m.trainer_spec
+    ts.model_type = pb.TrainerSpec.BPE
+    ts.vocab_size = n
+    ts.byte_fallback = True
+    ts.unk_id, ts.bos_id, ts.eos_id, ts.pad_id = 0, 1, 2, -1
+    ns = m.normalizer_spec
+    ns.name = "identity"
+    ns.add_dummy_prefix = True
+    ns.remove_extra_whitespaces = False
+    ns.escape_whitespaces = True
+    return m.SerializeToString()
+
+
+def make_phi3(out, vocab_dir, rng):
+    import torch
+    v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-phi-3.gguf"))
+    d = os.path.join(out, "phi3-tiny-mini-128k")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "tokenizer.model"), "wb") as f:
+        f.write(sentencepiece_model(v, 32000))
+    at = [added(0, "<unk>"), added(1, "<s>"), added(2, "</s>", special=False)]
+    at += [added(i, v["tokens"][i], special=(v["types"][i] == 3)) for i in range(32000, len(v["tokens"]))]
+    E, H = 64, 4
+    half = E // H // 2
+    cfg = {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": E, "intermediate_size": 128,
+           "num_hidden_layers": 2, "num_attention_heads": H, "num_key_value_heads": H, "vocab_size": 32064,
+           "max_position_embeddings": 131072, "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+           "rope_theta": 10000.0, "sliding_window": 262144, "tie_word_embeddings": False,
+           "rope_scaling": {"type": "longrope",
+                            "long_factor": [round(1.0 + 0.37 * i, 6) for i in range(half)],
+                            "short_factor": [round(1.0 + 0.013 * i, 6) for i in range(half)]},
+           "bos_token_id": 1, "eos_token_id": 32000, "pad_token_id": 32000, "torch_dtype": "bfloat16"}
+    write_json(os.path.join(d, "config.json"), cfg)
+    write_json(os.path.join(d, "generation_config.json"), {"bos_token_id": 1, "eos_token_id": [32007, 32001, 32000]})
+    post = {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "<s>", "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}}
+    write_json(os.path.join(d, "tokenizer.json"), {
+        "version": "1.0", "added_tokens": at, "normalizer": None, "pre_tokenizer": None, "post_processor": post,
+        "decoder": {"type": "Sequence", "decoders": []},
+        "model": {"type": "BPE", "byte_fallback": True, "fuse_unk": True, "unk_token": "<unk>",
+                  "vocab": {v["tokens"][i]: i for i in range(32000)}, "merges": []}})
+    tmpl = v["chat_template"]
+    write_json(os.path.join(d, "tokenizer_config.json"), tok_config(
+        [a for a in at if a["id"] >= 32000 or a["id"] < 3], tokenizer_class="LlamaTokenizer", bos_token="<s>",
+        eos_token="<|endoftext|>", pad_token="<|endoftext|>", unk_token="<unk>", add_bos_token=True,
+        add_eos_token=False, chat_template=tmpl, legacy=False))
+    save_weights(d, decoder_weights(cfg, torch.bfloat16, rng, tied=False, fused=True), 2)
+
+
+MAKERS = {"smollm2": make_smollm2, "llama3": make_llama3, "qwen2": make_qwen2, "phi3": make_phi3}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("out")
+    ap.add_argument("--vocab-dir", default=os.environ.get("EQ_VOCAB_DIR"))
+    ap.add_argument("--only", default=",".join(MAKERS))
+    ap.add_argument("--seed", type=int, default=1234)
+    a = ap.parse_args()
+    if not a.vocab_dir:
+        sys.exit("make_hf_model.py: --vocab-dir (or EQ_VOCAB_DIR) is required")
+    os.makedirs(a.out, exist_ok=True)
+    for i, name in enumerate(a.only.split(",")):
+        MAKERS[name](a.out, a.vocab_dir, np.random.default_rng(a.seed + i))
+        print(f"make_hf_model.py: wrote {name}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,625 @@
+#!/usr/bin/env python3
+"""The wasm32-wasi module (build/wasi/edgeq.wasm) under real wasmtime and Node's node:wasi,
+against the native CLI on the same model. Run by tests/wasi/run.sh, which builds everything
+and passes the paths in the environment:
+
+  EQ_WASM         the shipped module (SIMD128)          EQ_NATIVE         the native CLI
+  EQ_WASM_SCALAR  the same without -msimd128           EQ_NATIVE_SCALAR  native, EQ_NATIVE=OFF, musl
+  EQ_MODEL        SmolLM2-135M-Instruct Q4_1           EQ_WASMTIME_PY    python with `wasmtime`
+  EQ_NODE         node (20+)                           EQ_RANDOM_MODELS  optional, ':'-separated
+
+What "the same greedy text" can mean: the scalar module and the scalar native build run the
+same C in the same order (the native twin is linked against musl, whose libm is wasi-libc's:
+glibc's cosf/sinf differ in the last bit for ~2% of rope angles), so their logits are compared
+byte for byte and their greedy text over many prompts must be identical. The SIMD128 kernels sum in another order than AVX2 (as
+AVX2 does than the scalar reference); on this small Q4_1 model that moves logits by up to ~1
+(the same envelope for every pair of the three), so long greedy runs can part at a near-tie.
+For the shipped module we check the logits stay in that envelope with the same top token,
+and identical greedy text where no near-tie occurs (the brief's `-p Hi -n 16`).
+Node and wasmtime run the same module, so they must agree exactly.
+
+Prints one line per check and "N passed, N failed"; exits 1 on any failure.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+os.chdir(ROOT)
+TMP = os.path.join("build", "wasi-tests")
+os.makedirs(TMP, exist_ok=True)
+
+WASM = os.environ.get("EQ_WASM", "build/wasi/edgeq.wasm")
+WASM_SCALAR = os.environ.get("EQ_WASM_SCALAR", "build/wasi-scalar/edgeq.wasm")
+NATIVE = os.environ.get("EQ_NATIVE", "build/native/edgeq")
+NATIVE_SCALAR = os.environ.get("EQ_NATIVE_SCALAR", "build/native-scalar/edgeq")
+MODEL = os.environ["EQ_MODEL"]
+PY = os.environ.get("EQ_WASMTIME_PY", sys.executable)
+NODE = os.environ.get("EQ_NODE", "node")
+RANDOM_MODELS = [m for m in os.environ.get("EQ_RANDOM_MODELS", "").split(":") if m]
+GiB = 1 << 30
+MiB = 1 << 20
+
+passed, failed = 0, 0
+notes = []
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"  ok    {name}")
+    else:
+        failed += 1
+        print(f"  FAIL  {name}" + (f": {detail}" if detail else ""))
+    sys.stdout.flush()
+    return ok
+
+
+def guest_path(p):
+    """A path the module can open: relative to the repo when inside it (preopened as "."),
+    else absolute (its directory is preopened under the same path)."""
+    ap = os.path.abspath(p)
+    rel = os.path.relpath(ap, ROOT)
+    return ap if rel.startswith("..") else rel
+
+
+def extra_dirs(*paths):
+    dirs = []
+    for p in paths:
+        g = guest_path(p)
+        if os.path.isabs(g):
+            d = os.path.dirname(g)
+            if d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
+_n = [0]
+
+
+def stdin_file(data):
+    _n[0] += 1
+    path = os.path.join(TMP, f"stdin-{_n[0]}")
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+class Res:
+    def __init__(self, rc, out, err, peak=None, secs=0.0):
+        self.rc, self.out, self.err, self.peak, self.secs = rc, out, err, peak, secs
+
+    @property
+    def text(self):
+        return self.out.decode("utf-8", "replace")
+
+
+def wasmtime(args, stdin=None, env=None, max_mem=None, wasm=None, timeout=600):
+    wasm = wasm or WASM
+    cmd = [PY, "tests/wasi/wasmtime_run.py"]
+    report = os.path.join(TMP, "mem-report")
+    cmd += ["--mem-report", report]
+    if max_mem:
+        cmd += ["--max-memory", str(max_mem)]
+    for d in extra_dirs(MODEL, *RANDOM_MODELS):
+        cmd += ["--dir", f"{d}::{d}"]
+    for k, v in (env or {}).items():
+        cmd += ["--env", f"{k}={v}"]
+    if stdin is not None:
+        cmd += ["--stdin", stdin_file(stdin)]
+    cmd += [wasm] + args
+    if os.path.exists(report):
+        os.remove(report)
+    t0 = time.time()
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    peak = None
+    if os.path.exists(report):
+        peak = int(open(report).read().strip())
+    return Res(p.returncode, p.stdout, p.stderr, peak, time.time() - t0)
+
+
+def node(args, stdin=None, env=None, wasm=None, timeout=600):
+    cmd = [NODE, "--no-warnings", "tests/wasi/node_run.mjs"]
+    for d in extra_dirs(MODEL, *RANDOM_MODELS):
+        cmd += ["--dir", d]
+    for k, v in (env or {}).items():
+        cmd += ["--env", f"{k}={v}"]
+    if stdin is not None:
+        cmd += ["--stdin", stdin_file(stdin)]
+    cmd += [wasm or WASM] + args
+    t0 = time.time()
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    return Res(p.returncode, p.stdout, p.stderr, None, time.time() - t0)
+
+
+def native(args, stdin=None, env=None, exe=None, timeout=600):
+    e = dict(os.environ)
+    for k in ("REQUEST_METHOD", "CONTENT_LENGTH", "EDGEQ_MODEL"):
+        e.pop(k, None)
+    e.update(env or {})
+    t0 = time.time()
+    p = subprocess.run([exe or NATIVE] + args, input=(stdin.encode() if isinstance(stdin, str) else stdin),
+                       capture_output=True, env=e, timeout=timeout)
+    return Res(p.returncode, p.stdout, p.stderr, None, time.time() - t0)
+
+
+M = guest_path(MODEL)
+
+# ---------------------------------------------------------------------------------------------
+PROMPTS = [
+    "Hi",
+    "The capital of France is",
+    "Once upon a time, there was a little",
+    "def fibonacci(n):",
+    "The three primary colors are",
+    "Water boils at a temperature of",
+    "My favourite fruit is the banana because",
+    "The quick brown fox",
+    "In 1492, Columbus",
+    "import numpy as np",
+    "Q: What is 2+2?\nA:",
+    "<|im_start|>user\nName a planet.<|im_end|>\n<|im_start|>assistant\n",
+]
+
+
+T0 = time.time()
+
+
+def section(title):
+    print(f"== {title}  [{time.time() - T0:.0f} s]")
+    sys.stdout.flush()
+
+
+def cli_parity():
+    section("CLI: wasmtime vs native")
+    texts = ["Hello world", "Héllo wörld — ünïcödé 🌍 日本語", "<|im_start|>user\nhi<|im_end|>",
+             "  leading spaces\tand\ttabs\n\nnewlines", "def f(x):\n    return x ** 2  # 12345"]
+    for t in texts:
+        a = native(["tokenize", "-m", MODEL, "-p", t])
+        b = wasmtime(["tokenize", "-m", M, "-p", t])
+        check(f"tokenize {t[:24]!r}", a.rc == 0 and b.rc == 0 and a.out == b.out and a.out.strip(),
+              f"rc {a.rc}/{b.rc}: {a.text[:80]!r} vs {b.text[:80]!r} {b.err[-200:]!r}")
+    a = native(["info", "-m", MODEL])
+    b = wasmtime(["info", "-m", M])
+    check("info output identical", a.rc == 0 and b.rc == 0 and a.out.replace(MODEL.encode(), M.encode()) == b.out,
+          f"rc {a.rc}/{b.rc}")
+
+    a = native(["run", "-m", MODEL, "-p", "Hi", "-n", "16", "--temp", "0", "-c", "512", "-t", "1"])
+    b = wasmtime(["run", "-m", M, "-p", "Hi", "-n", "16", "--temp", "0", "-c", "512"])
+    check("run -p Hi -n 16 --temp 0: same text as native", a.rc == 0 and b.rc == 0 and a.out == b.out and a.out.strip(),
+          f"{a.text!r} vs {b.text!r}")
+
+    # logits at the end of each prompt: same top token, within the summation-order envelope
+    import array
+    worst = 0.0
+    for i, p in enumerate(PROMPTS[:8]):
+        la, lb = os.path.join(TMP, "la.bin"), os.path.join(TMP, "lb.bin")
+        a = native(["run", "-m", MODEL, "-p", p, "-n", "1", "--temp", "0", "-c", "512", "-t", "1", "--logits-out", la])
+        b = wasmtime(["run", "-m", M, "-p", p, "-n", "1", "--temp", "0", "-c", "512", "--logits-out", la.replace("la.bin", "lb.bin")])
+        if a.rc or b.rc:
+            check(f"logits prompt {i}", False, f"rc {a.rc}/{b.rc} {b.err[-200:]!r}")
+            continue
+        x, y = array.array("f"), array.array("f")
+        x.frombytes(open(la, "rb").read())
+        y.frombytes(open(lb, "rb").read())
+        d = max(abs(u - v) for u, v in zip(x, y))
+        worst = max(worst, d)
+        top_a = max(range(len(x)), key=x.__getitem__)
+        top_b = max(range(len(y)), key=y.__getitem__)
+        # a top-1 flip is only acceptable at a near-tie
+        gap = abs(x[top_a] - x[top_b])
+        check(f"logits prompt {i}: SIMD128 vs native within 2.0 (max {d:.3f}), same top token",
+              len(x) == len(y) and d < 2.0 and (top_a == top_b or gap < 0.25), f"top {top_a}/{top_b} gap {gap:.3f}")
+    notes.append(f"SIMD128 vs native logits: max |diff| {worst:.3f} over 8 prompts")
+
+    section("CLI: scalar module vs scalar native build (bit-exact)")
+    if not (os.path.exists(WASM_SCALAR) and os.path.exists(NATIVE_SCALAR)):
+        check("scalar builds present", False, f"{WASM_SCALAR} / {NATIVE_SCALAR}")
+        return
+    # the scalar module is slow (no SIMD): six prompts, 24 tokens; prompt 5 is one where a
+    # glibc build parts from the module
+    for i, p in enumerate(PROMPTS[:6]):
+        a = native(["run", "-m", MODEL, "-p", p, "-n", "24", "--temp", "0", "-c", "512", "-t", "1"], exe=NATIVE_SCALAR)
+        b = wasmtime(["run", "-m", M, "-p", p, "-n", "24", "--temp", "0", "-c", "512"], wasm=WASM_SCALAR)
+        ok = a.rc == 0 and b.rc == 0 and a.out == b.out and a.out.strip()
+        check(f"greedy 24 tokens, prompt {i} ({p[:20]!r}): identical", ok, f"{a.text[:60]!r} vs {b.text[:60]!r}")
+    for i, p in enumerate(PROMPTS[6:9]):
+        la, lb = os.path.join(TMP, "sa.bin"), os.path.join(TMP, "sb.bin")
+        a = native(["run", "-m", MODEL, "-p", p, "-n", "1", "--temp", "0", "-c", "512", "-t", "1", "--logits-out", la], exe=NATIVE_SCALAR)
+        b = wasmtime(["run", "-m", M, "-p", p, "-n", "1", "--temp", "0", "-c", "512", "--logits-out", lb], wasm=WASM_SCALAR)
+        check(f"logits prompt {i + 6}: byte-identical", a.rc == 0 and b.rc == 0 and open(la, "rb").read() == open(lb, "rb").read())
+    # seeded sampling: the sampler's own RNG, so the same draw on every platform
+    args = ["-p", "The weather today is", "-n", "16", "--temp", "1.0", "--top-k", "50", "--seed", "1234", "-c", "512"]
+    a = native(["run", "-m", MODEL, "-t", "1"] + args, exe=NATIVE_SCALAR)
+    b = wasmtime(["run", "-m", M] + args, wasm=WASM_SCALAR)
+    check("seeded sampling (temp 1, seed 1234): identical", a.rc == 0 and a.out == b.out and a.out.strip(), f"{a.text!r} vs {b.text!r}")
+    for path in RANDOM_MODELS:
+        name = os.path.basename(path)
+        for i, p in enumerate(PROMPTS[:2]):
+            a = native(["run", "-m", path, "-p", p, "-n", "24", "--temp", "0", "-t", "1"], exe=NATIVE_SCALAR)
+            b = wasmtime(["run", "-m", guest_path(path), "-p", p, "-n", "24", "--temp", "0"], wasm=WASM_SCALAR)
+            check(f"{name[:28]} prompt {i}: scalar identical", a.rc == 0 and a.out == b.out, f"{a.text[:50]!r} vs {b.text[:50]!r}")
+            a = native(["run", "-m", path, "-p", p, "-n", "24", "--temp", "0", "-t", "1"])
+            b = wasmtime(["run", "-m", guest_path(path), "-p", p, "-n", "24", "--temp", "0"])
+            check(f"{name[:28]} prompt {i}: SIMD128 vs native same greedy text", a.rc == 0 and a.out == b.out,
+                  f"{a.text[:50]!r} vs {b.text[:50]!r}")
+
+
+def node_parity():
+    section("Node node:wasi vs wasmtime (same module)")
+    for p in PROMPTS[:3]:
+        a = wasmtime(["run", "-m", M, "-p", p, "-n", "16", "--temp", "0", "-c", "512"])
+        b = node(["run", "-m", M, "-p", p, "-n", "16", "--temp", "0", "-c", "512"])
+        check(f"run {p[:24]!r}: identical", a.rc == 0 and b.rc == 0 and a.out == b.out and a.out.strip(),
+              f"rc {a.rc}/{b.rc}: {a.text[:60]!r} vs {b.text[:60]!r} {b.err[-300:]!r}")
+    a = wasmtime(["tokenize", "-m", M, "-p", "Héllo 🌍 <|im_end|>"])
+    b = node(["tokenize", "-m", M, "-p", "Héllo 🌍 <|im_end|>"])
+    check("tokenize: identical", a.rc == 0 and a.out == b.out, f"{b.err[-200:]!r}")
+
+
+def other_commands():
+    section("bench and chat in the module")
+    r = wasmtime(["bench", "-m", M, "-p", "16", "-n", "4", "-r", "1", "--json"])
+    try:
+        j = json.loads(r.out)
+        ok = r.rc == 0 and j["pp"]["tps"] > 0 and j["tg"]["tps"] > 0
+    except Exception as e:  # noqa: BLE001
+        ok, j = False, str(e)
+    check("bench --json", ok, f"{r.text[:200]!r} {r.err[-200:]!r}")
+    # quantize (when the CLI has it): the module writes the same bytes as the native tool
+    qa, qb = os.path.join(TMP, "q-native.gguf"), os.path.join(TMP, "q-wasm.gguf")
+    a = native(["quantize", "--allow-requantize", MODEL, qa, "Q4_0", "-t", "1"])
+    if b"unknown command" not in a.err:
+        b = wasmtime(["quantize", "--allow-requantize", M, qb, "Q4_0"])
+        same = a.rc == 0 and b.rc == 0 and open(qa, "rb").read() == open(qb, "rb").read()
+        check("quantize Q4_1 -> Q4_0: byte-identical file", same, f"rc {a.rc}/{b.rc} {b.err[-200:]!r}")
+        for f in (qa, qb):
+            if os.path.exists(f):
+                os.remove(f)
+    a = wasmtime(["chat", "-m", M, "--temp", "0", "-c", "512", "-n", "24"], stdin="What is 2+2?\n")
+    check("chat answers one turn", a.rc == 0 and len(a.out.strip()) > 0, f"{a.err[-200:]!r}")
+    return a.text
+
+
+def validate_completion(j, stream=False):
+    """Raise AssertionError if j is not a chat.completion as OpenAI documents it."""
+    assert isinstance(j, dict)
+    assert isinstance(j.get("id"), str) and j["id"].startswith("chatcmpl-")
+    assert j.get("object") == ("chat.completion.chunk" if stream else "chat.completion")
+    assert isinstance(j.get("created"), int) and j["created"] > 1_600_000_000
+    assert isinstance(j.get("model"), str) and j["model"]
+    assert isinstance(j.get("choices"), list)
+    for c in j["choices"]:
+        assert c["index"] == 0
+        if stream:
+            assert isinstance(c["delta"], dict)
+            assert c["finish_reason"] in (None, "stop", "length")
+        else:
+            assert c["message"]["role"] == "assistant"
+            assert isinstance(c["message"]["content"], str)
+            assert c["finish_reason"] in ("stop", "length")
+    if not stream:
+        assert len(j["choices"]) == 1
+        u = j["usage"]
+        assert all(isinstance(u[k], int) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
+        assert u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"]
+
+
+def validate_error(raw):
+    j = json.loads(raw)
+    e = j["error"]
+    assert set(e) == {"message", "type", "param", "code"}, e
+    assert isinstance(e["message"], str) and e["message"]
+    assert isinstance(e["type"], str)
+    assert e["param"] is None or isinstance(e["param"], str)
+    assert e["code"] is None or isinstance(e["code"], str)
+    return e
+
+
+def parse_sse(raw):
+    """Events of a text/event-stream body; asserts the framing."""
+    text = raw.decode("utf-8")
+    assert text.endswith("data: [DONE]\n\n"), text[-80:]
+    events = []
+    for block in text.split("\n\n")[:-1]:
+        assert block.startswith("data: "), block[:80]
+        payload = block[len("data: "):]
+        events.append(payload if payload == "[DONE]" else json.loads(payload))
+    assert events[-1] == "[DONE]" and "[DONE]" not in events[:-1]
+    return events[:-1]
+
+
+def serve(req, args=None, runner=None, env=None, max_mem=None, wasm=None):
+    body = req if isinstance(req, (str, bytes)) else json.dumps(req)
+    args = ["serve", "-m", M, "-c", "512"] + (args or [])
+    if runner == "node":
+        return node(args, stdin=body, env=env, wasm=wasm)
+    if runner == "native":
+        return native([a if a != M else MODEL for a in args], stdin=body, env=env, exe=wasm)
+    return wasmtime(args, stdin=body, env=env, max_mem=max_mem, wasm=wasm)
+
+
+def split_cgi(raw):
+    head, sep, body = raw.partition(b"\n\n")
+    assert sep, raw[:120]
+    headers = {}
+    for line in head.decode().split("\n"):
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return headers, body
+
+
+def edge(chat_text):
+    section("edge mode (serve): requests and responses")
+    q = {"messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 24, "temperature": 0}
+    r = serve(q)
+    try:
+        j = json.loads(r.out)
+        validate_completion(j)
+        content = j["choices"][0]["message"]["content"]
+        ok = r.rc == 0
+    except Exception as e:  # noqa: BLE001
+        ok, content, j = False, "", str(e)
+    check("non-streamed: a valid chat.completion", ok, f"{r.text[:300]!r} {r.err[-300:]!r}")
+    check("non-streamed: same text as `chat` (same template, greedy)", content and content + "\n" == chat_text,
+          f"{content!r} vs {chat_text!r}")
+    if isinstance(j, dict):
+        check("usage counts: prompt tokens > 0, completion within max_tokens",
+              j["usage"]["prompt_tokens"] > 5 and 0 < j["usage"]["completion_tokens"] <= 24, str(j.get("usage")))
+
+    s = serve(dict(q, stream=True, stream_options={"include_usage": True}))
+    try:
+        evs = parse_sse(s.out)
+        for e in evs:
+            validate_completion(e, stream=True)
+        chunks = [e for e in evs if e["choices"]]
+        assert chunks[0]["choices"][0]["delta"].get("role") == "assistant"
+        text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+        fin = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]]
+        usage = [e for e in evs if not e["choices"]]
+        ok = (s.rc == 0 and text == content and fin == [j["choices"][0]["finish_reason"]]
+              and len(usage) == 1 and usage[0]["usage"] == j["usage"] and len({e["id"] for e in evs}) == 1)
+        detail = f"{text!r} vs {content!r}, finish {fin}"
+    except Exception as e:  # noqa: BLE001
+        ok, detail = False, f"{e}: {s.text[:300]!r}"
+    check("streamed: valid chunks + [DONE], deltas add up to the same text, usage chunk", ok, detail)
+
+    n = serve(q, runner="node")
+    try:
+        ok = n.rc == 0 and json.loads(n.out)["choices"][0]["message"]["content"] == content
+    except Exception:  # noqa: BLE001
+        ok = False
+    check("node:wasi serves the same completion", ok, f"{n.text[:200]!r} {n.err[-300:]!r}")
+
+    if os.path.exists(WASM_SCALAR) and os.path.exists(NATIVE_SCALAR):
+        for temp in (0, 0.9):
+            qq = dict(q, temperature=temp, seed=99)
+            a = serve(qq, runner="native", wasm=NATIVE_SCALAR, args=["-t", "1"])
+            b = serve(qq, wasm=WASM_SCALAR)
+            try:
+                ca = json.loads(a.out)["choices"][0]["message"]["content"]
+                cb = json.loads(b.out)["choices"][0]["message"]["content"]
+                ok = ca == cb and ca
+            except Exception:  # noqa: BLE001
+                ok, ca, cb = False, a.text[:100], b.text[:100]
+            check(f"native CGI build and module agree (scalar, temperature {temp}, seed 99)", ok, f"{ca!r} vs {cb!r}")
+
+    # parts, stop sequences, length
+    p = serve({"messages": [{"role": "user", "content": [{"type": "text", "text": "What is 2+2?"}]}],
+               "max_tokens": 24, "temperature": 0})
+    check("content as text parts = as a string", p.rc == 0 and json.loads(p.out)["choices"][0]["message"]["content"] == content)
+    r = serve(dict(q, max_tokens=3))
+    jj = json.loads(r.out) if r.rc == 0 else {}
+    check("max_tokens 3: finish_reason length, 3 completion tokens",
+          jj and jj["choices"][0]["finish_reason"] == "length" and jj["usage"]["completion_tokens"] == 3, r.text[:200])
+    r = serve(dict(q, max_completion_tokens=2, max_tokens=50))
+    jj = json.loads(r.out) if r.rc == 0 else {}
+    check("max_completion_tokens wins over max_tokens", jj and jj["usage"]["completion_tokens"] == 2, r.text[:200])
+
+    long_q = {"messages": [{"role": "user", "content": "Tell me a long story about a dragon."}], "max_tokens": 48, "temperature": 0}
+    full = json.loads(serve(long_q).out)["choices"][0]["message"]["content"]
+    words = full.split()
+    stop_word = next((w for w in words[3:] if len(w) > 3), None)
+    if stop_word:
+        cut = full[:full.index(stop_word)]
+        for stream in (False, True):
+            r = serve(dict(long_q, stop=["\u00a7never\u00a7", stop_word], stream=stream))
+            try:
+                if stream:
+                    evs = parse_sse(r.out)
+                    got = "".join(e["choices"][0]["delta"].get("content", "") for e in evs if e["choices"])
+                    fin = [e["choices"][0]["finish_reason"] for e in evs if e["choices"] and e["choices"][0]["finish_reason"]][0]
+                else:
+                    jj = json.loads(r.out)
+                    got, fin = jj["choices"][0]["message"]["content"], jj["choices"][0]["finish_reason"]
+                ok = got == cut and fin == "stop"
+            except Exception as e:  # noqa: BLE001
+                ok, got, fin = False, str(e), None
+            check(f"stop {stop_word!r} ({'streamed' if stream else 'whole'}): text cut before it, finish stop", ok, f"{got!r} vs {cut!r}")
+    r = serve(dict(long_q, stop="\n", max_tokens=64))
+    check("stop as a plain string", r.rc == 0 and "\n" not in json.loads(r.out)["choices"][0]["message"]["content"])
+
+    seeded = dict(q, temperature=1.0, seed=5, max_tokens=16)
+    a, b = serve(seeded), serve(seeded)
+    ca = json.loads(a.out)["choices"][0]["message"]["content"] if a.rc == 0 else None
+    check("same seed, same completion", ca is not None and ca == json.loads(b.out)["choices"][0]["message"]["content"])
+    r = serve(dict(long_q, frequency_penalty=1.5, presence_penalty=1.0, repeat_penalty=1.1, top_k=20, top_p=0.9, min_p=0.05))
+    try:
+        validate_completion(json.loads(r.out))
+        ok = r.rc == 0
+    except Exception:  # noqa: BLE001
+        ok = False
+    check("penalties and sampling fields accepted", ok, r.text[:200])
+    r = serve({"messages": [{"role": "developer", "content": "Answer briefly."},
+                            {"role": "user", "content": "Hi"}, {"role": "assistant", "content": None},
+                            {"role": "user", "content": "Bye"}], "max_tokens": 4, "model": "my-model"})
+    check("developer role, null assistant content; model echoed",
+          r.rc == 0 and json.loads(r.out)["model"] == "my-model", r.text[:200])
+
+    section("edge mode: CGI / WAGI")
+    env = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/json"}
+    r = serve(q, env=env)
+    try:
+        h, body = split_cgi(r.out)
+        ok = r.rc == 0 and h.get("content-type") == "application/json" and "status" not in h
+        validate_completion(json.loads(body))
+    except Exception as e:  # noqa: BLE001
+        ok, h = False, str(e)
+    check("CGI: Content-Type header, blank line, completion", ok, f"{h} {r.text[:200]!r}")
+    r = serve(dict(q, stream=True), env=env)
+    try:
+        h, body = split_cgi(r.out)
+        parse_sse(body)
+        ok = h.get("content-type") == "text/event-stream"
+    except Exception as e:  # noqa: BLE001
+        ok, h = False, str(e)
+    check("CGI streamed: text/event-stream", ok, str(h))
+    body = json.dumps(q)
+    r = serve(body + "   trailing junk that CONTENT_LENGTH excludes", env=dict(env, CONTENT_LENGTH=str(len(body))))
+    check("CGI: reads exactly CONTENT_LENGTH bytes", r.rc == 0 and b"chat.completion" in r.out, r.text[:200])
+    r = serve(q, env=dict(env, CONTENT_LENGTH=str(64 << 20)))
+    try:
+        h, body = split_cgi(r.out)
+        e = validate_error(body)
+        ok = r.rc == 0 and h.get("status", "").startswith("413") and e["code"] == "request_too_large"
+    except Exception as e:  # noqa: BLE001
+        ok, h = False, str(e)
+    check("CGI: too large a body -> Status: 413, exit 0", ok, str(h))
+    r = serve(q, env={"REQUEST_METHOD": "GET"})
+    try:
+        h, body = split_cgi(r.out)
+        ok = h.get("status", "").startswith("405") and validate_error(body)["code"] == "method_not_allowed"
+    except Exception as e:  # noqa: BLE001
+        ok, h = False, str(e)
+    check("CGI: GET -> Status: 405", ok, str(h))
+    r = wasmtime(["serve", "-c", "512"], stdin=json.dumps(q), env={"EDGEQ_MODEL": M, "REQUEST_METHOD": "POST"})
+    check("model from EDGEQ_MODEL", r.rc == 0 and b"chat.completion" in r.out, r.text[:200])
+
+
+ERRORS = [
+    # (name, body, expected status, expected code, expected param)
+    ("malformed JSON", '{"messages": [', 400, "invalid_json", None),
+    ("empty body", "", 400, "invalid_json", None),
+    ("trailing garbage", '{"messages": [{"role": "user", "content": "x"}]} x', 400, "invalid_json", None),
+    ("not an object", '[{"role": "user", "content": "x"}]', 400, "invalid_json", None),
+    ("deeply nested", "[" * 5000 + "]" * 5000, 400, "invalid_json", None),
+    ("missing messages", "{}", 400, "missing_required_parameter", "messages"),
+    ("messages not an array", '{"messages": "hi"}', 400, "invalid_type", "messages"),
+    ("empty messages", '{"messages": []}', 400, "empty_array", "messages"),
+    ("message not an object", '{"messages": ["hi"]}', 400, "invalid_type", "messages[0]"),
+    ("missing role", '{"messages": [{"content": "hi"}]}', 400, "missing_required_parameter", "messages[0].role"),
+    ("unknown role", '{"messages": [{"role": "robot", "content": "hi"}]}', 400, "invalid_value", "messages[0].role"),
+    ("tool role", '{"messages": [{"role": "tool", "content": "hi"}]}', 400, "unsupported_value", "messages[0].role"),
+    ("content a number", '{"messages": [{"role": "user", "content": 5}]}', 400, "invalid_type", "messages[0].content"),
+    ("missing user content", '{"messages": [{"role": "user"}]}', 400, "missing_required_parameter", "messages[0].content"),
+    ("image part", '{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}',
+     400, "unsupported_value", "messages[0].content[0]"),
+    ("max_tokens a string", '{"messages": [{"role": "user", "content": "hi"}], "max_tokens": "ten"}', 400, "invalid_type", "max_tokens"),
+    ("max_tokens 0", '{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}', 400, "invalid_value", "max_tokens"),
+    ("max_tokens 2.5", '{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2.5}', 400, "invalid_type", "max_tokens"),
+    ("temperature 5", '{"messages": [{"role": "user", "content": "hi"}], "temperature": 5}', 400, "invalid_value", "temperature"),
+    ("top_p 2", '{"messages": [{"role": "user", "content": "hi"}], "top_p": 2}', 400, "invalid_value", "top_p"),
+    ("top_k -1", '{"messages": [{"role": "user", "content": "hi"}], "top_k": -1}', 400, "invalid_value", "top_k"),
+    ("frequency_penalty 3", '{"messages": [{"role": "user", "content": "hi"}], "frequency_penalty": 3}', 400, "invalid_value", "frequency_penalty"),
+    ("seed a string", '{"messages": [{"role": "user", "content": "hi"}], "seed": "x"}', 400, "invalid_type", "seed"),
+    ("stream a string", '{"messages": [{"role": "user", "content": "hi"}], "stream": "yes"}', 400, "invalid_type", "stream"),
+    ("stop a number", '{"messages": [{"role": "user", "content": "hi"}], "stop": 42}', 400, "invalid_type", "stop"),
+    ("five stops", '{"messages": [{"role": "user", "content": "hi"}], "stop": ["a","b","c","d","e"]}', 400, "array_above_max_length", "stop"),
+    ("empty stop", '{"messages": [{"role": "user", "content": "hi"}], "stop": [""]}', 400, "invalid_value", "stop[0]"),
+    ("n 2", '{"messages": [{"role": "user", "content": "hi"}], "n": 2}', 400, "unsupported_value", "n"),
+    ("tools", '{"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}', 400, "unsupported_parameter", "tools"),
+    ("logprobs", '{"messages": [{"role": "user", "content": "hi"}], "logprobs": true}', 400, "unsupported_parameter", "logprobs"),
+    ("json mode", '{"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}}',
+     400, "unsupported_value", "response_format.type"),
+]
+
+
+def edge_errors():
+    section("edge mode: errors (OpenAI error JSON, exit 1 when run directly)")
+    for name, body, status, code, param in ERRORS:
+        r = serve(body)
+        try:
+            e = validate_error(r.out)
+            ok = r.rc == 1 and e["code"] == code and e["param"] == param and e["type"] == "invalid_request_error"
+            detail = f"rc {r.rc} {e}"
+        except Exception as ex:  # noqa: BLE001
+            ok, detail = False, f"{ex}: rc {r.rc} {r.text[:200]!r} {r.err[-200:]!r}"
+        check(f"{name} -> {code}", ok, detail)
+    r = serve(b'{"messages": [{"role": "user", "content": "caf\xe9 \xff\xfe bad utf-8"}], "max_tokens": 4}')
+    check("invalid UTF-8 in a message: answered, no crash", r.rc == 0 and json.loads(r.out.decode("utf-8", "replace"))["object"] == "chat.completion",
+          r.text[:200])
+    long_msg = "word " * 600
+    r = serve({"messages": [{"role": "user", "content": long_msg}]})
+    try:
+        e = validate_error(r.out)
+        ok = r.rc == 1 and e["code"] == "context_length_exceeded" and "512" in e["message"]
+    except Exception as ex:  # noqa: BLE001
+        ok, e = False, str(ex)
+    check("prompt longer than the context -> context_length_exceeded", ok, str(e))
+    r = wasmtime(["serve"], stdin='{"messages": [{"role": "user", "content": "hi"}]}')
+    try:
+        e = validate_error(r.out)
+        ok = r.rc == 1 and e["type"] == "server_error"
+    except Exception as ex:  # noqa: BLE001
+        ok, e = False, str(ex)
+    check("no model configured -> server_error", ok, str(e))
+    r = wasmtime(["serve", "-m", "no-such-model.gguf"], stdin='{"messages": [{"role": "user", "content": "hi"}]}')
+    try:
+        e = validate_error(r.out)
+        ok = r.rc == 1 and e["code"] == "model_not_available"
+    except Exception as ex:  # noqa: BLE001
+        ok, e = False, str(ex)
+    check("missing model file -> model_not_available", ok, str(e))
+
+
+def memory():
+    section("memory: linear-memory caps (wasmtime store limits)")
+    q = {"messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 16, "temperature": 0}
+    figures = {}
+    for cap_mib, args in ((192, ["-c", "512"]), (128, ["-c", "512"]), (128, ["-c", "1024"])):
+        r = wasmtime(["serve", "-m", M] + args, stdin=json.dumps(q), max_mem=cap_mib * MiB)
+        ok = r.rc == 0 and b"chat.completion" in r.out
+        peak = (r.peak or 0) / MiB
+        figures[f"serve {' '.join(args)}"] = peak
+        check(f"serve {' '.join(args)} within {cap_mib} MiB (peak {peak:.1f} MiB)", ok and peak <= cap_mib, f"{r.text[:200]!r} {r.err[-200:]!r}")
+    r = wasmtime(["run", "-m", M, "-c", "512", "-p", "Hi", "-n", "8", "--temp", "0"], max_mem=128 * MiB)
+    figures["run -c 512"] = (r.peak or 0) / MiB
+    check(f"run -c 512 within 128 MiB (peak {figures['run -c 512']:.1f} MiB)", r.rc == 0 and r.out.strip(), r.err[-200:])
+    r = wasmtime(["serve", "-m", M, "-c", "512"], stdin=json.dumps(q), max_mem=64 * MiB)
+    try:
+        e = validate_error(r.out)
+        ok = r.rc == 1 and e["code"] == "out_of_memory"
+    except Exception as ex:  # noqa: BLE001
+        ok, e = False, f"{ex} {r.text[:200]!r} {r.err[-300:]!r}"
+    check("64 MiB cap: a clean out_of_memory error, no trap", ok, str(e))
+    r = wasmtime(["run", "-m", M, "-c", "512", "-p", "Hi", "-n", "4"], max_mem=100 * MiB)
+    check("100 MiB cap: `run` fails with one clean error line",
+          r.rc == 1 and r.err.startswith(b"edgeq: ") and r.err.count(b"\n") == 1 and b"trap" not in r.err, r.err[-300:])
+    for k, v in figures.items():
+        notes.append(f"peak linear memory, {k}: {v:.1f} MiB")
+
+
+def main():
+    for path in (WASM, NATIVE, MODEL):
+        if not os.path.exists(path):
+            print(f"missing {path}")
+            return 1
+    notes.append(f"module size: {os.path.getsize(WASM) / 1024:.0f} KiB ({WASM})")
+    cli_parity()
+    node_parity()
+    chat_text = other_commands()
+    edge(chat_text)
+    edge_errors()
+    memory()
+    for n in notes:
+        print(f"note: {n}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

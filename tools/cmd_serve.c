@@ -1,0 +1,184 @@
+/* edgeq serve: the edge-function mode. One OpenAI chat-completions request on stdin, the
+ * response on stdout (JSON, or server-sent events for "stream": true); see wasm/wasi/edge.h.
+ *
+ *   edgeq serve -m model.gguf [-c CTX] [-b BATCH] [-n MAX_TOKENS] [sampling defaults] [-v]
+ *   wasmtime run --dir=. edgeq.wasm serve -m model.gguf < request.json
+ *
+ * The model comes from -m or, failing that, the EDGEQ_MODEL environment variable (what a
+ * WAGI/Spin component's configuration sets). Under CGI/WAGI (REQUEST_METHOD set) the response
+ * starts with CGI headers (Content-Type, and Status for errors) and the exit status is 0 even
+ * for an error response, since hosts turn a failed exit into their own 500; run directly, an
+ * error response exits 1. The request is validated before the model is loaded, so a bad
+ * request costs no load. Defaults sized for edge memory limits: context min(model, 1024),
+ * batch 64 (-c 512 keeps SmolLM2-135M Q4_1 near 110 MiB of linear memory). */
+#include "cli.h"
+#include "edge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int cgi;
+    int status;     /* what head() was told */
+} serve_io;
+
+static void io_head(void *user, int status, const char *content_type) {
+    serve_io *io = user;
+    io->status = status;
+    if (!io->cgi) return;
+    printf("Content-Type: %s\n", content_type);
+    if (status != 200) printf("Status: %d %s\n", status, eq_edge_status_text(status));
+    if (!strcmp(content_type, "text/event-stream")) printf("Cache-Control: no-cache\n");
+    printf("\n");
+}
+
+static void io_write(void *user, const char *data, size_t n) {
+    (void)user;
+    fwrite(data, 1, n, stdout);
+    fflush(stdout);   /* each streamed event leaves at once */
+}
+
+/* The body: CONTENT_LENGTH bytes under CGI, else stdin to EOF; never more than max + 1
+ * (one byte over tells the parser it is too large). NULL on a read error or out of memory. */
+static char *read_body(size_t max, size_t *len, int *too_big) {
+    size_t want = max + 1;
+    const char *cl = getenv("CONTENT_LENGTH");
+    *too_big = 0;
+    if (cl && *cl) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (!errno && !*end) {
+            if (v > max) { *too_big = 1; *len = (size_t)(v > SIZE_MAX ? SIZE_MAX : v); return NULL; }
+            want = (size_t)v;
+        }
+    }
+    size_t cap = want < 65536 ? want + 1 : 65536, n = 0;
+    char *b = malloc(cap);
+    while (b && n < want) {
+        if (n == cap) {
+            size_t nc = cap * 2 > want ? want + 1 : cap * 2;
+            char *nb = realloc(b, nc);
+            if (!nb) { free(b); return NULL; }
+            b = nb;
+            cap = nc;
+        }
+        size_t got = fread(b + n, 1, (cap < want ? cap : want) - n, stdin);
+        if (got == 0) {
+            if (ferror(stdin)) { free(b); return NULL; }
+            break;
+        }
+        n += got;
+    }
+    if (b && n > max) *too_big = 1;
+    *len = n;
+    return b;
+}
+
+static int has_opt(int argc, char **argv, const char *a, const char *b) {
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], a) || (b && !strcmp(argv[i], b))) return 1;
+    return 0;
+}
+
+/* "dir/SmolLM2-135M.Q4_1.gguf" -> "SmolLM2-135M.Q4_1" (into buf) */
+static const char *model_label(const char *path, char *buf, size_t cap) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && !strcmp(base + n - 5, ".gguf")) n -= 5;
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, base, n);
+    buf[n] = 0;
+    return buf;
+}
+
+static int finish(const serve_io *io) { return io->cgi || io->status == 200 ? 0 : 1; }
+
+int cmd_serve(int argc, char **argv) {
+    serve_io io = {0, 0};
+    const char *method = getenv("REQUEST_METHOD");
+    io.cgi = method != NULL;
+    eq_edge_sink sink = {io_head, io_write, &io};
+    eq_edge_error err;
+    memset(&err, 0, sizeof err);
+
+    /* options: the common parser, with -m taken from EDGEQ_MODEL when not given */
+    const char *env_model = getenv("EDGEQ_MODEL");
+    int with_env = !has_opt(argc, argv, "-m", "--model") && env_model && *env_model;
+    char **av = malloc((size_t)(argc + 3) * sizeof *av);
+    if (!av) { eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); eq_edge_send_error(&sink, &err); return finish(&io); }
+    int ac = 0;
+    for (int i = 0; i < argc; i++) av[ac++] = argv[i];
+    if (with_env) { av[ac++] = "-m"; av[ac++] = (char *)env_model; }
+    av[ac] = NULL;
+    cli_args a;
+    int bad = cli_parse(ac, av, 2, &a, "serve");
+    free(av);
+    if (bad) {
+        eq_edge_set_error(&err, 500, "server_error", "server_misconfigured", NULL,
+                          "The server is misconfigured: %s.", a.model ? "bad serve options (see its log)"
+                          : "no model given (-m FILE or the EDGEQ_MODEL environment variable)");
+        eq_edge_send_error(&sink, &err);
+        return finish(&io);
+    }
+    if (io.cgi && strcmp(method, "POST")) {
+        eq_edge_set_error(&err, 405, "invalid_request_error", "method_not_allowed", NULL,
+                          "Method %.16s is not allowed: POST a chat-completions request.", method);
+        eq_edge_send_error(&sink, &err);
+        return finish(&io);
+    }
+
+    eq_edge_opts o = eq_edge_default_opts();
+    o.sp = a.sp;
+    o.seed_given = has_opt(argc, argv, "--seed", "-s");
+    o.max_tokens = a.n_predict;
+    char label[128];
+    o.model_name = model_label(a.model, label, sizeof label);
+
+    size_t len = 0;
+    int too_big = 0;
+    char *body = read_body(o.max_body, &len, &too_big);
+    eq_edge_req *req = NULL;
+    if (too_big) {
+        eq_edge_set_error(&err, 413, "invalid_request_error", "request_too_large", NULL,
+                          "The request body is larger than %zu bytes.", o.max_body);
+    } else if (!body) {
+        eq_edge_set_error(&err, 500, "server_error", NULL, NULL, "Cannot read the request body.");
+    } else {
+        eq_edge_parse(body, len, &o, &req, &err);
+    }
+    free(body);   /* the parsed request holds what it needs; the memory goes to the model */
+    if (!req) { eq_edge_send_error(&sink, &err); return finish(&io); }
+
+    double t0 = cli_now();
+    eq_model_params mp = eq_model_default_params();
+    eq_model *m = NULL;
+    eq_ctx *c = NULL;
+    char msg[512];
+    eq_status st = eq_model_load(a.model, &mp, &m, msg, sizeof msg);
+    if (st) {
+        /* the path is server configuration, so it may be told; the client did nothing wrong */
+        eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error",
+                          st == EQ_ERR_NOMEM ? "out_of_memory" : "model_not_available", NULL, "Cannot load the model: %s", msg);
+    } else {
+        eq_ctx_params cp = eq_ctx_default_params();
+        int train = eq_model_n_ctx_train(m);
+        cp.n_ctx = a.n_ctx ? a.n_ctx : (train > 0 && train < 1024 ? train : 1024);
+        cp.n_batch = a.n_batch ? a.n_batch : 64;   /* scratch scales with the batch; 64 costs little speed */
+        cp.n_threads = a.n_threads;
+        if (a.kv_type && !strcmp(a.kv_type, "f32")) cp.kv_type = EQ_KV_F32;
+        if ((st = eq_ctx_new(m, &cp, &c, msg, sizeof msg)))
+            eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error",
+                              st == EQ_ERR_NOMEM ? "out_of_memory" : NULL, NULL, "Cannot create the context: %s", msg);
+    }
+    if (a.verbose && !st) fprintf(stderr, "edgeq serve: loaded %s in %.2f s\n", a.model, cli_now() - t0);
+    if (st) eq_edge_send_error(&sink, &err);
+    else st = eq_edge_respond(req, m, c, &o, &sink);
+    if (a.verbose) fprintf(stderr, "edgeq serve: status %d, %.2f s in all\n", io.status, cli_now() - t0);
+    eq_edge_req_free(req);
+    eq_ctx_free(c);
+    eq_model_free(m);
+    return io.cgi ? 0 : (st || io.status != 200);   /* a failure mid-stream still exits 1 */
+}

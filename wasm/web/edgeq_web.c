@@ -1,0 +1,222 @@
+/* edgeq for the browser (and Node) through Emscripten: thin exports over include/edgeq.h.
+ *
+ * The JavaScript side (js/src/engine.js) calls these with plain numbers: pointers are wasm32
+ * offsets, 64-bit sizes travel as doubles (exact below 2^53) so no BigInt / i64 legalisation
+ * is involved. Everything that can fail returns an eq_status (or NULL) and leaves its message
+ * where eqw_errmsg / eq_loader_errmsg / eq_ctx_errmsg can read it. Nothing here prints,
+ * aborts or exits. Whoever allocates frees: every *_new has its *_free.
+ */
+#include <edgeq.h>
+
+#include <emscripten/emscripten.h>
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT EMSCRIPTEN_KEEPALIVE
+
+static char g_err[512];
+
+EXPORT const char *eqw_errmsg(void) { return g_err; }
+EXPORT const char *eqw_status_str(int s) { return eq_status_str((eq_status)s); }
+EXPORT const char *eqw_version(void) { return EQ_VERSION; }
+
+EXPORT int eqw_threaded(void) {
+#ifdef __EMSCRIPTEN_PTHREADS__
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+EXPORT void *eqw_malloc(size_t n) { return malloc(n ? n : 1); }
+EXPORT void eqw_free(void *p) { free(p); }
+/* Bytes in use on the heap (dlmalloc's count): lets tests check that a failed load freed all. */
+EXPORT double eqw_heap_used(void) { return (double)mallinfo().uordblks; }
+
+/* ---- streamed loading ------------------------------------------------------------------- */
+
+EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only) {
+    eq_model_params p = eq_model_default_params();
+    p.vocab_only = vocab_only;
+    eq_loader *l = eq_loader_new(&p, n_parts);
+    if (!l) snprintf(g_err, sizeof g_err, n_parts < 1 ? "bad part count %d" : "out of memory", n_parts);
+    return l;
+}
+
+EXPORT int eqw_loader_set_part_size(eq_loader *l, int part, double size) {
+    if (!(size >= 0) || size > 9007199254740992.0) return EQ_ERR_ARG;
+    return eq_loader_set_part_size(l, part, (uint64_t)size);
+}
+
+EXPORT int eqw_loader_feed(eq_loader *l, int part, const void *buf, size_t n) { return eq_loader_feed(l, part, buf, n); }
+
+EXPORT double eqw_loader_loaded(const eq_loader *l) {
+    uint64_t a, b;
+    eq_loader_progress(l, &a, &b);
+    return (double)a;
+}
+
+EXPORT double eqw_loader_total(const eq_loader *l) {
+    uint64_t a, b;
+    eq_loader_progress(l, &a, &b);
+    return (double)b;
+}
+
+/* Returns the model or NULL (the message is in eq_loader_errmsg, the status in *st). */
+EXPORT eq_model *eqw_loader_finish(eq_loader *l, int *st) {
+    eq_model *m = NULL;
+    *st = eq_loader_finish(l, &m);
+    return m;
+}
+
+EXPORT const char *eqw_loader_errmsg(const eq_loader *l) { return eq_loader_errmsg(l); }
+EXPORT void eqw_loader_free(eq_loader *l) { eq_loader_free(l); }
+EXPORT void eqw_model_free(eq_model *m) { eq_model_free(m); }
+
+/* ---- model information -------------------------------------------------------------------- */
+
+EXPORT const char *eqw_model_arch(const eq_model *m) { return eq_model_arch(m); }
+EXPORT int eqw_model_n_vocab(const eq_model *m) { return eq_model_n_vocab(m); }
+EXPORT int eqw_model_n_ctx_train(const eq_model *m) { return eq_model_n_ctx_train(m); }
+EXPORT int eqw_model_n_embd(const eq_model *m) { return eq_model_n_embd(m); }
+EXPORT int eqw_model_n_layer(const eq_model *m) { return eq_model_n_layer(m); }
+EXPORT double eqw_model_n_params(const eq_model *m) { return (double)eq_model_n_params(m); }
+EXPORT double eqw_model_size_bytes(const eq_model *m) { return (double)eq_model_size_bytes(m); }
+EXPORT int eqw_model_meta_count(const eq_model *m) { return eq_model_meta_count(m); }
+EXPORT const char *eqw_model_meta_key(const eq_model *m, int i) { return eq_model_meta_key(m, i); }
+EXPORT const char *eqw_model_meta_str(const eq_model *m, const char *key) { return eq_model_meta_str(m, key); }
+EXPORT int eqw_model_tensor_count(const eq_model *m) { return eq_model_tensor_count(m); }
+
+/* One tensor: name and type through out pointers, dims as doubles into ne (4 entries). */
+EXPORT int eqw_model_tensor_info(const eq_model *m, int i, const char **name, const char **type, double *ne) {
+    int64_t d[4] = {1, 1, 1, 1};
+    int n_dims = 0;
+    eq_status st = eq_model_tensor_info(m, i, name, type, d, &n_dims);
+    if (st) return -1;
+    for (int k = 0; k < 4; k++) ne[k] = (double)d[k];
+    return n_dims;
+}
+
+EXPORT int eqw_token_bos(const eq_model *m) { return eq_token_bos(m); }
+EXPORT int eqw_token_eos(const eq_model *m) { return eq_token_eos(m); }
+EXPORT int eqw_token_eot(const eq_model *m) { return eq_token_eot(m); }
+EXPORT int eqw_token_is_eog(const eq_model *m, int t) { return eq_token_is_eog(m, t); }
+EXPORT int eqw_add_bos(const eq_model *m) { return eq_add_bos(m); }
+EXPORT const char *eqw_chat_template_name(const eq_model *m) { return eq_chat_template_name(m); }
+
+/* ---- tokenizer ---------------------------------------------------------------------------- */
+
+EXPORT int eqw_tokenize(const eq_model *m, const char *text, size_t len, int add_special, int parse_special,
+                        eq_token *out, int cap, int *n_out) {
+    return eq_tokenize(m, text, len, add_special, parse_special, out, cap, n_out);
+}
+
+EXPORT int eqw_token_to_piece(const eq_model *m, int t, int special, char *buf, int cap) {
+    return eq_token_to_piece(m, t, special, buf, cap);
+}
+
+EXPORT eq_detok *eqw_detok_new(void) { return calloc(1, sizeof(eq_detok)); }
+EXPORT void eqw_detok_free(eq_detok *d) { free(d); }
+EXPORT void eqw_detok_reset(eq_detok *d) { memset(d, 0, sizeof *d); }
+EXPORT int eqw_detok_push(eq_detok *d, const eq_model *m, int t, char *buf, int cap) {
+    return eq_detok_push(d, m, t, buf, cap);
+}
+EXPORT int eqw_detok_flush(eq_detok *d, char *buf, int cap) { return eq_detok_flush(d, buf, cap); }
+
+/* ---- chat templates ----------------------------------------------------------------------- */
+
+/* roles/contents: arrays of n NUL-terminated strings. tmpl may be NULL (the model's template). */
+EXPORT int eqw_chat_apply(const eq_model *m, const char *tmpl, const char *const *roles,
+                          const char *const *contents, int n, int add_assistant, char *buf, size_t cap,
+                          size_t *n_out) {
+    if (n < 0) return EQ_ERR_ARG;
+    eq_chat_msg *msgs = malloc((size_t)(n ? n : 1) * sizeof *msgs);
+    if (!msgs) return EQ_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        msgs[i].role = roles[i];
+        msgs[i].content = contents[i];
+    }
+    eq_status st = eq_chat_apply(m, tmpl, msgs, n, add_assistant, buf, cap, n_out);
+    free(msgs);
+    return st;
+}
+
+/* ---- inference context -------------------------------------------------------------------- */
+
+/* The abort flag: JS (or, with shared memory, another thread) stores non-zero to make the
+ * running eq_decode return EQ_ERR_ABORTED at the next layer boundary. */
+typedef struct {
+    eq_ctx *ctx;
+    atomic_int abort;
+} eqw_ctx;
+
+static int ctx_abort_cb(void *user) { return atomic_load((atomic_int *)user); }
+
+EXPORT eqw_ctx *eqw_ctx_new(eq_model *m, int n_ctx, int n_threads, int n_batch, int kv_f32) {
+    eq_ctx_params p = eq_ctx_default_params();
+    p.n_ctx = n_ctx;
+    p.n_threads = n_threads > 0 ? n_threads : 1;
+    if (n_batch > 0) p.n_batch = n_batch;
+    p.kv_type = kv_f32 ? EQ_KV_F32 : EQ_KV_F16;
+    eqw_ctx *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(g_err, sizeof g_err, "out of memory");
+        return NULL;
+    }
+    eq_status st = eq_ctx_new(m, &p, &w->ctx, g_err, sizeof g_err);
+    if (st) {
+        free(w);
+        return NULL;
+    }
+    atomic_init(&w->abort, 0);
+    eq_ctx_set_abort(w->ctx, ctx_abort_cb, &w->abort);
+    return w;
+}
+
+EXPORT void eqw_ctx_free(eqw_ctx *w) {
+    if (!w) return;
+    eq_ctx_free(w->ctx);
+    free(w);
+}
+
+EXPORT atomic_int *eqw_ctx_abort_flag(eqw_ctx *w) { return &w->abort; }
+EXPORT const char *eqw_ctx_errmsg(const eqw_ctx *w) { return eq_ctx_errmsg(w->ctx); }
+EXPORT int eqw_ctx_n_ctx(const eqw_ctx *w) { return eq_ctx_n_ctx(w->ctx); }
+EXPORT int eqw_ctx_n_past(const eqw_ctx *w) { return eq_ctx_n_past(w->ctx); }
+EXPORT int eqw_ctx_truncate(eqw_ctx *w, int n_past) { return eq_ctx_truncate(w->ctx, n_past); }
+EXPORT int eqw_decode(eqw_ctx *w, const eq_token *tokens, int n) {
+    atomic_store(&w->abort, 0);
+    return eq_decode(w->ctx, tokens, n);
+}
+EXPORT const float *eqw_ctx_logits(const eqw_ctx *w) { return eq_ctx_logits(w->ctx); }
+
+/* ---- sampling ----------------------------------------------------------------------------- */
+
+EXPORT eq_sampler *eqw_sampler_new(int n_vocab, float temp, int top_k, float top_p, float min_p,
+                                   float repeat_penalty, int repeat_last_n, double seed) {
+    eq_sampler_params p = eq_sampler_default_params();
+    p.temp = temp;
+    p.top_k = top_k;
+    p.top_p = top_p;
+    p.min_p = min_p;
+    p.repeat_penalty = repeat_penalty;
+    p.repeat_last_n = repeat_last_n;
+    p.seed = seed >= 0 && seed < 18446744073709551616.0 ? (uint64_t)seed : 0;
+    eq_sampler *s = eq_sampler_new(&p, n_vocab);
+    if (!s) snprintf(g_err, sizeof g_err, "bad sampling parameters");
+    return s;
+}
+
+/* Sample from the context's current logits; -1 when there are none. */
+EXPORT int eqw_sample(eq_sampler *s, const eqw_ctx *w) {
+    const float *logits = eq_ctx_logits(w->ctx);
+    if (!logits) return -1;
+    return eq_sampler_sample(s, logits);
+}
+
+EXPORT void eqw_sampler_accept(eq_sampler *s, int t) { eq_sampler_accept(s, t); }
+EXPORT void eqw_sampler_reset(eq_sampler *s) { eq_sampler_reset(s); }
+EXPORT void eqw_sampler_free(eq_sampler *s) { eq_sampler_free(s); }
