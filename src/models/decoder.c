@@ -60,7 +60,9 @@ static void attention(void *arg, int ith, int nth) {
         memset(out, 0, (size_t)hd * sizeof *out);
         const char *vbase = (const char *)c->v_cache[j->layer] + (size_t)kvh * hd * esz;
         for (int p = 0; p <= pos; p++) {
-            const float w = scores[p] * inv;
+            float w = scores[p] * inv;
+            /* llama.cpp multiplies an F16 V cache by the probabilities converted to F16 */
+            if (kv_f16) w = eq_fp16_to_fp32(eq_fp32_to_fp16(w));
             if (kv_f16) eq_vec_mad_f16(hd, out, (const eq_f16 *)(vbase + (size_t)p * kv_row), w);
             else eq_vec_mad_f32(hd, out, (const float *)(vbase + (size_t)p * kv_row), w);
         }
