@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-export EQ_CACHE=${EQ_CACHE:-$ROOT/.cache}
+export EQ_CACHE=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
 threads=$(nproc); reps=3; big=1; models=()
 while [ $# -gt 0 ]; do
   case $1 in

@@ -3,7 +3,7 @@
 # .cache/models/ (ignored by git). Prints the GGUF path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=${EQ_CACHE:-$PWD/.cache}/models
+dir=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}/models
 gguf=$dir/SmolLM2-135M-Instruct.Q4_1.gguf
 if [ ! -s "$gguf" ]; then
   mkdir -p "$dir"

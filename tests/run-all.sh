@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-export EQ_CACHE=${EQ_CACHE:-$ROOT/.cache}
+export EQ_CACHE=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
 JOBS=$(nproc)
 FUZZ_SECS=${EQ_FUZZ_SECS:-60}
 log=$ROOT/build/test-logs; mkdir -p "$log"
@@ -57,13 +57,19 @@ suite conf-tokenizer bash tests/conformance/tokenizer/run.sh
 suite conf-chat bash tests/conformance/chat/run.sh
 suite conf-ggml-types bash tests/conformance/ggml_types/run.sh
 suite conf-models python3 tests/conformance/models/cases.py ${EQ_MODELS_ARGS:-}
+suite conf-quantize bash tests/conformance/quantize/run.sh
+suite conf-convert bash tests/conformance/convert/run.sh
 suite cli bash tests/cli/run.sh
 
-# 5. other ISAs: NEON under qemu-aarch64, WASM SIMD128 under Node's WASI
+# 5. WebAssembly: the browser/Node module and the npm package; the WASI module under wasmtime
+suite js bash tests/js/run.sh
+suite wasi bash tests/wasi/run.sh
+
+# 6. other ISAs: NEON under qemu-aarch64, WASM SIMD128 under Node's WASI
 suite cross-aarch64 bash tests/cross/aarch64.sh
 suite cross-wasm bash tests/cross/wasm.sh
 
-# 6. fuzz the GGUF reader briefly
+# 7. fuzz the GGUF reader briefly
 suite fuzz bash tests/fuzz/run.sh "$FUZZ_SECS"
 
 echo

@@ -5,7 +5,7 @@
 # non-AVX CPU kernels) — shows how often float rounding alone changes greedy text.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ORACLE="${EQ_CACHE:-$HERE/../../.cache}/oracle/bin/llama_oracle"
+ORACLE="${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}/oracle/bin/llama_oracle"
 [[ "${1:-}" == run ]] || { echo "fake_edgeq: only 'run' is supported" >&2; exit 2; }
 shift
 m= p= n=32 t=1 c=0 lo=()

@@ -29,7 +29,7 @@ log() { echo "oracle/setup.sh: $*" >&2; }
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-EQ_CACHE="${EQ_CACHE:-$REPO/.cache}"
+EQ_CACHE="${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}"
 mkdir -p "$EQ_CACHE"
 EQ_CACHE="$(cd "$EQ_CACHE" && pwd)"
 O="$EQ_CACHE/oracle"

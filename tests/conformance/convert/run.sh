@@ -20,7 +20,7 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
 cd "$REPO"
-EQ_CACHE="${EQ_CACHE:-$REPO/.cache}"
+EQ_CACHE="${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}"
 EDGEQ="${EDGEQ:-$REPO/build/native/edgeq}"
 [[ "$EDGEQ" = /* ]] || EDGEQ="$REPO/$EDGEQ"
 log() { echo "convert/run.sh: $*" >&2; }

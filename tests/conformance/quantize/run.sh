@@ -14,7 +14,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-cache=${EQ_CACHE:-$root/.cache}
+cache=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
 oracle=$cache/oracle
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); echo "ok   $*"; }
