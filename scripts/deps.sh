@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake git ca-certificates unzip python3 python3-pip)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3-numpy clang-19 libclang-rt-19-dev lld-19 wasi-libc libclang-rt-19-dev-wasm32 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+  pkgs+=(python3-numpy clang-19 libclang-rt-19-dev lld-19 wasi-libc libclang-rt-19-dev-wasm32 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user musl-tools emscripten)
   command -v node >/dev/null || pkgs+=(nodejs)
   command -v npm >/dev/null || pkgs+=(npm)
 fi

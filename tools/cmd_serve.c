@@ -118,8 +118,8 @@ int cmd_serve(int argc, char **argv) {
     free(av);
     if (bad) {
         eq_edge_set_error(&err, 500, "server_error", "server_misconfigured", NULL,
-                          "The server is misconfigured: %s.", a.model ? "bad serve options (see its log)"
-                          : "no model given (-m FILE or the EDGEQ_MODEL environment variable)");
+                          "The server is misconfigured: %s.", with_env || has_opt(argc, argv, "-m", "--model")
+                          ? "bad serve options (see its log)" : "no model given (-m FILE or the EDGEQ_MODEL environment variable)");
         eq_edge_send_error(&sink, &err);
         return finish(&io);
     }

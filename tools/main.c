@@ -18,6 +18,7 @@ static void usage(FILE *f) {
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
         "  info      -m FILE [--tensors]\n"
         "  bench     -m FILE [-p 128] [-n 64] [-t N] [-r REPS] [--json]\n"
+        "  serve     -m FILE [-c CTX] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
         "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
         "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n");

@@ -118,7 +118,7 @@ export class Engine {
 
   /** Free the model, context and any load in progress (the module stays usable). */
   unload() {
-    this.gen = null;
+    this.endGeneration();
     this.abortLoad();
     if (this.ctx) this.m._eqw_ctx_free(this.ctx);
     if (this.detok) this.m._eqw_detok_free(this.detok);

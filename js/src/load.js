@@ -12,7 +12,8 @@ import { EdgeqError, abortError, asEdgeqError } from './errors.js';
 
 const SPLIT_RE = /-(\d{5})-of-(\d{5})\.gguf$/;
 const CACHE_NAME = 'edgeq-models-v1';
-const CACHE_BACKLOG = 64 << 20; // give up caching if the cache writer falls this far behind
+const CACHE_BACKLOG = 32 << 20; // bytes queued for the cache writer before the download waits for it
+const CACHE_STALL_MS = 3000;    // ... and how long it waits before it gives up caching
 const MAX_RESUMES = 5;
 
 // cache.put() calls still writing (they finish after the load itself): a worker waits for them
@@ -195,6 +196,7 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
 
   // 2. the network, resuming where the stream broke off
   let cacheCtl = null;
+  let cachePull = null; // resolves when the cache writer wants more
   const stopCaching = () => {
     if (cacheCtl) { try { cacheCtl.error(new Error('caching stopped')); } catch { /* closed */ } }
     cacheCtl = null;
@@ -217,8 +219,10 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
         lastModified = res.headers.get('last-modified');
         if (total) onSize(total);
         if (store && total && res.status === 200) {
-          const body = new ReadableStream({ start(c) { cacheCtl = c; } },
-            { highWaterMark: CACHE_BACKLOG, size: (chunk) => chunk.byteLength });
+          const body = new ReadableStream({
+            start(c) { cacheCtl = c; },
+            pull() { if (cachePull) { cachePull(); cachePull = null; } },
+          }, { highWaterMark: CACHE_BACKLOG, size: (chunk) => chunk.byteLength });
           const h = new Headers({ 'content-type': 'application/octet-stream', 'x-edgeq-size': String(total) });
           if (etag) h.set('etag', etag);
           const w = store.put(url, new Response(body, { headers: h })).then(
@@ -269,8 +273,18 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
           }
           received += chunk.length;
           if (cacheCtl) {
-            if (cacheCtl.desiredSize !== null && cacheCtl.desiredSize < 0) stopCaching();
-            else cacheCtl.enqueue(chunk); // never written to after this: no copy
+            cacheCtl.enqueue(chunk); // never written to after this: no copy
+            if (cacheCtl.desiredSize !== null && cacheCtl.desiredSize <= 0) {
+              // the disk is behind the network: wait for it a little, then give up caching
+              let timer;
+              const drained = await Promise.race([
+                new Promise((r) => { cachePull = () => r(true); }),
+                new Promise((r) => { timer = setTimeout(() => r(false), CACHE_STALL_MS); }),
+              ]);
+              clearTimeout(timer);
+              cachePull = null;
+              if (!drained) { stopCaching(); onEvent({ type: 'cache-failed', url }); }
+            }
           }
           yield chunk;
         }

@@ -266,7 +266,7 @@ static eq_status feed_file(eq_loader *l, int part, const char *path, char *errbu
         if (s >= 0) eq_loader_set_part_size(l, part, (uint64_t)s);
         fseek(f, 0, SEEK_SET);
     }
-    size_t cap = 1 << 22;
+    size_t cap = 1 << 20;  /* small: edge hosts count every MiB of linear memory */
     char *buf = malloc(cap);
     eq_status st = buf ? EQ_OK : EQ_ERR_NOMEM;
     if (!buf) snprintf(errbuf, errlen, "%s: out of memory", path);

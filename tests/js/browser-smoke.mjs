@@ -22,7 +22,9 @@ const out = { crossOriginIsolated: self.crossOriginIsolated };
 try {
   const progress = [];
   const t0 = performance.now();
-  const llm = await load('/model.gguf', { threads: ${threads}, onProgress: (p) => progress.push(p) });
+  const ev1 = [];
+  const llm = await load('/model.gguf', { threads: ${threads}, onProgress: (p) => progress.push(p), onEvent: (e) => ev1.push(e.type) });
+  out.firstLoadEvents = ev1;
   out.loadMs = Math.round(performance.now() - t0);
   out.progressCalls = progress.length;
   out.progressLast = progress[progress.length - 1];

@@ -32,7 +32,7 @@ const N = 16;
 // differently from AVX2/NEON (logits agree to cos > 0.999, not bit for bit), so a prompt may
 // part ways with native at a near tie: allowed only when our top-1/top-2 logit gap at that
 // step is below NEAR_TIE, and most prompts must match exactly.
-const NEAR_TIE = 0.3;
+const NEAR_TIE = 0.5;
 const MIN_EXACT = 3;
 
 function native(args) {
@@ -46,6 +46,11 @@ async function collect(iter) {
   let s = '';
   for await (const p of iter) s += p;
   return s;
+}
+/** Our own greedy text for a prompt (with the main model): the reference for the other wasm runs. */
+async function oursOf(p) {
+  if (!ours.has(p)) ours.set(p, await greedy(llm, p));
+  return ours.get(p);
 }
 const greedy = (llm, prompt, n = N) => collect(llm.complete(prompt, { temperature: 0, maxTokens: n }));
 
@@ -186,7 +191,7 @@ test('sampling options, stop strings, maxTokens', async () => {
   const a = await collect(llm.complete(PROMPTS[1], { temperature: 0.9, seed: 42, maxTokens: 12 }));
   const b = await collect(llm.complete(PROMPTS[1], { temperature: 0.9, seed: 42, maxTokens: 12 }));
   assert.equal(a, b, 'same seed, same text');
-  const full = ours.get(PROMPTS[0]);
+  const full = await oursOf(PROMPTS[0]);
   const stopAt = full.indexOf('\n') > 0 ? '\n' : full.slice(4, 8);
   const cut = await collect(llm.complete(PROMPTS[0], { temperature: 0, maxTokens: N, stop: [stopAt] }));
   assert.equal(cut, full.slice(0, full.indexOf(stopAt)));
@@ -238,7 +243,7 @@ test('abort mid-generation; the model stays usable', async () => {
   const ac2 = new AbortController();
   const s = await llm.chat.completions.create({ messages: [{ role: 'user', content: 'Tell me a story.' }], stream: true, max_tokens: 100 }, { signal: ac2.signal });
   await rejectsWith((async () => { let i = 0; for await (const _ of s) if (++i === 2) ac2.abort(); })(), 'ABORTED');
-  assert.equal(await greedy(llm, PROMPTS[1]), ours.get(PROMPTS[1]));
+  assert.equal(await greedy(llm, PROMPTS[1]), await oursOf(PROMPTS[1]));
 });
 
 test('two threads (pthreads on worker_threads): same text', async () => {
@@ -247,7 +252,7 @@ test('two threads (pthreads on worker_threads): same text', async () => {
     const info = await mt.info();
     assert.equal(info.runtime.threaded, true);
     assert.equal(info.runtime.threads, 2);
-    assert.equal(await greedy(mt, PROMPTS[3]), ours.get(PROMPTS[3]), 'results do not depend on the thread count');
+    assert.equal(await greedy(mt, PROMPTS[3]), await oursOf(PROMPTS[3]), 'results do not depend on the thread count');
   } finally {
     await mt.dispose();
   }
@@ -256,14 +261,14 @@ test('two threads (pthreads on worker_threads): same text', async () => {
 test('fetch: a URL, a dropped connection resumed with Range', async () => {
   const m1 = await edgeq.load(`${srv.base}/files/model.gguf`, { threads: 1 });
   try {
-    assert.equal(await greedy(m1, PROMPTS[2]), ours.get(PROMPTS[2]));
+    assert.equal(await greedy(m1, PROMPTS[2]), await oursOf(PROMPTS[2]));
   } finally { await m1.dispose(); }
   const events = [];
   const m2 = await edgeq.load(`${srv.base}/drop.gguf`, { threads: 1, onEvent: (e) => events.push(e) });
   try {
     assert.ok(srv.stats.ranges['/drop.gguf'] >= 1, 'a Range request resumed the download');
     assert.ok(events.some((e) => e.type === 'resumed'));
-    assert.equal(await greedy(m2, PROMPTS[2]), ours.get(PROMPTS[2]));
+    assert.equal(await greedy(m2, PROMPTS[2]), await oursOf(PROMPTS[2]));
   } finally { await m2.dispose(); }
 });
 
@@ -310,10 +315,19 @@ test('bad input: typed errors, memory freed, instance reusable', async () => {
   const ok = await edgeq.load(`${srv.base}/files/model.gguf`, { threads: 1 });
   try {
     assert.equal(edgeq._internals.instances(), instances, 'no new instance was needed');
-    assert.equal(await greedy(ok, PROMPTS[3]), ours.get(PROMPTS[3]));
+    assert.equal(await greedy(ok, PROMPTS[3]), await oursOf(PROMPTS[3]));
   } finally { await ok.dispose(); }
   assert.equal(idleHeap(), base, 'dispose freed the model and context');
   await rejectsWith(ok.tokenize('x'), 'DISPOSED');
+
+  // disposed in the middle of a generation: the iterator fails, everything is freed
+  const busy = await edgeq.load(MODEL, { threads: 1 });
+  const it = busy.complete(PROMPTS[0], { temperature: 0, maxTokens: 100 });
+  await it.next();
+  await it.next();
+  await busy.dispose();
+  await rejectsWith(it.next(), 'DISPOSED');
+  assert.equal(idleHeap(), base, 'dispose mid-generation freed everything');
 });
 
 test('split files: from a path, a URL of any part, Blobs in any order', async () => {
@@ -321,7 +335,7 @@ test('split files: from a path, a URL of any part, Blobs in any order', async ()
   const check = async (src, what) => {
     const m = await edgeq.load(src, { threads: 1 });
     try {
-      assert.equal(await greedy(m, PROMPTS[4]), ours.get(PROMPTS[4]), what);
+      assert.equal(await greedy(m, PROMPTS[4]), await oursOf(PROMPTS[4]), what);
     } finally { await m.dispose(); }
   };
   await check(parts[0], 'first part path');
@@ -373,7 +387,7 @@ test('Cache API: a download is cached, verified by size/ETag on reuse; caching f
     try {
       assert.ok(events.includes('cache-hit'), `events ${events}`);
       assert.equal(gets() - n0, 1, 'one HEAD request, no download');
-      assert.equal(await greedy(b, PROMPTS[0]), ours.get(PROMPTS[0]));
+      assert.equal(await greedy(b, PROMPTS[0]), await oursOf(PROMPTS[0]));
     } finally { await b.dispose(); }
 
     // a stale entry (different ETag on the server) is dropped and downloaded again
@@ -391,7 +405,7 @@ test('Cache API: a download is cached, verified by size/ETag on reuse; caching f
     const d = await edgeq.load(url, { threads: 1 });
     try {
       assert.equal((srv.stats.ranges['/files/model.gguf'] || 0) - r0, 1, 'the rest came by Range');
-      assert.equal(await greedy(d, PROMPTS[0]), ours.get(PROMPTS[0]));
+      assert.equal(await greedy(d, PROMPTS[0]), await oursOf(PROMPTS[0]));
     } finally { await d.dispose(); }
 
     // the cache refuses to store (quota): the model still streams straight into memory
@@ -399,7 +413,7 @@ test('Cache API: a download is cached, verified by size/ETag on reuse; caching f
     events = [];
     const f = await edgeq.load(url, { threads: 1, onEvent: (e) => events.push(e.type) });
     try {
-      assert.equal(await greedy(f, PROMPTS[0]), ours.get(PROMPTS[0]));
+      assert.equal(await greedy(f, PROMPTS[0]), await oursOf(PROMPTS[0]));
     } finally { await f.dispose(); }
     // no Cache API at all (opaque origin): same
     globalThis.caches = { open: async () => { throw new DOMException('denied', 'SecurityError'); } };

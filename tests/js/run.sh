@@ -60,7 +60,7 @@ node --test --test-reporter=spec tests/js/edgeq.test.mjs || status=1
 echo "== npm pack + install into a temp project"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd js && npm pack --silent --pack-destination "$tmp" >/dev/null)
+(cd js && npm pack --ignore-scripts --silent --pack-destination "$tmp" >/dev/null)  # built above
 tarball=$(ls "$tmp"/edgeq-*.tgz)
 tar -tzf "$tarball" | sed 's/^/   /'
 mkdir -p "$tmp/app"

@@ -30,7 +30,7 @@
  *       --logits-out FILE       logits of the last prompt position, n_vocab little-endian float32
  *       --step-logits-out FILE  the logits used for every sampling step (prompt's last position,
  *                               then after each generated token): n_steps * n_vocab float32
- *       --ids-out FILE          "prompt: ids\ngen: ids\n"
+ *       --ids-out FILE          "prompt: ids\ngen: ids\noffsets: byte offset of each gen piece in stdout\n"
  *       Defaults: KV cache F16 (llama.cpp default), flash attention OFF (classic
  *       softmax(KQ)V path; --fa auto would pick FA on CPU), n_batch = n_ubatch = CTX,
  *       CTX = min(n_ctx_train, 4096) unless -c, THREADS = 1.
@@ -357,6 +357,8 @@ static int cmd_generate(int argc, char **argv) {
 
     FILE *step_f = step_logits_out ? open_out(step_logits_out) : NULL;
     llama_token *gen = malloc(sizeof(llama_token) * (n_predict + 1));
+    long *offs = malloc(sizeof(long) * (n_predict + 1)); /* byte offset of each generated piece */
+    long n_bytes = 0;
     int n_gen = 0;
     char *buf = malloc(256);
     int cap = 256;
@@ -376,8 +378,10 @@ static int cmd_generate(int argc, char **argv) {
         for (int i = 1; i < n_vocab; i++)
             if (logits[i] > logits[best]) best = i;
         if (llama_vocab_is_eog(vocab, best)) break;
+        offs[n_gen] = n_bytes;
         gen[n_gen++] = best;
         int k = piece(vocab, best, true, &buf, &cap);
+        n_bytes += k;
         fwrite(buf, 1, k, stdout);
         fflush(stdout);
         if (n_gen >= n_predict) break;
@@ -399,10 +403,13 @@ static int cmd_generate(int argc, char **argv) {
         for (int i = 0; i < n_prompt; i++) fprintf(f, " %d", toks[i]);
         fprintf(f, "\ngen:");
         for (int i = 0; i < n_gen; i++) fprintf(f, " %d", gen[i]);
+        fprintf(f, "\noffsets:");
+        for (int i = 0; i < n_gen; i++) fprintf(f, " %ld", offs[i]);
         fprintf(f, "\n");
         fclose(f);
     }
     free(buf);
+    free(offs);
     free(gen);
     free(toks);
     llama_free(ctx);

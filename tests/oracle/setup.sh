@@ -2,7 +2,7 @@
 # tests/oracle/setup.sh — set up the llama.cpp oracle for edgeq tests.
 #
 # Idempotent; a no-op (well under a second) when everything is already in place.
-# Everything goes under $EQ_CACHE (default <repo>/.cache):
+# Everything goes under $EQ_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/edgeq, shared by clones):
 #
 #   oracle/node_modules/              npm: node-llama-cpp@3.22.1 + @node-llama-cpp/<platform>
 #                                     (prebuilt libllama / libggml / libggml-cpu-*.so)

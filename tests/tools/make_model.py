@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make_model.py — write a small random-weight GGUF model for edgeq conformance tests.
 
-    make_model.py --arch llama|phi3|qwen2 --vocab .cache/oracle/llama.cpp/models/ggml-vocab-X.gguf \
+    make_model.py --arch llama|phi3|qwen2 --vocab $EQ_CACHE/oracle/llama.cpp/models/ggml-vocab-X.gguf \
                   --type F32|F16|BF16|Q4_0|Q4_1|Q5_0|Q5_1|Q8_0|Q2_K|Q3_K|Q4_K|Q5_K|Q6_K --out FILE \
                   [--seed S] [--n-layer 2] [--n-embd 256] [--n-ff 512] [--n-head 4] [--n-head-kv 2] \
                   [--ctx 512] [--tied] [--n-rot R] [--longrope] [--swa N] [--rope-base B] [--norm-eps E]
@@ -18,7 +18,8 @@ Tensor names/shapes/metadata follow llama.cpp's convert_hf_to_gguf.py for each a
           original_context_length, SHORT otherwise). rope: NEOX; partial rotary with --n-rot.
 All 1-D tensors (norms, biases, rope factors) are F32; every 2-D weight (token_embd and output included)
 gets --type, quantized with ggml's own ggml_quantize_chunk (ctypes into the prebuilt libggml-base.so;
-no imatrix). Needs tests/oracle/setup.sh to have run (gguf-py + libggml-base.so under $EQ_CACHE/oracle).
+no imatrix). Needs tests/oracle/setup.sh to have run (gguf-py + libggml-base.so under $EQ_CACHE/oracle;
+EQ_CACHE defaults to ${XDG_CACHE_HOME:-~/.cache}/edgeq).
 All tokenizer.* metadata is copied from the vocab file.
 
 Weights: N(0, 1/fan_in) matrices, norms 1+N(0,0.1^2)-ish, biases N(0,0.1^2); token_embd N(0,1).
@@ -39,7 +40,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-EQ_CACHE = os.environ.get("EQ_CACHE", os.path.join(REPO, ".cache"))
+EQ_CACHE = os.environ.get("EQ_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "edgeq")
 ORACLE = os.path.join(EQ_CACHE, "oracle")
 
 sys.path.insert(0, os.environ.get("EQ_GGUF_PY", os.path.join(ORACLE, "llama.cpp", "gguf-py")))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The WASI module (build/wasi/edgeq.wasm) under real wasmtime (PyPI's `wasmtime`, which embeds
-# the engine, in a venv under .cache/) and Node's node:wasi, against the native CLI:
+# the engine, in a venv under the cache dir) and Node's node:wasi, against the native CLI:
 # tokenize/info/run/bench/chat parity, the edge-function mode (`serve`: OpenAI JSON and SSE,
 # CGI headers, errors) and linear-memory caps. See tests/wasi/test_wasi.py for what is checked.
 #
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 JOBS=${JOBS:-2}
 NODE=${NODE:-node}
-CACHE=${EQ_CACHE:-$PWD/.cache}
+CACHE=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
 
 apt_install() {
     local sudo=""

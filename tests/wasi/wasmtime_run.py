@@ -6,8 +6,8 @@
                     [--mem-report FILE] module.wasm [args...]
 
 --max-memory caps linear memory like `wasmtime run -W max-memory-size=BYTES` (memory.grow
-fails past it, so malloc returns NULL inside the module). The current directory is preopened
-as "." unless --dir is given. --mem-report writes the final linear-memory size in bytes: wasm
+fails past it, so malloc returns NULL inside the module). The current directory is always
+preopened as "."; each --dir HOST::GUEST adds one (GUEST defaults to HOST). --mem-report writes the final linear-memory size in bytes: wasm
 memory never shrinks, so that is the peak. The compiled module is cached next to the .wasm
 (<name>.cwasm, rebuilt when the .wasm changes) so repeated runs skip compilation.
 Exits with the module's exit status.
@@ -55,7 +55,7 @@ def main(argv):
     cfg = wasmtime.WasiConfig()
     cfg.argv = [os.path.basename(wasm)] + args
     cfg.env = [(k, v) for k, v in env]
-    for d in dirs or ["."]:
+    for d in ["."] + dirs:
         host, _, guest = d.partition("::")
         cfg.preopen_dir(host, guest or host)
     if stdin is not None:

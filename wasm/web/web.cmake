@@ -18,8 +18,21 @@
 
 set_target_properties(edgeq-cli PROPERTIES EXCLUDE_FROM_ALL ON)
 
-add_library(edgeq_mt STATIC ${EQ_SOURCES})
-target_include_directories(edgeq_mt PUBLIC include PRIVATE src)
+# the same sources, include directories and definitions as `edgeq`, whatever CMakeLists.txt
+# gives it (per-file properties such as -ffp-contract=off apply to both: same directory)
+get_target_property(_eqw_sources edgeq SOURCES)
+get_target_property(_eqw_includes edgeq INCLUDE_DIRECTORIES)
+get_target_property(_eqw_pub_includes edgeq INTERFACE_INCLUDE_DIRECTORIES)
+get_target_property(_eqw_defs edgeq COMPILE_DEFINITIONS)
+get_target_property(_eqw_libs edgeq LINK_LIBRARIES)
+add_library(edgeq_mt STATIC ${_eqw_sources})
+target_include_directories(edgeq_mt PRIVATE ${_eqw_includes} INTERFACE ${_eqw_pub_includes})
+if(_eqw_defs)
+  target_compile_definitions(edgeq_mt PRIVATE ${_eqw_defs})
+endif()
+if(_eqw_libs)
+  target_link_libraries(edgeq_mt PUBLIC ${_eqw_libs})
+endif()
 target_compile_options(edgeq_mt PRIVATE -pthread)
 
 set(EQW_DIR "${CMAKE_CURRENT_SOURCE_DIR}/wasm/web")

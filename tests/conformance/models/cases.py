@@ -17,12 +17,13 @@ For every case (arch, vocab, type, variant) x prompt:
      Text: where llama.cpp's two CPU backends produce different greedy text (float rounding decides
      it: with quantized weights the activations are re-quantized to 8 bits, a 1-ulp difference flips
      a rounding and moves logits by ~0.1-0.5), only the prefix on which they agree is required;
-     --strict requires the whole text anyway.
+     and a divergence at a step where llama's top-2 logits are a near tie (gap < 1e-3 * std) is
+     noted, not failed. --strict requires the whole text anyway.
 Plus the real SmolLM2-135M-Instruct Q4_1 model: same greedy text for 3 prompts.
 
 Prints one line per case and "N passed, N failed, N skipped"; exit 1 on any failure, 2 on setup problems.
 --oracle-only: skip edgeq; check oracle determinism and report top-1/top-2 margin statistics (near ties).
-Env: EDGEQ (default <repo>/build/native/edgeq), EQ_CACHE (default <repo>/.cache),
+Env: EDGEQ (default <repo>/build/native/edgeq), EQ_CACHE (default ${XDG_CACHE_HOME:-~/.cache}/edgeq),
      EDGEQ_EXTRA_ARGS (extra args appended to the edgeq command line).
 """
 import argparse
@@ -40,7 +41,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-EQ_CACHE = os.path.abspath(os.environ.get("EQ_CACHE", os.path.join(REPO, ".cache")))
+EQ_CACHE = os.path.abspath(os.environ.get("EQ_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "edgeq"))
 ORACLE_DIR = os.path.join(EQ_CACHE, "oracle")
 ORACLE = os.path.join(ORACLE_DIR, "bin", "llama_oracle")
 VOCABS = os.path.join(ORACLE_DIR, "llama.cpp", "models")
@@ -181,7 +182,7 @@ def run_oracle(model, prompt, n, threads, ctx, tmp, step_logits=False, variant=N
     for line in open(io):
         k, _, v = line.partition(":")
         ids[k] = [int(x) for x in v.split()]
-    res = {"text": r.stdout, "prompt_ids": ids["prompt"], "gen_ids": ids["gen"],
+    res = {"text": r.stdout, "prompt_ids": ids["prompt"], "gen_ids": ids["gen"], "offsets": ids["offsets"],
            "logits": np.fromfile(lo, dtype=np.float32)}
     if sl:
         res["steps"] = np.fromfile(sl, dtype=np.float32)
@@ -248,7 +249,7 @@ def oracle_case(model, prompt, n, ctx, n_vocab):
     gap, sd = margins(a["steps"], n_vocab)
     n_steps = len(a["gen_ids"])
     meta = {
-        "text": a["text"].hex(), "gen_ids": a["gen_ids"], "prompt_ids": a["prompt_ids"],
+        "text": a["text"].hex(), "gen_ids": a["gen_ids"], "prompt_ids": a["prompt_ids"], "offsets": a["offsets"],
         "agree": a["gen_ids"] == b["gen_ids"] == c["gen_ids"] and a["text"] == b["text"] == c["text"],
         "logits_t1_t2_maxdiff": float(np.abs(a["logits"] - b["logits"]).max()),
         "logits_t2_t2_maxdiff": float(np.abs(b["logits"] - c["logits"]).max()),
@@ -402,8 +403,13 @@ def main():
                     k = first_diff(text, o["text"])
                     where = (f"t{t}: text differs at byte {k}: edgeq {text[max(0, k - 10):k + 20]!r} "
                              f"vs llama {o['text'][max(0, k - 10):k + 20]!r}")
-                    if k < need:
-                        problems.append(where)
+                    # greedy step whose token covers byte k; a near tie there decides nothing
+                    step = max([i for i, off in enumerate(o["offsets"]) if off <= k] or [0])
+                    rel = o["rel_gaps"][step] if step < len(o["rel_gaps"]) else 1.0
+                    if k < need and (args.strict or rel >= NEAR_TIE_REL):
+                        problems.append(where + f" (step {step}, llama rel gap {rel:.2g})")
+                    elif k < need:
+                        info.append(f"text = llama up to step {step}, a near tie (rel gap {rel:.2g}), then differs")
                     else:
                         info.append(f"text = llama for the {need} bytes both llama backends agree on, then differs")
                 if logits is None or logits.size != o["logits"].size:
