@@ -10,7 +10,7 @@
 typedef struct {
     const char *model, *prompt, *prompt_file, *system, *logits_out, *kv_type;
     int n_predict, n_ctx, n_threads, n_batch, n_prompt_bench, reps;
-    int json, no_bos, no_parse_special, show_tensors, verbose, ids_only;
+    int json, no_bos, no_parse_special, show_tensors, verbose, ids_only, special;
     eq_sampler_params sp;
 } cli_args;
 

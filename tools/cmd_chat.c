@@ -6,8 +6,8 @@
 #include <string.h>
 
 int cli_tokenize(eq_model *m, const char *text, int add_special, int parse_special, eq_token **out);
-int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, FILE *out, char **collect, double *t_gen,
-                 eq_token **toks, int *n_toks);
+int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, FILE *out, char **collect,
+                 double *t_gen, eq_token **toks, int *n_toks);
 
 static char *read_line(FILE *f) {
     size_t cap = 256, n = 0;
@@ -93,7 +93,7 @@ int cmd_chat(const cli_args *a) {
         if (st) { rc = cli_error("decode failed: %s", eq_ctx_errmsg(c)); break; }
         char *reply = NULL;
         eq_sampler_reset(s);
-        int g = cli_generate(c, m, s, a->n_predict, stdout, &reply, NULL, &cached, &n_cached);
+        int g = cli_generate(c, m, s, a->n_predict, 0, stdout, &reply, NULL, &cached, &n_cached);
         printf("\n");
         fflush(stdout);
         if (g < 0) { free(reply); rc = 1; break; }

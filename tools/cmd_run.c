@@ -39,8 +39,8 @@ static void emit(FILE *out, char **collect, size_t *clen, const char *piece, int
  * as they are, like llama.cpp's tools print them (a terminal joins split UTF-8 itself; the
  * library's eq_detok is for callers that need whole characters). When collect is non-NULL the
  * text is also appended to *collect (malloc'd). Returns tokens generated or -1. */
-int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, FILE *out, char **collect, double *t_gen,
-                 eq_token **toks, int *n_toks) {
+int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, FILE *out, char **collect,
+                 double *t_gen, eq_token **toks, int *n_toks) {
     char piece[256];
     size_t clen = 0;
     int n = 0;
@@ -50,7 +50,7 @@ int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, FILE *out, ch
         eq_token t = eq_sampler_sample(s, logits);
         eq_sampler_accept(s, t);
         if (eq_token_is_eog(m, t)) break;
-        emit(out, collect, &clen, piece, eq_token_to_piece(m, t, 0, piece, sizeof piece));
+        emit(out, collect, &clen, piece, eq_token_to_piece(m, t, special, piece, sizeof piece));
         n++;
         if (toks) {  /* the caller tracks what is in the cache */
             eq_token *nt = realloc(*toks, (size_t)(*n_toks + 1) * sizeof *nt);
@@ -101,7 +101,7 @@ int cmd_run(const cli_args *a) {
                 if (f) fclose(f);
             }
             double t_gen = 0;
-            int g = rc ? 0 : cli_generate(c, m, s, a->n_predict, stdout, NULL, &t_gen, NULL, NULL);
+            int g = rc ? 0 : cli_generate(c, m, s, a->n_predict, a->special, stdout, NULL, &t_gen, NULL, NULL);
             if (g < 0) rc = 1;
             if (!rc)
                 fprintf(stderr, "\nedgeq: prompt %d tokens in %.3f s (%.1f t/s), generated %d tokens in %.3f s (%.1f t/s)\n", n,

@@ -14,6 +14,7 @@ static void usage(FILE *f) {
         "commands:\n"
         "  run       -m FILE -p PROMPT [-n N] [-c CTX] [-t THREADS] [--temp T] [--top-k K] [--top-p P]\n"
         "            [--min-p P] [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--logits-out FILE]\n"
+        "            [--special] (print control tokens' text, like llama-completion -sp)\n"
         "  chat      -m FILE [--system TEXT] [-c CTX] [-t THREADS] [sampling options]\n"
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
         "  info      -m FILE [--tensors]\n"
@@ -113,6 +114,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "--no-bos")) a->no_bos = 1;
         else if (!strcmp(o, "--no-parse-special")) a->no_parse_special = 1;
         else if (!strcmp(o, "--tensors")) a->show_tensors = 1;
+        else if (!strcmp(o, "-sp") || !strcmp(o, "--special")) a->special = 1;
         else if (!strcmp(o, "--ids")) a->ids_only = 1;
         else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
         else if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(stdout); exit(0); }

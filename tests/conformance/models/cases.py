@@ -17,8 +17,9 @@ For every case (arch, vocab, type, variant) x prompt:
      Text: where llama.cpp's two CPU backends produce different greedy text (float rounding decides
      it: with quantized weights the activations are re-quantized to 8 bits, a 1-ulp difference flips
      a rounding and moves logits by ~0.1-0.5), only the prefix on which they agree is required;
-     and a divergence at a step where llama's top-2 logits are a near tie (gap < 1e-3 * std) is
-     noted, not failed. --strict requires the whole text anyway.
+     and a divergence at a step where llama's top-2 logits are a near tie (gap < 1e-3 * std for
+     F32/F16/BF16, < 3e-2 * std for quantized types: about the logit noise between two correct
+     implementations) is noted, not failed. --strict requires the whole text anyway.
 Plus the real SmolLM2-135M-Instruct Q4_1 model: same greedy text for 3 prompts.
 
 Prints one line per case and "N passed, N failed, N skipped"; exit 1 on any failure, 2 on setup problems.
@@ -54,7 +55,12 @@ sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 
 COS_MIN = 0.9999
 COS_TYPES = {"F32", "F16", "BF16"}
-NEAR_TIE_REL = 1e-3  # top1-top2 gap < NEAR_TIE_REL * std(logits) counts as a near tie
+NEAR_TIE_REL = 1e-3  # top1-top2 gap < NEAR_TIE_REL * std(logits) counts as a near tie (statistics)
+# A text divergence at a greedy step where llama's own top-2 gap is below this (relative to the logits'
+# std) is noted, not failed. Quantized weights: ggml re-quantizes activations to 8 bits, so two correct
+# implementations differ by ~0.1-0.5 in logits (std ~4.5) -> 3e-2; float types: 1e-3.
+TIE_REL = {"F32": 1e-3, "F16": 1e-3, "BF16": 1e-3}
+TIE_REL_QUANT = 3e-2
 
 PROMPTS = [
     "Once upon a time",
@@ -275,7 +281,7 @@ def run_edgeq(model, prompt, n, threads, ctx, tmp):
     if os.path.exists(lo):
         os.unlink(lo)
     cmd = [EDGEQ, "run", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", str(threads),
-           "-c", str(ctx), "--logits-out", lo] + shlex.split(os.environ.get("EDGEQ_EXTRA_ARGS", ""))
+           "-c", str(ctx), "--logits-out", lo, "--special"] + shlex.split(os.environ.get("EDGEQ_EXTRA_ARGS", ""))
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, timeout=600)
     dt = time.time() - t0
@@ -309,6 +315,8 @@ def main():
     ap.add_argument("--no-smollm2", action="store_true")
     ap.add_argument("--strict", action="store_true",
                     help="require the whole text even where llama.cpp's own CPU backends disagree")
+    ap.add_argument("--tie-rel", type=float, default=None,
+                    help="override the near-tie threshold (gap/std) under which a text divergence is tolerated")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
 
@@ -344,6 +352,7 @@ def main():
     n_steps_total = 0
     nondet = 0
     n_vardis = 0
+    n_tied = 0
     t_start = time.time()
 
     work = []
@@ -406,11 +415,14 @@ def main():
                     # greedy step whose token covers byte k; a near tie there decides nothing
                     step = max([i for i, off in enumerate(o["offsets"]) if off <= k] or [0])
                     rel = o["rel_gaps"][step] if step < len(o["rel_gaps"]) else 1.0
-                    if k < need and (args.strict or rel >= NEAR_TIE_REL):
+                    tie = args.tie_rel if args.tie_rel is not None else TIE_REL.get(qtype, TIE_REL_QUANT)
+                    if k < need and (args.strict or rel >= tie):
                         problems.append(where + f" (step {step}, llama rel gap {rel:.2g})")
                     elif k < need:
+                        n_tied += 1
                         info.append(f"text = llama up to step {step}, a near tie (rel gap {rel:.2g}), then differs")
                     else:
+                        n_tied += 1
                         info.append(f"text = llama for the {need} bytes both llama backends agree on, then differs")
                 if logits is None or logits.size != o["logits"].size:
                     problems.append(f"t{t}: logits-out missing or wrong size "
@@ -433,6 +445,9 @@ def main():
                 print(f"PASS {name}: {', '.join(info)} ({time.time() - t0:.1f}s)", flush=True)
 
     total = time.time() - t_start
+    if n_tied:
+        print(f"note: {n_tied} passing case(s) matched llama's text only up to a float-rounding-sensitive step "
+              f"(--strict to fail them)")
     print(f"{n_pass} passed, {n_fail} failed, {n_skip} skipped  ({total:.0f}s; oracle near-ties "
           f"(gap < {NEAR_TIE_REL:g}*std) in {near_ties}/{n_steps_total} greedy steps; "
           f"{nondet} case(s) where llama.cpp disagreed with itself across threads/runs, "
