@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <stdint.h>
+#include <string.h>
 #include "quant/quant.h"
 #include "quant/fp16.h"
 
@@ -34,5 +35,20 @@ _Static_assert(sizeof(block_q4_K) == 144, "q4_K");
 _Static_assert(sizeof(block_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K");
+
+/* Q4_K/Q5_K: eight 6-bit scales and eight 6-bit mins packed in 12 bytes (shared by the SIMD
+ * kernels that want them as bytes). */
+static inline void eq_k4_scales(const uint8_t packed[12], uint8_t sc[8], uint8_t mn[8]) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    uint32_t u[4];
+    memcpy(u, packed, 12);
+    u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
+    const uint32_t uaux = u[1] & kmask1;
+    u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
+    u[2] = uaux;
+    u[0] &= kmask1;
+    memcpy(sc, u, 8);
+    memcpy(mn, u + 2, 8);
+}
 
 #endif

@@ -55,7 +55,8 @@ echo "== npm ci (js/)"
 
 status=0
 echo "== node:test tests/js/edgeq.test.mjs"
-node --test --test-reporter=spec tests/js/edgeq.test.mjs || status=1
+jslog=$(mktemp)
+if ! node --test --test-reporter=spec tests/js/edgeq.test.mjs 2>&1 | tee "$jslog"; then status=1; fi
 
 echo "== npm pack + install into a temp project"
 tmp=$(mktemp -d)
@@ -67,7 +68,12 @@ mkdir -p "$tmp/app"
 (cd "$tmp/app" && echo '{ "name": "app", "private": true, "type": "module" }' > package.json \
     && npm install --no-audit --no-fund --silent "$tarball")
 cp tests/js/pack.test.mjs "$tmp/app/"
-(cd "$tmp/app" && node --test --test-reporter=spec pack.test.mjs) || status=1
+if ! (cd "$tmp/app" && node --test --test-reporter=spec pack.test.mjs) 2>&1 | tee -a "$jslog"; then status=1; fi
 
 [ $status -eq 0 ] && echo "js: all passed" || echo "js: FAILED"
+# one total line for tests/run-all.sh: node:test's pass/fail counts of both runs
+p=$(grep -aoE 'ℹ pass [0-9]+' "$jslog" | awk '{s+=$3} END {print s+0}')
+f=$(grep -aoE 'ℹ fail [0-9]+' "$jslog" | awk '{s+=$3} END {print s+0}')
+rm -f "$jslog"
+echo "js: $p passed, $f failed"
 exit $status

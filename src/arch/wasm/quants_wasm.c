@@ -270,19 +270,6 @@ void eq_vec_dot_q3_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) 
     *s = sumf;
 }
 
-/* Q4_K/Q5_K: eight 6-bit scales and eight 6-bit mins packed in 12 bytes. */
-static inline void eq_k4_scales(const uint8_t packed[12], uint8_t sc[8], uint8_t mn[8]) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    uint32_t u[4];
-    memcpy(u, packed, 12);
-    u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
-    const uint32_t uaux = u[1] & kmask1;
-    u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
-    u[2] = uaux;
-    u[0] &= kmask1;
-    memcpy(sc, u, 8);
-    memcpy(mn, u + 2, 8);
-}
 
 /* sum_j bsums[j] * mins[j/2], in 32 bits whatever the bsums hold. */
 static inline int eq_k4_minsum(const int16_t bsums[16], const uint8_t mn[8]) {
