@@ -39,7 +39,9 @@ find_quantize() {
     local b out
     for b in "$oracle/build-native/bin/llama-quantize" "$oracle/build-quantize/bin/llama-quantize"; do
         [ -x "$b" ] || continue
-        out=$("$b" --help 2>&1)  # not piped into grep -q: with pipefail, SIGPIPE would count as failure
+        # its libraries sit beside it: say so, whatever RUNPATH the build recorded (the cache may
+        # have been reached through another path when it was built)
+        out=$(LD_LIBRARY_PATH="$(dirname "$b")" "$b" --help 2>&1)  # not piped into grep -q: with pipefail, SIGPIPE would count as failure
         if grep -q "usage:" <<<"$out"; then echo "$b"; return 0; fi
     done
     return 1
@@ -94,7 +96,7 @@ compare() {  # compare MODEL TYPE [extra args...]: both tools, same arguments, s
     local model=$1 type=$2; shift 2
     local what="$model $type${*:+ $*}"
     rm -f ref.gguf our.gguf
-    if ! "$QUANTIZE" "$@" $model.gguf ref.gguf $type 2 > ref.log 2>&1; then
+    if ! LD_LIBRARY_PATH="$(dirname "$QUANTIZE")" "$QUANTIZE" "$@" $model.gguf ref.gguf $type 2 > ref.log 2>&1; then
         tail -n 3 ref.log; bad "$what: llama-quantize failed"; return
     fi
     if ! "$EDGEQ" quantize "$@" $model.gguf our.gguf $type --threads 2 > our.log 2>&1; then
