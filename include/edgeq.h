@@ -132,6 +132,9 @@ eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
  * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit. */
 eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
 const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
+/* eq_decode that also writes the logits of the last n_out of the n tokens to out (n_out rows
+ * of n_vocab floats): what perplexity and scoring need. n_out = 0 is eq_decode. */
+eq_status  eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out);
 
 /* Optional: called between layers during decode; non-zero aborts with EQ_ERR_ABORTED. */
 void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user);

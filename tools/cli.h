@@ -9,6 +9,8 @@
 
 typedef struct {
     const char *model, *prompt, *prompt_file, *system, *logits_out, *kv_type;
+    const char *kl_base, *save_logits;   /* perplexity: compare against / save 16-bit log-probs */
+    int n_chunks;                        /* perplexity: at most this many chunks (0: all) */
     int n_predict, n_ctx, n_threads, n_batch, n_prompt_bench, reps;
     int json, no_bos, no_parse_special, show_tensors, verbose, ids_only, special;
     eq_sampler_params sp;
@@ -29,6 +31,7 @@ int cmd_chat(const cli_args *a);
 int cmd_tokenize(const cli_args *a);
 int cmd_info(const cli_args *a);
 int cmd_bench(const cli_args *a);
+int cmd_perplexity(const cli_args *a);
 int cmd_convert(int argc, char **argv);   /* edgeq convert HF_DIR OUT.gguf [--outtype T] */
 
 #endif

@@ -19,6 +19,8 @@ static void usage(FILE *f) {
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
         "  info      -m FILE [--tensors]\n"
         "  bench     -m FILE [-p 128] [-n 64] [-t N] [-r REPS] [--json]\n"
+        "  perplexity -m FILE -f TEXT [-c 512] [--chunks N] [--save-logits FILE | --kl-base FILE] [--json]\n"
+        "            (llama-perplexity's numbers; --kl-divergence-base/--kl-divergence also accepted)\n"
         "  serve     -m FILE [-c CTX] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
         "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
@@ -72,6 +74,8 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
     a->reps = 3;
     a->sp = eq_sampler_default_params();
     int bench = !strcmp(cmd, "bench");
+    const char *llama_logits_file = NULL;  /* llama-perplexity's spelling: saves, or with --kl-divergence compares */
+    int kl_flag = 0;
     if (bench) { a->n_prompt_bench = 128; a->n_predict = 64; }
     for (int i = first; i < argc; i++) {
         const char *o = argv[i];
@@ -105,6 +109,11 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         }
         else if (!strcmp(o, "--system")) { NEEDV(); a->system = v; }
         else if (!strcmp(o, "--logits-out")) { NEEDV(); a->logits_out = v; }
+        else if (!strcmp(o, "--kl-base")) { NEEDV(); a->kl_base = v; }
+        else if (!strcmp(o, "--save-logits") || !strcmp(o, "--save-all-logits")) { NEEDV(); a->save_logits = v; }
+        else if (!strcmp(o, "--kl-divergence-base")) { NEEDV(); llama_logits_file = v; }
+        else if (!strcmp(o, "--kl-divergence")) kl_flag = 1;
+        else if (!strcmp(o, "--chunks")) INT(a->n_chunks, -1, 1 << 24);
         else if (!strcmp(o, "--kv-type")) {
             NEEDV();
             if (strcmp(v, "f16") && strcmp(v, "f32")) { cli_error("--kv-type must be f16 or f32"); return 2; }
@@ -124,6 +133,10 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
 #undef FLT
     }
     if (!a->model) { cli_error("%s: no model given (-m FILE)", cmd); return 2; }
+    if (llama_logits_file) {
+        if (kl_flag) a->kl_base = llama_logits_file;
+        else a->save_logits = llama_logits_file;
+    } else if (kl_flag) { cli_error("--kl-divergence needs --kl-divergence-base FILE"); return 2; }
     return 0;
 }
 
@@ -201,6 +214,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "convert")) return cmd_convert(argc, argv);   /* positional arguments */
     static const struct { const char *name; int (*fn)(const cli_args *); } cmds[] = {
         {"run", cmd_run}, {"chat", cmd_chat}, {"tokenize", cmd_tokenize}, {"info", cmd_info}, {"bench", cmd_bench},
+        {"perplexity", cmd_perplexity},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
         if (strcmp(cmd, cmds[i].name)) continue;
@@ -208,6 +222,6 @@ int main(int argc, char **argv) {
         if (cli_parse(argc, argv, 2, &a, cmd)) return 2;
         return cmds[i].fn(&a);
     }
-    cli_error("unknown command '%s' (run, chat, tokenize, info, bench, quantize)", cmd);
+    cli_error("unknown command '%s' (run, chat, tokenize, info, bench, perplexity, quantize, convert, serve)", cmd);
     return 2;
 }

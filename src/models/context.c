@@ -30,7 +30,7 @@ void eq_ctx_free(eq_ctx *c) {
 }
 
 static size_t max_qbuf(const eq_model *m, int T) {
-    size_t best = eq_matmul_qbuf_size(m->output.type, m->output.ne0, 1);
+    size_t best = eq_matmul_qbuf_size(m->output.type, m->output.ne0, T)  /* eq_decode_logits: T rows */;
     for (int l = 0; l < m->hp.n_layer; l++) {
         const eq_layer *L = &m->layers[l];
         const eq_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
@@ -132,20 +132,28 @@ void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user) {
     c->abort_user = user;
 }
 
-eq_status eq_decode(eq_ctx *c, const eq_token *tokens, int n) {
+eq_status eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out) {
     c->err[0] = 0;
     if (n <= 0 || !tokens) {
         snprintf(c->err, sizeof c->err, "no tokens to decode");
+        return EQ_ERR_ARG;
+    }
+    if (n_out < 0 || n_out > n || (n_out > 0 && !out)) {
+        snprintf(c->err, sizeof c->err, "cannot return the logits of %d of %d tokens", n_out, n);
         return EQ_ERR_ARG;
     }
     if (n > c->n_ctx - c->n_past) {
         snprintf(c->err, sizeof c->err, "%d tokens do not fit: the context holds %d and %d are used", n, c->n_ctx, c->n_past);
         return EQ_ERR_CONTEXT_FULL;
     }
-    const int start = c->n_past;
+    const int start = c->n_past, first_out = n - n_out;
+    const size_t n_vocab = (size_t)c->m->hp.n_vocab;
     for (int i = 0; i < n; i += c->n_batch) {
         int k = n - i < c->n_batch ? n - i : c->n_batch;
-        eq_status st = eq_forward(c, tokens + i, k);
+        /* rows wanted in this step: always its tail, since the wanted rows end the input */
+        int lo = i > first_out ? i : first_out;
+        int k_out = i + k > lo ? i + k - lo : 0;
+        eq_status st = eq_forward(c, tokens + i, k, k_out, k_out ? out + (size_t)(lo - first_out) * n_vocab : NULL);
         if (st) {
             c->n_past = start;  /* nothing half-done: the cache is as it was */
             c->has_logits = 0;
@@ -155,6 +163,10 @@ eq_status eq_decode(eq_ctx *c, const eq_token *tokens, int n) {
     }
     c->has_logits = 1;
     return EQ_OK;
+}
+
+eq_status eq_decode(eq_ctx *c, const eq_token *tokens, int n) {
+    return eq_decode_logits(c, tokens, n, 0, NULL);
 }
 
 const float *eq_ctx_logits(const eq_ctx *c) { return c->has_logits ? c->logits : NULL; }

@@ -86,7 +86,7 @@ static void embed(const eq_model *m, eq_token tok, float *out) {
     eq_type_traits_get(w->type)->to_float((const char *)w->data + (size_t)tok * w->nb1, out, w->ne0);
 }
 
-eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n) {
+eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out) {
     const eq_model *m = c->m;
     const eq_hparams *hp = &m->hp;
     const int E = hp->n_embd, F = hp->n_ff, hd = hp->head_dim;
@@ -169,6 +169,15 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n) {
         for (size_t i = 0; i < (size_t)n * E; i++) x[i] += xb[i];
     }
 
+    if (out && n_out > 0) {
+        /* the output projection runs only over the rows asked for, batched like any matmul */
+        const int t0 = n - n_out;
+        for (int t = 0; t < n_out; t++)
+            eq_rmsnorm(xb + (size_t)t * E, x + (size_t)(t0 + t) * E, m->output_norm.data, E, hp->norm_eps);
+        eq_matmul(c->pool, &m->output, xb, n_out, out, hp->n_vocab, c->qbuf);
+        memcpy(c->logits, out + (size_t)(n_out - 1) * hp->n_vocab, (size_t)hp->n_vocab * sizeof(float));
+        return EQ_OK;
+    }
     eq_rmsnorm(xb, x + (size_t)(n - 1) * E, m->output_norm.data, E, hp->norm_eps);
     eq_matmul(c->pool, &m->output, xb, 1, c->logits, hp->n_vocab, c->qbuf);
     return EQ_OK;

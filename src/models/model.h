@@ -77,7 +77,9 @@ struct eq_ctx {
     char err[256];
 };
 
-/* The forward pass of the pre-norm decoder (llama, qwen2, phi3): n tokens at n_past. */
-eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n);
+/* The forward pass of the pre-norm decoder (llama, qwen2, phi3): n tokens at n_past. Logits of
+ * the last token go to c->logits; with out, those of the last n_out tokens also go there
+ * (row by row, n_vocab floats each). */
+eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out);
 
 #endif
