@@ -7,8 +7,8 @@
 #      without an importance matrix (GGUF and legacy formats);
 #   3. the files we write run in llama.cpp and in edgeq with the same greedy text;
 #   4. bad input: a clear error, non-zero exit, no output file.
-# Needs the oracle (tests/oracle/setup.sh). llama-quantize comes from bench's build
-# (.cache/oracle/build-native) when there, else is built once into .cache/oracle/build-quantize.
+# Needs the oracle (tests/oracle/setup.sh), which also builds llama-quantize from the bundled
+# source against node-llama-cpp's prebuilt libraries.
 # Env: EDGEQ (edgeq binary; default build/native/edgeq, built here when missing), QUICK=1
 # (fewer mixtures). Prints "N passed, N failed".
 set -uo pipefail
@@ -34,33 +34,9 @@ if ! "$EDGEQ" quantize --help >/dev/null 2>&1; then  # missing, or built before 
     EDGEQ=$root/build/conf-quantize/edgeq
 fi
 
-# ---- llama-quantize ----
-find_quantize() {
-    local b out
-    for b in "$oracle/build-native/bin/llama-quantize" "$oracle/build-quantize/bin/llama-quantize"; do
-        [ -x "$b" ] || continue
-        # its libraries sit beside it: say so, whatever RUNPATH the build recorded (the cache may
-        # have been reached through another path when it was built)
-        out=$(LD_LIBRARY_PATH="$(dirname "$b")" "$b" --help 2>&1)  # not piped into grep -q: with pipefail, SIGPIPE would count as failure
-        if grep -q "usage:" <<<"$out"; then echo "$b"; return 0; fi
-    done
-    return 1
-}
-QUANTIZE=$(find_quantize)
-if [ -z "$QUANTIZE" ]; then
-    full=$oracle/llama.cpp-full
-    bundle=$oracle/node_modules/node-llama-cpp/llama/gitRelease.bundle
-    if [ ! -f "$full/CMakeLists.txt" ]; then
-        echo "== cloning llama.cpp from the node-llama-cpp bundle"
-        rm -rf "$full"
-        git clone -q "$bundle" "$full" || { bad "clone $bundle"; finish; }
-    fi
-    echo "== building llama-quantize (once; cached in $oracle/build-quantize)"
-    (cmake -S "$full" -B "$oracle/build-quantize" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DGGML_NATIVE=OFF \
-         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_OPENMP=OFF >/dev/null &&
-     cmake --build "$oracle/build-quantize" -j"$JOBS" --target llama-quantize >/dev/null) || { bad "build llama-quantize"; finish; }
-    QUANTIZE=$(find_quantize) || { bad "llama-quantize does not run"; finish; }
-fi
+# ---- llama-quantize: the bundled source's tool over the prebuilt libraries (tests/oracle/setup.sh) ----
+QUANTIZE=${EQ_LLAMA_QUANTIZE:-$oracle/bin/llama-quantize}
+[ -x "$QUANTIZE" ] || { bad "no llama-quantize at $QUANTIZE: run tests/oracle/setup.sh"; finish; }
 echo "llama-quantize: $QUANTIZE"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/eq_quantize.XXXXXX")
@@ -96,7 +72,7 @@ compare() {  # compare MODEL TYPE [extra args...]: both tools, same arguments, s
     local model=$1 type=$2; shift 2
     local what="$model $type${*:+ $*}"
     rm -f ref.gguf our.gguf
-    if ! LD_LIBRARY_PATH="$(dirname "$QUANTIZE")" "$QUANTIZE" "$@" $model.gguf ref.gguf $type 2 > ref.log 2>&1; then
+    if ! "$QUANTIZE" "$@" $model.gguf ref.gguf $type 2 > ref.log 2>&1; then
         tail -n 3 ref.log; bad "$what: llama-quantize failed"; return
     fi
     if ! "$EDGEQ" quantize "$@" $model.gguf our.gguf $type --threads 2 > our.log 2>&1; then
