@@ -6,6 +6,18 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* a JSON string literal: paths may hold quotes, backslashes or control bytes */
+static void put_json_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') printf("\\%c", ch);
+        else if (ch < 0x20) printf("\\u%04x", ch);
+        else putchar(ch);
+    }
+    putchar('"');
+}
+
 static double run_once(eq_ctx *c, const eq_token *toks, int n, int batch) {
     eq_ctx_truncate(c, 0);
     double t0 = cli_now();
@@ -54,9 +66,11 @@ int cmd_bench(const cli_args *a) {
     if (rc) {
         cli_error("%s: decode failed: %s", a->model, eq_ctx_errmsg(c));
     } else if (a->json) {
-        printf("{\"model\": \"%s\", \"arch\": \"%s\", \"size\": %llu, \"params\": %llu, \"threads\": %d, "
+        printf("{\"model\": ");
+        put_json_str(a->model);
+        printf(", \"arch\": \"%s\", \"size\": %llu, \"params\": %llu, \"threads\": %d, "
                "\"pp\": {\"n\": %d, \"tps\": %.3f, \"sd\": %.3f}, \"tg\": {\"n\": %d, \"tps\": %.3f, \"sd\": %.3f}}\n",
-               a->model, eq_model_arch(m), (unsigned long long)eq_model_size_bytes(m),
+               eq_model_arch(m), (unsigned long long)eq_model_size_bytes(m),
                (unsigned long long)eq_model_n_params(m), threads, a->n_prompt_bench, pp, pp_sd, a->n_predict, tg, tg_sd);
     } else {
         if (a->n_prompt_bench > 0) printf("pp%-5d %10.2f ± %.2f t/s\n", a->n_prompt_bench, pp, pp_sd);
