@@ -39,10 +39,12 @@ export class Engine {
     if (!this._u8 || this._u8.buffer !== b) this._u8 = new Uint8Array(b);
     return this._u8;
   }
-  i32(ptr, n) { return new Int32Array(this.buffer(), ptr, n); }
-  f64(ptr, n) { return new Float64Array(this.buffer(), ptr, n); }
+  // wasm returns pointers as signed i32: above 2 GiB of memory they read negative in JS, so
+  // every pointer that reaches a typed array goes through `>>> 0`
+  i32(ptr, n) { return new Int32Array(this.buffer(), ptr >>> 0, n); }
+  f64(ptr, n) { return new Float64Array(this.buffer(), ptr >>> 0, n); }
   _malloc(n) {
-    const p = this.m._eqw_malloc(n);
+    const p = this.m._eqw_malloc(n) >>> 0;
     if (!p) throw new EdgeqError('NOMEM', `out of memory (allocating ${n} bytes)`);
     return p;
   }
@@ -50,6 +52,7 @@ export class Engine {
   /** A NUL-terminated UTF-8 string at ptr ('' for NULL). */
   str(ptr, len) {
     if (!ptr) return null;
+    ptr >>>= 0;
     const u8 = this.u8();
     let end = ptr;
     if (len === undefined) { while (u8[end]) end++; } else end = ptr + len;
@@ -152,7 +155,7 @@ export class Engine {
     this.ctxTokens = [];
   }
   /** Address of the context's abort flag (an int32 in the heap; store non-zero to abort decode). */
-  abortFlagAddress() { return this.ctx ? this.m._eqw_ctx_abort_flag(this.ctx) : 0; }
+  abortFlagAddress() { return this.ctx ? this.m._eqw_ctx_abort_flag(this.ctx) >>> 0 : 0; }
 
   // ---- information ------------------------------------------------------------------------------
   info() {
@@ -327,7 +330,7 @@ export class Engine {
   /** Logits of the last evaluated position (a copy), or null before any. */
   logits() {
     this._needCtx();
-    const p = this.m._eqw_ctx_logits(this.ctx);
+    const p = this.m._eqw_ctx_logits(this.ctx) >>> 0;
     if (!p) return null;
     const n = this.m._eqw_model_n_vocab(this.model);
     return new Float32Array(this.buffer(), p, n).slice();

@@ -15,6 +15,7 @@ const CACHE_NAME = 'edgeq-models-v1';
 const CACHE_BACKLOG = 32 << 20; // bytes queued for the cache writer before the download waits for it
 const CACHE_STALL_MS = 3000;    // ... and how long it waits before it gives up caching
 const MAX_RESUMES = 5;
+const BYOB_CHUNK = 1 << 20;     // the reused read buffer when not caching
 
 // cache.put() calls still writing (they finish after the load itself): a worker waits for them
 // before it is terminated, or the entry would be lost
@@ -247,14 +248,25 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
         throw httpError(url, res);
       }
       if (!res.body) throw new EdgeqError('NETWORK', `${url}: empty response body`);
-      const reader = res.body.getReader();
+      // Not caching: read into one reused buffer (a BYOB reader), so the download does not leave
+      // a trail of chunk buffers for the garbage collector: peak memory stays near the model's
+      // size. Each chunk is copied into wasm memory before the next read. Caching keeps the
+      // default reader: the cache stream holds on to the chunks it is given.
+      let reader = null;
+      let spare = null;
+      if (!cacheCtl) {
+        try { reader = res.body.getReader({ mode: 'byob' }); spare = new ArrayBuffer(BYOB_CHUNK); } catch { reader = null; }
+      }
+      if (!reader) reader = res.body.getReader();
       let broke = null;
       try {
         for (;;) {
           if (signal.aborted) throw abortError(signal, 'loading aborted');
           let r;
           try {
-            r = await reader.read();
+            r = spare ? await reader.read(new Uint8Array(spare)) : await reader.read();
+            if (spare && r.value) spare = r.value.buffer; // the same memory, handed back
+            else if (spare && r.done) spare = null;
           } catch (e) {
             if (signal.aborted) throw abortError(signal, 'loading aborted');
             broke = e;

@@ -2,6 +2,7 @@
 #include "models/model.h"
 #include "ops/ops.h"
 #include "quant/quant.h"
+#include "runtime/memory.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@ eq_ctx_params eq_ctx_default_params(void) {
 
 static void *xalloc(size_t n, int *fail) {
     void *p = NULL;
-    if (n && !(p = aligned_alloc(64, (n + 63) / 64 * 64))) *fail = 1;
+    if (n && !(p = eq_aligned_alloc(64, n))) *fail = 1;
     return p;
 }
 

@@ -2,6 +2,7 @@
  * its tensor memory is allocated once and every later byte lands in its final place. */
 #include "models/model.h"
 #include "quant/quant.h"
+#include "runtime/memory.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,7 +80,7 @@ static eq_status on_header(eq_gguf *g, void *user) {
                  (unsigned long long)g->data_size);
         return EQ_ERR_NOMEM;
     }
-    void *arena = aligned_alloc(ARENA_ALIGN, (size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN);
+    void *arena = eq_aligned_alloc(ARENA_ALIGN, size);
     if (!arena) {
         snprintf(g->err, sizeof g->err, "cannot allocate %llu bytes for tensor data", (unsigned long long)g->data_size);
         return EQ_ERR_NOMEM;

@@ -36,10 +36,14 @@ endif()
 target_compile_options(edgeq_mt PRIVATE -pthread)
 
 set(EQW_DIR "${CMAKE_CURRENT_SOURCE_DIR}/wasm/web")
+# emmalloc, not dlmalloc: dlmalloc refuses any single request of 2 GiB or more on wasm32, and
+# the loader allocates a file's tensor data in one block (a single-file model over 2 GiB).
+# Our allocations are few and large, which is what emmalloc is for.
 set(EQW_LINK
   -O3 -msimd128
   -sMODULARIZE=1 -sEXPORT_NAME=createEdgeq
   -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=32MB -sABORTING_MALLOC=0
+  -sMALLOC=emmalloc
   -sFILESYSTEM=0 -sEXIT_RUNTIME=0 -sSTACK_OVERFLOW_CHECK=0
   -sEXPORTED_RUNTIME_METHODS=['wasmMemory'])
 set(EQW_MT_LINK -pthread "-sPTHREAD_POOL_SIZE=(Module.eqPoolSize||4)" -sPTHREAD_POOL_SIZE_STRICT=2)
