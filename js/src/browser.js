@@ -126,4 +126,68 @@ export async function load(source, opts = {}) {
   }
 }
 
-export default { load, EdgeqError };
+let quantizeSeq = 0;
+
+/** llama-quantize's progress line "[  12/ 272] name ..." as {tensor, tensors, name}. */
+export function parseQuantizeLine(line) {
+  const m = /^\[\s*(\d+)\/\s*(\d+)\]\s+(\S+)/.exec(line);
+  return m ? { tensor: Number(m[1]), tensors: Number(m[2]), name: m[3] } : null;
+}
+
+/**
+ * Quantize a GGUF model in the browser (a worker of its own): the same bytes as
+ * `edgeq quantize` / llama-quantize. source: a File/Blob, an ArrayBuffer/typed array, or a URL
+ * whose server answers Range requests. type: 'Q4_K_M', 'Q8_0', ... Resolves to a Blob.
+ * opts: threads, pure, allowRequantize, outputType, embeddingType, signal,
+ * onProgress({tensor, tensors, name, line}), workerUrl.
+ */
+export async function quantize(source, type, opts = {}) {
+  const { signal } = opts;
+  if (signal && signal.aborted) throw abortError(signal, 'quantization aborted');
+  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  let worker;
+  try {
+    worker = new Worker(opts.workerUrl || new URL('./worker.js', import.meta.url), { type: 'module', name: 'edgeq-quantize' });
+  } catch (e) {
+    throw new EdgeqError('RUNTIME', `cannot start the edgeq worker: ${e.message}`, { cause: e });
+  }
+  const b = new WorkerBackend(worker);
+  const jobId = ++quantizeSeq;
+  const onMsg = (d) => {
+    if (d.type !== 'quantize-log' || d.jobId !== jobId || !opts.onProgress) return;
+    try { opts.onProgress({ ...(parseQuantizeLine(d.line) || {}), line: d.line }); } catch { /* caller's bug */ }
+  };
+  b.listeners.add(onMsg);
+  // the worker is busy inside wasm until it is done: aborting means ending the worker
+  let onAbort = null;
+  const aborted = new Promise((_, reject) => {
+    if (!signal) return;
+    onAbort = () => reject(abortError(signal, 'quantization aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const baseUrl = typeof location !== 'undefined' ? location.href : undefined;
+    const src = source instanceof URL ? source.href : source;
+    const run = (async () => {
+      await b.call('init', { threads });
+      return b.call('quantize', {
+        jobId, source: src, type,
+        options: {
+          baseUrl, threads, pure: !!opts.pure, allowRequantize: !!opts.allowRequantize,
+          outputType: opts.outputType || '', embeddingType: opts.embeddingType || '',
+        },
+      });
+    })();
+    return await Promise.race([run, aborted]);
+  } finally {
+    b.listeners.delete(onMsg);
+    if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+    const w = b.worker;
+    b.worker = null;
+    for (const p of b.pending.values()) p.reject(new EdgeqError('ABORTED', 'quantization ended'));
+    b.pending.clear();
+    if (w) w.terminate(); // frees the worker's whole wasm memory at once
+  }
+}
+
+export default { load, quantize, EdgeqError };

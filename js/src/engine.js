@@ -2,7 +2,7 @@
 // context and generations living in it. Runs where the module runs: the page's Web Worker
 // (src/worker.js) in browsers, the calling thread in Node (src/node.js). Synchronous except
 // where noted; everything that fails throws an EdgeqError.
-import { EdgeqError, statusError } from './errors.js';
+import { EdgeqError, statusError, asEdgeqError } from './errors.js';
 
 const STAGE_BYTES = 1 << 20; // staging buffer in the heap that fetched chunks pass through
 const enc = new TextEncoder();
@@ -117,6 +117,38 @@ export class Engine {
   _loaderError(st) {
     const msg = this.loader ? this.str(this.m._eqw_loader_errmsg(this.loader)) : '';
     return statusError(st, msg || this.str(this.m._eqw_status_str(st)));
+  }
+
+  // ---- quantization ---------------------------------------------------------------------------
+  /**
+   * Quantize a GGUF into `type` (llama-quantize's names: 'Q4_K_M', 'Q8_0', ...), the same bytes
+   * `edgeq quantize` and llama-quantize write. Synchronous; the input is pulled in slabs:
+   * read(pos, dst) fills the Uint8Array dst with the bytes at pos; write(bytes) receives the
+   * output in order (a view into wasm memory, valid during the call only); onLog(line) gets
+   * llama-quantize's progress lines.
+   */
+  quantize({ size, name = 'model', type, threads = 1, pure = false, allowRequantize = false,
+    outputType = '', embeddingType = '', read, write, onLog = () => {} }) {
+    let failure = null; // a callback's own error wins over the status it causes
+    const strs = [];
+    this.m.eqwQuantize = {
+      read: (pos, ptr, n) => {
+        try { read(pos, new Uint8Array(this.buffer(), ptr, n)); return 0; } catch (e) { failure = failure || e; return 1; }
+      },
+      write: (ptr, n) => {
+        try { write(new Uint8Array(this.buffer(), ptr, n)); return 0; } catch (e) { failure = failure || e; return 1; }
+      },
+      log: (line) => { try { onLog(line); } catch { /* caller's bug */ } },
+    };
+    try {
+      for (const v of [name, type, outputType || '', embeddingType || '']) strs.push(this.allocString(String(v))[0]);
+      const st = this.m._eqw_quantize(size, strs[0], strs[1], threads, pure ? 1 : 0, allowRequantize ? 1 : 0, strs[2], strs[3]);
+      if (failure) throw asEdgeqError(failure);
+      if (st) throw statusError(st, this.str(this.m._eqw_errmsg()));
+    } finally {
+      for (const p of strs) this._free(p);
+      delete this.m.eqwQuantize;
+    }
   }
 
   /** Free the model, context and any load in progress (the module stays usable). */

@@ -178,5 +178,40 @@ export declare class LLM {
 
 export declare function load(source: ModelSource, opts?: LoadOptions): Promise<LLM>;
 
-declare const _default: { load: typeof load; EdgeqError: typeof EdgeqError };
+export interface QuantizeProgress {
+  /** 1-based index of the tensor just written, of `tensors` (absent on summary lines) */
+  tensor?: number;
+  tensors?: number;
+  name?: string;
+  /** llama-quantize's line: "[  12/ 272] blk.0.attn_q.weight - [...], type = f16, converting to q4_K ..." */
+  line: string;
+}
+
+export interface QuantizeOptions {
+  /** Node: write here (under a temporary name, renamed when complete) and resolve to the path. */
+  output?: string;
+  threads?: number;
+  /** no k-quant mixture: every quantizable tensor gets the base type (llama-quantize --pure) */
+  pure?: boolean;
+  /** accept quantized inputs (dequantized first) */
+  allowRequantize?: boolean;
+  /** tensor type for output.weight / token_embd.weight, e.g. 'q8_0' */
+  outputType?: string;
+  embeddingType?: string;
+  onProgress?: (p: QuantizeProgress) => void;
+  /** browsers: ends the worker at once; Node: checked before starting */
+  signal?: AbortSignal;
+  workerUrl?: string | URL;
+}
+
+/**
+ * Quantize a GGUF model into `type` ('Q4_K_M', 'Q8_0', 'Q4_0', 'Q5_1', 'Q2_K', ... llama-quantize's
+ * names): the same bytes as `edgeq quantize` and llama-quantize. Browsers: source is a File/Blob,
+ * bytes, or a URL whose server answers Range requests; resolves to a Blob. Node: a path or bytes;
+ * resolves to the output path (with `output`) or a Uint8Array.
+ */
+export declare function quantize(source: string | URL | Blob | ArrayBuffer | ArrayBufferView, type: string,
+  opts?: QuantizeOptions): Promise<Blob | Uint8Array | string>;
+
+declare const _default: { load: typeof load; quantize: typeof quantize; EdgeqError: typeof EdgeqError };
 export default _default;

@@ -154,10 +154,89 @@ export async function load(source, opts = {}) {
   return new LLM(new DirectBackend(engine), { name });
 }
 
+/**
+ * Quantize a GGUF model: the same bytes as `edgeq quantize` / llama-quantize. source: a path
+ * (or file: URL), or the bytes (Uint8Array/ArrayBuffer/Blob). type: 'Q4_K_M', 'Q8_0', ...
+ * opts: output (a path: written under a temporary name, renamed when complete; without it the
+ * result is returned as a Uint8Array), threads, pure, allowRequantize, outputType,
+ * embeddingType, onProgress({tensor, tensors, name, line}), signal (checked before starting:
+ * the work itself runs synchronously on this thread).
+ */
+export async function quantize(source, type, opts = {}) {
+  if (opts.signal && opts.signal.aborted) throw abortError(opts.signal, 'quantization aborted');
+  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  let src;
+  let fd = -1;
+  let out = -1;
+  const tmp = opts.output ? `${opts.output}.tmp` : null;
+  const parts = [];
+  if (typeof Blob !== 'undefined' && source instanceof Blob) source = new Uint8Array(await source.arrayBuffer());
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    const u8 = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    src = { size: u8.length, name: 'model.gguf', read: (pos, dst) => dst.set(u8.subarray(pos, pos + dst.length)) };
+  } else if (typeof source === 'string' || source instanceof URL) {
+    const path = source instanceof URL || source.startsWith('file:') ? fileURLToPath(source) : source;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (e) {
+      throw new EdgeqError('IO', `${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: e });
+    }
+    src = {
+      size: fs.fstatSync(fd).size,
+      name: path,
+      read(pos, dst) {
+        let done = 0;
+        while (done < dst.length) {
+          const n = fs.readSync(fd, dst, done, dst.length - done, pos + done);
+          if (n <= 0) throw new EdgeqError('IO', `${path}: short read at ${pos + done}`);
+          done += n;
+        }
+      },
+    };
+  } else {
+    throw new EdgeqError('ARG', 'quantize: the source must be a path, a file: URL or the bytes');
+  }
+  const engine = await acquireEngine(threads);
+  try {
+    if (tmp) {
+      try { out = fs.openSync(tmp, 'w'); } catch (e) { throw new EdgeqError('IO', `${tmp}: cannot create: ${e.message}`, { cause: e }); }
+    }
+    engine.quantize({
+      size: src.size, name: src.name, type, threads, pure: !!opts.pure, allowRequantize: !!opts.allowRequantize,
+      outputType: opts.outputType || '', embeddingType: opts.embeddingType || '', read: src.read,
+      write: (bytes) => {
+        if (out < 0) { parts.push(Buffer.from(bytes)); return; }
+        let done = 0;
+        while (done < bytes.length) done += fs.writeSync(out, bytes, done, bytes.length - done);
+      },
+      onLog: (line) => {
+        if (!opts.onProgress) return;
+        const m = /^\[\s*(\d+)\/\s*(\d+)\]\s+(\S+)/.exec(line);
+        try { opts.onProgress({ ...(m ? { tensor: Number(m[1]), tensors: Number(m[2]), name: m[3] } : {}), line }); } catch { /* caller's bug */ }
+      },
+    });
+    if (out >= 0) {
+      fs.closeSync(out);
+      out = -1;
+      fs.renameSync(tmp, opts.output);
+      return opts.output;
+    }
+    const all = Buffer.concat(parts);
+    return new Uint8Array(all.buffer, all.byteOffset, all.length);
+  } catch (e) {
+    if (out >= 0) { try { fs.closeSync(out); } catch { /* closed */ } out = -1; }
+    if (tmp) { try { fs.unlinkSync(tmp); } catch { /* never made */ } }
+    throw asEdgeqError(e);
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+    releaseEngine(engine);
+  }
+}
+
 /** @internal test hooks: instances created so far, and the idle engines' heap use. */
 export const _internals = {
   instances: () => instances,
   idleEngines: () => [...idle.st, ...[...idle.mt.values()].flat()],
 };
 
-export default { load, EdgeqError, defaultThreads };
+export default { load, quantize, EdgeqError, defaultThreads };

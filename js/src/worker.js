@@ -37,6 +37,55 @@ async function createEngine(threads) {
   }
 }
 
+// A GGUF readable synchronously, for the quantizer (it pulls slabs while wasm runs): a Blob through
+// FileReaderSync (workers only), bytes in memory, or a URL through synchronous XHR Range requests.
+function syncSource(source, baseUrl) {
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    const reader = new FileReaderSync();
+    return {
+      size: source.size,
+      name: source.name || 'model.gguf',
+      read(pos, dst) {
+        const ab = reader.readAsArrayBuffer(source.slice(pos, pos + dst.length));
+        if (ab.byteLength !== dst.length) throw new EdgeqError('IO', `${source.name || 'blob'}: short read at ${pos}`);
+        dst.set(new Uint8Array(ab));
+      },
+    };
+  }
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    const u8 = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+    return { size: u8.length, name: 'model.gguf', read: (pos, dst) => dst.set(u8.subarray(pos, pos + dst.length)) };
+  }
+  if (typeof source === 'string') {
+    const url = new URL(source, baseUrl).href;
+    const get = (from, to) => {
+      const x = new XMLHttpRequest();
+      x.open('GET', url, false);
+      x.responseType = 'arraybuffer';
+      x.setRequestHeader('Range', `bytes=${from}-${to}`);
+      try { x.send(); } catch (e) { throw new EdgeqError('NETWORK', `${url}: cannot fetch: ${e.message}`, { cause: e }); }
+      if (x.status !== 206) {
+        if (x.status >= 200 && x.status < 300) throw new EdgeqError('NETWORK', `${url}: the server ignores Range requests; pass the file as a Blob`);
+        throw new EdgeqError('HTTP', `${url}: HTTP ${x.status}`, { status: x.status });
+      }
+      return x;
+    };
+    const head = get(0, 0);
+    const m = /\/(\d+)$/.exec(head.getResponseHeader('content-range') || '');
+    if (!m) throw new EdgeqError('NETWORK', `${url}: no file size in the Content-Range header`);
+    return {
+      size: Number(m[1]),
+      name: url,
+      read(pos, dst) {
+        const ab = get(pos, pos + dst.length - 1).response;
+        if (!ab || ab.byteLength !== dst.length) throw new EdgeqError('NETWORK', `${url}: short read at ${pos}`);
+        dst.set(new Uint8Array(ab));
+      },
+    };
+  }
+  throw new EdgeqError('ARG', 'quantize: the source must be a File/Blob, an ArrayBuffer/typed array or a URL');
+}
+
 const ops = {
   async init({ threads }) {
     if (!engine) engine = await createEngine(threads);
@@ -85,6 +134,18 @@ const ops = {
   unload: () => engine.unload(),
   drain: () => cacheWritesSettled(5000),
   memory: () => ({ heapUsed: engine.heapUsed(), memoryBytes: engine.memoryBytes() }),
+  quantize({ jobId, source, type, options }) {
+    const src = syncSource(source, options.baseUrl);
+    let parts = [];
+    engine.quantize({
+      ...options, size: src.size, name: src.name, type, read: src.read,
+      write: (bytes) => { parts.push(bytes.slice()); },
+      onLog: (line) => self.postMessage({ type: 'quantize-log', jobId, line }),
+    });
+    const blob = new Blob(parts, { type: 'application/octet-stream' });
+    parts = null;
+    return blob;
+  },
 };
 
 self.onmessage = async (ev) => {

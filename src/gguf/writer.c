@@ -1,5 +1,6 @@
 /* GGUF writer: metadata and tensor infos kept serialized in memory, data streamed to a
- * temporary file that is renamed over the target only once complete. */
+ * temporary file that is renamed over the target only once complete (or to a caller's sink,
+ * which then decides what an incomplete output means). */
 #include "gguf/writer.h"
 #include "quant/quant.h"
 
@@ -29,6 +30,8 @@ struct eq_gguf_writer {
     uint32_t alignment;
     /* output state */
     FILE *f;
+    int (*sink)(void *user, const void *data, size_t n);   /* instead of f, when set */
+    void *sink_user;
     char *path, *tmp_path;
     int cur;            /* tensor receiving data */
     uint64_t cur_done;  /* its bytes written so far */
@@ -58,6 +61,7 @@ void eq_gguf_writer_abort(eq_gguf_writer *w) {
         fclose(w->f);
         w->f = NULL;
     }
+    w->sink = NULL;
     if (w->tmp_path && !w->finished) remove(w->tmp_path);
 }
 
@@ -131,7 +135,7 @@ int eq_gguf_writer_n_kv(const eq_gguf_writer *w) { return w->n_kv; }
 
 static eq_status check_open(eq_gguf_writer *w, const char *what) {
     if (w->err[0]) return EQ_ERR_ARG;
-    if (w->f || w->finished) return fail(w, EQ_ERR_ARG, "GGUF writer: %s after the file was opened", what);
+    if (w->f || w->sink || w->finished) return fail(w, EQ_ERR_ARG, "GGUF writer: %s after the file was opened", what);
     return EQ_OK;
 }
 
@@ -320,6 +324,10 @@ uint64_t eq_gguf_writer_tensor_size(const eq_gguf_writer *w, int i) {
 /* ---- output ---- */
 
 static eq_status put_bytes(eq_gguf_writer *w, const void *p, size_t n) {
+    if (w->sink) {
+        if (n && w->sink(w->sink_user, p, n)) return fail(w, EQ_ERR_IO, "%s: write failed", w->path);
+        return EQ_OK;
+    }
     if (n && fwrite(p, 1, n, w->f) != n)
         return fail(w, EQ_ERR_IO, "%s: write failed (disk full?)", w->path);
     return EQ_OK;
@@ -345,10 +353,8 @@ static char *dup_cat(const char *a, const char *b) {
     return s;
 }
 
-eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path) {
-    eq_status st = check_open(w, "open");
-    if (st) return st;
-    /* the alignment the data will have: general.alignment when set */
+/* Offsets by the alignment in force (general.alignment when set). */
+static eq_status layout(eq_gguf_writer *w) {
     int ai = find_kv(w, "general.alignment");
     w->alignment = EQ_GGUF_DEFAULT_ALIGNMENT;
     if (ai >= 0) {
@@ -365,12 +371,11 @@ eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path) {
         w->t[i].offset = off;
         off = pad_to(off + w->t[i].nbytes, w->alignment);
     }
-    w->path = dup_cat(path, "");
-    w->tmp_path = dup_cat(path, ".tmp");
-    if (!w->path || !w->tmp_path) return fail(w, EQ_ERR_NOMEM, "out of memory");
-    w->f = fopen(w->tmp_path, "wb");
-    if (!w->f) return fail(w, EQ_ERR_IO, "%s: cannot create file", w->tmp_path);
+    return EQ_OK;
+}
 
+/* Header, metadata, tensor infos and the padding up to the data. */
+static eq_status put_header(eq_gguf_writer *w) {
     bbuf h = {0};
     bput(&h, "GGUF", 4);
     bu32(&h, 3);
@@ -389,7 +394,7 @@ eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path) {
         bu64(&h, t->offset);
     }
     if (h.oom) { free(h.b); eq_gguf_writer_abort(w); return fail(w, EQ_ERR_NOMEM, "out of memory building the GGUF header"); }
-    st = put_bytes(w, h.b, h.n);
+    eq_status st = put_bytes(w, h.b, h.n);
     if (!st) st = put_zeros(w, pad_to(h.n, w->alignment) - h.n);
     free(h.b);
     if (st) { eq_gguf_writer_abort(w); return st; }
@@ -398,9 +403,32 @@ eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path) {
     return EQ_OK;
 }
 
+eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path) {
+    eq_status st = check_open(w, "open");
+    if (st || (st = layout(w))) return st;
+    w->path = dup_cat(path, "");
+    w->tmp_path = dup_cat(path, ".tmp");
+    if (!w->path || !w->tmp_path) return fail(w, EQ_ERR_NOMEM, "out of memory");
+    w->f = fopen(w->tmp_path, "wb");
+    if (!w->f) return fail(w, EQ_ERR_IO, "%s: cannot create file", w->tmp_path);
+    return put_header(w);
+}
+
+eq_status eq_gguf_writer_open_sink(eq_gguf_writer *w, const char *name,
+                                   int (*sink)(void *user, const void *data, size_t n), void *user) {
+    eq_status st = check_open(w, "open");
+    if (st || (st = layout(w))) return st;
+    if (!sink) return fail(w, EQ_ERR_ARG, "GGUF writer: no sink");
+    w->path = dup_cat(name ? name : "output", "");
+    if (!w->path) return fail(w, EQ_ERR_NOMEM, "out of memory");
+    w->sink = sink;
+    w->sink_user = user;
+    return put_header(w);
+}
+
 eq_status eq_gguf_writer_write(eq_gguf_writer *w, const void *data, size_t n) {
     if (w->err[0]) return EQ_ERR_ARG;
-    if (!w->f) return fail(w, EQ_ERR_ARG, "GGUF writer: write before open");
+    if (!w->f && !w->sink) return fail(w, EQ_ERR_ARG, "GGUF writer: write before open");
     const uint8_t *p = data;
     while (n) {
         if (w->cur >= w->n_t) {
@@ -427,10 +455,15 @@ eq_status eq_gguf_writer_write(eq_gguf_writer *w, const void *data, size_t n) {
 
 eq_status eq_gguf_writer_finish(eq_gguf_writer *w) {
     if (w->err[0]) return EQ_ERR_ARG;
-    if (!w->f) return fail(w, EQ_ERR_ARG, "GGUF writer: finish before open");
+    if (!w->f && !w->sink) return fail(w, EQ_ERR_ARG, "GGUF writer: finish before open");
     if (w->cur < w->n_t) {
         eq_gguf_writer_abort(w);
         return fail(w, EQ_ERR_ARG, "%s: tensor '%s' data is incomplete", w->path, w->t[w->cur].name);
+    }
+    if (w->sink) {
+        w->sink = NULL;   /* a finished writer takes no more bytes */
+        w->finished = 1;
+        return EQ_OK;
     }
     int bad = fflush(w->f) != 0 || ferror(w->f);
     bad |= fclose(w->f) != 0;

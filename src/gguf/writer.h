@@ -69,10 +69,14 @@ uint64_t  eq_gguf_writer_tensor_size(const eq_gguf_writer *w, int i);
 /* ---- output ---- */
 /* Create "<path>.tmp" and write header, metadata and tensor infos. */
 eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path);
+/* The same, with every byte handed to sink (returns non-zero on failure) instead of a file:
+ * for hosts without a file system (a browser). name is for messages. */
+eq_status eq_gguf_writer_open_sink(eq_gguf_writer *w, const char *name,
+                                   int (*sink)(void *user, const void *data, size_t n), void *user);
 /* Append tensor data: the tensors' bytes back to back, in add_tensor order (padding is added
  * between them). More bytes than the tensors hold is an error. */
 eq_status eq_gguf_writer_write(eq_gguf_writer *w, const void *data, size_t n);
-/* Check that all tensor data arrived, close and rename to the target name. */
+/* Check that all tensor data arrived, close and rename to the target name (sink: just check). */
 eq_status eq_gguf_writer_finish(eq_gguf_writer *w);
 /* Give up: close and remove the temporary file (also done by free when not finished). */
 void      eq_gguf_writer_abort(eq_gguf_writer *w);

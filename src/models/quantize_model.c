@@ -451,12 +451,29 @@ static int get_count(const eq_gguf *g, const char *key, int *out) {
     return 1;
 }
 
-eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_quantize_params *p,
-                            char *err, size_t errlen) {
+/* the input as positioned reads: a file, or the caller's callback */
+typedef struct {
+    const char *name;
+    uint64_t size;
+    FILE *f;
+    uint64_t cur;       /* the file's position */
+    const eq_quantize_io *io;
+} qinput;
+
+static int in_read(qinput *in, uint64_t pos, void *buf, size_t n) {
+    if (pos > in->size || n > in->size - pos) return -1;
+    if (in->io) return in->io->read(in->io->user, pos, buf, n);
+    return read_at(in->f, &in->cur, pos, buf, n);
+}
+
+/* Quantize in; the output goes to out_path (temporary name, renamed when complete) or to io. */
+static eq_status quantize(qinput *in, const char *out_path, const eq_quantize_io *io, const eq_quantize_params *p,
+                          char *err, size_t errlen) {
     qctx q = {p, err, errlen};
     if (err && errlen) err[0] = 0;
     eq_status st = EQ_OK;
-    FILE *f = NULL;
+    const char *in_path = in->name;
+    const uint64_t fsize = in->size;
     eq_gguf *g = NULL;
     eq_gguf_writer *w = NULL;
     eq_pool *pool = NULL;
@@ -470,26 +487,18 @@ eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_
 
     const int default_type = eq_ftype_default_type(p->ftype);
     if (default_type < 0) return qfail(&q, EQ_ERR_ARG, "unsupported file type %d", p->ftype);
-    if (!strcmp(in_path, out_path)) return qfail(&q, EQ_ERR_ARG, "%s: input and output files are the same", in_path);
 
     /* the header only: tensor data is read later, slab by slab, in llama's tensor order */
-    f = fopen(in_path, "rb");
-    if (!f) return qfail(&q, EQ_ERR_IO, "%s: cannot open file", in_path);
-    uint64_t fsize = 0;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long s = ftell(f);
-        if (s > 0) fsize = (uint64_t)s;
-    }
-    if (seek_to(f, 0)) { st = qfail(&q, EQ_ERR_IO, "%s: cannot seek", in_path); goto out; }
     g = eq_gguf_new(fsize, NULL, NULL);
     if (!g) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
     {
         enum { CHUNK = 1 << 16 };
         uint8_t *chunk = malloc(CHUNK); /* not on the stack: wasm stacks are small */
         if (!chunk) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
-        while (!g->header_ready) {
-            size_t got = fread(chunk, 1, CHUNK, f);
-            if (!got) break;
+        for (uint64_t pos = 0; !g->header_ready && pos < fsize;) {
+            size_t got = fsize - pos < CHUNK ? (size_t)(fsize - pos) : CHUNK;
+            if (in_read(in, pos, chunk, got)) { free(chunk); st = qfail(&q, EQ_ERR_IO, "%s: read error", in_path); goto out; }
+            pos += got;
             if ((st = eq_gguf_feed(g, chunk, got))) break;
         }
         free(chunk);
@@ -501,7 +510,6 @@ eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_
             goto out;
         }
     }
-    uint64_t in_pos = g->pos;
 
     /* hyper-parameters the rules look at (llama's loader requires block_count) */
     eq_qplan_params qp;
@@ -620,7 +628,7 @@ eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_
         const eq_gguf_tensor *t = &g->tensors[order[k]];
         if ((st = eq_gguf_writer_add_tensor(w, t->name, types[k], EQ_GGUF_MAX_DIMS, t->ne))) goto werr;
     }
-    if ((st = eq_gguf_writer_open(w, out_path))) goto werr;
+    if ((st = io ? eq_gguf_writer_open_sink(w, io->name, io->write, io->user) : eq_gguf_writer_open(w, out_path))) goto werr;
 
     {
         int nth = p->n_threads > 0 ? p->n_threads : eq_cpu_count();
@@ -667,7 +675,7 @@ eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_
         for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
             if (p->cancel && p->cancel(p->log_user)) { st = qfail(&q, EQ_ERR_ABORTED, "cancelled"); goto out; }
             const int64_t nr = nrows - r0 < slab ? nrows - r0 : slab;
-            if (read_at(f, &in_pos, base + (uint64_t)r0 * in_row, src, (size_t)nr * in_row)) {
+            if (in_read(in, base + (uint64_t)r0 * in_row, src, (size_t)nr * in_row)) {
                 st = qfail(&q, EQ_ERR_IO, "%s: read error in tensor '%s' (truncated?)", in_path, t->name);
                 goto out;
             }
@@ -709,7 +717,6 @@ werr:
 out:
     eq_gguf_writer_free(w); /* removes the temporary file unless finished */
     eq_pool_free(pool);
-    if (f) fclose(f);
     eq_gguf_free(g);
     imatrix_free(&im);
     free(pt);
@@ -720,4 +727,34 @@ out:
     free(dst);
     free(f32);
     return st;
+}
+
+eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_quantize_params *p,
+                            char *err, size_t errlen) {
+    qctx q = {p, err, errlen};
+    if (err && errlen) err[0] = 0;
+    if (!strcmp(in_path, out_path)) return qfail(&q, EQ_ERR_ARG, "%s: input and output files are the same", in_path);
+    qinput in = {in_path, 0, fopen(in_path, "rb"), 0, NULL};
+    if (!in.f) return qfail(&q, EQ_ERR_IO, "%s: cannot open file", in_path);
+    if (fseek(in.f, 0, SEEK_END) == 0) {
+        long s = ftell(in.f);
+        if (s > 0) in.size = (uint64_t)s;   /* a long too small for the size (wasm32) reads as 0: */
+    }
+    if (!in.size) {                          /* count the bytes instead */
+        uint8_t buf[4096];
+        size_t got;
+        rewind(in.f);
+        while ((got = fread(buf, 1, sizeof buf, in.f)) > 0) in.size += got;
+    }
+    eq_status st = seek_to(in.f, 0) ? qfail(&q, EQ_ERR_IO, "%s: cannot seek", in_path) : quantize(&in, out_path, NULL, p, err, errlen);
+    fclose(in.f);
+    return st;
+}
+
+eq_status eq_quantize_model_io(const eq_quantize_io *io, const eq_quantize_params *p, char *err, size_t errlen) {
+    qctx q = {p, err, errlen};
+    if (err && errlen) err[0] = 0;
+    if (!io || !io->read || !io->write) return qfail(&q, EQ_ERR_ARG, "quantize: no input or output");
+    qinput in = {io->name ? io->name : "input", io->size, NULL, 0, io};
+    return quantize(&in, NULL, io, p, err, errlen);
 }

@@ -8,6 +8,7 @@
 #define EQ_QUANTIZE_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "edgeq.h"
 
 typedef struct {
@@ -33,5 +34,18 @@ eq_quantize_params eq_quantize_default_params(void);
  * there before (a previous file of that name is only replaced on success). */
 eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_quantize_params *p,
                             char *err, size_t errlen);
+
+/* The same over callbacks, for hosts without files (a browser: Blob slices in, Blob parts
+ * out). read fills buf with n bytes at pos, write takes the next n output bytes; both return
+ * 0 on success. On failure the output written so far is to be discarded by the caller. */
+typedef struct {
+    const char *name;     /* for messages */
+    uint64_t size;        /* input bytes */
+    int (*read)(void *user, uint64_t pos, void *buf, size_t n);
+    int (*write)(void *user, const void *buf, size_t n);
+    void *user;
+} eq_quantize_io;
+
+eq_status eq_quantize_model_io(const eq_quantize_io *io, const eq_quantize_params *p, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 // Ends with one line "N passed, M failed"; exits non-zero on any failure.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,6 +94,12 @@ const ref = { text: {}, tokens: {}, logits: null };
   native(['run', '-m', MODEL, '-p', PROMPTS[0], '-n', '1', '--temp', '0', '--logits-out', lf]);
   ref.logits = new Float32Array(new Uint8Array(fs.readFileSync(lf)).buffer);
   fs.rmSync(lf, { force: true });
+  // the file the in-browser quantizer must reproduce byte for byte
+  const qf = path.join(os.tmpdir(), `edgeq-browser-q8_0-${process.pid}.gguf`);
+  native(['quantize', MODEL, qf, 'Q8_0', '--allow-requantize', '-t', '2']);
+  const qb = fs.readFileSync(qf);
+  ref.q8 = { size: qb.length, sha256: crypto.createHash('sha256').update(qb).digest('hex') };
+  fs.rmSync(qf, { force: true });
   console.log(`native references: ${((Date.now() - t0) / 1000).toFixed(1)} s (${CLI})`);
 }
 
@@ -305,6 +312,40 @@ async function modeTests(browser, isolated) {
       const corr = (sab - sa * sb / n) / Math.sqrt((saa - sa * sa / n) * (sbb - sb * sb / n));
       check(corr > 0.995, `correlation with the native logits ${corr}`);
     });
+
+    await test(`${tag} quantize(): a URL (Range reads) and a Blob, to Q8_0, the native CLI's bytes; abort ends it`, async () => {
+      const r = await ev(async () => {
+        const hex = async (blob) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()))]
+          .map((b) => b.toString(16).padStart(2, '0')).join('');
+        const prog = [];
+        const t0 = performance.now();
+        const fromUrl = await edgeq.quantize('/model.gguf', 'Q8_0', { allowRequantize: true, onProgress: (p) => prog.push(p) });
+        const ms = performance.now() - t0;
+        const blob = await (await fetch('/model.gguf')).blob();
+        const fromBlob = await edgeq.quantize(blob, 'Q8_0', { allowRequantize: true, threads: 1 });
+        const ac = new AbortController();
+        let abortErr = null;
+        try {
+          await edgeq.quantize(blob, 'Q4_0', { allowRequantize: true, signal: ac.signal, onProgress: (p) => { if (p.tensor === 2) ac.abort(); } });
+        } catch (e) { abortErr = { name: e.name, code: e.code, message: e.message }; }
+        let typeErr = null;
+        try { await edgeq.quantize(blob, 'Q9_X'); } catch (e) { typeErr = { code: e.code, message: e.message }; }
+        let requantErr = null;
+        try { await edgeq.quantize(blob, 'Q4_0'); } catch (e) { requantErr = { code: e.code, message: e.message }; }
+        return {
+          ms, urlSize: fromUrl.size, urlHash: await hex(fromUrl), blobSize: fromBlob.size, blobHash: await hex(fromBlob),
+          nProg: prog.length, last: prog.filter((p) => p.tensor).at(-1), summary: prog.at(-1).line, abortErr, typeErr, requantErr,
+        };
+      });
+      eq([r.urlSize, r.urlHash], [ref.q8.size, ref.q8.sha256], 'quantize(URL) size and SHA-256 vs native');
+      eq([r.blobSize, r.blobHash], [ref.q8.size, ref.q8.sha256], 'quantize(Blob) size and SHA-256 vs native');
+      check(r.last && r.last.tensor === r.last.tensors && r.last.tensors === 272, `last tensor progress ${JSON.stringify(r.last)}`);
+      check(/^quant size/.test(r.summary), `the last progress line is the summary: ${r.summary}`);
+      check(r.abortErr && r.abortErr.code === 'ABORTED', `abort: ${JSON.stringify(r.abortErr)}`);
+      check(r.typeErr && r.typeErr.code === 'ARG' && /Q9_X/.test(r.typeErr.message), `unknown type: ${JSON.stringify(r.typeErr)}`);
+      check(r.requantErr && r.requantErr.code === 'ARG' && /already quantized/.test(r.requantErr.message), `requantize: ${JSON.stringify(r.requantErr)}`);
+      console.log(`      Q8_0 of ${(size / MiB).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms (${r.nProg} progress lines), ${(r.urlSize / MiB).toFixed(1)} MiB out`);
+    }, 180000);
 
     await test(`${tag} dispose(): later calls reject with DISPOSED`, async () => {
       const r = await ev(async () => { await llm.dispose(); return catchErr(() => llm.info()); });

@@ -423,3 +423,27 @@ test('Cache API: a download is cached, verified by size/ETag on reuse; caching f
     delete globalThis.caches;
   }
 });
+
+test('quantize: a path and bytes, to Q8_0 and Q4_0, the native CLI bytes; errors leave no file', async () => {
+  const nat = path.join(tmp, 'native-q8.gguf');
+  native(['quantize', MODEL, nat, 'Q8_0', '--allow-requantize', '-t', '1']);
+  const want = fs.readFileSync(nat);
+  const out = path.join(tmp, 'js-q8.gguf');
+  const lines = [];
+  const r = await edgeq.quantize(MODEL, 'Q8_0', { allowRequantize: true, threads: 1, output: out, onProgress: (p) => lines.push(p) });
+  assert.equal(r, out);
+  assert.ok(Buffer.compare(fs.readFileSync(out), want) === 0, 'Q8_0 from a path: same bytes as the native CLI');
+  assert.ok(!fs.existsSync(`${out}.tmp`), 'no temporary file left');
+  const tensors = lines.filter((p) => p.tensor);
+  assert.equal(tensors.at(-1).tensor, tensors.at(-1).tensors, 'progress reaches the last tensor');
+  const q4 = await edgeq.quantize(new Uint8Array(fs.readFileSync(MODEL)), 'Q4_0', { allowRequantize: true, threads: 2, pure: true });
+  const nat4 = path.join(tmp, 'native-q4.gguf');
+  native(['quantize', MODEL, nat4, 'Q4_0', '--allow-requantize', '--pure', '-t', '1']);
+  assert.ok(q4 instanceof Uint8Array && Buffer.compare(Buffer.from(q4), fs.readFileSync(nat4)) === 0, 'Q4_0 --pure from bytes: same bytes');
+  const bad = path.join(tmp, 'bad-q.gguf');
+  await rejectsWith(edgeq.quantize(MODEL, 'Q4_0', { output: bad }), 'ARG', /already quantized/);
+  await rejectsWith(edgeq.quantize(MODEL, 'Q9_X', { output: bad }), 'ARG', /Q9_X/);
+  await rejectsWith(edgeq.quantize(new Uint8Array(fs.readFileSync(MODEL).subarray(0, 4096)), 'Q8_0', { allowRequantize: true, output: bad }), 'FORMAT');
+  await rejectsWith(edgeq.quantize(path.join(tmp, 'missing.gguf'), 'Q8_0', { output: bad }), 'IO', /missing.gguf/);
+  assert.ok(!fs.existsSync(bad) && !fs.existsSync(`${bad}.tmp`), 'no output left behind by failures');
+});

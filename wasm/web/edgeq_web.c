@@ -7,6 +7,9 @@
  * aborts or exits. Whoever allocates frees: every *_new has its *_free.
  */
 #include <edgeq.h>
+#include "models/quantize_model.h"   /* internal: the web module is part of the project */
+#include "quant/quant.h"
+#include "quant/quantize.h"
 
 #include <emscripten/emscripten.h>
 #include <malloc.h>
@@ -220,3 +223,56 @@ EXPORT int eqw_sample(eq_sampler *s, const eqw_ctx *w) {
 EXPORT void eqw_sampler_accept(eq_sampler *s, int t) { eq_sampler_accept(s, t); }
 EXPORT void eqw_sampler_reset(eq_sampler *s) { eq_sampler_reset(s); }
 EXPORT void eqw_sampler_free(eq_sampler *s) { eq_sampler_free(s); }
+
+/* ---- quantization, client-side ------------------------------------------------------------
+ * The same quantizer as `edgeq quantize` (llama-quantize's bytes), over callbacks instead of
+ * files: the input is read in slabs through Module.eqwQuantize.read(pos, ptr, n) (a Blob with
+ * FileReaderSync in a worker, a buffer, a Node file descriptor), the output handed out in
+ * order through .write(ptr, n), progress lines through .log(line). Each returns 0 on success. */
+
+EM_JS(int, eqw_js_qread, (double pos, void *buf, size_t n), {
+    return Module.eqwQuantize.read(pos, buf >>> 0, n >>> 0) | 0;
+});
+EM_JS(int, eqw_js_qwrite, (const void *buf, size_t n), {
+    return Module.eqwQuantize.write(buf >>> 0, n >>> 0) | 0;
+});
+EM_JS(void, eqw_js_qlog, (const char *line), {
+    Module.eqwQuantize.log(UTF8ToString(line));
+});
+
+static int q_read(void *user, uint64_t pos, void *buf, size_t n) { (void)user; return eqw_js_qread((double)pos, buf, n); }
+static int q_write(void *user, const void *buf, size_t n) { (void)user; return eqw_js_qwrite(buf, n); }
+static void q_log(void *user, const char *line) { (void)user; eqw_js_qlog(line); }
+
+/* type: a llama-quantize type name ("Q4_K_M"); out_type / embd_type: tensor type names for
+ * output.weight / token_embd.weight, or "" for the rules' choice. */
+EXPORT int eqw_quantize(double size, const char *name, const char *type, int n_threads, int pure, int allow_requantize,
+                        const char *out_type, const char *embd_type) {
+    eq_quantize_params p = eq_quantize_default_params();
+    p.ftype = eq_ftype_from_name(type);
+    if (p.ftype < 0) {
+        snprintf(g_err, sizeof g_err, "unknown quantization type '%s'", type);
+        return EQ_ERR_ARG;
+    }
+    const char *tn[2] = {out_type, embd_type};
+    int *dst[2] = {&p.output_type, &p.token_embd_type};
+    for (int i = 0; i < 2; i++) {
+        if (!tn[i] || !*tn[i]) continue;
+        int t = eq_type_from_name(tn[i]);
+        if (t < 0 || !eq_quantize_supported(t)) {
+            snprintf(g_err, sizeof g_err, "unknown or unsupported tensor type '%s'", tn[i]);
+            return EQ_ERR_ARG;
+        }
+        *dst[i] = t;
+    }
+    if (!(size >= 0) || size > 9007199254740992.0) {
+        snprintf(g_err, sizeof g_err, "bad input size");
+        return EQ_ERR_ARG;
+    }
+    p.n_threads = n_threads > 0 ? n_threads : 1;
+    p.pure = pure;
+    p.allow_requantize = allow_requantize;
+    p.log = q_log;
+    eq_quantize_io io = {name && *name ? name : "model", (uint64_t)size, q_read, q_write, NULL};
+    return eq_quantize_model_io(&io, &p, g_err, sizeof g_err);
+}
