@@ -398,7 +398,9 @@ export class Engine {
       prompt: tokens,
       pending: null, // prompt tokens still to decode
       maxTokens: opts.maxTokens === undefined || opts.maxTokens === null ? Infinity : Math.max(0, opts.maxTokens | 0),
-      batch: Math.max(1, opts.batchSize | 0 || 256),
+      // prompt tokens per step: without shared memory an abort can only land between steps,
+      // so steps are kept short there
+      batch: Math.max(1, opts.batchSize | 0 || (this.shared ? 256 : 64)),
       stop,
       held: '', // text held back while it could still become a stop string
       nGen: 0,
