@@ -6,6 +6,8 @@
 
 #if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
+#elif defined(__wasm_simd128__)
+#include "quant/kernels.h" /* eq_vec_mad_*_wasm: SIMD128 twins of the scalar loops below */
 #endif
 
 void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v) {
@@ -17,6 +19,9 @@ void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v) {
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(xf, vv, _mm256_loadu_ps(y + i)));
     }
     for (; i < n; i++) y[i] = fmaf(eq_fp16_to_fp32(x[i]), v, y[i]);
+#elif defined(EQ_HAVE_WASM_SIMD)
+    (void)i;
+    eq_vec_mad_f16_wasm(n, y, x, v);
 #else
     for (; i < n; i++) y[i] += eq_fp16_to_fp32(x[i]) * v;
 #endif
@@ -29,6 +34,9 @@ void eq_vec_mad_f32(int n, float *y, const float *x, float v) {
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), vv, _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] = fmaf(x[i], v, y[i]);
+#elif defined(EQ_HAVE_WASM_SIMD)
+    (void)i;
+    eq_vec_mad_f32_wasm(n, y, x, v);
 #else
     for (; i < n; i++) y[i] += x[i] * v;
 #endif

@@ -217,11 +217,26 @@ eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type) {
 #ifdef EQ_K_VEC_DOT_X4_Q4_1
     case EQ_TYPE_Q4_1: return EQ_K_VEC_DOT_X4_Q4_1;
 #endif
+#ifdef EQ_K_VEC_DOT_X4_Q5_0
+    case EQ_TYPE_Q5_0: return EQ_K_VEC_DOT_X4_Q5_0;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_Q5_1
+    case EQ_TYPE_Q5_1: return EQ_K_VEC_DOT_X4_Q5_1;
+#endif
 #ifdef EQ_K_VEC_DOT_X4_Q8_0
     case EQ_TYPE_Q8_0: return EQ_K_VEC_DOT_X4_Q8_0;
 #endif
+#ifdef EQ_K_VEC_DOT_X4_Q2_K
+    case EQ_TYPE_Q2_K: return EQ_K_VEC_DOT_X4_Q2_K;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_Q3_K
+    case EQ_TYPE_Q3_K: return EQ_K_VEC_DOT_X4_Q3_K;
+#endif
 #ifdef EQ_K_VEC_DOT_X4_Q4_K
     case EQ_TYPE_Q4_K: return EQ_K_VEC_DOT_X4_Q4_K;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_Q5_K
+    case EQ_TYPE_Q5_K: return EQ_K_VEC_DOT_X4_Q5_K;
 #endif
 #ifdef EQ_K_VEC_DOT_X4_Q6_K
     case EQ_TYPE_Q6_K: return EQ_K_VEC_DOT_X4_Q6_K;

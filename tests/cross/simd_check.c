@@ -4,7 +4,9 @@
  * the quantizers, +max/-max ties in Q8_K, all-zero blocks, and weight blocks of random
  * bytes (every bit pattern of qs/qh/scales, not only what the quantizers emit).
  * Quantizers and dequantizers must match bit for bit; dot products up to float
- * summation order. Prints "N passed, N failed" like the unit tests. */
+ * summation order. The 4-token kernels (eq_vec_dot_x4_get) must give exactly the floats of
+ * four 1-token calls, and the SIMD128 attention helpers exactly those of their scalar loops.
+ * Prints "N passed, N failed" like the unit tests. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include "quant/blocks.h"
 #include "quant/quant.h"
+#include "quant/kernels.h" /* EQ_HAVE_WASM_SIMD and the SIMD128 attention helpers */
 #include "eqtest.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -85,13 +88,10 @@ static void sane_scales(int type, uint8_t *blk) {
     }
 }
 
-static void check_vec_dot(int type, const char *what, int random_bytes, int n) {
+/* The weight row of a dot check: random bytes with sane scales, or quantized floats. */
+static void fill_weights(int type, uint8_t *qx, int n, int random_bytes) {
     const eq_type_traits *t = eq_type_traits_get(type), *r = eq_type_traits_ref(type);
-    const eq_type_traits *vt = eq_type_traits_ref(t->vec_dot_type);
-    static float x[NMAX], y[NMAX], dx[NMAX], dy[NMAX];
-    static uint8_t qx[NMAX * 4], qy[NMAX * 4];
-    fill_floats(x, n, 0);
-    fill_floats(y, n, 0);
+    static float x[NMAX];
     if (random_bytes && t->blck_size > 1) {
         const size_t bs = t->type_size;
         for (int i = 0; i < n / t->blck_size; i++) {
@@ -99,8 +99,18 @@ static void check_vec_dot(int type, const char *what, int random_bytes, int n) {
             sane_scales(type, qx + i * bs);
         }
     } else {
+        fill_floats(x, n, 0);
         r->from_float(x, qx, n);
     }
+}
+
+static void check_vec_dot(int type, const char *what, int random_bytes, int n, int ymode) {
+    const eq_type_traits *t = eq_type_traits_get(type), *r = eq_type_traits_ref(type);
+    const eq_type_traits *vt = eq_type_traits_ref(t->vec_dot_type);
+    static float y[NMAX], dx[NMAX], dy[NMAX];
+    static uint8_t qx[NMAX * 4], qy[NMAX * 4];
+    fill_weights(type, qx, n, random_bytes);
+    fill_floats(y, n, ymode);
     vt->from_float(y, qy, n);
     float sa = NAN, sb = NAN;
     t->vec_dot(n, &sa, qx, qy);
@@ -111,9 +121,107 @@ static void check_vec_dot(int type, const char *what, int random_bytes, int n) {
     double mag = 0;
     for (int i = 0; i < n; i++) mag += fabs((double)dx[i] * dy[i]);
     const double tol = 1e-5 * mag + 1e-6;
-    CHECKF(fabs((double)sa - sb) <= tol, "%s vec_dot n=%d%s: simd %.9g ref %.9g (tol %.3g)",
-           what, n, random_bytes ? " (random bytes)" : "", sa, sb, tol);
+    CHECKF(fabs((double)sa - sb) <= tol, "%s vec_dot n=%d%s y mode %d: simd %.9g ref %.9g (tol %.3g)",
+           what, n, random_bytes ? " (random bytes)" : "", ymode, sa, sb, tol);
 }
+
+static int same_float(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+/* Both NaN, or equal (the same infinity included). */
+static int same_class(float a, float b) { return (isnan(a) && isnan(b)) || a == b; }
+
+/* The offset of the f16 scale d in a block of `type` (every quantized weight format has one). */
+static size_t d_offset(int type) {
+    switch (type) {
+    case EQ_TYPE_Q2_K: return offsetof(block_q2_K, d);
+    case EQ_TYPE_Q3_K: return offsetof(block_q3_K, d);
+    case EQ_TYPE_Q6_K: return offsetof(block_q6_K, d);
+    default: return 0; /* Q4_0..Q8_0, Q4_K, Q5_K start with d */
+    }
+}
+
+/* The 4-token kernel (when the build has one) against four calls of the 1-token one, bit for
+ * bit: activation rows `by` bytes apart (more than a row, so the stride is exercised),
+ * results bs floats apart. bad_scale: one weight block gets an inf (1: the last block) or a
+ * NaN (2: a random one) scale; the 1-token kernel must then give a non-finite result as the
+ * ref does (which one may differ: inf * 0 terms make NaNs in one summation order and not in
+ * another) and the 4-token one the same bits. */
+static void check_vec_dot_x4(int type, const char *what, int random_bytes, int n, int ymode, int bad_scale) {
+    const eq_vec_dot_x4_fn x4 = eq_vec_dot_x4_get(type);
+    const eq_type_traits *t = eq_type_traits_get(type), *r = eq_type_traits_ref(type);
+    const eq_type_traits *vt = eq_type_traits_get(t->vec_dot_type);
+    static float f[NMAX];
+    static uint8_t qx[NMAX * 4], qy[4 * (NMAX * 2 + 64)];
+    const size_t by = eq_row_size(t->vec_dot_type, n) + 13, bs = 3;
+    fill_weights(type, qx, n, random_bytes);
+    if (bad_scale) {
+        const int nb = n / t->blck_size, blk = bad_scale == 1 ? nb - 1 : (int)(rnd() % nb);
+        const eq_f16 h = bad_scale == 1 ? 0x7C00 : (rnd() & 1) ? 0xFE01 : 0x7E00; /* inf, NaNs */
+        memcpy(qx + (size_t)blk * t->type_size + d_offset(type), &h, 2);
+    }
+    for (int k = 0; k < 4; k++) {
+        fill_floats(f, n, k == 3 ? 4 : ymode); /* the last token all zeros (d = 0) */
+        vt->from_float(f, qy + k * by, n);
+    }
+    float got[4 * 3], want[4];
+    for (int k = 0; k < 4 * 3; k++) got[k] = -1234.5f;
+    if (x4) x4(n, got, bs, qx, qy, by);
+    int same = 1;
+    for (int k = 0; k < 4; k++) {
+        t->vec_dot(n, &want[k], qx, qy + k * by);
+        same &= same_float(got[k * bs], want[k]);
+        if (bad_scale) {
+            float ref;
+            r->vec_dot(n, &ref, qx, qy + k * by);
+            CHECKF(!isfinite(want[k]) && !isfinite(ref), "%s vec_dot n=%d, non-finite scale: simd %g ref %g", what, n, want[k], ref);
+        }
+    }
+    for (int k = 0; k < 4 * 3; k++) if (k % bs) same &= got[k] == -1234.5f; /* nothing else written */
+    if (x4) CHECKF(same, "%s vec_dot_x4 n=%d%s y mode %d%s: %.9g %.9g %.9g %.9g, 1-token %.9g %.9g %.9g %.9g", what, n,
+           random_bytes ? " (random bytes)" : "", ymode, bad_scale ? " (non-finite scale)" : "",
+           got[0], got[bs], got[2 * bs], got[3 * bs], want[0], want[1], want[2], want[3]);
+}
+
+/* F16 dot with an inf or NaN in either row: a non-finite result of the ref's kind. */
+static void check_f16_nonfinite(void) {
+    const eq_type_traits *t = eq_type_traits_get(EQ_TYPE_F16), *r = eq_type_traits_ref(EQ_TYPE_F16);
+    static eq_f16 x[256], y[256];
+    static const eq_f16 bad[] = {0x7C00, 0xFC00, 0x7E00, 0x7C01, 0xFE00};
+    for (int rep = 0; rep < 40; rep++) {
+        const int n = 1 + (int)(rnd() % 256);
+        for (int i = 0; i < n; i++) { x[i] = eq_fp32_to_fp16(frand()); y[i] = eq_fp32_to_fp16(frand()); }
+        (rep & 1 ? x : y)[rnd() % n] = bad[rnd() % 5];
+        float a, b;
+        t->vec_dot(n, &a, x, y);
+        r->vec_dot(n, &b, x, y);
+        CHECKF(same_class(a, b) && !isfinite(b), "F16 vec_dot n=%d with inf/NaN: simd %g ref %g", n, a, b);
+    }
+}
+
+#if defined(EQ_HAVE_WASM_SIMD)
+/* The SIMD128 multiply-adds of the attention (ops/vec.c) against the scalar loops they
+ * replace there, bit for bit: every f16 bit pattern (subnormals, inf, NaN), odd lengths. */
+static void check_wasm_mad(void) {
+    static eq_f16 h[65536 + 8];
+    static float y0[65536 + 8], ya[65536 + 8], yb[65536 + 8], xf[65536 + 8];
+    for (int i = 0; i < 65536 + 8; i++) { h[i] = (eq_f16)(i * 40503u); y0[i] = frand() * 4; xf[i] = frand() * 3; }
+    static const float vs[] = {0.37f, -1.5f, 0.0f, 1e-30f, 3e4f};
+    static const int ns[] = {65536 + 8, 64, 7, 1, 37};
+    for (int vi = 0; vi < 5; vi++) {
+        for (int ni = 0; ni < 5; ni++) {
+            const int n = ns[ni];
+            const float v = vs[vi];
+            memcpy(ya, y0, sizeof(float) * n); memcpy(yb, y0, sizeof(float) * n);
+            eq_vec_mad_f16_wasm(n, ya, h, v);
+            for (int i = 0; i < n; i++) yb[i] += eq_fp16_to_fp32(h[i]) * v;
+            CHECKF(same_bytes(ya, yb, sizeof(float) * n), "eq_vec_mad_f16_wasm n=%d v=%g differs from the scalar loop", n, v);
+            memcpy(ya, y0, sizeof(float) * n); memcpy(yb, y0, sizeof(float) * n);
+            eq_vec_mad_f32_wasm(n, ya, xf, v);
+            for (int i = 0; i < n; i++) yb[i] += xf[i] * v;
+            CHECKF(same_bytes(ya, yb, sizeof(float) * n), "eq_vec_mad_f32_wasm n=%d v=%g differs from the scalar loop", n, v);
+        }
+    }
+}
+#endif
 
 int main(void) {
     printf("edgeq simd_check: isa %s\n", eq_quant_isa());
@@ -132,9 +240,25 @@ int main(void) {
         const int sizes[] = {bs, 2 * bs, 8 * bs, NMAX, t->blck_size == 1 ? 37 : NMAX};
         for (int s = 0; s < 5; s++) {
             if (sizes[s] > NMAX) continue;
-            check_vec_dot(type, t->name, 0, sizes[s]);
-            check_vec_dot(type, t->name, 1, sizes[s]);
+            check_vec_dot(type, t->name, 0, sizes[s], 0);
+            check_vec_dot(type, t->name, 1, sizes[s], 0);
+            check_vec_dot(type, t->name, 1, sizes[s], 2); /* tiny activations: subnormal f16 scales */
+        }
+        /* 4-token kernels: every tail length of a 4-block group (legacy formats), all modes;
+         * non-finite scales for every block format */
+        if (t->blck_size > 1) {
+            const int xs[] = {bs, 2 * bs, 3 * bs, 4 * bs, 5 * bs, 7 * bs, 18 * bs, NMAX};
+            for (int s = 0; s < 8; s++) {
+                if (xs[s] > NMAX) continue;
+                for (int ymode = 0; ymode < 4; ymode++) check_vec_dot_x4(type, t->name, ymode & 1, xs[s], ymode, 0);
+                check_vec_dot_x4(type, t->name, 1, xs[s], 0, 1);
+                check_vec_dot_x4(type, t->name, 0, xs[s], 2, 2);
+            }
         }
     }
+    check_f16_nonfinite();
+#if defined(EQ_HAVE_WASM_SIMD)
+    check_wasm_mad();
+#endif
     return eqt_done();
 }

@@ -2,12 +2,17 @@
 # Builds the quant tests for WebAssembly (wasm32-wasi) and runs them under Node's node:wasi
 # (tests/cross/run-wasi.mjs):
 #   tests/unit/test_quant.c  (every kernel against the scalar refs; when present)
-#   tests/cross/simd_check.c (the SIMD corner cases: rounding ties, random weight bytes)
+#   tests/cross/simd_check.c (the SIMD corner cases: rounding ties, random weight bytes,
+#                             4-token kernels bit for bit, the attention's F16 helpers)
+#   tests/unit/test_matmul.c (matmul, with the 4-token kernels, equals vec_dot; when present)
 # once with -msimd128 (the browser build's kernels) and once without (scalar path).
-# Only the quant sources are compiled, so unrelated work in progress elsewhere in src/
-# cannot break it. Toolchain: $WASI_SDK_PATH when set (its clang and wasi-sysroot),
-# otherwise Debian's clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32, installed with
-# apt-get when missing (as root, or through sudo), as is nodejs when there is no node.
+# Only the quant sources are compiled (plus matmul, vec and the thread pool for
+# test_matmul), so unrelated work in progress elsewhere in src/ cannot break it.
+#   bash tests/cross/wasm.sh --bench [filter] [seconds]
+# runs tests/cross/kernel_bench.c (SIMD128 kernel throughput) instead of the tests.
+# Toolchain: $WASI_SDK_PATH when set (its clang and wasi-sysroot), otherwise Debian's
+# clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32, installed with apt-get when missing
+# (as root, or through sudo), as is nodejs when there is no node.
 # Exits non-zero if any build or test fails.
 # Environment: WASI_SDK_PATH, WASI_CC (default clang-19), NODE (default node), EXTRA_CFLAGS,
 # BUILD_DIR.
@@ -54,12 +59,16 @@ node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || NODE_FLAGS+=(--experimental-wasi-unstable-preview1)
 
 SRCS=(src/quant/*.c src/arch/wasm/*.c)
+OPS_SRCS=(src/ops/matmul.c src/ops/vec.c src/runtime/threadpool.c) # for test_matmul
 TESTS=(tests/cross/simd_check.c)
 if [ -f tests/unit/test_quant.c ]; then
     TESTS=(tests/unit/test_quant.c "${TESTS[@]}")
 else
     echo "note: tests/unit/test_quant.c not found; running simd_check only"
 fi
+[ -f tests/unit/test_matmul.c ] && TESTS+=(tests/unit/test_matmul.c)
+BENCH=0
+if [ "${1:-}" = --bench ]; then BENCH=1; shift; fi
 CFLAGS=(-std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Iinclude -Itests/unit)
 # shellcheck disable=SC2206
 CFLAGS+=(${EXTRA_CFLAGS:-})
@@ -67,6 +76,12 @@ CFLAGS+=(${EXTRA_CFLAGS:-})
 LDFLAGS=(-Wl,-z,stack-size=8388608 -lm)
 
 mkdir -p "$BUILD_DIR"
+if [ $BENCH -eq 1 ]; then
+    exe="$BUILD_DIR/kernel_bench.wasm"
+    "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" -O3 -msimd128 "${SRCS[@]}" src/ops/vec.c tests/cross/kernel_bench.c \
+        "${LDFLAGS[@]}" -o "$exe"
+    exec "$NODE" "${NODE_FLAGS[@]}" tests/cross/run-wasi.mjs "$exe" "$@"
+fi
 status=0
 for simd in simd128 scalar; do
     flags=()
@@ -82,8 +97,10 @@ for simd in simd128 scalar; do
     for t in "${TESTS[@]}"; do
         name=$(basename "${t%.c}")
         exe="$BUILD_DIR/$name-$simd.wasm"
+        extra=()
+        [ "$name" = test_matmul ] && extra=("${OPS_SRCS[@]}")
         echo "== wasm32-wasi $simd: $name"
-        if ! "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" "${flags[@]}" "$t" "${objs[@]}" "${LDFLAGS[@]}" -o "$exe"; then
+        if ! "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" "${flags[@]}" "$t" "${extra[@]}" "${objs[@]}" "${LDFLAGS[@]}" -o "$exe"; then
             echo "build failed: $name ($simd)"; status=1; continue
         fi
         if ! "$NODE" "${NODE_FLAGS[@]}" tests/cross/run-wasi.mjs "$exe"; then status=1; fi

@@ -6,6 +6,7 @@
 #define EQ_HAVE_WASM_SIMD 1
 
 EQ_DECL_VEC_DOT(eq_vec_dot_f32_f32_wasm);
+EQ_DECL_VEC_DOT(eq_vec_dot_f16_f16_wasm);
 EQ_DECL_VEC_DOT(eq_vec_dot_bf16_bf16_wasm);
 EQ_DECL_TO_FLOAT(eq_to_float_bf16_wasm);
 
@@ -23,8 +24,27 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q4_K_q8_K_wasm);
 EQ_DECL_VEC_DOT(eq_vec_dot_q5_K_q8_K_wasm);
 EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_wasm);
 
+/* One weight row against four activation rows (see eq_vec_dot_x4_get in quant/quant.h). */
+#define EQ_DECL_VEC_DOT_X4(name) void name(int n, float *s, size_t bs, const void *x, const void *y, size_t by)
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_0_q8_0_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_1_q8_1_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_0_q8_0_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_1_q8_1_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q8_0_q8_0_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q2_K_q8_K_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q3_K_q8_K_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_K_q8_K_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_K_q8_K_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_wasm);
+
+/* The attention's multiply-adds (ops/vec.c calls them in wasm builds): y[i] += x[i] * v,
+ * bit-identical to the scalar loops there. */
+void eq_vec_mad_f16_wasm(int n, float *y, const uint16_t *x, float v);
+void eq_vec_mad_f32_wasm(int n, float *y, const float *x, float v);
+
 #define EQ_QUANT_ISA_NAME "wasm-simd128"
 #define EQ_K_VEC_DOT_F32        eq_vec_dot_f32_f32_wasm
+#define EQ_K_VEC_DOT_F16        eq_vec_dot_f16_f16_wasm
 #define EQ_K_VEC_DOT_BF16       eq_vec_dot_bf16_bf16_wasm
 #define EQ_K_TO_FLOAT_BF16      eq_to_float_bf16_wasm
 #define EQ_K_FROM_FLOAT_Q8_0    eq_from_float_q8_0_wasm
@@ -40,6 +60,16 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_wasm);
 #define EQ_K_VEC_DOT_Q4_K       eq_vec_dot_q4_K_q8_K_wasm
 #define EQ_K_VEC_DOT_Q5_K       eq_vec_dot_q5_K_q8_K_wasm
 #define EQ_K_VEC_DOT_Q6_K       eq_vec_dot_q6_K_q8_K_wasm
+#define EQ_K_VEC_DOT_X4_Q4_0    eq_vec_dot_x4_q4_0_q8_0_wasm
+#define EQ_K_VEC_DOT_X4_Q4_1    eq_vec_dot_x4_q4_1_q8_1_wasm
+#define EQ_K_VEC_DOT_X4_Q5_0    eq_vec_dot_x4_q5_0_q8_0_wasm
+#define EQ_K_VEC_DOT_X4_Q5_1    eq_vec_dot_x4_q5_1_q8_1_wasm
+#define EQ_K_VEC_DOT_X4_Q8_0    eq_vec_dot_x4_q8_0_q8_0_wasm
+#define EQ_K_VEC_DOT_X4_Q2_K    eq_vec_dot_x4_q2_K_q8_K_wasm
+#define EQ_K_VEC_DOT_X4_Q3_K    eq_vec_dot_x4_q3_K_q8_K_wasm
+#define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_wasm
+#define EQ_K_VEC_DOT_X4_Q5_K    eq_vec_dot_x4_q5_K_q8_K_wasm
+#define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_wasm
 
 #endif
 #endif

@@ -1,12 +1,18 @@
-/* WASM SIMD128 kernels: vec_dot for the legacy and K formats, F32/BF16 dot, and the Q8
- * activation quantizers. Same signatures as the scalar refs in quant/kernels.h.
+/* WASM SIMD128 kernels: vec_dot for the legacy and K formats (one activation row, and four
+ * at once for prompt processing: eq_vec_dot_x4_*), F32/F16/BF16 dot, the attention's F16/F32
+ * multiply-adds, and the Q8 activation quantizers. Same signatures as the scalar refs in
+ * quant/kernels.h.
  *
- * SIMD128 has no 8-bit multiply, so int8 products are formed with the widening
- * i16x8.extmul, summed in 16 bits while that cannot overflow (each format's weight range
- * bounds it; see the notes per kernel), and then widened to 32 bits either pairwise or by
- * i32x4.dot_i16x8 against the sub-block scale, which folds the scale multiply into the
- * widening. Integer sums are exact; only the float summation order differs from the refs.
- * The quantizers reproduce the refs bit for bit. */
+ * SIMD128 has no 8-bit multiply; its only widening multiply-add is i32x4.dot_i16x8
+ * (pmaddwd), so codes and activations are taken to 16-bit lanes (or multiplied with the
+ * widening i16x8.extmul and summed in 16 bits while that cannot overflow) and widened to
+ * 32 bits by a dot, against the sub-block scale where there is one. Integer sums are exact;
+ * only the float summation order differs from the refs. The 4-token kernels give exactly
+ * the floats of four 1-token calls. The quantizers reproduce the refs bit for bit.
+ *
+ * Written for what V8 and Cranelift make of it on x64 (16 vector registers, shifts on fewer
+ * ports than logic ops): loops over blocks are kept rolled where unrolling lets V8
+ * interleave iterations and spill. */
 #include "quant/kernels.h"
 #include "quant/blocks.h"
 
@@ -31,160 +37,244 @@ static inline v128_t eq_mul_i8(v128_t a, v128_t b) {
 }
 
 /* ---- legacy formats: 32-value blocks ----
- * Per block the integer work is a dozen SIMD ops, so the per-block scalar tail (two or four
- * f16 conversions, a float multiply-add) would dominate. The kernels therefore take four
- * blocks at a time: their int32 partials are reduced into one vector (a lane per block),
- * their f16 scales converted four at once, and one multiply-add covers all four. */
+ * The codes are taken to 16-bit lanes by masks and shifts on the block viewed as i16x8:
+ * lane k of a 16-byte vector holds bytes 2k and 2k+1, which separate without any shuffle.
+ * A block then is four i16x8 vectors (values 2k, 2k+1, 16+2k and 17+2k in lane k), the
+ * activation bytes are split the same way, and four dots give the block's sum in int32
+ * lanes. Scales are loaded and converted four blocks at a time (scalar f16 conversions
+ * would cost as much as the integer work). The 4-token kernels decode a weight block once
+ * and run the 1-token kernel's per-block float operations, in the same order, per token. */
 
-/* Four f16 bit patterns (one per 32-bit lane) to f32, exactly: the magnitude shifted into
- * f32 position and scaled by 2^112 is right for normals and subnormals alike; inf/NaN get
- * the all-ones exponent back. */
-static inline v128_t eq_h2f_x4(v128_t h) {
-    const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
-    const v128_t mag = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-    const v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
-    const v128_t infnan = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-    return wasm_v128_or(wasm_v128_or(f, wasm_v128_and(infnan, wasm_i32x4_splat(0x7f800000))), sign);
+/* A block's 32 weight codes in 16-bit lanes: e0 and e1 hold values 2k and 16+2k (k = lane),
+ * o0 and o1 256 times values 2k+1 and 17+2k. The factor 256 is what a mask leaves of an odd
+ * byte in place; the activations get the same factor on their even bytes (a shift up), so
+ * every product is 256 x y and no arithmetic shift is needed to sign-extend a byte. Shifts
+ * run on fewer ports than logic ops, and without this they would be a third of the work. */
+typedef struct { v128_t e0, o0, e1, o1; } eq_xq;
+
+/* Signed bytes to 16-bit lanes: even bytes (shifted up and back down) and odd bytes. */
+#define EQ_EVEN_I8(v) wasm_i16x8_shr(wasm_i16x8_shl((v), 8), 8)
+#define EQ_ODD_I8(v) wasm_i16x8_shr((v), 8)
+
+/* Q4_1 codes 0..15: byte 2k holds values 2k (low nibble) and 16+2k (high), byte 2k+1 values
+ * 2k+1 and 17+2k. */
+static inline eq_xq eq_dec_q4_1(const uint8_t *qs) {
+    const v128_t q = wasm_v128_load(qs), q4 = wasm_u16x8_shr(q, 4);
+    const v128_t me = wasm_i16x8_splat(0x000F), mo = wasm_i16x8_splat(0x0F00);
+    eq_xq r = {wasm_v128_and(q, me), wasm_v128_and(q, mo), wasm_v128_and(q4, me), wasm_v128_and(q4, mo)};
+    return r;
 }
 
-/* The f16 at p, p + stride, p + 2*stride, p + 3*stride (one field of four blocks) as f32. */
-static inline v128_t eq_h2f_strided(const void *p, size_t stride) {
-    const uint8_t *b = p;
-    uint16_t h[4];
-    for (int t = 0; t < 4; ++t) memcpy(&h[t], b + t * stride, 2);
-    return eq_h2f_x4(wasm_i32x4_make(h[0], h[1], h[2], h[3]));
+/* Q4_0: the Q4_1 codes minus 8. */
+static inline eq_xq eq_dec_q4_0(const uint8_t *qs) {
+    eq_xq r = eq_dec_q4_1(qs);
+    const v128_t e8 = wasm_i16x8_splat(8), o8 = wasm_i16x8_splat(8 * 256);
+    r.e0 = wasm_i16x8_sub(r.e0, e8); r.o0 = wasm_i16x8_sub(r.o0, o8);
+    r.e1 = wasm_i16x8_sub(r.e1, e8); r.o1 = wasm_i16x8_sub(r.o1, o8);
+    return r;
 }
 
-/* [sum(a), sum(b), sum(c), sum(d)]. */
-static inline v128_t eq_hsum4_i32(v128_t a, v128_t b, v128_t c, v128_t d) {
-    const v128_t ab = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-    const v128_t cd = wasm_i32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-    return wasm_i32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+/* Signed code bytes a (values 0..15) and b (16..31). */
+static inline eq_xq eq_dec_i8(v128_t a, v128_t b) {
+    const v128_t mo = wasm_i16x8_splat((int16_t)0xFF00);
+    eq_xq r = {EQ_EVEN_I8(a), wasm_v128_and(a, mo), EQ_EVEN_I8(b), wasm_v128_and(b, mo)};
+    return r;
 }
 
-/* One block's sum of x*y for weights with |x| <= 32: four 16-bit partials of at most
- * 4*32*128 = 16384 per lane, then widened pairwise. */
-static inline v128_t eq_block_dot_small(v128_t lo, v128_t hi, const int8_t *q8) {
-    const v128_t p = wasm_i16x8_add(eq_mul_i8(lo, wasm_v128_load(q8)), eq_mul_i8(hi, wasm_v128_load(q8 + 16)));
-    return wasm_i32x4_extadd_pairwise_i16x8(p);
-}
+static inline eq_xq eq_dec_q8_0(const int8_t *qs) { return eq_dec_i8(wasm_v128_load(qs), wasm_v128_load(qs + 16)); }
 
-static inline v128_t eq_blk_q4_0(const block_q4_0 *x, const block_q8_0 *y) {
-    const v128_t q = wasm_v128_load(x->qs), s8 = wasm_i8x16_splat(8);
-    const v128_t lo = wasm_i8x16_sub(wasm_v128_and(q, wasm_i8x16_splat(0x0F)), s8);
-    const v128_t hi = wasm_i8x16_sub(wasm_u8x16_shr(q, 4), s8);
-    return eq_block_dot_small(lo, hi, y->qs);
-}
-
-static inline v128_t eq_blk_q4_1(const block_q4_1 *x, const block_q8_1 *y) {
-    const v128_t q = wasm_v128_load(x->qs);
-    return eq_block_dot_small(wasm_v128_and(q, wasm_i8x16_splat(0x0F)), wasm_u8x16_shr(q, 4), y->qs);
-}
-
-/* The 32 high bits of a Q5 block as byte masks (0xFF where set); bits 0..15 go with the
- * low nibbles (values 0..15), bits 16..31 with the high nibbles (values 16..31). */
-static inline void eq_qh_masks(const uint8_t qh[4], v128_t *lo, v128_t *hi) {
-    uint32_t q;
-    memcpy(&q, qh, 4);
-    const v128_t v = wasm_i32x4_splat((int32_t)q);
+/* Q5: nibble | fifth bit << 4 as bytes (the qh bits spread to byte masks by one swizzle
+ * per half), minus 16 for Q5_0 (sub = 1). */
+static inline eq_xq eq_dec_q5(const uint8_t *qs, const uint8_t *qh, int sub) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    const v128_t v = wasm_i32x4_splat((int32_t)h);
     const v128_t bits = wasm_u8x16_make(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-    const v128_t ilo = wasm_u8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    const v128_t ihi = wasm_u8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    *lo = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(v, ilo), bits), bits);
-    *hi = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(v, ihi), bits), bits);
+    const v128_t hlo = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(v, wasm_u8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)), bits), bits);
+    const v128_t hhi = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(v, wasm_u8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)), bits), bits);
+    const v128_t q = wasm_v128_load(qs), b4 = wasm_i8x16_splat(0x10);
+    v128_t lo = wasm_v128_or(wasm_v128_and(q, wasm_i8x16_splat(0x0F)), wasm_v128_and(hlo, b4));
+    v128_t hi = wasm_v128_or(wasm_u8x16_shr(q, 4), wasm_v128_and(hhi, b4));
+    if (sub) return eq_dec_i8(wasm_i8x16_sub(lo, b4), wasm_i8x16_sub(hi, b4));
+    /* Q5_1: 0..31, no sign to extend */
+    const v128_t me = wasm_i16x8_splat(0x00FF), mo = wasm_i16x8_splat((int16_t)0xFF00);
+    eq_xq r = {wasm_v128_and(lo, me), wasm_v128_and(lo, mo), wasm_v128_and(hi, me), wasm_v128_and(hi, mo)};
+    return r;
 }
 
-/* Q5 weights: nibble | fifth bit << 4, minus 16 for Q5_0 (sub = 16) or not for Q5_1. The
- * 16-bit partials stay below 4*31*128 = 15872 either way. */
-static inline v128_t eq_blk_q5(const uint8_t *qs, const uint8_t *qh, const int8_t *q8, int sub) {
-    v128_t hlo, hhi;
-    eq_qh_masks(qh, &hlo, &hhi);
-    const v128_t q = wasm_v128_load(qs), b4 = wasm_i8x16_splat(0x10), s = wasm_i8x16_splat((int8_t)sub);
-    const v128_t lo = wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(q, wasm_i8x16_splat(0x0F)), wasm_v128_and(hlo, b4)), s);
-    const v128_t hi = wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(q, 4), wasm_v128_and(hhi, b4)), s);
-    return eq_block_dot_small(lo, hi, q8);
+/* 256 * sum(x * y) over a block, in four int32 lanes: |x| <= 128, |y| <= 127, so each dot
+ * lane is at most 2 * 128 * 127 * 256 and the four add up without overflow. */
+static inline v128_t eq_dot_xq(const eq_xq *x, const int8_t *y) {
+    const v128_t y0 = wasm_v128_load(y), y1 = wasm_v128_load(y + 16);
+    const v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(x->e0, wasm_i16x8_shl(y0, 8)), wasm_i32x4_dot_i16x8(x->o0, EQ_ODD_I8(y0)));
+    const v128_t b = wasm_i32x4_add(wasm_i32x4_dot_i16x8(x->e1, wasm_i16x8_shl(y1, 8)), wasm_i32x4_dot_i16x8(x->o1, EQ_ODD_I8(y1)));
+    return wasm_i32x4_add(a, b);
 }
 
-static inline v128_t eq_blk_q8_0(const block_q8_0 *x, const block_q8_0 *y) {
-    /* Full int8 range: two products can reach 32768, so widen each product vector alone. */
-    const v128_t x0 = wasm_v128_load(x->qs), x1 = wasm_v128_load(x->qs + 16);
-    const v128_t y0 = wasm_v128_load(y->qs), y1 = wasm_v128_load(y->qs + 16);
-    v128_t p = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extmul_low_i8x16(x0, y0)),
-                              wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extmul_high_i8x16(x0, y0)));
-    p = wasm_i32x4_add(p, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extmul_low_i8x16(x1, y1)));
-    return wasm_i32x4_add(p, wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_extmul_high_i8x16(x1, y1)));
+/* The f16 in the high half of each 32-bit lane to f32, exactly for every finite value: an
+ * arithmetic shift by 3 leaves the sign at bit 31 and puts exponent and mantissa at bits
+ * 13..27 (the mask drops the sign copies and the low half), where scaling by 2^112 rebiases
+ * the exponent of normals and normalizes subnormals. inf/NaN would come out finite: the
+ * kernels check for them separately (eq_nonfinite_acc). A power-of-two scale folds into
+ * that multiply exactly. */
+static inline v128_t eq_h2f_hi_scaled(v128_t v, float scale) {
+    return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(v, 3), wasm_i32x4_splat((int32_t)0x8FFFE000u)),
+                          wasm_f32x4_splat(0x1p112f * scale));
+}
+static inline v128_t eq_h2f_hi(v128_t v) { return eq_h2f_hi_scaled(v, 1.0f); }
+static inline v128_t eq_h2f_lo(v128_t v) { return eq_h2f_hi(wasm_i32x4_shl(v, 16)); }
+
+/* Tracks the largest f16 magnitude seen (per 16-bit lane); exponent 31 means inf or NaN. A
+ * row with such a scale is left to the scalar reference, which propagates it exactly. */
+static inline v128_t eq_nonfinite_acc(v128_t acc, v128_t h, int both) {
+    return wasm_u16x8_max(acc, wasm_v128_and(h, wasm_i32x4_splat(both ? 0x7FFF7FFF : 0x7FFF)));
+}
+static inline int eq_nonfinite(v128_t acc) { return wasm_v128_any_true(wasm_u16x8_ge(acc, wasm_i16x8_splat(0x7C00))); }
+
+/* The 32 bits at p + t * stride in lane t, for t < r (r <= 4); zero in the other lanes. Every
+ * legacy block starts with d and then m or s: one load takes both f16. */
+static inline v128_t eq_gather32(const void *p, size_t stride, int r) {
+    const uint8_t *b = p;
+    v128_t v = wasm_v128_load32_zero(b);
+    if (r > 1) v = wasm_v128_load32_lane(b + stride, v, 1);
+    if (r > 2) v = wasm_v128_load32_lane(b + 2 * stride, v, 2);
+    if (r > 3) v = wasm_v128_load32_lane(b + 3 * stride, v, 3);
+    return v;
 }
 
-/* The loop shared by the legacy kernels. BLK(i) is block i's int32 partials; x and y must
- * be the block arrays; WITH_MIN adds m_x * s_y per block (Q4_1/Q5_1). */
-#define EQ_LEGACY_DOT(BLK, WITH_MIN)                                                           \
-    do {                                                                                       \
-        v128_t acc = wasm_f32x4_splat(0.0f), accm = wasm_f32x4_splat(0.0f);                    \
-        int ib = 0;                                                                            \
-        for (; ib + 4 <= nb; ib += 4) {                                                        \
-            const v128_t p = eq_hsum4_i32(BLK(ib), BLK(ib + 1), BLK(ib + 2), BLK(ib + 3));     \
-            const v128_t d = wasm_f32x4_mul(eq_h2f_strided(&x[ib].d, sizeof x[0]),             \
-                                            eq_h2f_strided(&y[ib].d, sizeof y[0]));            \
-            acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(p), d));         \
-            if (WITH_MIN) /* m * d_y * sum(q_y), the quantizer stored d_y * sum(q_y) as s */    \
-                accm = wasm_f32x4_add(accm, wasm_f32x4_mul(eq_h2f_strided(&x[ib].d + 1, sizeof x[0]), \
-                                                           eq_h2f_strided(&y[ib].d + 1, sizeof y[0]))); \
-        }                                                                                      \
-        float sum = eq_hsum_f32(wasm_f32x4_add(acc, accm));                                   \
-        for (; ib < nb; ++ib) {                                                                \
-            const float d = eq_fp16_to_fp32(x[ib].d) * eq_fp16_to_fp32(y[ib].d);               \
-            sum += d * (float)eq_hsum_i32(BLK(ib));                                            \
-            if (WITH_MIN) sum += eq_fp16_to_fp32((&x[ib].d)[1]) * eq_fp16_to_fp32((&y[ib].d)[1]); \
-        }                                                                                      \
-        *s = sum;                                                                              \
-    } while (0)
+/* One weight row against one activation row (T = 1) or four (T = 4; y_t = y + t * by), into
+ * s[t * bs]. DEC decodes a weight block. Blocks go in groups of four: the scales of a group
+ * are loaded and converted together (lane k: block k), then each block's int32 lanes are
+ * converted and multiply-added with its d_x * d_y; the affine formats add m_x * s_y per
+ * block (s = d_y * sum(q_y), stored by the quantizer) in a second accumulator. Per token the
+ * operations are the same for T = 1 and T = 4.
+ * The loop over the blocks of a group is kept rolled on purpose: unrolled, V8 interleaves
+ * the four blocks and spills most of the registers (x64 has 16).
+ * REF is the scalar kernel for non-finite scales; ONE the 1-token kernel the 4-token one
+ * falls back to for such a token. */
+#define EQ_LEGACY_KERNEL(XT, YT, DEC, WITH_MIN, T, REF, ONE)                                    \
+    const XT *x = vx;                                                                           \
+    /* eq_dot_xq gives 256 times the block sums: exact in float below 2^24, when the 1/256     \
+     * can go into d_x (into the f16 conversion); otherwise it is shifted out of the ints */   \
+    const int fold = EQ_SUM_BITS(DEC) <= 24;                                                    \
+    const int nb = n / EQ_QK;                                                                   \
+    v128_t acc[T], accm[T], fy[T], fx = wasm_i32x4_splat(0);                                    \
+    float dxy[T][4];                                                                            \
+    for (int t = 0; t < T; ++t) acc[t] = accm[t] = fy[t] = wasm_f32x4_splat(0.0f);              \
+    for (int ib = 0; ib < nb; ib += 4) {                                                        \
+        const int r = nb - ib < 4 ? nb - ib : 4;                                                \
+        const v128_t sx = eq_gather32(&x[ib].d, sizeof(XT), r);                                 \
+        fx = eq_nonfinite_acc(fx, sx, WITH_MIN);                                                \
+        const v128_t dx = eq_h2f_hi_scaled(wasm_i32x4_shl(sx, 16), fold ? 0x1p-8f : 1.0f);       \
+        for (int t = 0; t < T; ++t) {                                                           \
+            const YT *y = (const YT *)((const char *)vy + t * by);                              \
+            const v128_t sy = eq_gather32(&y[ib].d, sizeof(YT), r);                             \
+            fy[t] = eq_nonfinite_acc(fy[t], sy, WITH_MIN);                                      \
+            wasm_v128_store(dxy[t], wasm_f32x4_mul(dx, eq_h2f_lo(sy)));                         \
+            if (WITH_MIN) accm[t] = wasm_f32x4_add(accm[t], wasm_f32x4_mul(eq_h2f_hi(sx), eq_h2f_hi(sy))); \
+        }                                                                                       \
+        _Pragma("clang loop unroll(disable)")                                                   \
+        for (int k = 0; k < r; ++k) {                                                           \
+            const eq_xq xq = DEC(&x[ib + k]);                                                   \
+            for (int t = 0; t < T; ++t) {                                                       \
+                const YT *y = (const YT *)((const char *)vy + t * by);                          \
+                const v128_t p256 = eq_dot_xq(&xq, y[ib + k].qs);                               \
+                const v128_t p = wasm_f32x4_convert_i32x4(fold ? p256 : wasm_i32x4_shr(p256, 8)); \
+                acc[t] = wasm_f32x4_add(acc[t], wasm_f32x4_mul(p, wasm_v128_load32_splat(&dxy[t][k]))); \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    for (int t = 0; t < T; ++t) {                                                               \
+        const void *yt = (const char *)vy + t * by;                                             \
+        if (eq_nonfinite(wasm_u16x8_max(fx, fy[t])))                                            \
+            (T == 1 ? REF : ONE)(n, &s[t * bs], vx, yt);                                        \
+        else                                                                                    \
+            s[t * bs] = eq_hsum_f32(wasm_f32x4_add(acc[t], accm[t]));                           \
+    }
+
+/* Bits of 256 * |block sum| at most: 256 * 32 * max|x| * 127. */
+#define EQ_SUM_BITS(DEC) EQ_SUM_BITS_##DEC
+#define EQ_SUM_BITS_DEC_Q4_0 24 /* 8.3e6 */
+#define EQ_SUM_BITS_DEC_Q4_1 24 /* 15.6e6 */
+#define EQ_SUM_BITS_DEC_Q5_0 24 /* 16.6e6 < 2^24 = 16.8e6 */
+#define EQ_SUM_BITS_DEC_Q5_1 25
+#define EQ_SUM_BITS_DEC_Q8_0 28
+#define DEC_Q4_0(b) eq_dec_q4_0((b)->qs)
+#define DEC_Q4_1(b) eq_dec_q4_1((b)->qs)
+#define DEC_Q5_0(b) eq_dec_q5((b)->qs, (b)->qh, 1)
+#define DEC_Q5_1(b) eq_dec_q5((b)->qs, (b)->qh, 0)
+#define DEC_Q8_0(b) eq_dec_q8_0((b)->qs)
 
 void eq_vec_dot_q4_0_q8_0_wasm(int n, float *s, const void *vx, const void *vy) {
-    const block_q4_0 *x = vx;
-    const block_q8_0 *y = vy;
-    const int nb = n / EQ_QK;
-#define BLK(i) eq_blk_q4_0(&x[i], &y[i])
-    EQ_LEGACY_DOT(BLK, 0);
-#undef BLK
+    const size_t bs = 0, by = 0;
+    EQ_LEGACY_KERNEL(block_q4_0, block_q8_0, DEC_Q4_0, 0, 1, eq_vec_dot_q4_0_q8_0_ref, eq_vec_dot_q4_0_q8_0_wasm)
+}
+void eq_vec_dot_x4_q4_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    EQ_LEGACY_KERNEL(block_q4_0, block_q8_0, DEC_Q4_0, 0, 4, eq_vec_dot_q4_0_q8_0_ref, eq_vec_dot_q4_0_q8_0_wasm)
 }
 
 void eq_vec_dot_q4_1_q8_1_wasm(int n, float *s, const void *vx, const void *vy) {
-    const block_q4_1 *x = vx;
-    const block_q8_1 *y = vy;
-    const int nb = n / EQ_QK;
-#define BLK(i) eq_blk_q4_1(&x[i], &y[i])
-    EQ_LEGACY_DOT(BLK, 1);
-#undef BLK
+    const size_t bs = 0, by = 0;
+    EQ_LEGACY_KERNEL(block_q4_1, block_q8_1, DEC_Q4_1, 1, 1, eq_vec_dot_q4_1_q8_1_ref, eq_vec_dot_q4_1_q8_1_wasm)
+}
+void eq_vec_dot_x4_q4_1_q8_1_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    EQ_LEGACY_KERNEL(block_q4_1, block_q8_1, DEC_Q4_1, 1, 4, eq_vec_dot_q4_1_q8_1_ref, eq_vec_dot_q4_1_q8_1_wasm)
 }
 
 void eq_vec_dot_q5_0_q8_0_wasm(int n, float *s, const void *vx, const void *vy) {
-    const block_q5_0 *x = vx;
-    const block_q8_0 *y = vy;
-    const int nb = n / EQ_QK;
-#define BLK(i) eq_blk_q5(x[i].qs, x[i].qh, y[i].qs, 16)
-    EQ_LEGACY_DOT(BLK, 0);
-#undef BLK
+    const size_t bs = 0, by = 0;
+    EQ_LEGACY_KERNEL(block_q5_0, block_q8_0, DEC_Q5_0, 0, 1, eq_vec_dot_q5_0_q8_0_ref, eq_vec_dot_q5_0_q8_0_wasm)
+}
+void eq_vec_dot_x4_q5_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    EQ_LEGACY_KERNEL(block_q5_0, block_q8_0, DEC_Q5_0, 0, 4, eq_vec_dot_q5_0_q8_0_ref, eq_vec_dot_q5_0_q8_0_wasm)
 }
 
 void eq_vec_dot_q5_1_q8_1_wasm(int n, float *s, const void *vx, const void *vy) {
-    const block_q5_1 *x = vx;
-    const block_q8_1 *y = vy;
-    const int nb = n / EQ_QK;
-#define BLK(i) eq_blk_q5(x[i].qs, x[i].qh, y[i].qs, 0)
-    EQ_LEGACY_DOT(BLK, 1);
-#undef BLK
+    const size_t bs = 0, by = 0;
+    EQ_LEGACY_KERNEL(block_q5_1, block_q8_1, DEC_Q5_1, 1, 1, eq_vec_dot_q5_1_q8_1_ref, eq_vec_dot_q5_1_q8_1_wasm)
+}
+void eq_vec_dot_x4_q5_1_q8_1_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    EQ_LEGACY_KERNEL(block_q5_1, block_q8_1, DEC_Q5_1, 1, 4, eq_vec_dot_q5_1_q8_1_ref, eq_vec_dot_q5_1_q8_1_wasm)
 }
 
 void eq_vec_dot_q8_0_q8_0_wasm(int n, float *s, const void *vx, const void *vy) {
-    const block_q8_0 *x = vx;
-    const block_q8_0 *y = vy;
-    const int nb = n / EQ_QK;
-#define BLK(i) eq_blk_q8_0(&x[i], &y[i])
-    EQ_LEGACY_DOT(BLK, 0);
-#undef BLK
+    const size_t bs = 0, by = 0;
+    EQ_LEGACY_KERNEL(block_q8_0, block_q8_0, DEC_Q8_0, 0, 1, eq_vec_dot_q8_0_q8_0_ref, eq_vec_dot_q8_0_q8_0_wasm)
+}
+void eq_vec_dot_x4_q8_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    EQ_LEGACY_KERNEL(block_q8_0, block_q8_0, DEC_Q8_0, 0, 4, eq_vec_dot_q8_0_q8_0_ref, eq_vec_dot_q8_0_q8_0_wasm)
 }
 
-/* ---- K formats: 256-value super-blocks ---- */
+/* ---- K formats: 256-value super-blocks ----
+ * Per super-block the integer sums (sub-block scales applied) are exact, so the 1- and
+ * 4-token kernels may form them differently; the float step that folds them into the result
+ * is eq_k_step in both, which makes the 4-token kernels bit-identical to the 1-token ones.
+ * The 4-token kernels decode a weight sub-block once to 16-bit lanes (values 2k and 2k+1 of
+ * each 16 in lane k, as in the legacy kernels), multiply the scale in (the products still
+ * fit in 16 bits), and per token only split the activation bytes and take i32x4 dots. */
+
+/* sumf + (d * isum - dmin * summ): d = d_y * d_x, dmin = d_y * dmin_x. */
+static inline float eq_k_step(float sumf, float d, int isum, float dmin, int summ) {
+    return sumf + (d * (float)isum - dmin * (float)summ);
+}
+
+/* The four activation rows of a 4-token kernel. */
+#define EQ_Y4(YT) const YT *y4[4] = {(const YT *)vy, (const YT *)((const char *)vy + by), \
+                                     (const YT *)((const char *)vy + 2 * by), (const YT *)((const char *)vy + 3 * by)}
+
+/* sum(x * y) over 16 values, x decoded (e: values 2k, o: values 2k+1, as i16), y bytes. */
+static inline v128_t eq_dot16(v128_t e, v128_t o, const int8_t *q8) {
+    const v128_t y = wasm_v128_load(q8);
+    return wasm_i32x4_add(wasm_i32x4_dot_i16x8(e, EQ_EVEN_I8(y)), wasm_i32x4_dot_i16x8(o, EQ_ODD_I8(y)));
+}
+
+/* 16 weight codes as signed bytes (|v * scale| < 2^15) times scale, dotted with the 16
+ * activation bytes at offset off of super-block i of each of the four rows. */
+static inline void eq_x4_sub16(v128_t isum[4], v128_t v, int scale, const block_q8_K *const y4[4], int i, int off) {
+    const v128_t c = wasm_i16x8_splat((int16_t)scale);
+    const v128_t e = wasm_i16x8_mul(EQ_EVEN_I8(v), c), o = wasm_i16x8_mul(EQ_ODD_I8(v), c);
+    for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_add(isum[t], eq_dot16(e, o, y4[t][i].qs + off));
+}
 
 /* scale * (sum over a 16-value sub-block of x*y), as four int32 partials; |x| <= 64. */
 static inline v128_t eq_sub16(v128_t q, const int8_t *q8, int scale) {
@@ -222,9 +312,40 @@ void eq_vec_dot_q2_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) 
                 isum = wasm_i32x4_add(isum, eq_sub16(vb, q8 + 16, sc[1] & 0xF));
             }
         }
-        sumf += dall * (float)eq_hsum_i32(isum) - dmin * (float)summs;
+        sumf = eq_k_step(sumf, dall, eq_hsum_i32(isum), dmin, summs);
     }
     *s = sumf;
+}
+
+void eq_vec_dot_x4_q2_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q2_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    const v128_t m3 = wasm_i8x16_splat(3);
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d), xdmin = eq_fp16_to_fp32(x[i].dmin);
+        const uint8_t *sc = x[i].scales;
+        const v128_t mn = wasm_u8x16_shr(wasm_v128_load(sc), 4);
+        const v128_t mn0 = wasm_u16x8_extend_low_u8x16(mn), mn1 = wasm_u16x8_extend_high_u8x16(mn);
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int k = 0; k < 2; ++k) {
+            const v128_t qa = wasm_v128_load(x[i].qs + 32 * k), qb = wasm_v128_load(x[i].qs + 32 * k + 16);
+            for (int j = 0; j < 4; ++j) {
+                const int sub = 8 * k + 2 * j;
+                eq_x4_sub16(isum, wasm_v128_and(wasm_u8x16_shr(qa, 2 * j), m3), sc[sub] & 0xF, y4, i, 16 * sub);
+                eq_x4_sub16(isum, wasm_v128_and(wasm_u8x16_shr(qb, 2 * j), m3), sc[sub + 1] & 0xF, y4, i, 16 * sub + 16);
+            }
+        }
+        for (int t = 0; t < 4; ++t) {
+            const block_q8_K *yt = &y4[t][i];
+            const v128_t ms = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(yt->bsums), mn0),
+                                             wasm_i32x4_dot_i16x8(wasm_v128_load(yt->bsums + 8), mn1));
+            sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]), yt->d * xdmin, eq_hsum_i32(ms));
+        }
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
 }
 
 void eq_vec_dot_q3_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
@@ -265,11 +386,48 @@ void eq_vec_dot_q3_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) 
                 isum = wasm_i32x4_add(isum, eq_sub16(vb, q8 + 16, sc[1] - 32));
             }
         }
-        sumf += d * (float)eq_hsum_i32(isum);
+        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), 0.0f, 0);
     }
     *s = sumf;
 }
 
+
+void eq_vec_dot_x4_q3_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q3_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    const v128_t m3 = wasm_i8x16_splat(3), v4 = wasm_i8x16_splat(4), zero = wasm_i32x4_splat(0);
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d);
+        /* the scales as in the 1-token kernel */
+        uint32_t aux[4];
+        memcpy(aux, x[i].scales, 12);
+        const uint32_t tmp = aux[2];
+        aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+        aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+        aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+        aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+        const int8_t *sc = (const int8_t *)aux;
+        const v128_t hm0 = wasm_v128_load(x[i].hmask), hm1 = wasm_v128_load(x[i].hmask + 16);
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int k = 0; k < 2; ++k) {
+            const v128_t qa = wasm_v128_load(x[i].qs + 32 * k), qb = wasm_v128_load(x[i].qs + 32 * k + 16);
+            for (int j = 0; j < 4; ++j) {
+                const int sub = 8 * k + 2 * j;
+                const v128_t bit = wasm_i8x16_splat((int8_t)(1u << (4 * k + j)));
+                const v128_t na = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hm0, bit), zero), v4);
+                const v128_t nb4 = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hm1, bit), zero), v4);
+                eq_x4_sub16(isum, wasm_i8x16_sub(wasm_v128_and(wasm_u8x16_shr(qa, 2 * j), m3), na), sc[sub] - 32, y4, i, 16 * sub);
+                eq_x4_sub16(isum, wasm_i8x16_sub(wasm_v128_and(wasm_u8x16_shr(qb, 2 * j), m3), nb4), sc[sub + 1] - 32, y4, i, 16 * sub + 16);
+            }
+        }
+        for (int t = 0; t < 4; ++t) sumf[t] = eq_k_step(sumf[t], y4[t][i].d * xd, eq_hsum_i32(isum[t]), 0.0f, 0);
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+}
 
 /* sum_j bsums[j] * mins[j/2], in 32 bits whatever the bsums hold. */
 static inline int eq_k4_minsum(const int16_t bsums[16], const uint8_t mn[8]) {
@@ -287,11 +445,15 @@ static inline v128_t eq_sub32(v128_t qa, v128_t qb, const int8_t *q8, int scale)
     return wasm_i32x4_dot_i16x8(p, wasm_i16x8_splat((int16_t)scale));
 }
 
+/* Q4_K, chunk j of 64 values: the 32 bytes qs[32j..] hold sub-block 2j in their low nibbles
+ * and 2j+1 in their high ones. In 16-bit lanes (bytes 2k, 2k+1 of a 16-byte half) a mask or
+ * a shift takes each nibble out. 1-token: the four 16-bit products of a lane (<= 4*15*128)
+ * are summed in 16 bits and widened by a dot with the scale. */
 void eq_vec_dot_q4_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
     const block_q4_K *x = vx;
     const block_q8_K *y = vy;
     const int nb = n / EQ_QK_K;
-    const v128_t m4 = wasm_i8x16_splat(0x0F);
+    const v128_t m4 = wasm_i16x8_splat(0x0F);
     float sumf = 0.0f;
     for (int i = 0; i < nb; ++i) {
         const float d = y[i].d * eq_fp16_to_fp32(x[i].d);
@@ -299,19 +461,69 @@ void eq_vec_dot_q4_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) 
         uint8_t sc[8], mn[8];
         eq_k4_scales(x[i].scales, sc, mn);
         const int summ = eq_k4_minsum(y[i].bsums, mn);
-
-        /* Chunk j of 64 values: low nibbles of qs[32j..32j+31] are sub-block 2j, high 2j+1. */
         const uint8_t *q4 = x[i].qs;
         const int8_t *q8 = y[i].qs;
         v128_t isum = wasm_i32x4_splat(0);
+        _Pragma("clang loop unroll(disable)") /* unrolled, V8 interleaves the chunks and spills */
         for (int j = 0; j < 4; ++j, q4 += 32, q8 += 64) {
             const v128_t qa = wasm_v128_load(q4), qb = wasm_v128_load(q4 + 16);
-            isum = wasm_i32x4_add(isum, eq_sub32(wasm_v128_and(qa, m4), wasm_v128_and(qb, m4), q8, sc[2 * j]));
-            isum = wasm_i32x4_add(isum, eq_sub32(wasm_u8x16_shr(qa, 4), wasm_u8x16_shr(qb, 4), q8 + 32, sc[2 * j + 1]));
+            const v128_t ya = wasm_v128_load(q8), yb = wasm_v128_load(q8 + 16);
+            const v128_t yc = wasm_v128_load(q8 + 32), yd = wasm_v128_load(q8 + 48);
+            v128_t lo = wasm_i16x8_add(wasm_i16x8_mul(wasm_v128_and(qa, m4), EQ_EVEN_I8(ya)),
+                                       wasm_i16x8_mul(wasm_v128_and(wasm_u16x8_shr(qa, 8), m4), EQ_ODD_I8(ya)));
+            lo = wasm_i16x8_add(lo, wasm_i16x8_add(wasm_i16x8_mul(wasm_v128_and(qb, m4), EQ_EVEN_I8(yb)),
+                                                   wasm_i16x8_mul(wasm_v128_and(wasm_u16x8_shr(qb, 8), m4), EQ_ODD_I8(yb))));
+            v128_t hi = wasm_i16x8_add(wasm_i16x8_mul(wasm_v128_and(wasm_u16x8_shr(qa, 4), m4), EQ_EVEN_I8(yc)),
+                                       wasm_i16x8_mul(wasm_u16x8_shr(qa, 12), EQ_ODD_I8(yc)));
+            hi = wasm_i16x8_add(hi, wasm_i16x8_add(wasm_i16x8_mul(wasm_v128_and(wasm_u16x8_shr(qb, 4), m4), EQ_EVEN_I8(yd)),
+                                                   wasm_i16x8_mul(wasm_u16x8_shr(qb, 12), EQ_ODD_I8(yd))));
+            isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(lo, wasm_i16x8_splat(sc[2 * j])));
+            isum = wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(hi, wasm_i16x8_splat(sc[2 * j + 1])));
         }
-        sumf += d * (float)eq_hsum_i32(isum) - dmin * (float)summ;
+        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), dmin, summ);
     }
     *s = sumf;
+}
+
+/* 4 tokens: the codes times their scale (<= 15 * 63) in 16-bit lanes, once per sub-block. */
+void eq_vec_dot_x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q4_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    const v128_t m4 = wasm_i16x8_splat(0x0F);
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d), xdmin = eq_fp16_to_fp32(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        eq_k4_scales(x[i].scales, sc, mn);
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        const uint8_t *q4 = x[i].qs;
+        for (int j = 0; j < 8; ++j) {
+            /* sub-block j: the low (j even) or high nibbles of qs[32 (j / 2) ..] */
+            const v128_t qa = wasm_v128_load(q4 + 32 * (j / 2)), qb = wasm_v128_load(q4 + 32 * (j / 2) + 16);
+            const v128_t c = wasm_i16x8_splat(sc[j]);
+            v128_t e0, o0, e1, o1;
+            if (j % 2 == 0) {
+                e0 = wasm_v128_and(qa, m4); o0 = wasm_v128_and(wasm_u16x8_shr(qa, 8), m4);
+                e1 = wasm_v128_and(qb, m4); o1 = wasm_v128_and(wasm_u16x8_shr(qb, 8), m4);
+            } else {
+                e0 = wasm_v128_and(wasm_u16x8_shr(qa, 4), m4); o0 = wasm_u16x8_shr(qa, 12);
+                e1 = wasm_v128_and(wasm_u16x8_shr(qb, 4), m4); o1 = wasm_u16x8_shr(qb, 12);
+            }
+            e0 = wasm_i16x8_mul(e0, c); o0 = wasm_i16x8_mul(o0, c);
+            e1 = wasm_i16x8_mul(e1, c); o1 = wasm_i16x8_mul(o1, c);
+            for (int t = 0; t < 4; ++t) {
+                const int8_t *q8 = y4[t][i].qs + 32 * j;
+                isum[t] = wasm_i32x4_add(isum[t], wasm_i32x4_add(eq_dot16(e0, o0, q8), eq_dot16(e1, o1, q8 + 16)));
+            }
+        }
+        for (int t = 0; t < 4; ++t) {
+            const block_q8_K *yt = &y4[t][i];
+            sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]), yt->d * xdmin, eq_k4_minsum(yt->bsums, mn));
+        }
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
 }
 
 void eq_vec_dot_q5_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
@@ -353,9 +565,49 @@ void eq_vec_dot_q5_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) 
             isum = wasm_i32x4_add(isum, eq_sub32(xa, xb, q8, sc[2 * j]));
             isum = wasm_i32x4_add(isum, eq_sub32(ya, yb, q8 + 32, sc[2 * j + 1]));
         }
-        sumf += d * (float)eq_hsum_i32(isum) - dmin * (float)summ;
+        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), dmin, summ);
     }
     *s = sumf;
+}
+
+void eq_vec_dot_x4_q5_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q5_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    const v128_t m4 = wasm_i8x16_splat(0x0F), b4 = wasm_i8x16_splat(0x10);
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d), xdmin = eq_fp16_to_fp32(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        eq_k4_scales(x[i].scales, sc, mn);
+        /* the codes as bytes as in the 1-token kernel; 0..31 are valid signed bytes too */
+        const v128_t g0 = wasm_v128_load(x[i].qh), g1 = wasm_v128_load(x[i].qh + 16);
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int j = 0; j < 4; ++j) {
+            v128_t la, lb, ha, hb;
+            if (j == 0) {
+                la = wasm_i8x16_shl(g0, 4); lb = wasm_i8x16_shl(g1, 4);
+                ha = wasm_i8x16_shl(g0, 3); hb = wasm_i8x16_shl(g1, 3);
+            } else if (j == 1) {
+                la = wasm_i8x16_shl(g0, 2); lb = wasm_i8x16_shl(g1, 2);
+                ha = wasm_i8x16_shl(g0, 1); hb = wasm_i8x16_shl(g1, 1);
+            } else {
+                la = wasm_u8x16_shr(g0, 2 * j - 4); lb = wasm_u8x16_shr(g1, 2 * j - 4);
+                ha = wasm_u8x16_shr(g0, 2 * j - 3); hb = wasm_u8x16_shr(g1, 2 * j - 3);
+            }
+            const v128_t qa = wasm_v128_load(x[i].qs + 32 * j), qb = wasm_v128_load(x[i].qs + 32 * j + 16);
+            eq_x4_sub16(isum, wasm_v128_or(wasm_v128_and(qa, m4), wasm_v128_and(la, b4)), sc[2 * j], y4, i, 64 * j);
+            eq_x4_sub16(isum, wasm_v128_or(wasm_v128_and(qb, m4), wasm_v128_and(lb, b4)), sc[2 * j], y4, i, 64 * j + 16);
+            eq_x4_sub16(isum, wasm_v128_or(wasm_u8x16_shr(qa, 4), wasm_v128_and(ha, b4)), sc[2 * j + 1], y4, i, 64 * j + 32);
+            eq_x4_sub16(isum, wasm_v128_or(wasm_u8x16_shr(qb, 4), wasm_v128_and(hb, b4)), sc[2 * j + 1], y4, i, 64 * j + 48);
+        }
+        for (int t = 0; t < 4; ++t) {
+            const block_q8_K *yt = &y4[t][i];
+            sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]), yt->d * xdmin, eq_k4_minsum(yt->bsums, mn));
+        }
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
 }
 
 void eq_vec_dot_q6_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
@@ -390,12 +642,141 @@ void eq_vec_dot_q6_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) 
                 isum = wasm_i32x4_add(isum, eq_sub16(vb, q8 + 16, sc[1]));
             }
         }
-        sumf += d * (float)eq_hsum_i32(isum);
+        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), 0.0f, 0);
     }
     *s = sumf;
 }
 
+/* Q6_K, 4 tokens. Half c (128 values) of a super-block: value 32r + l (r = 0..3) is the low
+ * (r < 2) or high nibble of ql[64c + 32(r & 1) + l] with bits 2r, 2r+1 of qh[32c + l] on top,
+ * minus 32; 16-value sub-block 8c + 2r + l/16. The codes are taken unsigned (0..63) times
+ * the scale (|.| <= 63 * 128 fits 16 bits); 32 * sum(scale * bsum) takes the offset back. */
+void eq_vec_dot_x4_q6_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q6_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    const v128_t m4 = wasm_i16x8_splat(0x0F), m30 = wasm_i16x8_splat(0x30);
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d);
+        const int8_t *sc = x[i].scales;
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int c = 0; c < 2; ++c) {
+            for (int r = 0; r < 4; ++r) {
+                for (int part = 0; part < 2; ++part) {
+                    const v128_t l = wasm_v128_load(x[i].ql + 64 * c + 32 * (r & 1) + 16 * part);
+                    const v128_t h = wasm_v128_load(x[i].qh + 32 * c + 16 * part);
+                    v128_t e, o, he;
+                    if (r < 2) {
+                        e = wasm_v128_and(l, m4);
+                        o = wasm_v128_and(wasm_u16x8_shr(l, 8), m4);
+                    } else {
+                        e = wasm_v128_and(wasm_u16x8_shr(l, 4), m4);
+                        o = wasm_u16x8_shr(l, 12);
+                    }
+                    /* qh bits 2r, 2r+1 to bits 4, 5: of the even (low) byte by a shift of
+                     * 4 - 2r, of the odd one by >> (4 + 2r); the rest is masked off */
+                    switch (r) {
+                    case 0: he = wasm_i16x8_shl(h, 4); break;
+                    case 1: he = wasm_i16x8_shl(h, 2); break;
+                    case 2: he = h; break;
+                    default: he = wasm_u16x8_shr(h, 2); break;
+                    }
+                    const v128_t c16 = wasm_i16x8_splat(sc[8 * c + 2 * r + part]);
+                    e = wasm_i16x8_mul(wasm_v128_or(e, wasm_v128_and(he, m30)), c16);
+                    o = wasm_i16x8_mul(wasm_v128_or(o, wasm_v128_and(wasm_u16x8_shr(h, 4 + 2 * r), m30)), c16);
+                    for (int t = 0; t < 4; ++t)
+                        isum[t] = wasm_i32x4_add(isum[t], eq_dot16(e, o, y4[t][i].qs + 128 * c + 32 * r + 16 * part));
+                }
+            }
+        }
+        const v128_t sc0 = wasm_i16x8_load8x8(sc), sc1 = wasm_i16x8_load8x8(sc + 8);
+        for (int t = 0; t < 4; ++t) {
+            const block_q8_K *yt = &y4[t][i];
+            const v128_t off = wasm_i32x4_add(wasm_i32x4_dot_i16x8(sc0, wasm_v128_load(yt->bsums)),
+                                              wasm_i32x4_dot_i16x8(sc1, wasm_v128_load(yt->bsums + 8)));
+            sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]) - 32 * eq_hsum_i32(off), 0.0f, 0);
+        }
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+}
+
 /* ---- float formats ---- */
+
+/* Lanes where one of the eight f16 in h is inf or NaN (exponent all ones). */
+static inline v128_t eq_f16_nonfinite(v128_t h) {
+    return wasm_i16x8_eq(wasm_v128_and(h, wasm_i16x8_splat(0x7C00)), wasm_i16x8_splat(0x7C00));
+}
+/* Running maximum of the f16 magnitudes of a and b (see eq_nonfinite). */
+static inline v128_t eq_f16_maxmag(v128_t acc, v128_t a, v128_t b) {
+    const v128_t m = wasm_i16x8_splat(0x7FFF);
+    return wasm_u16x8_max(acc, wasm_u16x8_max(wasm_v128_and(a, m), wasm_v128_and(b, m)));
+}
+
+/* F16 dot: eight halves per vector, split into the even ones (moved to the high half of each
+ * 32-bit lane) and the odd ones (already there), converted by eq_h2f_hi, which is exact for
+ * finite values. inf/NaN are only tracked; a row holding one is left to the scalar ref.
+ * Four accumulators of four lanes: the sum runs in another order than the ref's. */
+void eq_vec_dot_f16_f16_wasm(int n, float *s, const void *vx, const void *vy) {
+    const uint16_t *x = vx, *y = vy;
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, bad = wasm_i16x8_splat(0);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 8);
+        const v128_t y0 = wasm_v128_load(y + i), y1 = wasm_v128_load(y + i + 8);
+        bad = eq_f16_maxmag(eq_f16_maxmag(bad, x0, y0), x1, y1);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(eq_h2f_hi(wasm_i32x4_shl(x0, 16)), eq_h2f_hi(wasm_i32x4_shl(y0, 16))));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(eq_h2f_hi(x0), eq_h2f_hi(y0)));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(eq_h2f_hi(wasm_i32x4_shl(x1, 16)), eq_h2f_hi(wasm_i32x4_shl(y1, 16))));
+        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(eq_h2f_hi(x1), eq_h2f_hi(y1)));
+    }
+    for (; i + 8 <= n; i += 8) {
+        const v128_t x0 = wasm_v128_load(x + i), y0 = wasm_v128_load(y + i);
+        bad = eq_f16_maxmag(bad, x0, y0);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(eq_h2f_hi(wasm_i32x4_shl(x0, 16)), eq_h2f_hi(wasm_i32x4_shl(y0, 16))));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(eq_h2f_hi(x0), eq_h2f_hi(y0)));
+    }
+    if (eq_nonfinite(bad)) {
+        eq_vec_dot_f16_f16_ref(n, s, vx, vy);
+        return;
+    }
+    float sum = eq_hsum_f32(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)));
+    for (; i < n; ++i) sum += eq_fp16_to_fp32(x[i]) * eq_fp16_to_fp32(y[i]);
+    *s = sum;
+}
+
+/* y[i] += f16(x[i]) * v, bit for bit what the scalar loop in ops/vec.c computes (one rounded
+ * multiply, one rounded add, exact conversions). Halves go to the high half of the 32-bit
+ * lanes in order by interleaving the vector with itself; a chunk holding inf/NaN takes the
+ * scalar conversion, which also sets the NaN quiet bit the same way. */
+void eq_vec_mad_f16_wasm(int n, float *y, const uint16_t *x, float v) {
+    const v128_t vv = wasm_f32x4_splat(v);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t h = wasm_v128_load(x + i);
+        if (wasm_v128_any_true(eq_f16_nonfinite(h))) {
+            for (int j = i; j < i + 8; ++j) y[j] += eq_fp16_to_fp32(x[j]) * v;
+            continue;
+        }
+        const v128_t lo = eq_h2f_hi(wasm_i16x8_shuffle(h, h, 0, 0, 1, 1, 2, 2, 3, 3));
+        const v128_t hi = eq_h2f_hi(wasm_i16x8_shuffle(h, h, 4, 4, 5, 5, 6, 6, 7, 7));
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(lo, vv)));
+        wasm_v128_store(y + i + 4, wasm_f32x4_add(wasm_v128_load(y + i + 4), wasm_f32x4_mul(hi, vv)));
+    }
+    for (; i < n; ++i) y[i] += eq_fp16_to_fp32(x[i]) * v;
+}
+
+/* y[i] += x[i] * v, as the scalar loop (separate multiply and add). */
+void eq_vec_mad_f32_wasm(int n, float *y, const float *x, float v) {
+    const v128_t vv = wasm_f32x4_splat(v);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(wasm_v128_load(x + i), vv)));
+        wasm_v128_store(y + i + 4, wasm_f32x4_add(wasm_v128_load(y + i + 4), wasm_f32x4_mul(wasm_v128_load(x + i + 4), vv)));
+    }
+    for (; i < n; ++i) y[i] += x[i] * v;
+}
 
 void eq_vec_dot_f32_f32_wasm(int n, float *s, const void *vx, const void *vy) {
     const float *x = vx, *y = vy;
@@ -446,13 +827,13 @@ void eq_to_float_bf16_wasm(const void *vx, float *y, int64_t k) {
 
 /* ---- activation quantizers (bit-identical to the refs) ---- */
 
-/* roundf: round half away from zero. SIMD128 only rounds half to even, so take trunc and
- * step away from zero when the (exact) remainder is at least one half. */
+/* roundf: round half away from zero. SIMD128 only rounds half to even; adding the largest
+ * float below one half, sign of v, and truncating gives roundf's result for every |v| <= 128
+ * (checked exhaustively; the quantizers stay within 127 * (1 + 2^-23)): a sum that rounds
+ * up to the next integer only does so from an exact half or more. */
 static inline v128_t eq_round_away(v128_t v) {
-    const v128_t t = wasm_f32x4_trunc(v);
-    const v128_t frac = wasm_f32x4_abs(wasm_f32x4_sub(v, t));
-    const v128_t one = wasm_v128_or(wasm_v128_and(v, wasm_i32x4_splat((int32_t)0x80000000u)), wasm_f32x4_splat(1.0f));
-    return wasm_f32x4_add(t, wasm_v128_and(wasm_f32x4_ge(frac, wasm_f32x4_splat(0.5f)), one));
+    const v128_t h = wasm_v128_or(wasm_v128_and(v, wasm_i32x4_splat((int32_t)0x80000000u)), wasm_f32x4_splat(0x1.fffffep-2f));
+    return wasm_f32x4_trunc(wasm_f32x4_add(v, h));
 }
 
 /* Round half to even to int32 for |v| < 2^22, the way the ref's round_even does: adding
