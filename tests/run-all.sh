@@ -65,6 +65,7 @@ suite cli bash tests/cli/run.sh
 # 5. WebAssembly: the browser/Node module and the npm package; the WASI module under wasmtime
 suite js bash tests/js/run.sh
 suite browser bash tests/browser/run.sh
+suite web-demo bash tests/web-demo/run.sh
 suite wasi bash tests/wasi/run.sh
 
 # 6. other ISAs: NEON under qemu-aarch64, WASM SIMD128 under Node's WASI

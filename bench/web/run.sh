@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The browser peer benchmark (not part of CI): edgeq's browser module vs wllama (npm
+# @wllama/wllama, llama.cpp in wasm; pinned in bench/web/package-lock.json) in the same headless
+# Chromium, same GGUF file, same threads, cross-origin isolated page; plus native edgeq bench.
+#   bash bench/web/run.sh [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native] [MODEL.gguf ...]
+# The default model (SmolLM2-135M-Instruct Q4_1, scripts/get-model.sh) is always run; models
+# given are added, e.g. the Q4_K_M 1.1B that bench/compare.sh makes:
+#   bash bench/web/run.sh -r 3 ~/.cache/edgeq/models/bench/synth-1b-q4_k_m.gguf
+# Run it on a quiet machine: other processes skew browser timings even more than native ones.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bash scripts/web-demo.sh --setup-only   # emscripten, node, the web build, the default model
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
+        $sudo apt-get update -qq >/dev/null
+        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
+    }
+}
+export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$CHROMIUM" ] || { echo "installing: chromium" >&2; apt_install chromium; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || { echo "playwright-core needs Node >= 20 (found $(node --version))" >&2; exit 1; }
+
+# the native CLI for the wasm/native column
+if [ ! -x build/native/edgeq ]; then
+    echo "building the native CLI..." >&2
+    cmake --preset native >/dev/null
+    cmake --build --preset native -j"$(nproc)" --target edgeq-cli >/dev/null
+fi
+(cd bench/web && npm ci --no-audit --no-fund --silent)
+
+opts=(); models=()
+for a in "$@"; do case $a in *.gguf) models+=("$a") ;; *) opts+=("$a") ;; esac; done
+exec node bench/web/bench.mjs "${opts[@]}" "$(bash scripts/get-model.sh)" "${models[@]}"

@@ -1,0 +1,387 @@
+// End-to-end test of the web demo (web-demo/) in headless Chromium with playwright-core:
+// web-demo/serve.mjs is started as users start it (random port), three times:
+//   isolated      COOP/COEP (threaded module): load from the URL, streamed reply with tokens/s,
+//                 Enter / Shift+Enter, Stop mid-reply, new chat, a 404 shown as a typed error,
+//                 a model loaded from a local File (the file picker)
+//   --no-isolation  the same page single-threaded: load and a streamed reply
+//   --throttle    a slow download: progress bar with MB/s, then Cancel
+// plus HTTP checks of serve.mjs itself (MIME types, Range, COOP/COEP, path traversal).
+// Prints "ok"/"not ok" per check and a last line "N passed, M failed"; exits non-zero on failure.
+//   node tests/web-demo/demo.test.mjs [MODEL.gguf]      (CHROMIUM: default /usr/bin/chromium)
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MODEL = process.argv[2] || execFileSync('bash', [path.join(ROOT, 'scripts/get-model.sh')], { encoding: 'utf8' }).trim();
+const MODEL_NAME = path.basename(MODEL);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const LOAD_TIMEOUT = 180_000; // generous: the machine may be busy
+const REPLY_TIMEOUT = 180_000;
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}: ${(e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join('\n    ')}`);
+  }
+}
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+/** Start serve.mjs on a free port; resolves to { url, stop() } once it prints its URL. */
+function serve(args) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'web-demo/serve.mjs'), '--port', '0', ...args, MODEL], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`serve.mjs did not start: ${out}`)); }, 30_000);
+    const onData = (d) => {
+      out += d;
+      const m = /edgeq web demo: (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`serve.mjs exited (${code}): ${out}`)); });
+  });
+}
+
+// Recorded in the page from the start: every data-state it goes through, and the length of the
+// reply being written at each DOM change while generating (a streamed reply grows in steps).
+const RECORDER = () => {
+  window.__demo = { states: [], lens: [], errors: [] };
+  window.addEventListener('error', (e) => window.__demo.errors.push(String(e.message)));
+  window.addEventListener('unhandledrejection', (e) => window.__demo.errors.push(String(e.reason && e.reason.message || e.reason)));
+  document.addEventListener('DOMContentLoaded', () => {
+    const body = document.body;
+    window.__demo.states.push(body.dataset.state);
+    new MutationObserver(() => window.__demo.states.push(body.dataset.state)).observe(body, { attributes: true, attributeFilter: ['data-state'] });
+    new MutationObserver(() => {
+      if (body.dataset.state !== 'generating') return;
+      const all = document.querySelectorAll('#messages .msg.assistant .bubble');
+      if (all.length) window.__demo.lens.push(all[all.length - 1].textContent.length);
+    }).observe(document.getElementById('messages'), { childList: true, subtree: true, characterData: true });
+  });
+};
+
+async function openDemo(browser, url) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 850 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  await page.addInitScript(RECORDER);
+  await page.goto(url);
+  await page.waitForSelector('body[data-state=idle]');
+  return { context, page, consoleErrors };
+}
+
+const state = (page) => page.evaluate(() => document.body.dataset.state);
+const waitState = (page, s, timeout) => page.waitForSelector(`body[data-state=${s}]`, { timeout });
+const lastReply = (page) => page.evaluate(() => {
+  const all = document.querySelectorAll('#messages .msg.assistant');
+  const li = all[all.length - 1];
+  return li ? { text: li.querySelector('.bubble').textContent, meta: li.querySelector('.meta').textContent } : null;
+});
+
+async function setSetting(page, selector, value) {
+  if (await page.isHidden('#settings')) await page.click('#settings-toggle');
+  await page.fill(selector, String(value));
+}
+
+async function loadFromUrl(page, url) {
+  if (url !== undefined) {
+    if (await page.isHidden('#model-form')) await page.click('#change-model');
+    await page.fill('#model-url', url);
+  }
+  await page.evaluate(() => { window.__demo.states = []; });
+  await page.click('#load-btn');
+  await page.waitForFunction(() => ['ready', 'idle'].includes(document.body.dataset.state) && window.__demo.states.includes('loading'), null, { timeout: LOAD_TIMEOUT });
+}
+
+/** Type a message, press Enter, wait for the reply to finish; returns { text, meta, lens }. */
+async function chat(page, message) {
+  await page.evaluate(() => { window.__demo.lens = []; });
+  await page.fill('#prompt', message);
+  await page.press('#prompt', 'Enter');
+  await waitState(page, 'generating', 10_000);
+  await waitState(page, 'ready', REPLY_TIMEOUT);
+  const r = await lastReply(page);
+  return { ...r, lens: await page.evaluate(() => window.__demo.lens) };
+}
+
+function checkStreamedReply(r) {
+  assert(r && r.text.trim().length > 0, `no reply text (meta: ${r && r.meta})`);
+  const steps = new Set(r.lens.filter((n) => n > 0)).size;
+  assert(steps >= 3, `the reply did not stream: ${steps} distinct lengths while generating`);
+  assert(/\d+(\.\d+)? tok\/s/.test(r.meta), `no tokens/s figure after the reply: "${r.meta}"`);
+}
+
+/** GET with the path sent as is (fetch() would normalise away the "..") -> status code. */
+function rawStatus(base, rawPath) {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    http.get({ host: u.hostname, port: u.port, path: rawPath }, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+  });
+}
+
+// ---- the server alone ---------------------------------------------------------------------------
+async function httpChecks() {
+  const isolated = await serve([]);
+  const plain = await serve(['--no-isolation']);
+  try {
+    await check('serve.mjs: MIME types, COOP/COEP headers, / redirects to the demo', async () => {
+      const page = await fetch(isolated.url, { redirect: 'manual' });
+      assert(page.status === 302 && page.headers.get('location') === '/web-demo/', `GET / -> ${page.status} ${page.headers.get('location')}`);
+      const html = await fetch(new URL('/web-demo/', isolated.url));
+      assert(html.status === 200 && /text\/html/.test(html.headers.get('content-type')), `index.html: ${html.status} ${html.headers.get('content-type')}`);
+      assert(html.headers.get('cross-origin-opener-policy') === 'same-origin', 'no COOP');
+      assert(html.headers.get('cross-origin-embedder-policy') === 'require-corp', 'no COEP');
+      const wasm = await fetch(new URL('/js/wasm/edgeq-st.wasm', isolated.url), { method: 'HEAD' });
+      assert(wasm.status === 200 && wasm.headers.get('content-type') === 'application/wasm', `wasm: ${wasm.status} ${wasm.headers.get('content-type')}`);
+      const js = await fetch(new URL('/js/src/browser.js', isolated.url), { method: 'HEAD' });
+      assert(/^text\/javascript/.test(js.headers.get('content-type')), `js: ${js.headers.get('content-type')}`);
+      const p = await fetch(new URL('/web-demo/', plain.url));
+      assert(p.status === 200 && !p.headers.get('cross-origin-opener-policy') && !p.headers.get('cross-origin-embedder-policy'), '--no-isolation still sends COOP/COEP');
+    });
+    await check('serve.mjs: /models/ list, Range (206, suffix, If-Range, 416), 404 outside the tree', async () => {
+      const size = fs.statSync(MODEL).size;
+      const list = await (await fetch(new URL('/models/', isolated.url))).json();
+      assert(list.length === 1 && list[0].name === MODEL_NAME && list[0].size === size, `list: ${JSON.stringify(list)}`);
+      const murl = new URL(list[0].url, isolated.url);
+      const head = await fetch(murl, { method: 'HEAD' });
+      assert(Number(head.headers.get('content-length')) === size && head.headers.get('accept-ranges') === 'bytes', 'HEAD');
+      const r1 = await fetch(murl, { headers: { Range: 'bytes=0-3' } });
+      assert(r1.status === 206 && (await r1.text()) === 'GGUF' && r1.headers.get('content-range') === `bytes 0-3/${size}`, `bytes=0-3: ${r1.status}`);
+      const r2 = await fetch(murl, { headers: { Range: 'bytes=-10' } });
+      assert(r2.status === 206 && (await r2.arrayBuffer()).byteLength === 10, 'suffix range');
+      const r3 = await fetch(murl, { headers: { Range: `bytes=${size}-` } });
+      assert(r3.status === 416, `past the end: ${r3.status}`);
+      const r4 = await fetch(murl, { headers: { Range: 'bytes=4-7', 'If-Range': '"stale"' } });
+      assert(r4.status === 200, `If-Range with another ETag must send the whole file: ${r4.status}`);
+      await r4.body.cancel();
+      const r5 = await fetch(murl, { headers: { Range: 'bytes=4-7', 'If-Range': head.headers.get('etag') } });
+      assert(r5.status === 206, `If-Range with the ETag: ${r5.status}`);
+      await r5.arrayBuffer();
+      for (const bad of ['/js/../README.md', '/js/%2e%2e/README.md', '/web-demo/..%2f..%2fREADME.md', '/js/..%5c..%5cREADME.md', '/models/nope.gguf', '/models/../README.md']) {
+        const st = await rawStatus(isolated.url, bad);
+        assert(st === 404, `${bad}: ${st}`);
+      }
+    });
+  } finally {
+    await isolated.stop();
+    await plain.stop();
+  }
+}
+
+// ---- the page, cross-origin isolated ----------------------------------------------------------
+async function isolatedChecks(browser) {
+  const srv = await serve([]);
+  const { context, page, consoleErrors } = await openDemo(browser, srv.url);
+  try {
+    await check('isolated: the page opens cross-origin isolated, threads shown', async () => {
+      assert(await page.evaluate(() => self.crossOriginIsolated) === true, 'not cross-origin isolated');
+      const badge = await page.textContent('#threads-badge');
+      assert(/\d+ threads? · cross-origin isolated/.test(badge), `threads badge: "${badge}"`);
+      assert((await page.inputValue('#model-url')).endsWith(`/models/${MODEL_NAME}`), 'the model URL does not default to the served model');
+    });
+
+    await check('isolated: load the default model from its URL', async () => {
+      await loadFromUrl(page);
+      assert(await state(page) === 'ready', `state ${await state(page)}; error: ${await page.textContent('#error')}`);
+      const states = await page.evaluate(() => window.__demo.states);
+      assert(states.includes('loading'), `states: ${states}`);
+      assert(await page.isVisible('#model-summary'), 'no model summary');
+      const details = await page.textContent('#model-details');
+      assert(/llama/.test(details) && /context \d+/.test(details), `details: ${details}`);
+      const badge = await page.textContent('#threads-badge');
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      assert(cores < 2 || /^[2-9]\d* threads/.test(badge), `threaded module expected with ${cores} cores: "${badge}"`);
+    });
+
+    await check('isolated: Enter sends, the reply streams, tokens/s shown', async () => {
+      await setSetting(page, '#max-tokens', 48);
+      const r = await chat(page, 'What is the capital of France?');
+      checkStreamedReply(r);
+      assert(await page.locator('#messages .msg.user').count() === 1, 'one user message expected');
+    });
+
+    await check('isolated: Shift+Enter adds a new line and does not send', async () => {
+      await page.fill('#prompt', 'line one');
+      await page.press('#prompt', 'Shift+Enter');
+      await page.keyboard.type('line two');
+      assert(await page.inputValue('#prompt') === 'line one\nline two', `prompt: ${JSON.stringify(await page.inputValue('#prompt'))}`);
+      assert(await state(page) === 'ready', 'a message was sent');
+      assert(await page.locator('#messages .msg.user').count() === 1, 'a message was sent');
+      await page.fill('#prompt', '');
+    });
+
+    await check('isolated: Stop ends a long reply', async () => {
+      await setSetting(page, '#max-tokens', 2000);
+      await page.evaluate(() => { window.__demo.lens = []; });
+      await page.fill('#prompt', 'Write a very long story about a dragon and a knight, with many chapters.');
+      await page.press('#prompt', 'Enter');
+      await page.waitForFunction(() => window.__demo.lens.some((n) => n > 40), null, { timeout: REPLY_TIMEOUT });
+      const t0 = Date.now();
+      await page.click('#stop');
+      await waitState(page, 'ready', 15_000);
+      const stopMs = Date.now() - t0;
+      const a = await lastReply(page);
+      await page.waitForTimeout(1000);
+      const b = await lastReply(page);
+      assert(a.text === b.text, 'the reply kept growing after Stop');
+      assert(/stopped/.test(a.meta), `no "stopped" mark: "${a.meta}"`);
+      assert(a.text.length > 40, 'the partial reply was lost');
+      assert(stopMs < 10_000, `Stop took ${stopMs} ms`);
+      // the conversation goes on after a stop
+      await setSetting(page, '#max-tokens', 16);
+      const r = await chat(page, 'Thanks! Now say hello.');
+      assert(r.text.trim().length > 0, 'no reply after a stopped one');
+    });
+
+    await check('isolated: New chat clears the conversation', async () => {
+      await page.click('#new-chat');
+      assert(await page.locator('#messages > *').count() === 0, 'messages left');
+      assert(await page.isVisible('#empty-state'), 'no empty state');
+      assert(await state(page) === 'ready', 'the model should stay loaded');
+    });
+
+    await check('isolated: a missing model URL shows a typed HTTP 404 error', async () => {
+      await loadFromUrl(page, '/models/missing.gguf');
+      assert(await state(page) === 'idle', `state ${await state(page)}`);
+      assert(await page.isVisible('#error'), 'no error shown');
+      const code = await page.textContent('#error-code');
+      const text = await page.textContent('#error');
+      assert(code === 'HTTP' && /404/.test(text), `error: ${code} ${text}`);
+    });
+
+    await check('isolated: load a model from a local file (file picker)', async () => {
+      await page.evaluate(() => { window.__demo.states = []; });
+      await page.setInputFiles('#model-file', MODEL);
+      await page.waitForFunction(() => window.__demo.states.includes('loading') && ['ready', 'idle'].includes(document.body.dataset.state), null, { timeout: LOAD_TIMEOUT });
+      assert(await state(page) === 'ready', `state ${await state(page)}; error: ${await page.textContent('#error')}`);
+      assert(await page.isHidden('#error'), 'the old error is still shown');
+      assert((await page.getAttribute('#model-name', 'title')) === MODEL_NAME, 'the summary does not name the file');
+      await setSetting(page, '#max-tokens', 24);
+      const r = await chat(page, 'Say hello.');
+      checkStreamedReply(r);
+    });
+
+    await check('isolated: drop a .gguf on the page; context size and threads apply at load', async () => {
+      if (await page.isHidden('#settings')) await page.click('#settings-toggle');
+      await page.selectOption('#context-size', '1024');
+      await page.selectOption('#threads', '1');
+      await page.evaluate(() => { window.__demo.states = []; });
+      // a File built in the page from the served model, dropped as a drag-and-drop would
+      await page.evaluate(async (name) => {
+        const blob = await (await fetch(`/models/${name}`)).blob();
+        const dt = new DataTransfer();
+        dt.items.add(new File([blob], name));
+        for (const type of ['dragenter', 'dragover', 'drop']) {
+          document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }
+      }, MODEL_NAME);
+      await page.waitForFunction(() => window.__demo.states.includes('loading') && ['ready', 'idle'].includes(document.body.dataset.state), null, { timeout: LOAD_TIMEOUT });
+      assert(await state(page) === 'ready', `state ${await state(page)}; error: ${await page.textContent('#error')}`);
+      assert(await page.isHidden('#drop-overlay'), 'the drop overlay stayed');
+      const details = await page.textContent('#model-details');
+      assert(/context 1024/.test(details), `context size not applied: ${details}`);
+      const badge = await page.textContent('#threads-badge');
+      assert(/^1 thread ·/.test(badge), `threads not applied: "${badge}"`);
+      // not a .gguf: a typed error, and the model stays loaded
+      await page.evaluate(() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+        document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      assert(await page.isVisible('#error') && (await page.textContent('#error-code')) === 'FORMAT', 'no error for a .txt drop');
+      assert(await state(page) === 'ready', 'the model should stay loaded');
+    });
+
+    await check('isolated: no uncaught errors on the page', async () => {
+      const errs = [...consoleErrors, ...(await page.evaluate(() => window.__demo.errors))];
+      assert(errs.length === 0, errs.join(' | '));
+    });
+  } finally {
+    await context.close();
+    await srv.stop();
+  }
+}
+
+// ---- the page without COOP/COEP ---------------------------------------------------------------
+async function plainChecks(browser) {
+  const srv = await serve(['--no-isolation']);
+  const { context, page, consoleErrors } = await openDemo(browser, srv.url);
+  try {
+    await check('no isolation: single thread shown, model loads, reply streams with tokens/s', async () => {
+      assert(await page.evaluate(() => self.crossOriginIsolated) === false, 'unexpectedly isolated');
+      assert(await page.isDisabled('#threads'), 'the threads setting should be disabled');
+      await loadFromUrl(page);
+      assert(await state(page) === 'ready', `state ${await state(page)}; error: ${await page.textContent('#error')}`);
+      const badge = await page.textContent('#threads-badge');
+      assert(/^1 thread · not cross-origin isolated/.test(badge), `badge: "${badge}"`);
+      await setSetting(page, '#max-tokens', 32);
+      checkStreamedReply(await chat(page, 'Name three colours.'));
+      const errs = [...consoleErrors, ...(await page.evaluate(() => window.__demo.errors))];
+      assert(errs.length === 0, errs.join(' | '));
+    });
+  } finally {
+    await context.close();
+    await srv.stop();
+  }
+}
+
+// ---- a slow download: progress and cancel ----------------------------------------------------------
+async function throttledChecks(browser) {
+  const srv = await serve(['--throttle', '8']); // MB/s: ~12 s for the 98 MB model
+  const { context, page } = await openDemo(browser, srv.url);
+  try {
+    await check('slow download: progress bar with MB/s, then Cancel', async () => {
+      await page.click('#load-btn');
+      await page.waitForSelector('#model-progress:not([hidden])', { timeout: 10_000 });
+      await page.waitForFunction(() => /MB\/s/.test(document.getElementById('progress-speed').textContent), null, { timeout: 20_000 });
+      const v1 = await page.evaluate(() => document.getElementById('progress-bar').value);
+      await page.waitForTimeout(800);
+      const v2 = await page.evaluate(() => document.getElementById('progress-bar').value);
+      assert(v2 > v1 && v2 < 1, `the progress bar did not move: ${v1} -> ${v2}`);
+      assert(/MB \/ .*MB \(\d+%\)/.test(await page.textContent('#progress-bytes')), 'no byte counts');
+      await page.click('#cancel-load');
+      await waitState(page, 'idle', 10_000);
+      assert(await page.isVisible('#model-form'), 'the model picker is not back');
+      assert(await page.isHidden('#error'), `cancelling is not an error: ${await page.textContent('#error')}`);
+      assert(/cancelled/i.test(await page.textContent('#load-status')), 'no "cancelled" status');
+    });
+  } finally {
+    await context.close();
+    await srv.stop();
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+try {
+  await httpChecks();
+  await isolatedChecks(browser);
+  await plainChecks(browser);
+  await throttledChecks(browser);
+} catch (e) {
+  failed++;
+  console.log(`not ok - harness: ${e && e.stack ? e.stack : e}`);
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
