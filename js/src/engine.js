@@ -345,6 +345,15 @@ export class Engine {
     }
   }
 
+  /** Empty the KV cache: the next prompt is evaluated from scratch. */
+  reset() {
+    this._needCtx();
+    this.endGeneration();
+    const st = this.m._eqw_ctx_truncate(this.ctx, 0);
+    if (st) throw statusError(st, this.str(this.m._eqw_ctx_errmsg(this.ctx)));
+    this.ctxTokens.length = 0;
+  }
+
   /** Prepare the cache for a prompt: keep the longest common prefix, return what is left. */
   _reuse(tokens) {
     let p = 0;
@@ -388,6 +397,7 @@ export class Engine {
       num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, opts.seed === undefined || opts.seed === null ? -1 : Number(opts.seed));
     if (!sampler) throw new EdgeqError('ARG', this.str(this.m._eqw_errmsg()));
     this.endGeneration();
+    if (opts.cachePrompt === false) this.reset(); // no prefix reuse (benchmarks, reproducibility)
     let stop = opts.stop ?? [];
     if (typeof stop === 'string') stop = [stop];
     stop = stop.filter((s) => typeof s === 'string' && s.length > 0);
@@ -407,6 +417,7 @@ export class Engine {
       done: false,
       finishReason: null,
       last: -1, // sampled token not yet decoded
+      ignoreEos: !!opts.ignoreEos, // generate past end-of-generation tokens (benchmarks)
     };
     this.gen.pending = this._reuse(tokens);
     this.gen.nCached = tokens.length - this.gen.pending.length;
@@ -454,9 +465,14 @@ export class Engine {
       const t = this.m._eqw_sample(g.sampler, this.ctx);
       if (t < 0) throw new EdgeqError('RUNTIME', 'no logits to sample from');
       this.m._eqw_sampler_accept(g.sampler, t);
-      if (this.m._eqw_token_is_eog(this.model, t)) return this._finish(g, 'stop', res);
+      const eog = this.m._eqw_token_is_eog(this.model, t);
+      if (eog && !g.ignoreEos) return this._finish(g, 'stop', res);
       g.nGen++;
       g.last = t;
+      if (eog) { // counted and decoded, but no text
+        if (g.nGen >= g.maxTokens) return this._finish(g, 'length', res);
+        return res('');
+      }
       const n = this.m._eqw_detok_push(this.detok, this.model, t, this.piece, this.pieceCap);
       let text = n > 0 ? this.str(this.piece, n) : '';
       text = this._stopFilter(g, text);

@@ -76,6 +76,25 @@ export interface CompleteOptions extends SamplingOptions {
   addSpecial?: boolean;
   /** Turn special-token text such as "<|im_end|>" into its token (default true). */
   parseSpecial?: boolean;
+  /** Keep generating past end-of-generation tokens (they add no text): benchmarks. */
+  ignoreEos?: boolean;
+  /** false: evaluate the whole prompt, without reusing the cached prefix (default true). */
+  cachePrompt?: boolean;
+}
+
+/** Counts and timings of the last generation (llm.stats). */
+export interface GenerationStats {
+  promptTokens: number;
+  /** prompt tokens reused from the KV cache (not evaluated again) */
+  cachedTokens: number;
+  completionTokens: number;
+  /** from the request to the first generated token */
+  promptMs: number;
+  /** from the first to the last generated token */
+  generationMs: number;
+  promptTokensPerSecond: number;
+  tokensPerSecond: number;
+  finishReason: 'stop' | 'length' | null;
 }
 
 export interface TensorInfo { name: string; type: string; shape: number[]; }
@@ -174,6 +193,10 @@ export declare class LLM {
   logits(prompt?: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<Float32Array | null>;
   /** Frees the model, its context and its WebAssembly instance (or worker). */
   dispose(): Promise<void>;
+  /** The last generation's counts and timings (null before any). */
+  readonly stats: GenerationStats | null;
+  /** Empty the KV cache: the next prompt is evaluated from scratch. */
+  reset(): Promise<void>;
 }
 
 export declare function load(source: ModelSource, opts?: LoadOptions): Promise<LLM>;

@@ -2,6 +2,8 @@
 // methods: the engine itself in Node (src/node.js), a Web Worker in browsers (src/browser.js).
 import { EdgeqError, abortError, asEdgeqError } from './errors.js';
 
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
 function randomId() {
   let s = '';
   for (let i = 0; i < 24; i++) s += 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(Math.random() * 36)];
@@ -24,6 +26,8 @@ function samplingOptions(o = {}) {
     seed: pick('seed'),
     stop: pick('stop'),
     maxTokens: pick('maxTokens', 'max_tokens', 'max_completion_tokens'),
+    ignoreEos: pick('ignoreEos', 'ignore_eos'),
+    cachePrompt: pick('cachePrompt', 'cache_prompt'),
   };
 }
 
@@ -34,6 +38,8 @@ export class LLM {
     this._disposed = false;
     this._queue = Promise.resolve();
     this._modelName = meta.name || 'edgeq';
+    /** Counts and timings of the last generation (see stats). */
+    this._stats = null;
     const self = this;
     this.chat = { completions: { create: (params, reqOpts) => self._chatCreate(params, reqOpts) } };
   }
@@ -50,6 +56,16 @@ export class LLM {
   }
 
   async info() { this._check(); return this._b.call('info'); }
+
+  /**
+   * The last generation: { promptTokens, cachedTokens, completionTokens, promptMs (to the first
+   * token), generationMs (first to last token), promptTokensPerSecond, tokensPerSecond,
+   * finishReason }, or null before any.
+   */
+  get stats() { return this._stats ? { ...this._stats } : null; }
+
+  /** Empty the KV cache (the next prompt is evaluated from scratch, no prefix reuse). */
+  async reset() { this._check(); return this._exclusive(() => this._b.call('reset')); }
 
   async tokenize(text, opts = {}) {
     this._check();
@@ -82,7 +98,9 @@ export class LLM {
   /**
    * Generate text after a prompt: an async iterator of text pieces (complete UTF-8 only).
    * opts: maxTokens, temperature (0 = greedy), topK, topP, minP, repeatPenalty, repeatLastN,
-   * seed, stop (string | string[]), signal, addSpecial, parseSpecial.
+   * seed, stop (string | string[]), signal, addSpecial, parseSpecial, ignoreEos (keep going
+   * past end-of-generation tokens), cachePrompt (false: no reuse of the cached prefix).
+   * Counts and timings end up in llm.stats.
    */
   complete(prompt, opts = {}) {
     const steps = this._steps({ ...samplingOptions(opts), prompt: typeof prompt === 'string' ? prompt : undefined,
@@ -110,8 +128,23 @@ export class LLM {
       this._check();
       if (signal && signal.aborted) throw abortError(signal, 'generation aborted');
       const { signal: _s, ...rest } = opts;
+      const t0 = now();
       id = await this._b.call('startGeneration', rest);
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      let tFirst = 0;
+      const record = (r, t) => {
+        if (!tFirst && r.completionTokens > 0) tFirst = t;
+        const promptMs = (tFirst || t) - t0;
+        const generationMs = tFirst ? t - tFirst : 0;
+        const evaluated = r.promptTokens - (r.cachedTokens || 0);
+        this._stats = {
+          promptTokens: r.promptTokens, cachedTokens: r.cachedTokens || 0, completionTokens: r.completionTokens,
+          promptMs, generationMs,
+          promptTokensPerSecond: promptMs > 0 ? (1000 * evaluated) / promptMs : 0,
+          tokensPerSecond: generationMs > 0 ? (1000 * (r.completionTokens - 1)) / generationMs : 0,
+          finishReason: r.finishReason || null,
+        };
+      };
       for (;;) {
         if (signal && signal.aborted) throw abortError(signal, 'generation aborted');
         let r;
@@ -122,6 +155,7 @@ export class LLM {
           throw e;
         }
         if (r.done) done = true;
+        record(r, now());
         yield r;
         if (r.done) return;
       }
@@ -160,6 +194,7 @@ export class LLM {
         id, object: 'chat.completion', created, model,
         choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: last ? last.finishReason : 'stop' }],
         usage: usage(last),
+        timings: this._timings(),
       };
     }
     const includeUsage = !!(params.stream_options && params.stream_options.include_usage);
@@ -182,6 +217,17 @@ export class LLM {
     // like the OpenAI SDK's Stream: async-iterable, with a controller to stop it
     const controller = { abort: () => { s.return(undefined); } };
     return Object.assign(s, { controller });
+  }
+
+  /** llama-server's `timings` object for the last generation. */
+  _timings() {
+    const s = this._stats;
+    if (!s) return null;
+    return {
+      cache_n: s.cachedTokens, prompt_n: s.promptTokens - s.cachedTokens, prompt_ms: s.promptMs,
+      prompt_per_second: s.promptTokensPerSecond, predicted_n: s.completionTokens, predicted_ms: s.generationMs,
+      predicted_per_second: s.tokensPerSecond,
+    };
   }
 
   /** Free the model, its context and the WebAssembly instance (or worker) behind it. */

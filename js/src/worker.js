@@ -131,6 +131,7 @@ const ops = {
   startGeneration: (o) => engine.startGeneration(o),
   step: (id) => engine.step(id),
   endGeneration: () => engine.endGeneration(),
+  reset: () => engine.reset(),
   unload: () => engine.unload(),
   drain: () => cacheWritesSettled(5000),
   memory: () => ({ heapUsed: engine.heapUsed(), memoryBytes: engine.memoryBytes() }),

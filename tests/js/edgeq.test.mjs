@@ -447,3 +447,36 @@ test('quantize: a path and bytes, to Q8_0 and Q4_0, the native CLI bytes; errors
   await rejectsWith(edgeq.quantize(path.join(tmp, 'missing.gguf'), 'Q8_0', { output: bad }), 'IO', /missing.gguf/);
   assert.ok(!fs.existsSync(bad) && !fs.existsSync(`${bad}.tmp`), 'no output left behind by failures');
 });
+
+test('stats, reset(), cachePrompt: false, ignoreEos', async () => {
+  const m = await edgeq.load(MODEL, { threads: 1, contextSize: 256 });
+  try {
+    const p = PROMPTS[1];
+    assert.equal(m.stats, null);
+    const a = await collect(m.complete(p, { temperature: 0, maxTokens: 8 }));
+    const s1 = m.stats;
+    assert.equal(s1.completionTokens, 8);
+    assert.equal(s1.cachedTokens, 0);
+    assert.equal(s1.finishReason, 'length');
+    assert.ok(s1.promptMs > 0 && s1.generationMs > 0 && s1.tokensPerSecond > 0, JSON.stringify(s1));
+    const b = await collect(m.complete(p, { temperature: 0, maxTokens: 8 }));
+    assert.equal(b, a, 'same text with the prefix reused');
+    assert.equal(m.stats.cachedTokens, s1.promptTokens - 1, 'the cached prefix is reused');
+    await collect(m.complete(p, { temperature: 0, maxTokens: 8, cachePrompt: false }));
+    assert.equal(m.stats.cachedTokens, 0, 'cachePrompt: false evaluates the whole prompt');
+    await m.reset();
+    assert.equal(await collect(m.complete(p, { temperature: 0, maxTokens: 8 })), a, 'same text after reset()');
+    assert.equal(m.stats.cachedTokens, 0, 'reset() emptied the cache');
+    // chat: an answer that ends early without ignore_eos runs to max_tokens with it
+    const msg = [{ role: 'user', content: 'Say OK.' }];
+    const short = await m.chat.completions.create({ messages: msg, max_tokens: 200, temperature: 0 });
+    const long = await m.chat.completions.create({ messages: msg, max_tokens: short.usage.completion_tokens + 5, temperature: 0, ignore_eos: true });
+    if (short.choices[0].finish_reason === 'stop') {
+      assert.equal(long.usage.completion_tokens, short.usage.completion_tokens + 5);
+      assert.equal(long.choices[0].finish_reason, 'length');
+    }
+    assert.ok(long.timings && long.timings.predicted_n === long.usage.completion_tokens, JSON.stringify(long.timings));
+  } finally {
+    await m.dispose();
+  }
+});
