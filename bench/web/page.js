@@ -10,8 +10,8 @@
 //             prompt tokens evaluated / (request -> reply). Both engines keep the KV cache's
 //             common prefix (llama-server's cache_prompt; edgeq always): with a BOS token
 //             both evaluate nPrompt - 1; the count each reports is the one used.
-//   tg        a short prompt, then nGen tokens greedy (wllama ignores EOS; edgeq cannot, and
-//             reports fewer if the model ends early), streamed: (n - 1) / (first -> last token)
+//   tg        a short prompt, then nGen tokens greedy, end-of-generation ignored by both,
+//             streamed: (n - 1) / (first -> last token)
 // n_ctx, batch size, KV cache type (f16) and thread count are set alike.
 // (wllama 3 takes prompts as text only: token-id arrays fail in its JSON parsing.)
 
@@ -25,16 +25,14 @@ const engines = {
         const info = await llm.info();
         return { threads: info.runtime.threads, threaded: info.runtime.threaded };
       },
-      // llm._steps() is the package's internal generator behind complete(): it reports exact
-      // token counts (complete() yields only text), which pp and tg need.
+      // complete() with ignoreEos, like wllama's ignore_eos; exact counts from llm.stats
       async generate(prompt, maxTokens, onToken) {
         let n = 0;
-        let last = null;
-        for await (const r of llm._steps({ prompt, maxTokens, temperature: 0, parseSpecial: false, batchSize: cfg.nBatch })) {
-          last = r;
-          if (r.completionTokens > n) { n = r.completionTokens; onToken(n); }
+        for await (const piece of llm.complete(prompt, { maxTokens, temperature: 0, parseSpecial: false, ignoreEos: true })) {
+          if (piece) onToken(++n);
         }
-        return { n, promptEvaluated: last.promptTokens - last.cachedTokens };
+        const st = llm.stats;
+        return { n: st.completionTokens, promptEvaluated: st.promptTokens - st.cachedTokens };
       },
       dispose: () => llm && llm.dispose(),
     };
