@@ -4,7 +4,14 @@
 #include "format/hf_convert.h"
 #include "quant/quant.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* The converter's warnings (a model card it skipped, in part or whole) go to stderr. */
+static void print_warning(void *user, const char *msg) {
+    (void)user;
+    fprintf(stderr, "edgeq: warning: %s\n", msg);
+}
 
 int cmd_convert(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
@@ -28,6 +35,6 @@ int cmd_convert(int argc, char **argv) {
     }
     if (!dir || !out) return cli_error("usage: edgeq convert HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]"), 2;
     char err[1024];
-    if (eq_hf_convert(dir, out, outtype, err, sizeof err)) return cli_error("%s", err);
+    if (eq_hf_convert_ex(dir, out, outtype, print_warning, NULL, err, sizeof err)) return cli_error("%s", err);
     return 0;
 }

@@ -18,6 +18,16 @@ eq_status eq_hf_fail(eq_hf *h, eq_status st, const char *fmt, ...) {
     return st;
 }
 
+void eq_hf_warn(eq_hf *h, const char *fmt, ...) {
+    if (!h->warn) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    h->warn(h->warn_user, msg);
+}
+
 eq_status eq_hf_wfail(eq_hf *h, eq_status st) {
     const char *m = h->w ? eq_gguf_writer_errmsg(h->w) : "";
     snprintf(h->err, h->errlen, "%s", m && *m ? m : eq_status_str(st ? st : EQ_ERR_NOMEM));
@@ -719,6 +729,11 @@ static eq_status autoconfig(eq_hf *h) {
 }
 
 eq_status eq_hf_convert(const char *hf_dir, const char *out_path, int outtype, char *err, size_t errlen) {
+    return eq_hf_convert_ex(hf_dir, out_path, outtype, NULL, NULL, err, errlen);
+}
+
+eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype, eq_hf_warn_fn warn,
+                           void *warn_user, char *err, size_t errlen) {
     char dummy[8];
     if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
     err[0] = 0;
@@ -727,6 +742,8 @@ eq_status eq_hf_convert(const char *hf_dir, const char *out_path, int outtype, c
     h->dir = hf_dir;
     h->err = err;
     h->errlen = errlen;
+    h->warn = warn;
+    h->warn_user = warn_user;
     if (!hf_dir || !out_path) return eq_hf_fail(h, EQ_ERR_ARG, "no model folder or output file given");
     if (outtype != EQ_HF_OUTTYPE_AUTO && outtype != EQ_TYPE_F32 && outtype != EQ_TYPE_F16 && outtype != EQ_TYPE_BF16 && outtype != EQ_TYPE_Q8_0)
         return eq_hf_fail(h, EQ_ERR_ARG, "output type must be f32, f16, bf16 or q8_0");

@@ -17,4 +17,11 @@
  * tensor or key. */
 eq_status eq_hf_convert(const char *hf_dir, const char *out_path, int outtype, char *err, size_t errlen);
 
+/* Receives one line for each thing the converter skipped but did not fail on (a model card
+ * it cannot read, a card value gguf-py could not store). */
+typedef void (*eq_hf_warn_fn)(void *user, const char *msg);
+/* eq_hf_convert, with warnings handed to warn (NULL: dropped). */
+eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype, eq_hf_warn_fn warn,
+                           void *warn_user, char *err, size_t errlen);
+
 #endif

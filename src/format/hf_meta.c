@@ -1,6 +1,6 @@
-/* general.* metadata as gguf-py's Metadata heuristics derive it (from config.json's
- * _name_or_path, then the folder name), the sampling defaults from generation_config.json,
- * and SHA-256 for the pre-tokenizer check. A model card (README.md) is not read. */
+/* general.* metadata as gguf-py's Metadata heuristics derive it (the model card, read by
+ * hf_card.c, then config.json's _name_or_path, then the folder name), the sampling defaults
+ * from generation_config.json, and SHA-256 for the pre-tokenizer check. */
 #include "format/hf_internal.h"
 #include "format/json.h"
 
@@ -61,13 +61,11 @@ void eq_sha256_hex(const void *data, size_t n, char out[65]) {
 /* ---------------------------------------------------------------- name heuristics */
 
 enum { T_BASENAME = 1, T_SIZE = 2, T_FINETUNE = 4, T_VERSION = 8, T_TYPE = 16 };
-#define MAX_PARTS 64
+#define MAX_PARTS 256   /* '-'-separated parts of a model id looked at (real ids have < 20) */
 
-typedef struct {
-    char *name, *org, *basename, *finetune, *version, *size_label;
-} id_parts;
+typedef eq_hf_id_parts id_parts;
 
-static void id_parts_free(id_parts *p) {
+void eq_hf_id_parts_free(id_parts *p) {
     free(p->name); free(p->org); free(p->basename); free(p->finetune); free(p->version); free(p->size_label);
     memset(p, 0, sizeof *p);
 }
@@ -192,21 +190,26 @@ static char *join_parts(char **parts, const int *types, int n, int want, int exc
 }
 
 /* gguf-py Metadata.get_model_id_components */
-static int model_id_components(const char *model_id, int64_t total_params, id_parts *out) {
+int eq_hf_model_id_components(const char *model_id, int64_t total_params, id_parts *out) {
     memset(out, 0, sizeof *out);
     if (!model_id) return 0;
-    if (strchr(model_id, ' ')) { out->name = dup(model_id); return 0; }
+    if (strchr(model_id, ' ')) { out->name = dup(model_id); return out->name ? 0 : -1; }
     const char *slash = strchr(model_id, '/');
     const char *full = model_id;
+    int has_org = 0;
     if (slash) {
-        if (slash > model_id && model_id[0] != '.') out->org = dupn(model_id, (size_t)(slash - model_id));
-        else if (slash == model_id) out->org = NULL;   /* empty org: Python keeps "", treated as None below */
+        /* "./x" or "../x" is a path, not an org; "/name" keeps Python's empty org */
+        if (slash == model_id || model_id[0] != '.') {
+            out->org = dupn(model_id, (size_t)(slash - model_id));
+            has_org = 1;
+        }
         full = slash + 1;
     }
     out->name = dup(full);
+    if (!out->name || (has_org && !out->org)) { eq_hf_id_parts_free(out); return -1; }
     /* split on '-', dropping empty parts */
     char *buf = dup(full);
-    if (!buf) return -1;
+    if (!buf) { eq_hf_id_parts_free(out); return -1; }
     char *parts[MAX_PARTS];
     int types[MAX_PARTS] = {0};
     int n = 0;
@@ -302,23 +305,41 @@ static int model_id_components(const char *model_id, int64_t total_params, id_pa
     return 0;
 oom:
     for (int i = 0; i < n; i++) free(parts[i]);
-    id_parts_free(out);
+    eq_hf_id_parts_free(out);
     return -1;
 }
 
-/* Metadata.id_to_title: words split on '-' and whitespace; all-lowercase words are
- * title-cased unless they look like a version or start with a digit. */
-static char *id_to_title(const char *s) {
+/* Bytes of the character at p when Python's str.split() counts it as white space, else 0. */
+static size_t py_space(const char *p) {
+    const unsigned char *u = (const unsigned char *)p;
+    if ((u[0] >= 0x09 && u[0] <= 0x0D) || (u[0] >= 0x1C && u[0] <= 0x20)) return 1;
+    if (u[0] == 0xC2 && (u[1] == 0x85 || u[1] == 0xA0)) return 2;
+    if (u[0] == 0xE1 && u[1] == 0x9A && u[2] == 0x80) return 3;                        /* U+1680 */
+    if (u[0] == 0xE2 && u[1] == 0x80 && ((u[2] >= 0x80 && u[2] <= 0x8A) || u[2] == 0xA8 || u[2] == 0xA9 || u[2] == 0xAF))
+        return 3;                                                                        /* U+2000-200A, 2028, 2029, 202F */
+    if (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0x9F) return 3;                        /* U+205F */
+    if (u[0] == 0xE3 && u[1] == 0x80 && u[2] == 0x80) return 3;                        /* U+3000 */
+    return 0;
+}
+
+/* Metadata.id_to_title: words split on '-' and white space, joined by one space; words
+ * whose letters are all lowercase are title-cased unless they look like a version
+ * (v1.2) or start with a digit. */
+char *eq_hf_id_to_title(const char *s) {
     size_t L = strlen(s);
     char *r = malloc(L + 1);
     if (!r) return NULL;
     size_t o = 0;
     const char *p = s;
     for (;;) {
-        while (*p == ' ' || *p == '-' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+        for (;;) {
+            size_t k = *p == '-' ? 1 : py_space(p);
+            if (!k) break;
+            p += k;
+        }
         if (!*p) break;
         const char *w = p;
-        while (*p && *p != ' ' && *p != '-' && *p != '\t' && *p != '\n' && *p != '\r') p++;
+        while (*p && *p != '-' && !py_space(p)) p++;
         size_t wl = (size_t)(p - w);
         if (o) r[o++] = ' ';
         int has_lower = 0, has_upper = 0;
@@ -329,19 +350,16 @@ static char *id_to_title(const char *s) {
         int islower_word = has_lower && !has_upper;
         int versionish = isdigit((unsigned char)w[0]);
         if (!versionish && w[0] == 'v' && wl > 1) {
-            char tmp[256];
-            if (wl < sizeof tmp) { memcpy(tmp, w + 1, wl - 1); tmp[wl - 1] = 0; }
-            else tmp[0] = 0;
             /* v\d+(\.\d+)* */
-            const char *q = tmp;
+            size_t i = 1;
             versionish = 1;
             for (;;) {
-                size_t n = strspn(q, "0123456789");
-                if (!n) { versionish = 0; break; }
-                q += n;
-                if (!*q) break;
-                if (*q != '.') { versionish = 0; break; }
-                q++;
+                size_t d = i;
+                while (i < wl && isdigit((unsigned char)w[i])) i++;
+                if (i == d) { versionish = 0; break; }
+                if (i == wl) break;
+                if (w[i] != '.') { versionish = 0; break; }
+                i++;
             }
         }
         if (islower_word && !versionish) {
@@ -436,49 +454,95 @@ static eq_status sampling(eq_hf *h) {
     return EQ_OK;
 }
 
+/* Fill what is still None from one model id, as apply_metadata_heuristic does for
+ * _name_or_path and the folder name. -1 when out of memory. */
+static int fill_from_id(eq_hf_meta *m, const char *id, int64_t total_params) {
+    id_parts c;
+    if (eq_hf_model_id_components(id, total_params, &c)) return -1;
+    int r = 0;
+    if (!m->name && c.name && !(m->name = eq_hf_id_to_title(c.name))) r = -1;
+    if (!m->organization && c.org && !(m->organization = eq_hf_id_to_title(c.org))) r = -1;
+#define TAKE(dst, src) do { if (!(dst) && (src)) { (dst) = (src); (src) = NULL; } } while (0)
+    TAKE(m->basename, c.basename);
+    TAKE(m->finetune, c.finetune);
+    TAKE(m->version, c.version);
+    TAKE(m->size_label, c.size_label);
+#undef TAKE
+    eq_hf_id_parts_free(&c);
+    return r;
+}
+
+/* gguf-py's add_string writes nothing for an empty string */
+static eq_status put_str(eq_hf *h, const char *key, const char *v) {
+    if (!v || !*v) return EQ_OK;
+    eq_status st = eq_gguf_writer_set_str(h->w, key, v);
+    return st ? eq_hf_wfail(h, st) : EQ_OK;
+}
+
+static eq_status put_sources(eq_hf *h, const char *what, int has, const eq_hf_source *src, size_t n) {
+    if (!has) return EQ_OK;
+    static const char *const field[EQ_HF_SRC_FIELDS] = {"name", "author", "version", "organization", "description",
+                                                        "url", "doi", "uuid", "repo_url"};
+    char key[96];
+    snprintf(key, sizeof key, "general.%s.count", what);
+    eq_status st = eq_gguf_writer_set_u32(h->w, key, (uint32_t)n);
+    if (st) return eq_hf_wfail(h, st);
+    for (size_t i = 0; i < n; i++)
+        for (int f = 0; f < EQ_HF_SRC_FIELDS; f++) {
+            snprintf(key, sizeof key, "general.%s.%zu.%s", what, i, field[f]);
+            if ((st = put_str(h, key, src[i].f[f]))) return st;
+        }
+    return EQ_OK;
+}
+
+static eq_status put_strv(eq_hf *h, const char *key, char *const *v, size_t n, int bad) {
+    if (!n || bad) return EQ_OK;   /* add_array skips an empty list */
+    eq_status st = eq_gguf_writer_set_arr_str(h->w, key, (const char *const *)v, NULL, n);
+    return st ? eq_hf_wfail(h, st) : EQ_OK;
+}
+
+/* Metadata.set_gguf_meta_model's order (sampling keys were written before) */
+static eq_status write_meta(eq_hf *h, const eq_hf_meta *m) {
+    const struct { const char *key; const char *v; } kv[] = {
+        {"general.name", m->name}, {"general.author", m->author}, {"general.version", m->version},
+        {"general.organization", m->organization}, {"general.finetune", m->finetune}, {"general.basename", m->basename},
+        {"general.description", m->description}, {"general.size_label", m->size_label},
+        {"general.license", m->license}, {"general.license.name", m->license_name}, {"general.license.link", m->license_link},
+        {"general.source.url", m->source_url}, {"general.source.doi", m->source_doi},
+        {"general.source.uuid", m->source_uuid}, {"general.source.repo_url", m->source_repo_url},
+    };
+    eq_status st = EQ_OK;
+    for (size_t i = 0; i < sizeof kv / sizeof *kv && !st; i++) st = put_str(h, kv[i].key, kv[i].v);
+    if (!st) st = put_sources(h, "base_model", m->has_base_models, m->base_models, m->n_base_models);
+    if (!st) st = put_sources(h, "dataset", m->has_datasets, m->datasets, m->n_datasets);
+    if (!st) st = put_strv(h, "general.tags", m->tags, m->n_tags, m->tags_bad);
+    if (!st) st = put_strv(h, "general.languages", m->languages, m->n_languages, m->languages_bad);
+    return st;
+}
+
 eq_status eq_hf_set_meta_model(eq_hf *h, uint64_t total_params) {
     eq_status st = sampling(h);
     if (st) return st;
-    char *name = NULL, *org = NULL, *basename = NULL, *finetune = NULL, *version = NULL, *size_label = NULL;
-    id_parts c;
-#define TAKE(dst, src) do { if (!(dst) && (src)) { (dst) = (src); (src) = NULL; } } while (0)
+    eq_hf_meta m;
+    memset(&m, 0, sizeof m);
+    /* the model card first, then _name_or_path (when it looks like an id, not a path), then
+     * the folder name: each fills only what is still unset */
+    st = eq_hf_read_card(h, (int64_t)total_params, &m);
     const char *nop = eq_json_str(h->config, "_name_or_path");
     int slashes = 0;
     for (const char *p = nop; p && *p; p++) slashes += *p == '/';
-    for (int pass = 0; pass < 2; pass++) {
-        char dbuf[1024];
-        const char *id = pass == 0 ? (nop && slashes <= 1 ? nop : NULL) : base_name(h->dir, dbuf, sizeof dbuf);
-        if (!id) continue;
-        if (model_id_components(id, (int64_t)total_params, &c)) { st = EQ_ERR_NOMEM; break; }
-        if (!name && c.name) name = id_to_title(c.name);
-        if (!org && c.org) org = id_to_title(c.org);
-        TAKE(basename, c.basename);
-        TAKE(finetune, c.finetune);
-        TAKE(version, c.version);
-        TAKE(size_label, c.size_label);
-        id_parts_free(&c);
-    }
-#undef TAKE
-    if (!st && !name) {
-        char dbuf[1024];
-        name = dup(base_name(h->dir, dbuf, sizeof dbuf));
-    }
-    if (!st && !size_label && total_params > 0) {
+    char dbuf[1024];
+    const char *dname = base_name(h->dir, dbuf, sizeof dbuf);
+    if (!st && nop && slashes <= 1 && fill_from_id(&m, nop, (int64_t)total_params)) st = EQ_ERR_NOMEM;
+    if (!st && fill_from_id(&m, dname, (int64_t)total_params)) st = EQ_ERR_NOMEM;
+    if (!st && !m.name && !(m.name = dup(dname))) st = EQ_ERR_NOMEM;
+    if (!st && !m.size_label && total_params > 0) {
         char b[64];
         size_label_of(total_params, b, sizeof b);
-        size_label = dup(b);
+        if (!(m.size_label = dup(b))) st = EQ_ERR_NOMEM;
     }
-    if (!st) {
-        /* set_gguf_meta_model's order */
-        const struct { const char *key; const char *v; } kv[] = {
-            {"general.name", name ? name : ""}, {"general.version", version}, {"general.organization", org},
-            {"general.finetune", finetune}, {"general.basename", basename}, {"general.size_label", size_label},
-        };
-        for (size_t i = 0; i < sizeof kv / sizeof *kv && !st; i++)
-            if (kv[i].v && eq_gguf_writer_set_str(h->w, kv[i].key, kv[i].v)) st = eq_hf_wfail(h, EQ_ERR_NOMEM);
-    } else {
-        eq_hf_fail(h, st, "out of memory");
-    }
-    free(name); free(org); free(basename); free(finetune); free(version); free(size_label);
+    if (st == EQ_ERR_NOMEM && !h->err[0]) eq_hf_fail(h, st, "out of memory");
+    if (!st) st = write_meta(h, &m);
+    eq_hf_meta_free(&m);
     return st;
 }

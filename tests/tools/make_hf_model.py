@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write small random-weight Hugging Face model folders for the `edgeq convert` tests.
 
-    make_hf_model.py OUT_DIR [--vocab-dir DIR] [--only NAME,...]
+    make_hf_model.py OUT_DIR [--vocab-dir DIR] [--only NAME,...] [--cards]
 
 Each folder has config.json, generation_config.json, safetensors weights (one file, or shards
 with model.safetensors.index.json) and tokenizer files built from llama.cpp's real
@@ -14,6 +14,15 @@ ggml-vocab-*.gguf vocabularies (so convert_hf_to_gguf.py recognises the pre-toke
                               n_embd 48 (Q8_0 falls back to F16 for some tensors)
   phi3-tiny-mini-128k         Phi3ForCausalLM, SentencePiece tokenizer.model (byte fallback),
                               BF16, 2 shards, LongRoPE factors
+
+--cards adds copies of smollm2-tiny-360M-Instruct (weights hard-linked) that differ only in
+a README.md model card, one folder per entry of CARDS (card-*): YAML front matter with
+license / tags / language(s) / datasets / base_model in their usual shapes, quoted and
+multi-line values, CRLF and tab text, falsy values, a card without front matter, one whose
+front matter is a list, one with no closing '---', and cards convert_hf_to_gguf.py stops on
+(malformed YAML, bad UTF-8, values it cannot store): for those, ref-cards/card-* holds the
+folder the script is given instead (no README.md, or the card minus what edgeq skips), and
+tests/conformance/convert/run.sh compares edgeq's output against that.
 
 Needs numpy, torch, safetensors, sentencepiece (for its protobuf module) and gguf-py
 (EQ_GGUF_PY or the llama.cpp checkout's gguf-py on PYTHONPATH).
@@ -304,6 +313,260 @@ def make_phi3(out, vocab_dir, rng):
 
 MAKERS = {"smollm2": make_smollm2, "llama3": make_llama3, "qwen2": make_qwen2, "phi3": make_phi3}
 
+# Model cards: folder name -> (README.md bytes, config.json changes or None, reference card).
+# The reference card is None when convert_hf_to_gguf.py reads this very card; for cards it
+# cannot read (it stops with a YAML, Unicode or type error) it is what the script must be
+# given instead to write what edgeq writes (edgeq warns and skips what it cannot use): b""
+# for no README.md at all. make_cards() puts those in ref-cards/NAME (same folder name, as
+# the name feeds general.name).
+CARDS = {
+    # the common shape: SPDX license, block lists at the key's indentation, base_model as a
+    # string, a markdown body after the front matter
+    "card-basic": (b"""---
+library_name: transformers
+license: apache-2.0
+language:
+- en
+- fr
+- no
+tags:
+- text-generation-inference
+- smollm2
+pipeline_tag: text-generation
+base_model: HuggingFaceTB/SmolLM2-360M
+datasets:
+- HuggingFaceTB/smoltalk
+- HuggingFaceTB/smollm-corpus
+---
+
+# SmolLM2-tiny
+
+A *tiny* model: for tests only.
+""", None, None),
+    # lists in every shape: base_model as a list (an id with a version, a Hugging Face URL, a
+    # plain URL, a mapping), datasets as a string, flow and indented lists, license "other"
+    # with name and link, languages + language, llama.cpp's model_* keys, _name_or_path
+    "card-lists": (b"""---
+license: other
+license_name: tiny-license
+license_link: https://huggingface.co/org/tiny/blob/main/LICENSE
+model_name: Tiny Chat
+model_creator: Tiny Labs
+model_type: tinyllama
+base_model:
+  - mistralai/Mistral-7B-Instruct-v0.2
+  - https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct
+  - https://example.com/models/tiny
+  - name: Custom Base
+    organization: Custom Org
+    repo_url: https://example.com/custom
+    version: '1.0'
+  - /no-org
+datasets: allenai/c4
+tags: [chat, 'tiny', "test"]
+languages: [de]
+language:
+  - en
+  - ja
+---
+""", {"_name_or_path": "TinyLabs/tiny-chat-v2"}, None),
+    # quoting and layout: CRLF lines, a tab, quoted keys and values with escapes, comments,
+    # a multi-line plain value, a folded block scalar, llama.cpp's own keys, a "- no" item
+    "card-quoted": (b"""---\r
+# llama.cpp's own keys\r
+name: 'It''s \xc3\xa9l\xc3\xa9gant'   # a comment\r
+"author": "Tiny \\"Labs\\" \\u00e9\\t\\x41"\r
+version: "2.1"\r
+organization: tiny-labs\r
+finetune: instruct\r
+basename: smol\r
+description: >-\r
+  A folded\r
+  description.\r
+\r
+  Second paragraph.\r
+size_label: 360M\r
+url: https://example.com/tiny\r
+doi: 10.1234/tiny\r
+uuid: 00000000-0000-0000-0000-000000000000\r
+repo_url: https://github.com/example/tiny\r
+license: [mit, apache-2.0]\r
+tags:\r
+\t- a tabbed item\r
+\t- plain text that goes on\r
+\t  over two lines\r
+language:\r
+- no\r
+- 'yes'\r
+---\r
+body\r
+""", None, None),
+    # values gguf-py sets but never writes: empty text, false, 0, [] (an empty size_label
+    # also stops the automatic one); base_model and datasets present but null / empty
+    "card-falsy": (b"""---
+license: ''
+license_name: false
+version: 0
+size_label: ""
+finetune: off
+tags: []
+language: no
+base_model:
+datasets: []
+pipeline_tag: text-generation
+---
+""", None, None),
+    # keys the reader must step over: model-index, widgets, gated-access prompts with block
+    # scalars, anchors, nested flow mappings, dates, numbers, document end marker
+    "card-skip": (b"""---
+license: llama3.2
+extra_gated_prompt: >-
+  ### LLAMA 3.2 COMMUNITY LICENSE AGREEMENT
+
+  Llama 3.2 Version Release Date: September 25, 2024
+  "Agreement" means the terms: and conditions - for use.
+extra_gated_fields:
+  First Name: text
+  Date of birth: date_picker
+  Country: country
+  By clicking Submit below I accept the terms of the license: checkbox
+  geo: ip_location
+widget:
+  - text: "Hello, my name is"
+    example_title: 'Greeting'
+  - messages:
+      - role: user
+        content: "What is 2+2?"
+model-index:
+- name: tiny
+  results:
+  - task:
+      type: text-generation
+      name: Text Generation
+    dataset:
+      name: AI2 Reasoning Challenge (25-Shot)
+      type: ai2_arc
+      config: ARC-Challenge
+      args: {num_few_shot: 25}
+    metrics:
+    - type: acc_norm
+      value: 0.5
+      name: normalized accuracy
+    source:
+      url: https://huggingface.co/spaces/open-llm-leaderboard
+anchors: &shared
+  a: 1
+released: 2024-09-25
+params: 360_000_000
+inference: true
+co2_eq_emissions: {emissions: 0.1, source: "x"}
+tags:
+- llama-3
+...
+---
+""", None, None),
+    # no front matter: the card is plain markdown (a YAML-looking line does not count)
+    "card-nofm": (b"""# Tiny model
+license: mit
+---
+tags: [a]
+---
+""", None, None),
+    # front matter that is a list: gguf-py logs an error and uses nothing
+    "card-notmap": (b"""---
+- license: mit
+- tags: [a]
+---
+""", None, None),
+    # no closing '---': the rest of the file is the front matter
+    "card-unclosed": (b"""---
+license: mit
+tags:
+- unclosed
+""", None, None),
+    # malformed: the script stops (ScannerError / ParserError / UnicodeDecodeError)
+    "card-yaml-malformed": (b"""---
+license: mit
+tags: [a, b
+language: en
+---
+""", None, b""),
+    "card-quote-malformed": (b"""---
+license: "mit
+tags:
+- a
+---
+""", None, b""),
+    "card-utf8-malformed": (b"""---
+license: mit\xff
+---
+""", None, b""),
+    # values gguf-py cannot store (the script stops with a TypeError / ValueError): a number,
+    # a date and a boolean where it needs text, a list mixing text and a number; edgeq skips
+    # just those. A list item that is neither text nor a mapping is an empty entry in both.
+    "card-badvalues": (b"""---
+license: mit
+version: 1.0
+author: 2024-01-01
+name: true
+tags: [chat, 2]
+language: [en, fr]
+base_model:
+- org/base-model
+- name: Named
+  version: 2
+datasets:
+- 42
+- org/data
+---
+""", None, b"""---
+license: mit
+language: [en, fr]
+base_model:
+- org/base-model
+- name: Named
+datasets:
+- 42
+- org/data
+---
+"""),
+}
+
+
+def make_cards(out, source="smollm2-tiny-360M-Instruct"):
+    """card-* folders: the source model's files (weights hard-linked when possible) plus a
+    README.md; config.json gets the listed changes. ref-cards/card-* for the cards the script
+    cannot read (see CARDS)."""
+    import shutil
+    src = os.path.join(out, source)
+
+    def folder(d, card, cfg_changes):
+        if os.path.isdir(d):
+            shutil.rmtree(d)
+        os.makedirs(d)
+        for f in sorted(os.listdir(src)):
+            s, t = os.path.join(src, f), os.path.join(d, f)
+            if f.endswith(".safetensors"):
+                try:
+                    os.link(s, t)
+                    continue
+                except OSError:
+                    pass
+            shutil.copyfile(s, t)
+        if cfg_changes:
+            with open(os.path.join(d, "config.json"), encoding="utf-8") as f:
+                cfg = json.load(f)
+            cfg.update(cfg_changes)
+            write_json(os.path.join(d, "config.json"), cfg)
+        if card:
+            with open(os.path.join(d, "README.md"), "wb") as f:
+                f.write(card)
+
+    for name, (card, cfg_changes, ref) in CARDS.items():
+        folder(os.path.join(out, name), card, cfg_changes)
+        if ref is not None:
+            folder(os.path.join(out, "ref-cards", name), ref, cfg_changes)
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -311,6 +574,7 @@ def main():
     ap.add_argument("--vocab-dir", default=os.environ.get("EQ_VOCAB_DIR"))
     ap.add_argument("--only", default=",".join(MAKERS))
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--cards", action="store_true", help="also write the card-* folders (needs smollm2)")
     a = ap.parse_args()
     if not a.vocab_dir:
         sys.exit("make_hf_model.py: --vocab-dir (or EQ_VOCAB_DIR) is required")
@@ -318,6 +582,9 @@ def main():
     for i, name in enumerate(a.only.split(",")):
         MAKERS[name](a.out, a.vocab_dir, np.random.default_rng(a.seed + i))
         print(f"make_hf_model.py: wrote {name}", file=sys.stderr)
+    if a.cards:
+        make_cards(a.out)
+        print(f"make_hf_model.py: wrote {len(CARDS)} card-* folders", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@
 # 2. Each converted by both, for --outtype f32 f16 bf16 q8_0: byte-identical files, or else
 #    compare.py (gguf-py) names the differing metadata (keys, types, values) and tensors
 #    (names, order, shapes, types, bytes).
+#    Model cards: card-* folders (make_hf_model.py --cards: the SmolLM2 folder plus a README.md
+#    each) converted by both at f16, byte-identical (metadata key order included). For a card
+#    the script cannot read (it stops), the reference is its output for ref-cards/card-* (no
+#    README.md, or the card minus what edgeq skips), and edgeq must warn about the card.
 # 3. Round trip: greedy text of `edgeq run` == llama.cpp's (llama_oracle generate) on our file.
 # 4. Bad input (truncated, malformed, hostile, mismatched, unsupported): non-zero exit, one
 #    line naming the culprit, no output file left behind.
@@ -60,7 +64,7 @@ MODELS="$WORK/models"
 if [[ ! -f "$MODELS/.done" ]]; then
     rm -rf "$EQ_CACHE/convert"; mkdir -p "$MODELS"
     log "writing random-weight HF folders into $MODELS"
-    "$PY" tests/tools/make_hf_model.py "$MODELS" --vocab-dir "$FULL/models" || die "make_hf_model.py failed"
+    "$PY" tests/tools/make_hf_model.py "$MODELS" --vocab-dir "$FULL/models" --cards || die "make_hf_model.py failed"
     touch "$MODELS/.done"
 fi
 NAMES=(smollm2-tiny-360M-Instruct llama3-tiny qwen2-tiny-0.5B phi3-tiny-mini-128k)
@@ -92,6 +96,31 @@ for m in "${NAMES[@]}"; do
         elif "$PY" "$HERE/compare.py" "$ref" "$ours"; then ok "convert $m $t (same values)"
         else bad "convert $m $t (differs from llama.cpp)"; fi
     done
+done
+
+# ---------------------------------------------------------------- model cards
+for dir in "$MODELS"/card-*; do
+    m=$(basename "$dir")
+    src="$MODELS/$m"
+    [[ -d "$MODELS/ref-cards/$m" ]] && src="$MODELS/ref-cards/$m"
+    ref="$WORK/ref/$m.f16.gguf"
+    if [[ ! -f "$ref" ]]; then
+        if ! "$PY" "$FULL/convert_hf_to_gguf.py" "$src" --outfile "$ref.part" --outtype f16 > "$TMP/ref.log" 2>&1; then
+            tail -5 "$TMP/ref.log"; bad "card $m (convert_hf_to_gguf.py failed)"; continue
+        fi
+        mv "$ref.part" "$ref"
+    fi
+    ours="$TMP/$m.f16.gguf"
+    if ! "$EDGEQ" convert "$dir" "$ours" --outtype f16 2> "$TMP/err"; then
+        bad "card $m: $(cat "$TMP/err")"; continue
+    fi
+    if [[ "$src" != "$dir" ]] && ! grep -q "warning: .*README.md" "$TMP/err"; then
+        bad "card $m: no warning about the card the script cannot read"; continue
+    fi
+    # byte-identical or fail (metadata key order included); compare.py says what differs
+    if cmp -s "$ref" "$ours"; then ok "card $m (byte-identical)"
+    else "$PY" "$HERE/compare.py" "$ref" "$ours"; bad "card $m (differs from llama.cpp)"; fi
+    rm -f "$ours"
 done
 
 # ---------------------------------------------------------------- round trip
