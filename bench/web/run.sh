@@ -11,15 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bash scripts/web-demo.sh --setup-only   # emscripten, node, the web build, the default model
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
-        $sudo apt-get update -qq >/dev/null
-        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
-    }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || { echo "installing: chromium" >&2; apt_install chromium; }
 node_major=$(node -p 'process.versions.node.split(".")[0]')

@@ -16,15 +16,7 @@ export JOBS=${JOBS:-2}
 
 fail() { echo "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
-        $sudo apt-get update -qq >/dev/null
-        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
-    }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 missing=()
 [ -x "$CHROMIUM" ] || missing+=(chromium)

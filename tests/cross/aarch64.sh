@@ -14,15 +14,7 @@ CC_AARCH64=${CC_AARCH64:-aarch64-linux-gnu-gcc}
 SYSROOT=/usr/aarch64-linux-gnu
 BUILD_DIR=${BUILD_DIR:-build/cross-aarch64}
 
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
-        $sudo apt-get update -qq >/dev/null
-        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
-    }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
 
 find_qemu() { command -v qemu-aarch64 || command -v qemu-aarch64-static || true; }
 

@@ -22,15 +22,7 @@ cd "$(dirname "$0")/../.."
 BUILD_DIR=${BUILD_DIR:-build/cross-wasm}
 NODE=${NODE:-node}
 
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
-        $sudo apt-get update -qq >/dev/null
-        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
-    }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
 
 CC_FLAGS=(--target=wasm32-wasi)
 missing=()

@@ -14,15 +14,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export JOBS=${JOBS:-2}
 
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
-        $sudo apt-get update -qq >/dev/null
-        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
-    }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
 missing=()
 command -v emcc >/dev/null || missing+=(emscripten)
 command -v node >/dev/null || missing+=(nodejs)

@@ -14,15 +14,7 @@ fail() { echo "web-demo: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 bash scripts/web-demo.sh --setup-only || fail "set-up failed (scripts/web-demo.sh --setup-only)"
 
-apt_install() {
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 || {
-        $sudo apt-get update -qq >/dev/null
-        $sudo apt-get install -y --no-install-recommends "$@" >/dev/null
-    }
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 if [ ! -x "$CHROMIUM" ]; then
     echo "installing: chromium" >&2
