@@ -4,6 +4,7 @@
 // otherwise the single-threaded module is used.
 import { EdgeqError, abortError } from './errors.js';
 import { LLM } from './llm.js';
+import { quantizeProgress } from './progress.js';
 
 export { EdgeqError, ErrorCode } from './errors.js';
 export { LLM } from './llm.js';
@@ -128,12 +129,6 @@ export async function load(source, opts = {}) {
 
 let quantizeSeq = 0;
 
-/** llama-quantize's progress line "[  12/ 272] name ..." as {tensor, tensors, name}. */
-export function parseQuantizeLine(line) {
-  const m = /^\[\s*(\d+)\/\s*(\d+)\]\s+(\S+)/.exec(line);
-  return m ? { tensor: Number(m[1]), tensors: Number(m[2]), name: m[3] } : null;
-}
-
 /**
  * Quantize a GGUF model in the browser (a worker of its own): the same bytes as
  * `edgeq quantize` / llama-quantize. source: a File/Blob, an ArrayBuffer/typed array, or a URL
@@ -155,7 +150,7 @@ export async function quantize(source, type, opts = {}) {
   const jobId = ++quantizeSeq;
   const onMsg = (d) => {
     if (d.type !== 'quantize-log' || d.jobId !== jobId || !opts.onProgress) return;
-    try { opts.onProgress({ ...(parseQuantizeLine(d.line) || {}), line: d.line }); } catch { /* caller's bug */ }
+    try { opts.onProgress(quantizeProgress(d.line)); } catch { /* caller's bug */ }
   };
   b.listeners.add(onMsg);
   // the worker is busy inside wasm until it is done: aborting means ending the worker

@@ -10,6 +10,7 @@ import { Engine } from './engine.js';
 import { EdgeqError, abortError, asEdgeqError } from './errors.js';
 import { resolveParts, loadParts } from './load.js';
 import { LLM } from './llm.js';
+import { quantizeProgress } from './progress.js';
 
 export { EdgeqError, ErrorCode } from './errors.js';
 export { LLM } from './llm.js';
@@ -211,8 +212,7 @@ export async function quantize(source, type, opts = {}) {
       },
       onLog: (line) => {
         if (!opts.onProgress) return;
-        const m = /^\[\s*(\d+)\/\s*(\d+)\]\s+(\S+)/.exec(line);
-        try { opts.onProgress({ ...(m ? { tensor: Number(m[1]), tensors: Number(m[2]), name: m[3] } : {}), line }); } catch { /* caller's bug */ }
+        try { opts.onProgress(quantizeProgress(line)); } catch { /* caller's bug */ }
       },
     });
     if (out >= 0) {
