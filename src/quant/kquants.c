@@ -13,21 +13,14 @@
 #include <string.h>
 #include "quant/kernels.h"
 #include "quant/blocks.h"
+#include "quant/qsearch.h"
 
-#define GROUP_EPS 1e-15f /* a group whose largest |x| is below this is all zeros */
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
 
 /* Round to nearest, ties to even, through the float adder: adding 1.5*2^23 leaves the
  * rounded integer in the low mantissa bits. Valid for |v| < 2^22. */
-static inline int round_even(float v) {
-    const float t = v + 12582912.f;
-    int32_t i;
-    memcpy(&i, &t, 4);
-    return (i & 0x007fffff) - 0x00400000;
-}
-
 /* 6-bit scale and min of sub-block j from the 12-byte packed table of Q4_K/Q5_K. */
 static inline void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
     if (j < 4) {
@@ -39,49 +32,6 @@ static inline void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
     }
 }
 
-/* Symmetric quantization of n values to [-nmax, nmax-1] with x^2 weights: tries 18 scales
- * around nmax/max and keeps the one with the best weighted fit. L gets l + nmax. */
-static float quant_symmetric_rmse(int n, int nmax, const float *x, int8_t *L) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        const float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
-    if (amax < GROUP_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; i++) {
-        const int l = imax(-nmax, imin(nmax - 1, round_even(iscale * x[i])));
-        L[i] = (int8_t)(l + nmax);
-        const float w = x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    float scale = suml2 ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; is++) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; i++) {
-            const int l = imax(-nmax, imin(nmax - 1, round_even(iscale * x[i])));
-            const float w = x[i] * x[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; i++)
-                L[i] = (int8_t)(nmax + imax(-nmax, imin(nmax - 1, round_even(iscale * x[i]))));
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
-
 /* Q3_K's variant: start from nmax/max, then move single values while that improves the
  * x^2-weighted fit (at most 5 sweeps). L gets l + nmax. */
 static float quant_q3(int n, int nmax, const float *x, int8_t *L) {
@@ -90,14 +40,14 @@ static float quant_q3(int n, int nmax, const float *x, int8_t *L) {
         const float ax = fabsf(x[i]);
         if (ax > amax) { amax = ax; max = x[i]; }
     }
-    if (amax < GROUP_EPS) {
+    if (amax < EQ_GROUP_EPS) {
         memset(L, 0, (size_t)n);
         return 0.f;
     }
     const float iscale = -nmax / max;
     float sumlx = 0, suml2 = 0;
     for (int i = 0; i < n; i++) {
-        const int l = imax(-nmax, imin(nmax - 1, round_even(iscale * x[i])));
+        const int l = imax(-nmax, imin(nmax - 1, eq_nearest_int(iscale * x[i])));
         L[i] = (int8_t)l;
         const float w = x[i] * x[i];
         sumlx += w * x[i] * l;
@@ -110,7 +60,7 @@ static float quant_q3(int n, int nmax, const float *x, int8_t *L) {
             float slx = sumlx - w * x[i] * L[i];
             if (slx > 0) {
                 float sl2 = suml2 - w * L[i] * L[i];
-                int nl = imax(-nmax, imin(nmax - 1, round_even(x[i] * sl2 / slx)));
+                int nl = imax(-nmax, imin(nmax - 1, eq_nearest_int(x[i] * sl2 / slx)));
                 if (nl != L[i]) {
                     slx += w * x[i] * nl;
                     sl2 += w * nl * nl;
@@ -125,73 +75,6 @@ static float quant_q3(int n, int nmax, const float *x, int8_t *L) {
     }
     for (int i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-/* Asymmetric quantization x ~ scale * L - the_min with L in [0, nmax]: a weighted
- * least-squares search over nstep+1 candidate scales (ggml's make_qkx2_quants). */
-static float quant_affine(int n, int nmax, const float *x, const float *weights, uint8_t *L,
-                          float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep,
-                          bool use_mad) {
-    float min = x[0], max = x[0];
-    float sum_w = weights[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        const float w = weights[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        memset(L, 0, (size_t)n);
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; i++) {
-        L[i] = (uint8_t)imax(0, imin(nmax, round_even(iscale * (x[i] - min))));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        best_error += weights[i] * diff;
-    }
-    for (int is = 0; is <= nstep; is++) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; i++) {
-            const int l = imax(0, imin(nmax, round_even(iscale * (x[i] - min))));
-            Laux[i] = (uint8_t)l;
-            const float w = weights[i];
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * x[i];
-        }
-        const float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float err = 0;
-            for (int i = 0; i < n; i++) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                err += weights[i] * diff;
-            }
-            if (err < best_error) {
-                memcpy(L, Laux, (size_t)n);
-                best_error = err;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
 }
 
 /* Pack 2-bit values: byte l of each 32-byte group holds L[l], L[l+32], L[l+64], L[l+96]. */
@@ -212,13 +95,13 @@ void eq_from_float_q2_K_ref(const float *x, void *vy, int64_t k) {
         float max_scale = 0, max_min = 0;
         for (int j = 0; j < EQ_QK_K / 16; j++) {
             for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-            scales[j] = quant_affine(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+            scales[j] = eq_make_qkx_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
         if (max_scale > 0) {
             const float iscale = q4scale / max_scale;
-            for (int j = 0; j < EQ_QK_K / 16; j++) y[i].scales[j] = (uint8_t)round_even(iscale * scales[j]);
+            for (int j = 0; j < EQ_QK_K / 16; j++) y[i].scales[j] = (uint8_t)eq_nearest_int(iscale * scales[j]);
             y[i].d = eq_fp32_to_fp16(max_scale / q4scale);
         } else {
             memset(y[i].scales, 0, sizeof y[i].scales);
@@ -226,7 +109,7 @@ void eq_from_float_q2_K_ref(const float *x, void *vy, int64_t k) {
         }
         if (max_min > 0) {
             const float iscale = q4scale / max_min;
-            for (int j = 0; j < EQ_QK_K / 16; j++) y[i].scales[j] |= (uint8_t)(round_even(iscale * mins[j]) << 4);
+            for (int j = 0; j < EQ_QK_K / 16; j++) y[i].scales[j] |= (uint8_t)(eq_nearest_int(iscale * mins[j]) << 4);
             y[i].dmin = eq_fp32_to_fp16(max_min / q4scale);
         } else {
             y[i].dmin = eq_fp32_to_fp16(0.f);
@@ -237,7 +120,7 @@ void eq_from_float_q2_K_ref(const float *x, void *vy, int64_t k) {
             if (!d) continue;
             const float dm = eq_fp16_to_fp32(y[i].dmin) * (y[i].scales[j] >> 4);
             for (int ii = 0; ii < 16; ii++)
-                L[16 * j + ii] = (uint8_t)imax(0, imin(3, round_even((x[16 * j + ii] + dm) / d)));
+                L[16 * j + ii] = (uint8_t)imax(0, imin(3, eq_nearest_int((x[16 * j + ii] + dm) / d)));
         }
         pack_2bit(L, y[i].qs);
     }
@@ -314,7 +197,7 @@ void eq_from_float_q3_K_ref(const float *x, void *vy, int64_t k) {
         if (max_scale) {
             const float iscale = -32.f / max_scale;
             for (int j = 0; j < EQ_QK_K / 16; j++) {
-                int8_t l = (int8_t)round_even(iscale * scales[j]);
+                int8_t l = (int8_t)eq_nearest_int(iscale * scales[j]);
                 l = (int8_t)(imax(-32, imin(31, l)) + 32);
                 if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
                 else y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
@@ -331,7 +214,7 @@ void eq_from_float_q3_K_ref(const float *x, void *vy, int64_t k) {
             const float d = eq_fp16_to_fp32(y[i].d) * sc[j];
             if (!d) continue;
             for (int ii = 0; ii < 16; ii++)
-                L[16 * j + ii] = (int8_t)(imax(-4, imin(3, round_even(x[16 * j + ii] / d))) + 4);
+                L[16 * j + ii] = (int8_t)(imax(-4, imin(3, eq_nearest_int(x[16 * j + ii] / d))) + 4);
         }
         /* High bit of value j goes to bit (j / 32) of hmask[j % 32]. */
         memset(y[i].hmask, 0, EQ_QK_K / 8);
@@ -404,15 +287,15 @@ static void quant_k_affine(const float *x, int nmax, float rmin, int nstep, uint
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = quant_affine(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
+        scales[j] = eq_make_qkx_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, false);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
     const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
     const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
     for (int j = 0; j < EQ_QK_K / 32; j++) {
-        uint8_t ls = (uint8_t)round_even(inv_scale * scales[j]);
-        uint8_t lm = (uint8_t)round_even(inv_min * mins[j]);
+        uint8_t ls = (uint8_t)eq_nearest_int(inv_scale * scales[j]);
+        uint8_t lm = (uint8_t)eq_nearest_int(inv_min * mins[j]);
         if (ls > 63) ls = 63;
         if (lm > 63) lm = 63;
         if (j < 4) {
@@ -433,7 +316,7 @@ static void quant_k_affine(const float *x, int nmax, float rmin, int nstep, uint
         if (!d) continue;
         const float dm = eq_fp16_to_fp32(*dmin_out) * m;
         for (int ii = 0; ii < 32; ii++)
-            L[32 * j + ii] = (uint8_t)imax(0, imin(nmax, round_even((x[32 * j + ii] + dm) / d)));
+            L[32 * j + ii] = (uint8_t)imax(0, imin(nmax, eq_nearest_int((x[32 * j + ii] + dm) / d)));
     }
 }
 
@@ -559,22 +442,22 @@ void eq_from_float_q6_K_ref(const float *x, void *vy, int64_t k) {
     for (int64_t i = 0; i < k / EQ_QK_K; i++, x += EQ_QK_K) {
         float max_scale = 0, max_abs_scale = 0;
         for (int ib = 0; ib < EQ_QK_K / 16; ib++) {
-            scales[ib] = quant_symmetric_rmse(16, 32, x + 16 * ib, L + 16 * ib);
+            scales[ib] = eq_make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, NULL);
             const float a = fabsf(scales[ib]);
             if (a > max_abs_scale) { max_abs_scale = a; max_scale = scales[ib]; }
         }
-        if (max_abs_scale < GROUP_EPS) {
+        if (max_abs_scale < EQ_GROUP_EPS) {
             memset(&y[i], 0, sizeof y[i]);
             continue;
         }
         const float iscale = -128.f / max_scale;
         y[i].d = eq_fp32_to_fp16(1 / iscale);
-        for (int ib = 0; ib < EQ_QK_K / 16; ib++) y[i].scales[ib] = (int8_t)imin(127, round_even(iscale * scales[ib]));
+        for (int ib = 0; ib < EQ_QK_K / 16; ib++) y[i].scales[ib] = (int8_t)imin(127, eq_nearest_int(iscale * scales[ib]));
         for (int j = 0; j < EQ_QK_K / 16; j++) {
             const float d = eq_fp16_to_fp32(y[i].d) * y[i].scales[j];
             if (!d) continue;
             for (int ii = 0; ii < 16; ii++)
-                L[16 * j + ii] = (int8_t)(imax(-32, imin(31, round_even(x[16 * j + ii] / d))) + 32);
+                L[16 * j + ii] = (int8_t)(imax(-32, imin(31, eq_nearest_int(x[16 * j + ii] / d))) + 32);
         }
         /* Per 128 values: low nibbles of 0..31|64..95 and 32..63|96..127 in ql, 2 high bits
          * of each of the four 32-value quarters in qh. */
@@ -647,7 +530,7 @@ void eq_from_float_q8_K_ref(const float *x, void *vy, int64_t k) {
         }
         /* -127 (not -128) keeps every code in [-127, 127], which the SIMD dots rely on. */
         const float iscale = -127.f / max;
-        for (int j = 0; j < EQ_QK_K; j++) y[i].qs[j] = (int8_t)imin(127, round_even(iscale * x[j]));
+        for (int j = 0; j < EQ_QK_K; j++) y[i].qs[j] = (int8_t)imin(127, eq_nearest_int(iscale * x[j]));
         for (int j = 0; j < EQ_QK_K / 16; j++) {
             int sum = 0;
             for (int l = 0; l < 16; l++) sum += y[i].qs[16 * j + l];

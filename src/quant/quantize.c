@@ -13,170 +13,27 @@
 #include <stdbool.h>
 #include <string.h>
 #include "quant/quantize.h"
+#include "quant/qsearch.h"
 #include "quant/kernels.h"
 #include "quant/blocks.h"
 
 #define QK_K EQ_QK_K
-#define GROUP_MAX_EPS 1e-15f
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
-static inline int nearest_int(float fval) {
-    /* round half to even through the adder (valid for |fval| < 2^22, as in ggml) */
-    float val = fval + 12582912.f;
-    int i;
-    memcpy(&i, &val, sizeof(int));
-    return (i & 0x007fffff) - 0x00400000;
-}
-
 static inline eq_f16 to_f16(float f) { return eq_fp32_to_fp16(f); }
 static inline float from_f16(eq_f16 h) { return eq_fp16_to_fp32(h); }
-
-/* Symmetric quants in [-nmax, nmax-1] (stored +nmax) with a weighted search over 18 scales. */
-static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse_type, const float *qw) {
-    float max = 0;
-    float amax = 0;
-    for (int i = 0; i < n; ++i) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
-    if (amax < GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    if (rmse_type == 0) {
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
-            L[i] = (int8_t)(nmax + MAX(-nmax, MIN(nmax - 1, l)));
-        }
-        return 1 / iscale;
-    }
-    bool return_early = false;
-    if (rmse_type < 0) {
-        rmse_type = -rmse_type;
-        return_early = true;
-    }
-    float sumlx = 0;
-    float suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
-        l = MAX(-nmax, MIN(nmax - 1, l));
-        L[i] = (int8_t)(l + nmax);
-        float w = qw ? qw[i] : rmse_type == 1 ? x[i] * x[i] : rmse_type == 2 ? 1 : rmse_type == 3 ? fabsf(x[i]) : sqrtf(fabsf(x[i]));
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    float scale = suml2 ? sumlx / suml2 : 0.0f;
-    if (return_early) return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
-            l = MAX(-nmax, MIN(nmax - 1, l));
-            float w = qw ? qw[i] : rmse_type == 1 ? x[i] * x[i] : rmse_type == 2 ? 1 : rmse_type == 3 ? fabsf(x[i]) : sqrtf(fabsf(x[i]));
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = nearest_int(iscale * x[i]);
-                L[i] = (int8_t)(nmax + MAX(-nmax, MIN(nmax - 1, l)));
-            }
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
-
-/* Affine quants in [0, nmax] with a weighted least-squares search over nstep+1 scales. */
-static float make_qkx3_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
-                              uint8_t *Laux, float rmin, float rdelta, int nstep, bool use_mad) {
-    float min = x[0];
-    float max = x[0];
-    float sum_w = weights ? weights[0] : x[0] * x[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = weights ? weights[i] : x[i] * x[i];
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max <= min) {
-        memset(L, 0, (size_t)n);
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_mad = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        float w = weights ? weights[i] : x[i] * x[i];
-        best_mad += w * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            float w = weights ? weights[i] : x[i] * x[i];
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float mad = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                float w = weights ? weights[i] : x[i] * x[i];
-                mad += w * diff;
-            }
-            if (mad < best_mad) {
-                for (int i = 0; i < n; ++i) L[i] = Laux[i];
-                best_mad = mad;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-}
 
 /* Non-negative quants in [0, nmax] of the sub-block scales, weighted by quant_weights. */
 static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *quant_weights) {
     float max = 0;
     for (int i = 0; i < n; ++i) max = MAX(max, x[i]);
-    if (max < GROUP_MAX_EPS) {
+    if (max < EQ_GROUP_EPS) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
     float iscale = nmax / max;
-    for (int i = 0; i < n; ++i) L[i] = (uint8_t)nearest_int(iscale * x[i]);
+    for (int i = 0; i < n; ++i) L[i] = (uint8_t)eq_nearest_int(iscale * x[i]);
     float scale = 1 / iscale;
     float best_mse = 0;
     for (int i = 0; i < n; ++i) {
@@ -190,7 +47,7 @@ static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const f
         float scale_is = 1 / iscale_is;
         float mse = 0;
         for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale_is * x[i]);
+            int l = eq_nearest_int(iscale_is * x[i]);
             l = MIN(nmax, l);
             float diff = x[i] - scale_is * l;
             float w = quant_weights[i];
@@ -204,7 +61,7 @@ static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const f
     float sumlx = 0;
     float suml2 = 0;
     for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
+        int l = eq_nearest_int(iscale * x[i]);
         l = MIN(nmax, l);
         L[i] = (uint8_t)l;
         float w = quant_weights[i];
@@ -218,7 +75,7 @@ static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const f
             float slx = sumlx - w * x[i] * L[i];
             float sl2 = suml2 - w * L[i] * L[i];
             if (slx > 0 && sl2 > 0) {
-                int new_l = nearest_int(x[i] * sl2 / slx);
+                int new_l = eq_nearest_int(x[i] * sl2 / slx);
                 new_l = MIN(nmax, new_l);
                 if (new_l != L[i]) {
                     slx += w * x[i] * new_l;
@@ -268,7 +125,7 @@ static void q2_K_impl(const float *x, block_q2_K *y, int64_t k, const float *qua
             const float *qw = quant_weights + QK_K * i + 16 * j;
             for (int l = 0; l < 16; ++l) weight[l] = qw[l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
             for (int l = 0; l < QK_K / 16; ++l) sw[j] += weight[l];
-            scales[j] = make_qkx3_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+            scales[j] = eq_make_qkx_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
         }
 
         float dm = make_qp_quants(QK_K / 16, 15, scales, Ls, sw);
@@ -285,7 +142,7 @@ static void q2_K_impl(const float *x, block_q2_K *y, int64_t k, const float *qua
             if (!d) continue;
             const float m = mm * (y[i].scales[j] >> 4);
             for (int ii = 0; ii < 16; ++ii) {
-                int l = nearest_int((x[16 * j + ii] + m) / d);
+                int l = eq_nearest_int((x[16 * j + ii] + m) / d);
                 l = MAX(0, MIN(3, l));
                 L[16 * j + ii] = (uint8_t)l;
             }
@@ -315,11 +172,11 @@ static void q3_K_impl(const float *x, block_q3_K *y, int64_t n_per_row, const fl
             float sumw = 0;
             for (int l = 0; l < 16; ++l) sumw += weight[l];
             sw[j] = sumw;
-            scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
+            scales[j] = eq_make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
         }
 
         memset(y[i].scales, 0, 12);
-        float d_block = make_qx_quants(QK_K / 16, 32, scales, Ls, 1, sw);
+        float d_block = eq_make_qx_quants(QK_K / 16, 32, scales, Ls, 1, sw);
         for (int j = 0; j < QK_K / 16; ++j) {
             int l = Ls[j];
             if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
@@ -336,7 +193,7 @@ static void q3_K_impl(const float *x, block_q3_K *y, int64_t n_per_row, const fl
             float d = from_f16(y[i].d) * sc;
             if (!d) continue;
             for (int ii = 0; ii < 16; ++ii) {
-                int l = nearest_int(x[16 * j + ii] / d);
+                int l = eq_nearest_int(x[16 * j + ii] / d);
                 l = MAX(-4, MIN(3, l));
                 L[16 * j + ii] = (int8_t)(l + 4);
             }
@@ -380,7 +237,7 @@ static void k_affine_impl(const float *x, int nmax, int clamp63, const float *qu
         float sumw = 0;
         for (int l = 0; l < 32; ++l) sumw += weights[l];
         sw[j] = sumw;
-        scales[j] = make_qkx3_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
+        scales[j] = eq_make_qkx_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
     }
 
     float d_block = make_qp_quants(QK_K / 32, 63, scales, Ls, sw);
@@ -411,7 +268,7 @@ static void k_affine_impl(const float *x, int nmax, int clamp63, const float *qu
         if (!d) continue;
         const float dm = from_f16(*ydmin) * m;
         for (int ii = 0; ii < 32; ++ii) {
-            int l = nearest_int((x[32 * j + ii] + dm) / d);
+            int l = eq_nearest_int((x[32 * j + ii] + dm) / d);
             l = MAX(0, MIN(nmax, l));
             L[32 * j + ii] = (uint8_t)l;
         }
@@ -468,7 +325,7 @@ static void q6_K_impl(const float *x, block_q6_K *y, int64_t n_per_row, const fl
         for (int ib = 0; ib < QK_K / 16; ++ib) {
             /* ggml passes the raw importance weights here (no sigma2 term) */
             const float *qw = quant_weights + QK_K * i + 16 * ib;
-            float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw);
+            float scale = eq_make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw);
             scales[ib] = scale;
             const float abs_scale = fabsf(scale);
             if (abs_scale > max_abs_scale) {
@@ -476,7 +333,7 @@ static void q6_K_impl(const float *x, block_q6_K *y, int64_t n_per_row, const fl
                 max_scale = scale;
             }
         }
-        if (max_abs_scale < GROUP_MAX_EPS) {
+        if (max_abs_scale < EQ_GROUP_EPS) {
             memset(&y[i], 0, sizeof(block_q6_K));
             y[i].d = to_f16(0.f);
             x += QK_K;
@@ -484,12 +341,12 @@ static void q6_K_impl(const float *x, block_q6_K *y, int64_t n_per_row, const fl
         }
         float iscale = -128.f / max_scale;
         y[i].d = to_f16(1 / iscale);
-        for (int ib = 0; ib < QK_K / 16; ++ib) y[i].scales[ib] = (int8_t)MIN(127, nearest_int(iscale * scales[ib]));
+        for (int ib = 0; ib < QK_K / 16; ++ib) y[i].scales[ib] = (int8_t)MIN(127, eq_nearest_int(iscale * scales[ib]));
         for (int j = 0; j < QK_K / 16; ++j) {
             float d = from_f16(y[i].d) * y[i].scales[j];
             if (!d) continue;
             for (int ii = 0; ii < 16; ++ii) {
-                int l = nearest_int(x[16 * j + ii] / d);
+                int l = eq_nearest_int(x[16 * j + ii] / d);
                 l = MAX(-32, MIN(31, l));
                 L[16 * j + ii] = (int8_t)(l + 32);
             }
@@ -530,7 +387,7 @@ static void q4_0_impl(const float *x, block_q4_0 *y, int64_t n_per_row, const fl
         const float *xb = x + EQ_QK * ib;
         const float *qw = quant_weights + EQ_QK * ib;
         for (int j = 0; j < EQ_QK; ++j) weight[j] = qw[j] * sqrtf(sigma2 + xb[j] * xb[j]);
-        float d = make_qx_quants(EQ_QK, 8, xb, L, 1, weight);
+        float d = eq_make_qx_quants(EQ_QK, 8, xb, L, 1, weight);
         y[ib].d = to_f16(d);
         for (int j = 0; j < 16; ++j) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
     }
@@ -546,7 +403,7 @@ static void q4_1_impl(const float *x, block_q4_1 *y, int64_t n_per_row, const fl
         const float *qw = quant_weights + EQ_QK * ib;
         for (int j = 0; j < EQ_QK; ++j) weight[j] = qw[j] * sqrtf(sigma2 + xb[j] * xb[j]);
         float min;
-        float d = make_qkx3_quants(EQ_QK, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+        float d = eq_make_qkx_quants(EQ_QK, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
         y[ib].d = to_f16(d);
         y[ib].m = to_f16(-min);
         for (int j = 0; j < 16; ++j) y[ib].qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
@@ -575,7 +432,7 @@ static void q5_0_impl(const float *x, block_q5_0 *y, int64_t n_per_row, const fl
         const float *xb = x + EQ_QK * ib;
         const float *qw = quant_weights + EQ_QK * ib;
         for (int j = 0; j < EQ_QK; ++j) weight[j] = qw[j] * sqrtf(sigma2 + xb[j] * xb[j]);
-        float d = make_qx_quants(EQ_QK, 16, xb, L, 1, weight);
+        float d = eq_make_qx_quants(EQ_QK, 16, xb, L, 1, weight);
         y[ib].d = to_f16(d);
         pack_q5((const uint8_t *)L, y[ib].qs, y[ib].qh);
     }
@@ -591,7 +448,7 @@ static void q5_1_impl(const float *x, block_q5_1 *y, int64_t n_per_row, const fl
         const float *qw = quant_weights + EQ_QK * ib;
         for (int j = 0; j < EQ_QK; ++j) weight[j] = qw[j] * sqrtf(sigma2 + xb[j] * xb[j]);
         float min;
-        float d = make_qkx3_quants(EQ_QK, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+        float d = eq_make_qkx_quants(EQ_QK, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
         y[ib].d = to_f16(d);
         y[ib].m = to_f16(-min);
         pack_q5(L, y[ib].qs, y[ib].qh);
