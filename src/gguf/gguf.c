@@ -41,7 +41,7 @@ static uint64_t rd_u64(rd *r) {
     return lo | hi << 32;
 }
 
-static size_t vtype_size(int t) {
+size_t eq_gguf_value_size(int t) {
     switch (t) {
     case EQ_GGUF_U8: case EQ_GGUF_I8: case EQ_GGUF_BOOL: return 1;
     case EQ_GGUF_U16: case EQ_GGUF_I16: return 2;
@@ -171,7 +171,7 @@ static eq_status parse_kv(eq_gguf *g, rd *r, eq_gguf_kv *kv) {
             kv->n = n;
             return EQ_OK;
         }
-        size_t es = vtype_size(kv->arr_type);
+        size_t es = eq_gguf_value_size(kv->arr_type);
         if (!es) {
             if (kv->arr_type == EQ_GGUF_ARRAY)
                 return fail(g, EQ_ERR_UNSUPPORTED, "metadata '%s': nested arrays are not supported", kv->key);
@@ -189,7 +189,7 @@ static eq_status parse_kv(eq_gguf *g, rd *r, eq_gguf_kv *kv) {
         r->pos += kv->n * es;
         return EQ_OK;
     }
-    size_t es = vtype_size(kv->type);
+    size_t es = eq_gguf_value_size(kv->type);
     if (!es) return fail(g, EQ_ERR_FORMAT, "metadata '%s': unknown value type %d", kv->key, kv->type);
     if (need(r, es)) return EQ_ERR_NEED_MORE;
     set_scalar(kv, r->b + r->pos);
@@ -525,7 +525,7 @@ const char *eq_gguf_get_str(const eq_gguf *g, const char *key) {
 
 int eq_gguf_arr_f64(const eq_gguf_kv *kv, uint64_t i, double *out) {
     if (!kv || kv->type != EQ_GGUF_ARRAY || !kv->arr || i >= kv->n) return 0;
-    size_t es = vtype_size(kv->arr_type);
+    size_t es = eq_gguf_value_size(kv->arr_type);
     if (!es) return 0;
     *out = scalar_as_f64((const uint8_t *)kv->arr + i * es, kv->arr_type);
     return 1;
@@ -533,7 +533,7 @@ int eq_gguf_arr_f64(const eq_gguf_kv *kv, uint64_t i, double *out) {
 
 int eq_gguf_arr_i64(const eq_gguf_kv *kv, uint64_t i, int64_t *out) {
     if (!kv || kv->type != EQ_GGUF_ARRAY || !kv->arr || i >= kv->n || !is_int_type(kv->arr_type)) return 0;
-    size_t es = vtype_size(kv->arr_type);
+    size_t es = eq_gguf_value_size(kv->arr_type);
     const uint8_t *p = (const uint8_t *)kv->arr + i * es;
     if (kv->arr_type == EQ_GGUF_U64) { uint64_t v; memcpy(&v, p, 8); *out = (int64_t)v; }
     else if (kv->arr_type == EQ_GGUF_I64) memcpy(out, p, 8);

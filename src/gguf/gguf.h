@@ -94,5 +94,6 @@ const char *eq_gguf_get_str(const eq_gguf *g, const char *key);
 int eq_gguf_arr_f64(const eq_gguf_kv *kv, uint64_t i, double *out);
 int eq_gguf_arr_i64(const eq_gguf_kv *kv, uint64_t i, int64_t *out);
 const char *eq_gguf_type_name(int vtype);  /* metadata value type name */
+size_t      eq_gguf_value_size(int vtype); /* bytes of a fixed-size value type, 0 for string/array */
 
 #endif

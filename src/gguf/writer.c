@@ -105,16 +105,6 @@ static void bu32(bbuf *o, uint32_t v) { bput(o, &v, 4); }
 static void bu64(bbuf *o, uint64_t v) { bput(o, &v, 8); }
 static void bstr(bbuf *o, const char *s, uint64_t len) { bu64(o, len); bput(o, s, (size_t)len); }
 
-static size_t elem_size(int t) {
-    switch (t) {
-    case EQ_GGUF_U8: case EQ_GGUF_I8: case EQ_GGUF_BOOL: return 1;
-    case EQ_GGUF_U16: case EQ_GGUF_I16: return 2;
-    case EQ_GGUF_U32: case EQ_GGUF_I32: case EQ_GGUF_F32: return 4;
-    case EQ_GGUF_U64: case EQ_GGUF_I64: case EQ_GGUF_F64: return 8;
-    default: return 0;
-    }
-}
-
 static int find_kv(const eq_gguf_writer *w, const char *key) {
     for (int i = 0; i < w->n_kv; i++)
         if (!strcmp(w->kv[i].key, key)) return i;
@@ -168,7 +158,7 @@ static eq_status put_kv(eq_gguf_writer *w, const char *key, bbuf *blob) {
 static eq_status set_scalar(eq_gguf_writer *w, const char *key, int type, const void *v) {
     bbuf o = {0};
     bu32(&o, (uint32_t)type);
-    bput(&o, v, elem_size(type));
+    bput(&o, v, eq_gguf_value_size(type));
     return put_kv(w, key, &o);
 }
 
@@ -199,7 +189,7 @@ eq_status eq_gguf_writer_set_str(eq_gguf_writer *w, const char *key, const char 
 }
 
 eq_status eq_gguf_writer_set_arr(eq_gguf_writer *w, const char *key, int elem_type, const void *data, uint64_t n) {
-    size_t es = elem_size(elem_type);
+    size_t es = eq_gguf_value_size(elem_type);
     if (w->err[0]) return EQ_ERR_ARG;
     if (!es) return fail(w, EQ_ERR_ARG, "metadata '%s': bad array element type %d", key ? key : "?", elem_type);
     if (n > SIZE_MAX / es) return fail(w, EQ_ERR_NOMEM, "metadata '%s': array too large", key ? key : "?");
