@@ -74,12 +74,16 @@ void eq_vec_dot_q4_0_q8_0_ref(int n, float *s, const void *vx, const void *vy) {
     const block_q8_0 *y = vy;
     float sum = 0.0f;
     for (int i = 0; i < n / EQ_QK; i++) {
-        int lo = 0, hi = 0;
+        /* sum((q - 8) * y) as sum(q * y) - 8 * sum(y): the same integer, but GCC 12 at -O2 with
+         * AVX512-VNNI turns the (q - 8) * y form into vpdpbusd as if q - 8 were unsigned
+         * (wrong sums on Zen 4 / Ice Lake); this form vectorizes correctly. */
+        int lo = 0, hi = 0, ysum = 0;
         for (int j = 0; j < EQ_QK / 2; j++) {
-            lo += ((x[i].qs[j] & 0x0F) - 8) * y[i].qs[j];
-            hi += ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + EQ_QK / 2];
+            lo += (x[i].qs[j] & 0x0F) * y[i].qs[j];
+            hi += (x[i].qs[j] >> 4) * y[i].qs[j + EQ_QK / 2];
+            ysum += y[i].qs[j] + y[i].qs[j + EQ_QK / 2];
         }
-        sum += (float)(lo + hi) * eq_fp16_to_fp32(x[i].d) * eq_fp16_to_fp32(y[i].d);
+        sum += (float)(lo + hi - 8 * ysum) * eq_fp16_to_fp32(x[i].d) * eq_fp16_to_fp32(y[i].d);
     }
     *s = sum;
 }
