@@ -35,6 +35,6 @@ int cmd_convert(int argc, char **argv) {
     }
     if (!dir || !out) return cli_error("usage: edgeq convert HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]"), 2;
     char err[1024];
-    if (eq_hf_convert_ex(dir, out, outtype, print_warning, NULL, err, sizeof err)) return cli_error("%s", err);
+    if (eq_hf_convert_ex(dir, out, outtype, print_warning, NULL, NULL, err, sizeof err)) return cli_error("%s", err);
     return 0;
 }
