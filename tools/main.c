@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +14,7 @@ static void usage(FILE *f) {
         "  run       -m FILE -p PROMPT [-n N] [-c CTX] [-t THREADS] [--temp T] [--top-k K] [--top-p P]\n"
         "            [--min-p P] [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--logits-out FILE]\n"
         "            [--special] (print control tokens' text, like llama-completion -sp)\n"
+        "            (the text goes out as the model's bytes; on a terminal, control characters are escaped)\n"
         "  chat      -m FILE [--system TEXT] [-c CTX] [-t THREADS] [sampling options]\n"
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
         "  info      -m FILE [--tensors]\n"
@@ -24,17 +24,9 @@ static void usage(FILE *f) {
         "  serve     -m FILE [-c CTX] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
         "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
-        "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n");
-}
-
-int cli_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("edgeq: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
+        "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n"
+        "output files (quantize, convert, --logits-out, --save-logits) are written under a temporary name\n"
+        "in their folder (.NAME.edgeq-*.tmp) and renamed when complete; they may not be an input or a folder\n");
 }
 
 double cli_now(void) {
@@ -126,7 +118,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "-sp") || !strcmp(o, "--special")) a->special = 1;
         else if (!strcmp(o, "--ids")) a->ids_only = 1;
         else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
-        else if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(stdout); exit(0); }
+        else if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(stdout); cli_exit(0); }
         else { cli_error("unknown option '%s' for '%s' (see edgeq --help)", o, cmd); return 2; }
 #undef NEEDV
 #undef INT
@@ -150,9 +142,11 @@ eq_model *cli_load(const cli_args *a, int vocab_only) {
         cli_error("%s", err);
         return NULL;
     }
-    if (a->verbose)
-        fprintf(stderr, "edgeq: loaded %s (%s, %.1f MiB) in %.2f s\n", a->model, eq_model_arch(m),
+    if (a->verbose) {
+        char path[1024];
+        fprintf(stderr, "edgeq: loaded %s (%s, %.1f MiB) in %.2f s\n", cli_esc(path, sizeof path, a->model), eq_model_arch(m),
                 eq_model_size_bytes(m) / 1048576.0, cli_now() - t0);
+    }
     return m;
 }
 
@@ -204,7 +198,7 @@ char *cli_prompt(const cli_args *a) {
 
 int cmd_quantize(int argc, char **argv); /* positional IN OUT TYPE: parses its own arguments */
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
@@ -224,4 +218,10 @@ int main(int argc, char **argv) {
     }
     cli_error("unknown command '%s' (run, chat, tokenize, info, bench, perplexity, quantize, convert, serve)", cmd);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    cli_signals_init();
+    /* whatever the command printed must have reached stdout: a failed write is a failure */
+    return cli_finish(dispatch(argc, argv));
 }
