@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,14 +48,34 @@ static int parse_int(const char *s, const char *opt, int lo, int hi, int *out) {
     return 0;
 }
 
-static int parse_float(const char *s, const char *opt, float *out) {
+/* A finite number in [lo, hi] (lo excluded when lo_open): what serve's request checks ask. */
+static int parse_float(const char *s, const char *opt, float lo, int lo_open, float hi, float *out) {
     char *end;
+    errno = 0;
     float v = strtof(s, &end);
-    if (*end || end == s || v != v) {
+    if (*end || end == s || !isfinite(v)) {
         cli_error("option %s: '%s' is not a number", opt, s);
         return 2;
     }
+    if (v < lo || (lo_open && v == lo) || v > hi) {
+        if (isinf(hi)) cli_error("option %s: %s is out of range (must be %s %g)", opt, s, lo_open ? ">" : ">=", lo);
+        else cli_error("option %s: %s is out of range (must be in %c%g, %g])", opt, s, lo_open ? '(' : '[', lo, hi);
+        return 2;
+    }
     *out = v;
+    return 0;
+}
+
+/* An unsigned 64-bit seed: digits only (strtoull would take "-1" as 2^64 - 1). */
+static int parse_seed(const char *s, const char *opt, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    if (!(s[0] >= '0' && s[0] <= '9') || errno || *end) {
+        cli_error("option %s: '%s' is not a number in [0, 18446744073709551615]", opt, s);
+        return 2;
+    }
+    *out = (uint64_t)v;
     return 0;
 }
 
@@ -74,7 +95,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEEDV() do { if (!v) { cli_error("option %s needs a value", o); return 2; } i++; } while (0)
 #define INT(dst, lo, hi) do { NEEDV(); if (parse_int(v, o, lo, hi, &(dst))) return 2; } while (0)
-#define FLT(dst) do { NEEDV(); if (parse_float(v, o, &(dst))) return 2; } while (0)
+#define FLT(dst, lo, lo_open, hi) do { NEEDV(); if (parse_float(v, o, lo, lo_open, hi, &(dst))) return 2; } while (0)
         if (!strcmp(o, "-m") || !strcmp(o, "--model")) { NEEDV(); a->model = v; }
         else if (!strcmp(o, "-p") || !strcmp(o, "--prompt")) {
             if (bench) INT(a->n_prompt_bench, 0, 1 << 20);
@@ -86,19 +107,13 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "-t") || !strcmp(o, "--threads")) INT(a->n_threads, 1, 1024);
         else if (!strcmp(o, "-b") || !strcmp(o, "--batch-size")) INT(a->n_batch, 1, 1 << 16);
         else if (!strcmp(o, "-r") || !strcmp(o, "--repetitions")) INT(a->reps, 1, 1000);
-        else if (!strcmp(o, "--temp")) FLT(a->sp.temp);
+        else if (!strcmp(o, "--temp")) FLT(a->sp.temp, 0.f, 0, INFINITY);
         else if (!strcmp(o, "--top-k")) INT(a->sp.top_k, 0, 1 << 30);
-        else if (!strcmp(o, "--top-p")) FLT(a->sp.top_p);
-        else if (!strcmp(o, "--min-p")) FLT(a->sp.min_p);
-        else if (!strcmp(o, "--repeat-penalty")) FLT(a->sp.repeat_penalty);
+        else if (!strcmp(o, "--top-p")) FLT(a->sp.top_p, 0.f, 0, 1.f);
+        else if (!strcmp(o, "--min-p")) FLT(a->sp.min_p, 0.f, 0, 1.f);
+        else if (!strcmp(o, "--repeat-penalty")) FLT(a->sp.repeat_penalty, 0.f, 1, INFINITY);
         else if (!strcmp(o, "--repeat-last-n")) INT(a->sp.repeat_last_n, 0, 1 << 20);
-        else if (!strcmp(o, "--seed") || !strcmp(o, "-s")) {
-            NEEDV();
-            char *end;
-            unsigned long long s = strtoull(v, &end, 10);
-            if (*end || end == v) { cli_error("option --seed: '%s' is not a number", v); return 2; }
-            a->sp.seed = s;
-        }
+        else if (!strcmp(o, "--seed") || !strcmp(o, "-s")) { NEEDV(); if (parse_seed(v, o, &a->sp.seed)) return 2; }
         else if (!strcmp(o, "--system")) { NEEDV(); a->system = v; }
         else if (!strcmp(o, "--logits-out")) { NEEDV(); a->logits_out = v; }
         else if (!strcmp(o, "--kl-base")) { NEEDV(); a->kl_base = v; }
