@@ -18,13 +18,34 @@ typedef struct {
 
 /* Parse argv[first..]: returns 0, or prints an error and returns 2. */
 int  cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd);
-int  cli_error(const char *fmt, ...);                /* "edgeq: ..." on stderr; returns 1 */
+/* "edgeq: ..." on stderr, one line with control characters escaped; returns 1 */
+int  cli_error(const char *fmt, ...);
 double cli_now(void);                                /* seconds, monotonic */
 /* Load the model named by -m (vocab_only for tokenize); prints the error and returns NULL. */
 eq_model *cli_load(const cli_args *a, int vocab_only);
 eq_ctx   *cli_context(const cli_args *a, eq_model *m);
 /* The prompt from -p or -f (caller frees), or NULL with an error printed. */
 char *cli_prompt(const cli_args *a);
+
+/* ---- output (cli_output.c) ---- */
+/* src with control characters escaped (\n \r \t \xNN; C1 as \u00NN; bytes that are not
+ * UTF-8 as \xNN), for text from files printed to a terminal; truncated to fit cap. Returns dst. */
+const char *cli_esc(char *dst, size_t cap, const char *src);
+/* The model's text: raw bytes when f is not a terminal (llama.cpp's output, byte for byte); on a
+ * terminal control characters other than newline and tab are shown escaped. Flushes; returns 0,
+ * or 1 after reporting a write error. */
+int  cli_write_text(FILE *f, const char *s, size_t n);
+/* Flush stdout and check it: 0, or 1 after printing "edgeq: write error: ..." (once). */
+int  cli_check_stdout(void);
+/* End of a command: flush and close stdout; a write error turns rc 0 into 1. */
+int  cli_finish(int rc);
+void cli_exit(int rc);                               /* exit(cli_finish(rc)) */
+
+/* ---- interrupted outputs (cli_cleanup.c) ---- */
+void cli_signals_init(void);                         /* at start: writes past ulimit -f fail, not kill */
+/* An eq_outfile_temp_fn: remembers the temporary output file (NULL: none) so that SIGINT,
+ * SIGTERM, SIGHUP and SIGPIPE remove it before the process dies of the signal. */
+void cli_on_temp(void *user, const char *temp_path);
 
 int cmd_run(const cli_args *a);
 int cmd_chat(const cli_args *a);

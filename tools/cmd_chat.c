@@ -50,7 +50,8 @@ int cmd_chat(const cli_args *a) {
     eq_sampler *s = c ? eq_sampler_new(&a->sp, eq_model_n_vocab(m)) : NULL;
     if (!s) { if (c) cli_error("bad sampling parameters"); eq_ctx_free(c); eq_model_free(m); return 1; }
     const char *tmpl = eq_chat_template_name(m);
-    fprintf(stderr, "edgeq: chatting with %s (template: %s). Empty line or Ctrl-D ends.\n", a->model,
+    char path[1024];
+    fprintf(stderr, "edgeq: chatting with %s (template: %s). Empty line or Ctrl-D ends.\n", cli_esc(path, sizeof path, a->model),
             tmpl ? tmpl : "chatml (default)");
     eq_chat_msg *msgs = NULL;
     char **owned = NULL;  /* message texts we allocated */
@@ -95,8 +96,7 @@ int cmd_chat(const cli_args *a) {
         eq_sampler_reset(s);
         int g = cli_generate(c, m, s, a->n_predict, 0, stdout, &reply, NULL, &cached, &n_cached);
         printf("\n");
-        fflush(stdout);
-        if (g < 0) { free(reply); rc = 1; break; }
+        if (g < 0 || cli_check_stdout()) { free(reply); rc = 1; break; }
         /* `cached` now holds prompt + reply, all but the last reply token decoded: the next turn
          * re-tokenizes the whole conversation and decodes only where it differs */
         if (n_cached > eq_ctx_n_past(c)) n_cached = eq_ctx_n_past(c);

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The converter's warnings (a model card it skipped, in part or whole) go to stderr. */
+/* The converter's warnings (a model card it skipped, in part or whole) go to stderr, with
+ * what they quote from the card escaped. */
 static void print_warning(void *user, const char *msg) {
     (void)user;
-    fprintf(stderr, "edgeq: warning: %s\n", msg);
+    char buf[4096];
+    fprintf(stderr, "edgeq: warning: %s\n", cli_esc(buf, sizeof buf, msg));
 }
 
 int cmd_convert(int argc, char **argv) {
@@ -35,6 +37,7 @@ int cmd_convert(int argc, char **argv) {
     }
     if (!dir || !out) return cli_error("usage: edgeq convert HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]"), 2;
     char err[1024];
-    if (eq_hf_convert_ex(dir, out, outtype, print_warning, NULL, err, sizeof err)) return cli_error("%s", err);
+    /* cli_on_temp: an interrupted conversion removes its temporary file */
+    if (eq_hf_convert_ex(dir, out, outtype, print_warning, cli_on_temp, NULL, err, sizeof err)) return cli_error("%s", err);
     return 0;
 }

@@ -1,11 +1,14 @@
-/* edgeq info: architecture, sizes, tensor types and metadata. */
+/* edgeq info: architecture, sizes, tensor types and metadata. Everything that comes from the
+ * file (keys, values, tensor names) and the path are printed with control characters escaped
+ * (cli_esc), so a crafted model cannot retitle, recolour or rewrite the terminal. */
 #include "cli.h"
 #include <string.h>
 
 int cmd_info(const cli_args *a) {
     eq_model *m = cli_load(a, 0);
     if (!m) return 1;
-    printf("file:          %s\n", a->model);
+    char e1[1024], e2[1024];
+    printf("file:          %s\n", cli_esc(e1, sizeof e1, a->model));
     printf("architecture:  %s\n", eq_model_arch(m));
     printf("parameters:    %.2f M\n", eq_model_n_params(m) / 1e6);
     printf("size:          %.2f MiB (%.2f bits per weight)\n", eq_model_size_bytes(m) / 1048576.0,
@@ -33,8 +36,11 @@ int cmd_info(const cli_args *a) {
     for (int i = 0; i < eq_model_meta_count(m); i++) {
         const char *k = eq_model_meta_key(m, i);
         const char *v = eq_model_meta_str(m, k);
-        if (!strcmp(k, "tokenizer.chat_template")) printf("  %-40s (%zu bytes)\n", k, strlen(v));
-        else printf("  %-40s %.200s\n", k, v);
+        char head[201];   /* values are shown up to 200 bytes */
+        snprintf(head, sizeof head, "%s", v);
+        cli_esc(e1, sizeof e1, k);
+        if (!strcmp(k, "tokenizer.chat_template")) printf("  %-40s (%zu bytes)\n", e1, strlen(v));
+        else printf("  %-40s %s\n", e1, cli_esc(e2, sizeof e2, head));
     }
     if (a->show_tensors) {
         printf("\ntensors:\n");
@@ -43,7 +49,7 @@ int cmd_info(const cli_args *a) {
             int64_t ne[4];
             int nd;
             eq_model_tensor_info(m, i, &name, &type, ne, &nd);
-            printf("  %-32s %-5s [", name, type);
+            printf("  %-32s %-5s [", cli_esc(e1, sizeof e1, name), type);
             for (int d = 0; d < nd; d++) printf(d ? ", %lld" : "%lld", (long long)ne[d]);
             printf("]\n");
         }

@@ -12,6 +12,7 @@
  * quantized log-probabilities; anything below max - 16 stored as 0). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "runtime/outfile.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -241,9 +242,9 @@ static int base_open(const char *path, int n_vocab, base_file *b) {
     return 0;
 }
 
-static int write_i32(FILE *f, int32_t v) {
+static int write_i32(eq_outfile *f, int32_t v) {
     unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
-    return fwrite(b, 1, 4, f) != 4;
+    return eq_outfile_write(f, b, 4) != 0;
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
@@ -251,6 +252,12 @@ static int write_i32(FILE *f, int32_t v) {
 int cmd_perplexity(const cli_args *a) {
     const int compare = a->kl_base != NULL;
     if (compare && a->save_logits) return cli_error("perplexity: --kl-base and --save-logits exclude each other");
+    if (a->save_logits) {   /* a bad output fails before the work */
+        const char *inputs[2] = {a->model, a->prompt_file};
+        const eq_outfile_opts oo = {inputs, 2, NULL, NULL};
+        char msg[1024];
+        if (eq_outfile_check(a->save_logits, &oo, msg, sizeof msg)) return cli_error("%s", msg);
+    }
     eq_model *m = cli_load(a, 0);
     if (!m) return 1;
     const int n_vocab = eq_model_n_vocab(m);
@@ -258,8 +265,9 @@ int cmd_perplexity(const cli_args *a) {
     eq_token *tokens = NULL, *chunk = NULL;
     float *logits = NULL;
     uint16_t *rows = NULL;
-    char *text = NULL, *tmp_path = NULL;
-    FILE *save = NULL;
+    char *text = NULL;
+    eq_outfile *save = NULL;
+    char err[1024];
     eq_ctx *c = NULL;
     base_file base = {0};
     stats st = {0};
@@ -269,7 +277,7 @@ int cmd_perplexity(const cli_args *a) {
     if (compare) {
         if (base_open(a->kl_base, n_vocab, &base)) goto done;
         if (a->n_ctx && a->n_ctx != base.n_ctx)
-            fprintf(stderr, "edgeq: %s was saved with -c %d; using that\n", a->kl_base, base.n_ctx);
+            fprintf(stderr, "edgeq: %s was saved with -c %d; using that\n", cli_esc(err, sizeof err, a->kl_base), base.n_ctx);
         n_ctx = base.n_ctx;
         n_chunk = base.n_chunk;
         if (a->n_chunks > 0 && a->n_chunks < n_chunk) n_chunk = a->n_chunks;
@@ -315,13 +323,14 @@ int cmd_perplexity(const cli_args *a) {
         goto done;
     }
     if (a->save_logits) {
-        /* written under a temporary name, renamed when complete: never a half-written file */
-        tmp_path = malloc(strlen(a->save_logits) + 8);
-        sprintf(tmp_path, "%s.part", a->save_logits);
-        if (!(save = fopen(tmp_path, "wb"))) { cli_error("%s: cannot create", tmp_path); goto done; }
-        int bad = fwrite("_logits_", 1, 8, save) != 8 || write_i32(save, n_ctx) || write_i32(save, n_vocab) || write_i32(save, n_chunk);
+        /* written under a temporary name, renamed when complete: never a half-written file, and
+         * never over the model or the text */
+        const char *inputs[2] = {a->model, a->prompt_file};
+        const eq_outfile_opts oo = {inputs, 2, cli_on_temp, NULL};
+        if (eq_outfile_open(a->save_logits, &oo, &save, err, sizeof err)) { cli_error("%s", err); goto done; }
+        int bad = eq_outfile_write(save, "_logits_", 8) || write_i32(save, n_ctx) || write_i32(save, n_vocab) || write_i32(save, n_chunk);
         for (size_t i = 0; !bad && i < (size_t)n_chunk * n_ctx; i++) bad = write_i32(save, tokens[i]);
-        if (bad) { cli_error("%s: write failed", tmp_path); goto done; }
+        if (bad) goto save_failed;
     }
 
     const eq_token bos = eq_token_bos(m);
@@ -358,10 +367,7 @@ int cmd_perplexity(const cli_args *a) {
             nll += v;
             nll2 += v * v;
         }
-        if (save && fwrite(rows, sizeof *rows, (size_t)n_score * nv, save) != (size_t)n_score * nv) {
-            cli_error("%s: write failed", tmp_path);
-            goto done;
-        }
+        if (save && eq_outfile_write(save, rows, (size_t)n_score * nv * sizeof *rows)) goto save_failed;
         count += n_score;
         if (ch == 0 && !a->json)
             fprintf(stderr, "perplexity: %.2f seconds per chunk, about %.1f minutes in all\n", cli_now() - t_start,
@@ -381,14 +387,12 @@ int cmd_perplexity(const cli_args *a) {
         } else {
             printf("[%d]%.4f,", ch + 1, exp(nll / count));
         }
-        fflush(stdout);
+        if (cli_check_stdout()) goto done;
     }
     if (save) {
-        if (fclose(save)) { save = NULL; cli_error("%s: write failed", tmp_path); goto done; }
+        eq_outfile *s = save;
         save = NULL;
-        if (rename(tmp_path, a->save_logits)) { cli_error("%s: cannot rename to %s", tmp_path, a->save_logits); goto done; }
-        free(tmp_path);
-        tmp_path = NULL;
+        if (eq_outfile_commit(s, err, sizeof err)) { cli_error("%s", err); goto done; }
     }
 
     if (compare) {
@@ -417,9 +421,13 @@ int cmd_perplexity(const cli_args *a) {
             printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, unc);
     }
     rc = 0;
+    goto done;
+save_failed:   /* the commit says why (disk full, ...) and removes the temporary file */
+    eq_outfile_commit(save, err, sizeof err);
+    save = NULL;
+    cli_error("%s", err);
 done:
-    if (save) fclose(save);
-    if (tmp_path) { remove(tmp_path); free(tmp_path); }
+    eq_outfile_abort(save);
     if (base.f) fclose(base.f);
     free(base.tokens);
     free(st.kld_values);

@@ -4,6 +4,7 @@
 #include "models/quantize_model.h"
 #include "quant/quant.h"
 #include "quant/quantize.h"
+#include "runtime/outfile.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,15 +20,23 @@ static void quantize_usage(FILE *f) {
         "  --pure                       no k-quant mixture: every weight gets TYPE's base type\n"
         "  --output-tensor-type T       type for output.weight (e.g. q8_0, q6_K, f16)\n"
         "  --token-embedding-type T     type for token_embd.weight\n"
-        "  --allow-requantize           accept an already-quantized input (dequantized first)\n");
+        "  --allow-requantize           accept an already-quantized input (dequantized first)\n"
+        "OUT.gguf is written as .OUT.gguf.edgeq-*.tmp in its folder and renamed when complete; an\n"
+        "interrupted run removes it (a killed one: the next run to OUT.gguf does).\n");
 }
 
+/* One log line per tensor on stdout (names come from the file: escaped). A failed write
+ * stops the quantization at the next slab (cancel) and fails the command. */
 static void print_line(void *user, const char *line) {
-    (void)user;
-    fputs(line, stdout);
+    int *write_failed = user;
+    char buf[4096];
+    if (*write_failed) return;
+    fputs(cli_esc(buf, sizeof buf, line), stdout);
     fputc('\n', stdout);
-    fflush(stdout);
+    *write_failed = cli_check_stdout();
 }
+
+static int stop_on_write_error(void *user) { return *(int *)user; }
 
 static int parse_tensor_type(const char *opt, const char *v, int *out) {
     int t = eq_type_from_name(v);
@@ -85,12 +94,25 @@ int cmd_quantize(int argc, char **argv) {
         return 2;
     }
     if (npos == 4 && parse_threads(pos[3], &p.n_threads)) return 2;
+    int write_failed = 0;
     p.log = print_line;
+    p.cancel = stop_on_write_error;
+    p.log_user = &write_failed;
+    p.on_temp = cli_on_temp;   /* an interrupted run removes its temporary file */
 
-    fprintf(stderr, "edgeq: quantizing '%s' to '%s' as %s\n", pos[0], pos[1], eq_ftype_name(p.ftype));
-    const double t0 = cli_now();
+    /* the output may be neither a folder nor an input by any name: one line, before the banner */
+    const char *inputs[2] = {pos[0], p.imatrix};
+    const eq_outfile_opts oo = {inputs, 2, NULL, NULL};
     char err[1024];
-    if (eq_quantize_model(pos[0], pos[1], &p, err, sizeof err)) return cli_error("%s", err);
+    if (eq_outfile_check(pos[1], &oo, err, sizeof err)) return cli_error("quantize: %s", err);
+
+    char in_e[1024], out_e[1024];
+    fprintf(stderr, "edgeq: quantizing '%s' to '%s' as %s\n", cli_esc(in_e, sizeof in_e, pos[0]),
+            cli_esc(out_e, sizeof out_e, pos[1]), eq_ftype_name(p.ftype));
+    const double t0 = cli_now();
+    eq_status st = eq_quantize_model(pos[0], pos[1], &p, err, sizeof err);
+    if (write_failed) return 1;   /* reported; the output was not created */
+    if (st) return cli_error("%s", err);
     printf("quantize time = %8.2f ms\n", (cli_now() - t0) * 1000.0);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* edgeq run: complete a prompt. Only the generated text goes to stdout. */
 #include "cli.h"
+#include "runtime/outfile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,18 @@ int cli_tokenize(eq_model *m, const char *text, int add_special, int parse_speci
     return n;
 }
 
-static void emit(FILE *out, char **collect, size_t *clen, const char *piece, int k) {
-    if (k <= 0) return;
-    fwrite(piece, 1, (size_t)k, out);
-    fflush(out);
-    if (!collect) return;
+/* Returns non-zero when the text could not be written (reported). */
+static int emit(FILE *out, char **collect, size_t *clen, const char *piece, int k) {
+    if (k <= 0) return 0;
+    if (cli_write_text(out, piece, (size_t)k)) return 1;
+    if (!collect) return 0;
     char *nb = realloc(*collect, *clen + (size_t)k + 1);
-    if (!nb) return;
+    if (!nb) return 0;
     memcpy(nb + *clen, piece, (size_t)k);
     *clen += (size_t)k;
     nb[*clen] = 0;
     *collect = nb;
+    return 0;
 }
 
 /* Sample and print up to n_max tokens after what is in the context. Each token's bytes go out
@@ -50,7 +52,7 @@ int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, 
         eq_token t = eq_sampler_sample(s, logits);
         eq_sampler_accept(s, t);
         if (eq_token_is_eog(m, t)) break;
-        emit(out, collect, &clen, piece, eq_token_to_piece(m, t, special, piece, sizeof piece));
+        if (emit(out, collect, &clen, piece, eq_token_to_piece(m, t, special, piece, sizeof piece))) return -1;
         n++;
         if (toks) {  /* the caller tracks what is in the cache */
             eq_token *nt = realloc(*toks, (size_t)(*n_toks + 1) * sizeof *nt);
@@ -67,7 +69,28 @@ int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, 
     return n;
 }
 
+/* --logits-out: a temporary file renamed when complete, so never a truncated file, and never
+ * written over the model or the prompt file. */
+static int write_logits(const cli_args *a, const float *logits, int n_vocab) {
+    const char *inputs[2] = {a->model, a->prompt_file};
+    const eq_outfile_opts oo = {inputs, 2, cli_on_temp, NULL};
+    eq_outfile *f = NULL;
+    char err[1024];
+    eq_status st = eq_outfile_open(a->logits_out, &oo, &f, err, sizeof err);
+    if (!st) {
+        eq_outfile_write(f, logits, (size_t)n_vocab * sizeof *logits);   /* a failure is the commit's to report */
+        st = eq_outfile_commit(f, err, sizeof err);
+    }
+    return st ? cli_error("%s", err) : 0;
+}
+
 int cmd_run(const cli_args *a) {
+    if (a->logits_out) {   /* a bad --logits-out fails before the work */
+        const char *inputs[2] = {a->model, a->prompt_file};
+        const eq_outfile_opts oo = {inputs, 2, NULL, NULL};
+        char err[1024];
+        if (eq_outfile_check(a->logits_out, &oo, err, sizeof err)) return cli_error("%s", err);
+    }
     char *prompt = cli_prompt(a);
     if (!prompt) return 1;
     eq_model *m = cli_load(a, 0);
@@ -92,14 +115,7 @@ int cmd_run(const cli_args *a) {
         } else {
             for (int i = 0; i < n; i++) eq_sampler_accept(s, ids[i]);
             rc = 0;
-            if (a->logits_out) {
-                FILE *f = fopen(a->logits_out, "wb");
-                if (!f || fwrite(eq_ctx_logits(c), sizeof(float), (size_t)eq_model_n_vocab(m), f) != (size_t)eq_model_n_vocab(m)) {
-                    cli_error("%s: cannot write logits", a->logits_out);
-                    rc = 1;
-                }
-                if (f) fclose(f);
-            }
+            if (a->logits_out) rc = write_logits(a, eq_ctx_logits(c), eq_model_n_vocab(m));
             double t_gen = 0;
             int g = rc ? 0 : cli_generate(c, m, s, a->n_predict, a->special, stdout, NULL, &t_gen, NULL, NULL);
             if (g < 0) rc = 1;

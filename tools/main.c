@@ -3,7 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +15,7 @@ static void usage(FILE *f) {
         "  run       -m FILE -p PROMPT [-n N] [-c CTX] [-t THREADS] [--temp T] [--top-k K] [--top-p P]\n"
         "            [--min-p P] [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--logits-out FILE]\n"
         "            [--special] (print control tokens' text, like llama-completion -sp)\n"
+        "            (the text goes out as the model's bytes; on a terminal, control characters are escaped)\n"
         "  chat      -m FILE [--system TEXT] [-c CTX] [-t THREADS] [sampling options]\n"
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
         "  info      -m FILE [--tensors]\n"
@@ -24,17 +25,9 @@ static void usage(FILE *f) {
         "  serve     -m FILE [-c CTX] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
         "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
-        "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n");
-}
-
-int cli_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("edgeq: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
+        "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n"
+        "output files (quantize, convert, --logits-out, --save-logits) are written under a temporary name\n"
+        "in their folder (.NAME.edgeq-*.tmp) and renamed when complete; they may not be an input or a folder\n");
 }
 
 double cli_now(void) {
@@ -55,14 +48,34 @@ static int parse_int(const char *s, const char *opt, int lo, int hi, int *out) {
     return 0;
 }
 
-static int parse_float(const char *s, const char *opt, float *out) {
+/* A finite number in [lo, hi] (lo excluded when lo_open): what serve's request checks ask. */
+static int parse_float(const char *s, const char *opt, float lo, int lo_open, float hi, float *out) {
     char *end;
+    errno = 0;
     float v = strtof(s, &end);
-    if (*end || end == s || v != v) {
+    if (*end || end == s || !isfinite(v)) {
         cli_error("option %s: '%s' is not a number", opt, s);
         return 2;
     }
+    if (v < lo || (lo_open && v == lo) || v > hi) {
+        if (isinf(hi)) cli_error("option %s: %s is out of range (must be %s %g)", opt, s, lo_open ? ">" : ">=", lo);
+        else cli_error("option %s: %s is out of range (must be in %c%g, %g])", opt, s, lo_open ? '(' : '[', lo, hi);
+        return 2;
+    }
     *out = v;
+    return 0;
+}
+
+/* An unsigned 64-bit seed: digits only (strtoull would take "-1" as 2^64 - 1). */
+static int parse_seed(const char *s, const char *opt, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    if (!(s[0] >= '0' && s[0] <= '9') || errno || *end) {
+        cli_error("option %s: '%s' is not a number in [0, 18446744073709551615]", opt, s);
+        return 2;
+    }
+    *out = (uint64_t)v;
     return 0;
 }
 
@@ -82,7 +95,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define NEEDV() do { if (!v) { cli_error("option %s needs a value", o); return 2; } i++; } while (0)
 #define INT(dst, lo, hi) do { NEEDV(); if (parse_int(v, o, lo, hi, &(dst))) return 2; } while (0)
-#define FLT(dst) do { NEEDV(); if (parse_float(v, o, &(dst))) return 2; } while (0)
+#define FLT(dst, lo, lo_open, hi) do { NEEDV(); if (parse_float(v, o, lo, lo_open, hi, &(dst))) return 2; } while (0)
         if (!strcmp(o, "-m") || !strcmp(o, "--model")) { NEEDV(); a->model = v; }
         else if (!strcmp(o, "-p") || !strcmp(o, "--prompt")) {
             if (bench) INT(a->n_prompt_bench, 0, 1 << 20);
@@ -94,19 +107,13 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "-t") || !strcmp(o, "--threads")) INT(a->n_threads, 1, 1024);
         else if (!strcmp(o, "-b") || !strcmp(o, "--batch-size")) INT(a->n_batch, 1, 1 << 16);
         else if (!strcmp(o, "-r") || !strcmp(o, "--repetitions")) INT(a->reps, 1, 1000);
-        else if (!strcmp(o, "--temp")) FLT(a->sp.temp);
+        else if (!strcmp(o, "--temp")) FLT(a->sp.temp, 0.f, 0, INFINITY);
         else if (!strcmp(o, "--top-k")) INT(a->sp.top_k, 0, 1 << 30);
-        else if (!strcmp(o, "--top-p")) FLT(a->sp.top_p);
-        else if (!strcmp(o, "--min-p")) FLT(a->sp.min_p);
-        else if (!strcmp(o, "--repeat-penalty")) FLT(a->sp.repeat_penalty);
+        else if (!strcmp(o, "--top-p")) FLT(a->sp.top_p, 0.f, 0, 1.f);
+        else if (!strcmp(o, "--min-p")) FLT(a->sp.min_p, 0.f, 0, 1.f);
+        else if (!strcmp(o, "--repeat-penalty")) FLT(a->sp.repeat_penalty, 0.f, 1, INFINITY);
         else if (!strcmp(o, "--repeat-last-n")) INT(a->sp.repeat_last_n, 0, 1 << 20);
-        else if (!strcmp(o, "--seed") || !strcmp(o, "-s")) {
-            NEEDV();
-            char *end;
-            unsigned long long s = strtoull(v, &end, 10);
-            if (*end || end == v) { cli_error("option --seed: '%s' is not a number", v); return 2; }
-            a->sp.seed = s;
-        }
+        else if (!strcmp(o, "--seed") || !strcmp(o, "-s")) { NEEDV(); if (parse_seed(v, o, &a->sp.seed)) return 2; }
         else if (!strcmp(o, "--system")) { NEEDV(); a->system = v; }
         else if (!strcmp(o, "--logits-out")) { NEEDV(); a->logits_out = v; }
         else if (!strcmp(o, "--kl-base")) { NEEDV(); a->kl_base = v; }
@@ -126,7 +133,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "-sp") || !strcmp(o, "--special")) a->special = 1;
         else if (!strcmp(o, "--ids")) a->ids_only = 1;
         else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
-        else if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(stdout); exit(0); }
+        else if (!strcmp(o, "-h") || !strcmp(o, "--help")) { usage(stdout); cli_exit(0); }
         else { cli_error("unknown option '%s' for '%s' (see edgeq --help)", o, cmd); return 2; }
 #undef NEEDV
 #undef INT
@@ -150,9 +157,11 @@ eq_model *cli_load(const cli_args *a, int vocab_only) {
         cli_error("%s", err);
         return NULL;
     }
-    if (a->verbose)
-        fprintf(stderr, "edgeq: loaded %s (%s, %.1f MiB) in %.2f s\n", a->model, eq_model_arch(m),
+    if (a->verbose) {
+        char path[1024];
+        fprintf(stderr, "edgeq: loaded %s (%s, %.1f MiB) in %.2f s\n", cli_esc(path, sizeof path, a->model), eq_model_arch(m),
                 eq_model_size_bytes(m) / 1048576.0, cli_now() - t0);
+    }
     return m;
 }
 
@@ -204,7 +213,7 @@ char *cli_prompt(const cli_args *a) {
 
 int cmd_quantize(int argc, char **argv); /* positional IN OUT TYPE: parses its own arguments */
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) { usage(stderr); return 2; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { usage(stdout); return 0; }
@@ -224,4 +233,10 @@ int main(int argc, char **argv) {
     }
     cli_error("unknown command '%s' (run, chat, tokenize, info, bench, perplexity, quantize, convert, serve)", cmd);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    cli_signals_init();
+    /* whatever the command printed must have reached stdout: a failed write is a failure */
+    return cli_finish(dispatch(argc, argv));
 }

@@ -211,7 +211,9 @@ export interface QuantizeProgress {
 }
 
 export interface QuantizeOptions {
-  /** Node: write here (under a temporary name, renamed when complete) and resolve to the path. */
+  /** Node: write here and resolve to the path: a new temporary file in its folder, created
+   * exclusively and renamed when complete (as the CLI writes); it may be neither a directory nor
+   * the source under any name (ARG). */
   output?: string;
   threads?: number;
   /** no k-quant mixture: every quantizable tensor gets the base type (llama-quantize --pure) */

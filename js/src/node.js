@@ -11,6 +11,7 @@ import { EdgeqError, abortError, asEdgeqError } from './errors.js';
 import { resolveParts, loadParts } from './load.js';
 import { LLM } from './llm.js';
 import { quantizeProgress } from './progress.js';
+import { checkOutput, openOutput } from './outfile.js';
 
 export { EdgeqError, ErrorCode } from './errors.js';
 export { LLM } from './llm.js';
@@ -158,8 +159,10 @@ export async function load(source, opts = {}) {
 /**
  * Quantize a GGUF model: the same bytes as `edgeq quantize` / llama-quantize. source: a path
  * (or file: URL), or the bytes (Uint8Array/ArrayBuffer/Blob). type: 'Q4_K_M', 'Q8_0', ...
- * opts: output (a path: written under a temporary name, renamed when complete; without it the
- * result is returned as a Uint8Array), threads, pure, allowRequantize, outputType,
+ * opts: output (a path: written under a temporary name in its folder, created exclusively and
+ * renamed when complete, as the CLI does (./outfile.js); it may be neither a directory nor the
+ * source under any name; without it the result is returned as a Uint8Array), threads, pure,
+ * allowRequantize, outputType,
  * embeddingType, onProgress({tensor, tensors, name, line}), signal (checked before starting:
  * the work itself runs synchronously on this thread).
  */
@@ -168,8 +171,7 @@ export async function quantize(source, type, opts = {}) {
   const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
   let src;
   let fd = -1;
-  let out = -1;
-  const tmp = opts.output ? `${opts.output}.tmp` : null;
+  let out = null;
   const parts = [];
   if (typeof Blob !== 'undefined' && source instanceof Blob) source = new Uint8Array(await source.arrayBuffer());
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
@@ -197,35 +199,39 @@ export async function quantize(source, type, opts = {}) {
   } else {
     throw new EdgeqError('ARG', 'quantize: the source must be a path, a file: URL or the bytes');
   }
+  if (opts.output) {
+    try {
+      checkOutput(opts.output, fd, src.name);   // before any work
+    } catch (e) {
+      if (fd >= 0) fs.closeSync(fd);
+      throw e;
+    }
+  }
   const engine = await acquireEngine(threads);
   try {
-    if (tmp) {
-      try { out = fs.openSync(tmp, 'w'); } catch (e) { throw new EdgeqError('IO', `${tmp}: cannot create: ${e.message}`, { cause: e }); }
-    }
+    if (opts.output) out = openOutput(opts.output, { inputFd: fd, inputName: src.name });
     engine.quantize({
       size: src.size, name: src.name, type, threads, pure: !!opts.pure, allowRequantize: !!opts.allowRequantize,
       outputType: opts.outputType || '', embeddingType: opts.embeddingType || '', read: src.read,
       write: (bytes) => {
-        if (out < 0) { parts.push(Buffer.from(bytes)); return; }
-        let done = 0;
-        while (done < bytes.length) done += fs.writeSync(out, bytes, done, bytes.length - done);
+        if (!out) { parts.push(Buffer.from(bytes)); return; }
+        out.write(bytes);
       },
       onLog: (line) => {
         if (!opts.onProgress) return;
         try { opts.onProgress(quantizeProgress(line)); } catch { /* caller's bug */ }
       },
     });
-    if (out >= 0) {
-      fs.closeSync(out);
-      out = -1;
-      fs.renameSync(tmp, opts.output);
+    if (out) {
+      const o = out;
+      out = null;
+      o.commit();
       return opts.output;
     }
     const all = Buffer.concat(parts);
     return new Uint8Array(all.buffer, all.byteOffset, all.length);
   } catch (e) {
-    if (out >= 0) { try { fs.closeSync(out); } catch { /* closed */ } out = -1; }
-    if (tmp) { try { fs.unlinkSync(tmp); } catch { /* never made */ } }
+    if (out) out.abort();
     throw asEdgeqError(e);
   } finally {
     if (fd >= 0) fs.closeSync(fd);

@@ -729,11 +729,35 @@ static eq_status autoconfig(eq_hf *h) {
 }
 
 eq_status eq_hf_convert(const char *hf_dir, const char *out_path, int outtype, char *err, size_t errlen) {
-    return eq_hf_convert_ex(hf_dir, out_path, outtype, NULL, NULL, err, errlen);
+    return eq_hf_convert_ex(hf_dir, out_path, outtype, NULL, NULL, NULL, err, errlen);
+}
+
+/* Every file of the folder the conversion may read (malloc'd paths, then the shards' own), for
+ * the output to be checked against: writing over one of them would destroy the model. */
+static const char *const read_names[] = {
+    "config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json", "README.md",
+    "chat_template.jinja", "chat_template.json", "added_tokens.json", "tokenizer.model", "model.safetensors.index.json",
+};
+#define N_READ_NAMES (sizeof read_names / sizeof *read_names)
+
+static const char **input_list(const char *dir, const eq_st_model *stm, int *n) {
+    *n = 0;
+    const char **v = calloc(N_READ_NAMES + (size_t)stm->n_files, sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0; i < N_READ_NAMES; i++)
+        if (!(v[(*n)++] = eq_path_join(dir, read_names[i]))) { while (*n) free((char *)v[--*n]); free(v); return NULL; }
+    for (int i = 0; i < stm->n_files; i++) v[(*n)++] = stm->files[i];
+    return v;
+}
+
+static void input_list_free(const char **v) {
+    if (!v) return;
+    for (size_t i = 0; i < N_READ_NAMES; i++) free((char *)v[i]);
+    free(v);
 }
 
 eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype, eq_hf_warn_fn warn,
-                           void *warn_user, char *err, size_t errlen) {
+                           eq_outfile_temp_fn on_temp, void *user, char *err, size_t errlen) {
     char dummy[8];
     if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
     err[0] = 0;
@@ -743,7 +767,7 @@ eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype
     h->err = err;
     h->errlen = errlen;
     h->warn = warn;
-    h->warn_user = warn_user;
+    h->warn_user = user;
     if (!hf_dir || !out_path) return eq_hf_fail(h, EQ_ERR_ARG, "no model folder or output file given");
     if (outtype != EQ_HF_OUTTYPE_AUTO && outtype != EQ_TYPE_F32 && outtype != EQ_TYPE_F16 && outtype != EQ_TYPE_BF16 && outtype != EQ_TYPE_Q8_0)
         return eq_hf_fail(h, EQ_ERR_ARG, "output type must be f32, f16, bf16 or q8_0");
@@ -771,6 +795,15 @@ eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype
     if (!st) st = autoconfig(h);
     if (!st) st = load_hparams(h, &hp);
     if (!st) st = eq_st_open_dir(hf_dir, &stm, err, errlen);
+    /* before the work: the output may be neither a folder nor one of the files read */
+    const char **inputs = NULL;
+    eq_outfile_opts oo = {NULL, 0, on_temp, user};
+    if (!st) {
+        inputs = input_list(hf_dir, stm, &oo.n_inputs);
+        oo.inputs = inputs;
+        if (!inputs) st = eq_hf_fail(h, EQ_ERR_NOMEM, "out of memory");
+        else st = eq_outfile_check(out_path, &oo, err, errlen);
+    }
     int ftype_type = outtype;
     if (!st && outtype == EQ_HF_OUTTYPE_AUTO) {
         /* the first 2-D-or-more BF16/F16 tensor decides; all-F32 models get F16 */
@@ -811,12 +844,13 @@ eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype
     if (!st) st = eq_hf_set_vocab(h);
     for (size_t i = 0; i < p.n && !st; i++)
         WS(eq_gguf_writer_add_tensor(h->w, p.t[i].name, p.t[i].type, p.t[i].n_dims, p.t[i].ne));
-    WS(eq_gguf_writer_open(h->w, out_path));
+    WS(eq_gguf_writer_open_ex(h->w, out_path, &oo));
     for (size_t i = 0; i < p.n && !st; i++) st = write_tensor(h, stm, &p.t[i]);
     WS(eq_gguf_writer_finish(h->w));
 #undef WS
     if (st && h->w) eq_gguf_writer_abort(h->w);
     eq_gguf_writer_free(h->w);
+    input_list_free(inputs);
     plan_free(&p);
     eq_st_free(stm);
     cJSON_Delete(h->config);

@@ -1,9 +1,10 @@
 /* GGUF writer: metadata and tensor infos kept serialized in memory, data streamed to a
- * temporary file that is renamed over the target only once complete (or to a caller's sink,
- * which then decides what an incomplete output means). */
+ * temporary file that is renamed over the target only once complete (runtime/outfile.h), or
+ * to a caller's sink, which then decides what an incomplete output means. */
 #include "gguf/writer.h"
 #include "quant/quant.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,11 @@ struct eq_gguf_writer {
     int n_t, cap_t;
     uint32_t alignment;
     /* output state */
-    FILE *f;
+    eq_outfile *out;    /* the file being written (temporary until finish) */
+    FILE *f;            /* its stream */
     int (*sink)(void *user, const void *data, size_t n);   /* instead of f, when set */
     void *sink_user;
-    char *path, *tmp_path;
+    char *path;
     int cur;            /* tensor receiving data */
     uint64_t cur_done;  /* its bytes written so far */
     int finished;
@@ -57,12 +59,10 @@ eq_gguf_writer *eq_gguf_writer_new(void) {
 
 void eq_gguf_writer_abort(eq_gguf_writer *w) {
     if (!w) return;
-    if (w->f) {
-        fclose(w->f);
-        w->f = NULL;
-    }
+    eq_outfile_abort(w->out);   /* closes and removes the temporary file */
+    w->out = NULL;
+    w->f = NULL;
     w->sink = NULL;
-    if (w->tmp_path && !w->finished) remove(w->tmp_path);
 }
 
 void eq_gguf_writer_free(eq_gguf_writer *w) {
@@ -73,7 +73,6 @@ void eq_gguf_writer_free(eq_gguf_writer *w) {
     for (int i = 0; i < w->n_t; i++) free(w->t[i].name);
     free(w->t);
     free(w->path);
-    free(w->tmp_path);
     free(w);
 }
 
@@ -318,8 +317,9 @@ static eq_status put_bytes(eq_gguf_writer *w, const void *p, size_t n) {
         if (n && w->sink(w->sink_user, p, n)) return fail(w, EQ_ERR_IO, "%s: write failed", w->path);
         return EQ_OK;
     }
+    errno = 0;
     if (n && fwrite(p, 1, n, w->f) != n)
-        return fail(w, EQ_ERR_IO, "%s: write failed (disk full?)", w->path);
+        return fail(w, EQ_ERR_IO, "%s: write failed (%s)", w->path, errno == ENOSPC ? "disk full" : errno ? strerror(errno) : "I/O error");
     return EQ_OK;
 }
 
@@ -393,16 +393,21 @@ static eq_status put_header(eq_gguf_writer *w) {
     return EQ_OK;
 }
 
-eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path) {
+eq_status eq_gguf_writer_open_ex(eq_gguf_writer *w, const char *path, const eq_outfile_opts *o) {
     eq_status st = check_open(w, "open");
     if (st || (st = layout(w))) return st;
+    if (!path) return fail(w, EQ_ERR_ARG, "GGUF writer: no output file given");
     w->path = dup_cat(path, "");
-    w->tmp_path = dup_cat(path, ".tmp");
-    if (!w->path || !w->tmp_path) return fail(w, EQ_ERR_NOMEM, "out of memory");
-    w->f = fopen(w->tmp_path, "wb");
-    if (!w->f) return fail(w, EQ_ERR_IO, "%s: cannot create file", w->tmp_path);
+    if (!w->path) return fail(w, EQ_ERR_NOMEM, "out of memory");
+    char msg[sizeof w->err];
+    if ((st = eq_outfile_open(path, o, &w->out, msg, sizeof msg))) return fail(w, st, "%s", msg);
+    w->f = eq_outfile_stream(w->out);
     return put_header(w);
 }
+
+eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path) { return eq_gguf_writer_open_ex(w, path, NULL); }
+
+const char *eq_gguf_writer_temp_path(const eq_gguf_writer *w) { return w ? eq_outfile_temp_path(w->out) : NULL; }
 
 eq_status eq_gguf_writer_open_sink(eq_gguf_writer *w, const char *name,
                                    int (*sink)(void *user, const void *data, size_t n), void *user) {
@@ -455,21 +460,12 @@ eq_status eq_gguf_writer_finish(eq_gguf_writer *w) {
         w->finished = 1;
         return EQ_OK;
     }
-    int bad = fflush(w->f) != 0 || ferror(w->f);
-    bad |= fclose(w->f) != 0;
+    char msg[sizeof w->err];
+    eq_outfile *out = w->out;
+    w->out = NULL;   /* the commit frees it, whatever happens */
     w->f = NULL;
-    if (bad) {
-        eq_gguf_writer_abort(w);
-        return fail(w, EQ_ERR_IO, "%s: write failed (disk full?)", w->path);
-    }
-    if (rename(w->tmp_path, w->path) != 0) {
-        /* where rename does not replace (Windows), remove the old file first */
-        remove(w->path);
-        if (rename(w->tmp_path, w->path) != 0) {
-            eq_gguf_writer_abort(w);
-            return fail(w, EQ_ERR_IO, "%s: cannot rename %s to it", w->path, w->tmp_path);
-        }
-    }
+    eq_status st = eq_outfile_commit(out, msg, sizeof msg);
+    if (st) return fail(w, st, "%s", msg);
     w->finished = 1;
     return EQ_OK;
 }

@@ -8,7 +8,7 @@
  *     eq_gguf_writer_copy_kvs(w, reader);                   // every key of an eq_gguf, or
  *     eq_gguf_writer_set_str(w, "general.architecture", "llama");   // set_u32, set_arr, ...
  *     eq_gguf_writer_add_tensor(w, "token_embd.weight", EQ_TYPE_Q4_K, 2, ne);  // in file order
- *     st = eq_gguf_writer_open(w, "out.gguf");    // header goes to "out.gguf.tmp"
+ *     st = eq_gguf_writer_open(w, "out.gguf");    // header goes to a new temporary file
  *     st = eq_gguf_writer_write(w, bytes, n);     // all tensors' data in order, any chunking
  *     st = eq_gguf_writer_finish(w);              // every byte there? close, rename to out.gguf
  *     eq_gguf_writer_free(w);                     // unfinished: the temporary file is removed
@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include "edgeq.h"
 #include "gguf/gguf.h"
+#include "runtime/outfile.h"
 
 typedef struct eq_gguf_writer eq_gguf_writer;
 
@@ -67,8 +68,14 @@ int       eq_gguf_writer_n_tensors(const eq_gguf_writer *w);
 uint64_t  eq_gguf_writer_tensor_size(const eq_gguf_writer *w, int i);
 
 /* ---- output ---- */
-/* Create "<path>.tmp" and write header, metadata and tensor infos. */
+/* Create the output (runtime/outfile.h: a new temporary file in path's folder, renamed to path
+ * by finish; path must not be a directory) and write header, metadata and tensor infos. */
 eq_status eq_gguf_writer_open(eq_gguf_writer *w, const char *path);
+/* The same, with outfile options: inputs the output must not be (checked by file identity) and
+ * a hook told the temporary's path (for a signal handler). o is only read during the call. */
+eq_status eq_gguf_writer_open_ex(eq_gguf_writer *w, const char *path, const eq_outfile_opts *o);
+/* The temporary file being written, NULL when there is none (not open, finished, a sink). */
+const char *eq_gguf_writer_temp_path(const eq_gguf_writer *w);
 /* The same, with every byte handed to sink (returns non-zero on failure) instead of a file:
  * for hosts without a file system (a browser). name is for messages. */
 eq_status eq_gguf_writer_open_sink(eq_gguf_writer *w, const char *name,

@@ -628,7 +628,13 @@ static eq_status quantize(qinput *in, const char *out_path, const eq_quantize_io
         const eq_gguf_tensor *t = &g->tensors[order[k]];
         if ((st = eq_gguf_writer_add_tensor(w, t->name, types[k], EQ_GGUF_MAX_DIMS, t->ne))) goto werr;
     }
-    if ((st = io ? eq_gguf_writer_open_sink(w, io->name, io->write, io->user) : eq_gguf_writer_open(w, out_path))) goto werr;
+    if (io) {
+        if ((st = eq_gguf_writer_open_sink(w, io->name, io->write, io->user))) goto werr;
+    } else {
+        const char *inputs[2] = {in_path, p->imatrix};
+        const eq_outfile_opts oo = {inputs, 2, p->on_temp, p->log_user};
+        if ((st = eq_gguf_writer_open_ex(w, out_path, &oo))) goto werr;
+    }
 
     {
         int nth = p->n_threads > 0 ? p->n_threads : eq_cpu_count();
@@ -733,7 +739,11 @@ eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_
                             char *err, size_t errlen) {
     qctx q = {p, err, errlen};
     if (err && errlen) err[0] = 0;
-    if (!strcmp(in_path, out_path)) return qfail(&q, EQ_ERR_ARG, "%s: input and output files are the same", in_path);
+    /* before any work: the output may be neither a folder nor one of the inputs, by any name */
+    const char *inputs[2] = {in_path, p->imatrix};
+    const eq_outfile_opts oo = {inputs, 2, NULL, NULL};
+    char msg[512];
+    if (eq_outfile_check(out_path, &oo, msg, sizeof msg)) return qfail(&q, EQ_ERR_ARG, "%s", msg);
     qinput in = {in_path, 0, fopen(in_path, "rb"), 0, NULL};
     if (!in.f) return qfail(&q, EQ_ERR_IO, "%s: cannot open file", in_path);
     if (fseek(in.f, 0, SEEK_END) == 0) {

@@ -25,13 +25,19 @@ typedef struct {
     void *log_user;
     /* Called with log_user between slabs: non-zero stops (no output is created). May be NULL. */
     int (*cancel)(void *user);
+    /* Called with log_user and the temporary output file's path once it is created, and with
+     * NULL once it is renamed over the output or removed (runtime/outfile.h): what a signal
+     * handler needs to remove it. Not called for the io variant. May be NULL. */
+    void (*on_temp)(void *user, const char *temp_path);
 } eq_quantize_params;
 
 eq_quantize_params eq_quantize_default_params(void);
 
 /* Quantize in_path into out_path. On failure returns the status, err holds a one-line
  * message naming the file, tensor or key, and no file exists under out_path that was not
- * there before (a previous file of that name is only replaced on success). */
+ * there before (a previous file of that name is only replaced on success). out_path must not
+ * be a directory, nor the input or the importance matrix under any name (compared by file
+ * identity). */
 eq_status eq_quantize_model(const char *in_path, const char *out_path, const eq_quantize_params *p,
                             char *err, size_t errlen);
 

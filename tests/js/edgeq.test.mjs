@@ -446,6 +446,51 @@ test('quantize: a path and bytes, to Q8_0 and Q4_0, the native CLI bytes; errors
   await rejectsWith(edgeq.quantize(new Uint8Array(fs.readFileSync(MODEL).subarray(0, 4096)), 'Q8_0', { allowRequantize: true, output: bad }), 'FORMAT');
   await rejectsWith(edgeq.quantize(path.join(tmp, 'missing.gguf'), 'Q8_0', { output: bad }), 'IO', /missing.gguf/);
   assert.ok(!fs.existsSync(bad) && !fs.existsSync(`${bad}.tmp`), 'no output left behind by failures');
+  assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('.bad-q.gguf.edgeq-')), [], 'no temporary left by failures');
+});
+
+test('quantize to a path: exclusive temporary, never an input, no symlink followed, stale temporaries removed', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'qsafe-'));
+  const temps = () => fs.readdirSync(dir).filter((n) => /\.edgeq-.*\.tmp$/.test(n));
+  let h = 2166136261;   // the host tag in temporary names (FNV-1a of the host name)
+  for (const b of Buffer.from(os.hostname())) h = Math.imul(h ^ b, 16777619) >>> 0;
+  const tag = h.toString(16).padStart(8, '0');
+  const dead = spawnSync('true').pid;   // a process that is gone
+  const q = (src, output) => edgeq.quantize(src, 'Q8_0', { allowRequantize: true, threads: 2, output });
+  // an input named like the old temporary name (OUT.tmp) is neither truncated nor removed; a
+  // stale temporary of a dead process goes, files that only look like one stay
+  const a = path.join(dir, 'a.gguf');
+  fs.copyFileSync(MODEL, `${a}.tmp`);
+  const stale = path.join(dir, `.a.gguf.edgeq-${tag}-${dead}-0123abcd.tmp`);
+  const notOurs = path.join(dir, '.a.gguf.edgeq-not-ours.tmp');
+  fs.writeFileSync(stale, 'stale');
+  fs.writeFileSync(notOurs, 'mine');
+  assert.equal(await q(`${a}.tmp`, a), a);
+  assert.ok(Buffer.compare(fs.readFileSync(`${a}.tmp`), fs.readFileSync(MODEL)) === 0, 'the input is intact');
+  assert.ok(!fs.existsSync(stale), 'the stale temporary was removed');
+  assert.equal(fs.readFileSync(notOurs, 'utf8'), 'mine');
+  fs.unlinkSync(notOurs);
+  // a symlink planted at OUT.tmp is not followed; the output is a new regular file
+  const b = path.join(dir, 'b.gguf');
+  const victim = path.join(dir, 'victim.txt');
+  fs.writeFileSync(victim, 'precious');
+  fs.symlinkSync(victim, `${b}.tmp`);
+  await q(MODEL, b);
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'precious');
+  assert.ok(fs.lstatSync(b).isFile() && Buffer.compare(fs.readFileSync(b), fs.readFileSync(a)) === 0, 'b.gguf: a file, the same bytes');
+  // the output may not be the input under another name, nor a directory
+  fs.symlinkSync(`${a}.tmp`, path.join(dir, 'link.gguf'));
+  fs.linkSync(`${a}.tmp`, path.join(dir, 'hard.gguf'));
+  for (const other of [path.join(dir, '.', 'a.gguf.tmp'), path.join(dir, 'link.gguf'), path.join(dir, 'hard.gguf')]) {
+    await rejectsWith(q(`${a}.tmp`, other), 'ARG', /same file/);
+  }
+  await rejectsWith(q(pathToFileURL(`${a}.tmp`), path.join(dir, 'hard.gguf')), 'ARG', /same file/);
+  fs.mkdirSync(path.join(dir, 'empty'));
+  await rejectsWith(q(`${a}.tmp`, path.join(dir, 'empty')), 'ARG', /directory/);
+  assert.ok(fs.statSync(path.join(dir, 'empty')).isDirectory());
+  assert.ok(Buffer.compare(fs.readFileSync(`${a}.tmp`), fs.readFileSync(MODEL)) === 0, 'the input is still intact');
+  assert.deepEqual(temps(), [], 'no temporary left');
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('stats, reset(), cachePrompt: false, ignoreEos', async () => {

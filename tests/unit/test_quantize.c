@@ -1,6 +1,7 @@
 /* Quantization pipeline: the GGUF writer (round trip through the reader, key order, layout,
  * temporary-file cleanup), llama-quantize's per-tensor type rules on synthetic tensor
  * lists, eq_quantize_rows' contract, and eq_quantize_model end to end on tiny files. */
+#define _POSIX_C_SOURCE 200809L   /* opendir: looking for temporary files */
 #include "eqtest.h"
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
@@ -8,6 +9,7 @@
 #include "quant/quant.h"
 #include "quant/quantize.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +27,20 @@ static int file_exists(const char *p) {
     FILE *f = fopen(p, "rb");
     if (f) fclose(f);
     return f != NULL;
+}
+
+/* Is a temporary file of out (".<name>.edgeq-*.tmp" in its folder, runtime/outfile.h) there? */
+static int temp_exists(const char *out) {
+    const char *slash = strrchr(out, '/');
+    char dir[256], prefix[300];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - out) : 1, slash ? out : ".");
+    snprintf(prefix, sizeof prefix, ".%s.edgeq-", slash ? slash + 1 : out);
+    DIR *d = opendir(dir);
+    int found = 0;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) found = 1;
+    if (d) closedir(d);
+    return found;
 }
 
 static long file_size(const char *p) {
@@ -124,9 +140,7 @@ static void test_writer_roundtrip(void) {
     CHECK(!eq_gguf_writer_finish(w));
     eq_gguf_writer_free(w);
     CHECK(file_exists(out));
-    char tmpn[300];
-    snprintf(tmpn, sizeof tmpn, "%s.tmp", out);
-    CHECK(!file_exists(tmpn));
+    CHECK(!temp_exists(out));
 
     char err[256];
     CHECK(!eq_gguf_read_file(out, alloc_all, NULL, &src, err, sizeof err));
@@ -181,9 +195,8 @@ static void test_writer_roundtrip(void) {
 }
 
 static void test_writer_cleanup(void) {
-    char out[256], tmp[300];
+    char out[256];
     snprintf(out, sizeof out, "%s", tmp_path("cleanup.gguf"));
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
     const int64_t ne[2] = {32, 4};
 
     /* abandoned half-way: neither the target nor the temporary file remains */
@@ -191,11 +204,11 @@ static void test_writer_cleanup(void) {
     eq_gguf_writer *w = eq_gguf_writer_new();
     CHECK(!eq_gguf_writer_add_tensor(w, "t", EQ_TYPE_F32, 2, ne));
     CHECK(!eq_gguf_writer_open(w, out));
-    CHECK(file_exists(tmp) && !file_exists(out));
+    CHECK(eq_gguf_writer_temp_path(w) && file_exists(eq_gguf_writer_temp_path(w)) && !file_exists(out));
     uint8_t z[100] = {0};
     CHECK(!eq_gguf_writer_write(w, z, sizeof z));
     eq_gguf_writer_free(w);
-    CHECK(!file_exists(tmp) && !file_exists(out));
+    CHECK(!temp_exists(out) && !file_exists(out));
 
     /* finish with data missing: an error naming the tensor, nothing left behind, and an
      * existing file of that name is untouched */
@@ -209,7 +222,7 @@ static void test_writer_cleanup(void) {
     CHECK(eq_gguf_writer_finish(w) != EQ_OK);
     CHECK(strstr(eq_gguf_writer_errmsg(w), "'t'") != NULL);
     eq_gguf_writer_free(w);
-    CHECK(!file_exists(tmp) && file_size(out) == 3);
+    CHECK(!temp_exists(out) && file_size(out) == 3);
 
     /* too much data */
     w = eq_gguf_writer_new();
@@ -218,7 +231,7 @@ static void test_writer_cleanup(void) {
     uint8_t big[600] = {0};
     CHECK(eq_gguf_writer_write(w, big, sizeof big) != EQ_OK);
     eq_gguf_writer_free(w);
-    CHECK(!file_exists(tmp) && file_size(out) == 3);
+    CHECK(!temp_exists(out) && file_size(out) == 3);
 
     /* bad tensors and alignment are refused up front */
     w = eq_gguf_writer_new();
@@ -229,7 +242,7 @@ static void test_writer_cleanup(void) {
     CHECK(!eq_gguf_writer_set_u32(w, "general.alignment", 48));
     CHECK(eq_gguf_writer_open(w, out) != EQ_OK);
     eq_gguf_writer_free(w);
-    CHECK(!file_exists(tmp) && file_size(out) == 3);
+    CHECK(!temp_exists(out) && file_size(out) == 3);
 
     /* a directory that does not exist */
     w = eq_gguf_writer_new();
@@ -477,10 +490,9 @@ static int g_cancel_after;
 static int cancel_cb(void *user) { (void)user; return --g_cancel_after < 0; }
 
 static void test_model(void) {
-    char in[256], out[256], tmp[300], err[512];
+    char in[256], out[256], err[512];
     snprintf(in, sizeof in, "%s", tmp_path("in.gguf"));
     snprintf(out, sizeof out, "%s", tmp_path("out.gguf"));
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
     write_model(in, EQ_TYPE_F16);
     remove(out);
 
@@ -523,7 +535,7 @@ static void test_model(void) {
     qp.ftype = EQ_FTYPE_MOSTLY_Q4_0;
     CHECK(eq_quantize_model(qin, out, &qp, err, sizeof err) == EQ_ERR_ARG);
     CHECK(strstr(err, "requantiz") != NULL && strstr(err, "Q8_0") != NULL);
-    CHECK(!file_exists(out) && !file_exists(tmp));
+    CHECK(!file_exists(out) && !temp_exists(out));
     qp.allow_requantize = 1;
     CHECK(eq_quantize_model(qin, out, &qp, err, sizeof err) == EQ_OK);
     CHECK(file_exists(out));
@@ -538,14 +550,14 @@ static void test_model(void) {
     qp.ftype = EQ_FTYPE_MOSTLY_Q8_0;
     CHECK(eq_quantize_model(qin, out, &qp, err, sizeof err) == EQ_ERR_FORMAT);
     CHECK(strstr(err, qin) != NULL);
-    CHECK(file_size(out) == old && !file_exists(tmp));
+    CHECK(file_size(out) == old && !temp_exists(out));
 
     /* cancelled half-way: no output */
     remove(out);
     g_cancel_after = 2;
     qp.cancel = cancel_cb;
     CHECK(eq_quantize_model(in, out, &qp, err, sizeof err) == EQ_ERR_ABORTED);
-    CHECK(!file_exists(out) && !file_exists(tmp));
+    CHECK(!file_exists(out) && !temp_exists(out));
     qp.cancel = NULL;
 
     /* bad arguments */
@@ -553,7 +565,7 @@ static void test_model(void) {
     CHECK(eq_quantize_model("/nonexistent-eq.gguf", out, &qp, err, sizeof err) == EQ_ERR_IO);
     qp.imatrix = "/nonexistent-eq.imatrix";
     CHECK(eq_quantize_model(in, out, &qp, err, sizeof err) == EQ_ERR_IO && strstr(err, "nonexistent-eq.imatrix"));
-    CHECK(!file_exists(out) && !file_exists(tmp));
+    CHECK(!file_exists(out) && !temp_exists(out));
     remove(in);
     remove(qin);
 }

@@ -145,7 +145,7 @@ expect_fail() {  # name, expected substring
     rm -f "$out" "$out.tmp"
     if "$EDGEQ" convert "$TMP/case" "$out" 2> "$TMP/err"; then bad "reject $name (converted)"; return; fi
     local lines; lines=$(wc -l < "$TMP/err")
-    if [[ -e "$out" || -e "$out.tmp" ]]; then bad "reject $name (left an output file)"
+    if [[ -e "$out" || -e "$out.tmp" ]] || compgen -G "$TMP/.case-out.gguf.edgeq-*.tmp" > /dev/null; then bad "reject $name (left an output file)"
     elif [[ "$lines" != 1 ]]; then bad "reject $name ($lines lines of error)"
     elif ! grep -qF -- "$want" "$TMP/err"; then bad "reject $name: '$(cat "$TMP/err")' does not mention '$want'"
     else ok "reject $name"; fi

@@ -136,7 +136,7 @@ expect_fail() {  # expect_fail NAME PATTERN ARGS...: non-zero exit, the message 
     rm -f out.kl out.kl.part
     if "$EDGEQ" perplexity "$@" > /dev/null 2> err.txt; then bad "$name: succeeded"; return; fi
     if ! grep -qiE "$pat" err.txt; then bad "$name: message '$(cat err.txt)' lacks /$pat/"; return; fi
-    if [ -e out.kl ] || [ -e out.kl.part ]; then bad "$name: left a file behind"; return; fi
+    if [ -e out.kl ] || [ -e out.kl.part ] || compgen -G '.out.kl.edgeq-*.tmp' > /dev/null; then bad "$name: left a file behind"; return; fi
     ok "$name: $(head -n 1 err.txt)"
 }
 head -c 600 text.txt > short.txt

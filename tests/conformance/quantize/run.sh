@@ -144,7 +144,8 @@ expect_fail() {  # expect_fail RC PATTERN ARGS...: exit status RC, stderr matche
     rm -f out.gguf out.gguf.tmp
     "$EDGEQ" quantize "$@" > /dev/null 2> err.txt
     local rc=$?
-    if [ $rc -eq "$rc_want" ] && grep -q -- "$pat" err.txt && [ ! -e out.gguf ] && [ ! -e out.gguf.tmp ]; then
+    if [ $rc -eq "$rc_want" ] && grep -q -- "$pat" err.txt && [ ! -e out.gguf ] && [ ! -e out.gguf.tmp ] \
+       && ! compgen -G '.out.gguf.edgeq-*.tmp' > /dev/null; then
         ok "error: $(tail -n 1 err.txt)"
     else
         bad "expected rc $rc_want and '$pat' for: $* (rc $rc: $(tail -n 1 err.txt))"
