@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#if defined(__linux__) || defined(__APPLE__)
+#include <sys/random.h>
+#endif
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -15,6 +19,7 @@ static void usage(FILE *f) {
         "  run       -m FILE -p PROMPT [-n N] [-c CTX] [-t THREADS] [--temp T] [--top-k K] [--top-p P]\n"
         "            [--min-p P] [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--logits-out FILE]\n"
         "            [--special] (print control tokens' text, like llama-completion -sp)\n"
+        "            (no --seed, or --seed -1: a fresh random seed each run)\n"
         "            (the text goes out as the model's bytes; on a terminal, control characters are escaped)\n"
         "  chat      -m FILE [--system TEXT] [-c CTX] [-t THREADS] [sampling options]\n"
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
@@ -66,17 +71,36 @@ static int parse_float(const char *s, const char *opt, float lo, int lo_open, fl
     return 0;
 }
 
-/* An unsigned 64-bit seed: digits only (strtoull would take "-1" as 2^64 - 1). */
-static int parse_seed(const char *s, const char *opt, uint64_t *out) {
+/* An unsigned 64-bit seed: digits only (strtoull would take "-1" as 2^64 - 1); "-1" is
+ * llama.cpp's spelling for "a random seed", as when no seed is given. */
+static int parse_seed(const char *s, const char *opt, uint64_t *out, int *given) {
+    if (!strcmp(s, "-1")) { *given = 0; return 0; }
     char *end;
     errno = 0;
     unsigned long long v = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
     if (!(s[0] >= '0' && s[0] <= '9') || errno || *end) {
-        cli_error("option %s: '%s' is not a number in [0, 18446744073709551615]", opt, s);
+        cli_error("option %s: '%s' is not a number in [0, 18446744073709551615] (or -1: random)", opt, s);
         return 2;
     }
     *out = (uint64_t)v;
+    *given = 1;
     return 0;
+}
+
+/* A fresh seed for each run without --seed, as llama.cpp's tools do: the OS's entropy, else
+ * the clock mixed with the address of a stack variable (splitmix64). */
+static uint64_t random_seed(void) {
+    uint64_t x = 0;
+#if defined(__linux__) || defined(__wasi__) || defined(__APPLE__)
+    if (getentropy(&x, sizeof x) == 0) return x;
+#endif
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    x = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
 }
 
 int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
@@ -87,6 +111,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
     a->reps = 3;
     a->sp = eq_sampler_default_params();
     int bench = !strcmp(cmd, "bench");
+    int seed_given = 0;
     const char *llama_logits_file = NULL;  /* llama-perplexity's spelling: saves, or with --kl-divergence compares */
     int kl_flag = 0;
     if (bench) { a->n_prompt_bench = 128; a->n_predict = 64; }
@@ -113,7 +138,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "--min-p")) FLT(a->sp.min_p, 0.f, 0, 1.f);
         else if (!strcmp(o, "--repeat-penalty")) FLT(a->sp.repeat_penalty, 0.f, 1, INFINITY);
         else if (!strcmp(o, "--repeat-last-n")) INT(a->sp.repeat_last_n, 0, 1 << 20);
-        else if (!strcmp(o, "--seed") || !strcmp(o, "-s")) { NEEDV(); if (parse_seed(v, o, &a->sp.seed)) return 2; }
+        else if (!strcmp(o, "--seed") || !strcmp(o, "-s")) { NEEDV(); if (parse_seed(v, o, &a->sp.seed, &seed_given)) return 2; }
         else if (!strcmp(o, "--system")) { NEEDV(); a->system = v; }
         else if (!strcmp(o, "--logits-out")) { NEEDV(); a->logits_out = v; }
         else if (!strcmp(o, "--kl-base")) { NEEDV(); a->kl_base = v; }
@@ -140,6 +165,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
 #undef FLT
     }
     if (!a->model) { cli_error("%s: no model given (-m FILE)", cmd); return 2; }
+    if (!seed_given) a->sp.seed = random_seed();
     if (llama_logits_file) {
         if (kl_flag) a->kl_base = llama_logits_file;
         else a->save_logits = llama_logits_file;

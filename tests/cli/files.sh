@@ -287,7 +287,8 @@ opt_refused --min-p 5
 opt_refused --min-p -0.5
 opt_refused --repeat-penalty 0
 opt_refused --repeat-penalty -1
-opt_refused --seed -1
+opt_refused --seed -2
+opt_refused --seed x1
 opt_refused --seed 99999999999999999999
 opt_refused --top-k -1
 opt_refused --repeat-last-n -1

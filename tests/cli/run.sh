@@ -30,6 +30,13 @@ s2=$($EDGEQ run -m "$model" -p "Once upon a time" -n 24 --temp 0.9 --seed 7 -t 1
 s3=$($EDGEQ run -m "$model" -p "Once upon a time" -n 24 --temp 0.9 --seed 8 2>/dev/null)
 [ "$s1" = "$s2" ] && ok "run: seeded sampling reproducible across thread counts" || bad "seeded" "'$s1' vs '$s2'"
 [ "$s1" != "$s3" ] && ok "run: another seed, another text" || bad "seed ignored"
+# no seed (or llama.cpp's --seed -1): a fresh random seed each run, as llama.cpp's tools do
+r1=$($EDGEQ run -m "$model" -p "Once upon a time" -n 24 --temp 0.9 2>/dev/null)
+r2=$($EDGEQ run -m "$model" -p "Once upon a time" -n 24 --temp 0.9 2>/dev/null)
+r3=$($EDGEQ run -m "$model" -p "Once upon a time" -n 24 --temp 0.9 --seed -1 2>/dev/null)
+r4=$($EDGEQ run -m "$model" -p "Once upon a time" -n 24 --temp 0.9 --seed -1 2>/dev/null)
+[ -n "$r1" ] && [ "$r1" != "$r2" ] && [ "$r3" != "$r4" ] && [ "$r1" != "$s1" ] && ok "run: no seed / --seed -1 draw a fresh seed per run" \
+  || bad "run: unseeded sampling repeats itself" "'$r1' / '$r2' / '$r3' / '$r4'"
 ids=$($EDGEQ tokenize -m "$model" -p "Hello world" 2>&1)
 [[ "$ids" =~ ^[0-9]+( [0-9]+)*$ ]] && ok "tokenize: ids on one line ($ids)" || bad "tokenize" "$ids"
 $EDGEQ info -m "$model" > "$tmp/info" 2>&1 && grep -q "architecture:  llama" "$tmp/info" && grep -q "Q4_1" "$tmp/info" \
