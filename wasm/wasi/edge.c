@@ -542,6 +542,15 @@ static int check_stop(gen *g, int final) {
     return 0;
 }
 
+/* Make *buf hold at least n bytes (a token's text); -1 when out of memory (g->oom set). */
+static int grow(char **buf, int *cap, int n, gen *g) {
+    char *nb = realloc(*buf, (size_t)n);
+    if (!nb) { g->oom = 1; return -1; }
+    *buf = nb;
+    *cap = n;
+    return 0;
+}
+
 static int append(gen *g, const char *p, int n) {
     if (n <= 0) return 0;
     if (g->len + (size_t)n + 1 > g->cap) {
@@ -617,6 +626,8 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
              (unsigned long long)(mix64(ent + 1) >> 32));
 
     eq_token *ids = NULL, *hist = NULL;
+    char *piece = NULL;
+    int pcap = 0;
     float *plogits = NULL;
     int *counts = NULL;
     eq_sampler *s = NULL;
@@ -664,10 +675,11 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     }
     const char *finish = "length";
     eq_detok dt = {0};
-    char piece[256];
+    pcap = 256;                   /* grows to the longest token text: there is no limit */
+    if (!(piece = malloc((size_t)pcap))) g.oom = 1;
     int n_gen = 0, n_hist = 0, stopped = 0;
     t0 = now_s();
-    while (max_tokens < 0 || n_gen < max_tokens) {
+    while (piece && (max_tokens < 0 || n_gen < max_tokens)) {
         const float *logits = eq_ctx_logits(c);
         if (penalize) {
             memcpy(plogits, logits, (size_t)n_vocab * sizeof *plogits);
@@ -681,8 +693,10 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
         if (eq_token_is_eog(m, t)) { finish = "stop"; break; }
         n_gen++;
         if (penalize && counts[t]++ == 0) hist[n_hist++] = t;
-        int k = eq_detok_push(&dt, m, t, piece, sizeof piece);
-        if (append(&g, piece, k) || (k > 0 && check_stop(&g, 0))) { stopped = !g.oom; break; }
+        int k = eq_detok_push(&dt, m, t, piece, pcap);
+        if (k > pcap && grow(&piece, &pcap, k, &g) == 0) k = eq_detok_push(&dt, m, t, piece, pcap);
+        if (k < 0) { g.oom = 1; break; }   /* t is in range: only memory can fail */
+        if (k > pcap || append(&g, piece, k) || (k > 0 && check_stop(&g, 0))) { stopped = !g.oom; break; }
         if (eq_ctx_n_past(c) >= n_ctx) break;   /* context full: "length" */
         if ((st = eq_decode(c, &t, 1))) {
             eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", NULL, NULL, "Decoding failed: %s", eq_ctx_errmsg(c));
@@ -692,8 +706,8 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     double t_gen = now_s() - t0;
     if (stopped) finish = "stop";
     if (!st && !g.oom && !stopped) {
-        int k = eq_detok_flush(&dt, piece, sizeof piece);
-        if (append(&g, piece, k) == 0 && check_stop(&g, 1)) finish = "stop";
+        int k = eq_detok_flush(&dt, piece, pcap);   /* at most 24 bytes */
+        if (k <= pcap && append(&g, piece, k) == 0 && check_stop(&g, 1)) finish = "stop";
     }
     if (g.oom && !st) { eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); st = EQ_ERR_NOMEM; }
     if (st) {
@@ -770,6 +784,7 @@ done:
     free(plogits);
     free(counts);
     free(g.text);
+    free(piece);
     eq_sampler_free(s);
     return st;
 }
