@@ -5,6 +5,7 @@
 #include "edgeq.h"
 #include "models/model.h"
 #include "tokenizer/vocab.h"
+#include "tokenizer/detok.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -49,6 +50,18 @@ static size_t convert(const uint8_t *src, size_t n, int final, char *out, size_t
     }
     *used = i;
     return o;
+}
+
+size_t eq_utf8_valid_prefix(const void *s, size_t n) {
+    const uint8_t *p = s;
+    size_t i = 0;
+    for (int r; i < n && (r = utf8_seq(p + i, n - i)) > 0;) i += (size_t)r;
+    return i;
+}
+
+size_t eq_utf8_repair(const void *src, size_t n, char *out) {
+    size_t used;
+    return convert((const uint8_t *)src, n, 1, out, &used);
 }
 
 int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap) {
