@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Text that must not silently disappear, through the native CLI (issue #8, items 6, 7, 8). Run by tests/run-all.sh as the `cli-text` suite:
+"""Text that must not silently disappear, through the native CLI (issue #8, items 6, 7, 8, and
+14's CGI part). Run by tests/run-all.sh as the `cli-text` suite:
 
     EDGEQ=build/native/edgeq python3 tests/cli/text.py
 
@@ -9,6 +10,8 @@
   length in stop strings, refused (400 naming the field) in roles, the model name and keys.
 - Invalid UTF-8: every response is valid UTF-8 JSON (the model name echoed with U+FFFD, error
   messages cut between characters).
+- CGI: CONTENT_LENGTH must be digits (400), announce no more than the limit (413) and no more
+  than the body holds (400); a 405 says `Allow: POST`.
 
 Environment: EDGEQ (default build/native/edgeq), EQ_MODEL (default scripts/get-model.sh).
 Prints one line per check and "cli-text: N passed, N failed"; exits 1 on any failure.
@@ -179,6 +182,33 @@ def utf8():
     check("CGI method with non-ASCII: valid UTF-8 405", rc == 0 and error_of(j).get("code") == "method_not_allowed", bad or raw[:200])
 
 
+def cgi():
+    body = json.dumps(Q).encode()
+    env = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": "application/json"}
+
+    def head_and(res):
+        raw = res[1]
+        head = raw.partition(b"\n\n")[0].decode("utf-8", "replace").lower().split("\n")
+        return head, error_of(res[2])
+
+    for cl, status, code in (("99999999999999999999999", "413", "request_too_large"),
+                             ("18446744073709551617", "413", "request_too_large"),
+                             ("abc", "400", "invalid_content_length"), ("12abc", "400", "invalid_content_length"),
+                             ("-5", "400", "invalid_content_length"), (" 40", "400", "invalid_content_length"),
+                             (str(len(body) + 100), "400", "incomplete_body")):
+        res = serve(body, env=dict(env, CONTENT_LENGTH=cl))
+        head, e = head_and(res)
+        check(f"CGI: CONTENT_LENGTH {cl!r} -> {status} {code}", res[0] == 0 and f"status: {status}" in " ".join(head)
+              and e.get("code") == code, res[3] or f"{head} {e}")
+    res = serve(body, env=dict(env, CONTENT_LENGTH=str(len(body))))
+    check("CGI: an exact CONTENT_LENGTH still answers", res[0] == 0 and res[2] and res[2].get("object") == "chat.completion",
+          res[3] or res[1][:200])
+    res = serve(body, env={"REQUEST_METHOD": "GET"})
+    head, e = head_and(res)
+    check("CGI: GET -> 405 with 'Allow: POST'", "status: 405 method not allowed" in head and "allow: post" in head
+          and e.get("code") == "method_not_allowed", f"{head} {e}")
+
+
 def main():
     for f in (EDGEQ, MODEL):
         if not os.path.exists(f):
@@ -189,6 +219,7 @@ def main():
         long_token()
         nul()
         utf8()
+        cgi()
     finally:
         if os.path.exists(lt_model):
             os.remove(lt_model)
