@@ -104,8 +104,10 @@ eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_s
                       int parse_special, eq_token *out, int cap, int *n_out);
 
 /* The raw bytes a token stands for (byte-fallback and byte-level tokens decoded). For
- * streaming text use eq_detok, which holds back incomplete UTF-8. Returns bytes written
- * (truncated to cap), or -1 for an invalid token. special: render control tokens' text. */
+ * streaming text use eq_detok, which holds back incomplete UTF-8. special: render control
+ * tokens' text. Returns the piece's length n, or -1 for an invalid token. The piece is written
+ * only when it fits (n <= cap); otherwise buf is untouched and the caller grows it to n bytes
+ * and asks again (a piece has no size limit and is never cut). cap 0 asks for the length. */
 int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, int cap);
 
 /* ---- inference context -------------------------------------------------------------------- */
@@ -166,9 +168,11 @@ void        eq_sampler_free(eq_sampler *s);
 
 /* Collects token bytes and releases only complete UTF-8 sequences. */
 typedef struct { char pending[8]; int n_pending; } eq_detok;
-/* Append token t's text; writes complete UTF-8 to buf; returns bytes written or -1. */
+/* Append token t's text and write the complete UTF-8 it releases to buf. Returns that length
+ * n, or -1 for an invalid token. Like eq_token_to_piece, when n > cap nothing is written and
+ * nothing changes: grow buf to n bytes and push the same token again. */
 int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap);
-/* Flush whatever remains (invalid sequences become U+FFFD). */
+/* Flush whatever remains (invalid sequences become U+FFFD; at most 24 bytes); same return. */
 int eq_detok_flush(eq_detok *d, char *buf, int cap);
 
 /* ---- chat templates ----------------------------------------------------------------------- */

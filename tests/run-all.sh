@@ -62,6 +62,7 @@ suite conf-perplexity bash tests/conformance/perplexity/run.sh
 suite conf-convert bash tests/conformance/convert/run.sh
 suite cli bash tests/cli/run.sh
 suite cli-files bash tests/cli/files.sh
+suite cli-text python3 tests/cli/text.py
 
 # 5. WebAssembly: the browser/Node module and the npm package; the WASI module under wasmtime
 suite js bash tests/js/run.sh

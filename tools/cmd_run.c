@@ -43,7 +43,10 @@ static int emit(FILE *out, char **collect, size_t *clen, const char *piece, int 
  * text is also appended to *collect (malloc'd). Returns tokens generated or -1. */
 int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, FILE *out, char **collect,
                  double *t_gen, eq_token **toks, int *n_toks) {
-    char piece[256];
+    /* a token's text has no size limit: the buffer grows to the longest piece seen */
+    int pcap = 256;
+    char *piece = malloc((size_t)pcap);
+    if (!piece) { cli_error("out of memory"); return -1; }
     size_t clen = 0;
     int n = 0;
     double t0 = cli_now();
@@ -52,7 +55,15 @@ int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, 
         eq_token t = eq_sampler_sample(s, logits);
         eq_sampler_accept(s, t);
         if (eq_token_is_eog(m, t)) break;
-        if (emit(out, collect, &clen, piece, eq_token_to_piece(m, t, special, piece, sizeof piece))) return -1;
+        int k = eq_token_to_piece(m, t, special, piece, pcap);
+        if (k > pcap) {
+            char *nb = realloc(piece, (size_t)k);
+            if (!nb) { free(piece); cli_error("out of memory"); return -1; }
+            piece = nb;
+            pcap = k;
+            k = eq_token_to_piece(m, t, special, piece, pcap);
+        }
+        if (emit(out, collect, &clen, piece, k)) { free(piece); return -1; }
         n++;
         if (toks) {  /* the caller tracks what is in the cache */
             eq_token *nt = realloc(*toks, (size_t)(*n_toks + 1) * sizeof *nt);
@@ -63,8 +74,9 @@ int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, 
             break;
         }
         eq_status st = eq_decode(c, &t, 1);
-        if (st) { cli_error("decode failed: %s", eq_ctx_errmsg(c)); return -1; }
+        if (st) { free(piece); cli_error("decode failed: %s", eq_ctx_errmsg(c)); return -1; }
     }
+    free(piece);
     if (t_gen) *t_gen = cli_now() - t0;
     return n;
 }

@@ -6,15 +6,15 @@
  *
  * The model comes from -m or, failing that, the EDGEQ_MODEL environment variable (what a
  * WAGI/Spin component's configuration sets). Under CGI/WAGI (REQUEST_METHOD set) the response
- * starts with CGI headers (Content-Type, and Status for errors) and the exit status is 0 even
- * for an error response, since hosts turn a failed exit into their own 500; run directly, an
- * error response exits 1. The request is validated before the model is loaded, so a bad
+ * starts with CGI headers (Content-Type, and Status for errors; Allow with a 405) and the exit
+ * status is 0 even for an error response, since hosts turn a failed exit into their own 500;
+ * run directly, an error response exits 1. CONTENT_LENGTH, when set, must be digits, within
+ * the body limit, and match what stdin holds (else 400/413, never a guess). The request is validated before the model is loaded, so a bad
  * request costs no load. Defaults sized for edge memory limits: context min(model, 1024),
  * batch 64 (-c 512 keeps SmolLM2-135M Q4_1 near 110 MiB of linear memory). */
 #include "cli.h"
 #include "edge.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +29,7 @@ static void io_head(void *user, int status, const char *content_type) {
     if (!io->cgi) return;
     printf("Content-Type: %s\n", content_type);
     if (status != 200) printf("Status: %d %s\n", status, eq_edge_status_text(status));
+    if (status == 405) printf("Allow: POST\n");   /* RFC 9110: a 405 says what is allowed */
     if (!strcmp(content_type, "text/event-stream")) printf("Cache-Control: no-cache\n");
     printf("\n");
 }
@@ -40,19 +41,37 @@ static void io_write(void *user, const char *data, size_t n) {
 }
 
 /* The body: CONTENT_LENGTH bytes under CGI, else stdin to EOF; never more than max + 1
- * (one byte over tells the parser it is too large). NULL on a read error or out of memory. */
-static char *read_body(size_t max, size_t *len, int *too_big) {
+ * (one byte over tells the parser it is too large). NULL with *err set when CONTENT_LENGTH is
+ * not a byte count, announces more than max, or more than stdin holds; on a read error; or
+ * when out of memory. */
+static char *read_body(size_t max, size_t *len, eq_edge_error *err) {
     size_t want = max + 1;
+    int announced = 0;
     const char *cl = getenv("CONTENT_LENGTH");
-    *too_big = 0;
     if (cl && *cl) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(cl, &end, 10);
-        if (!errno && !*end) {
-            if (v > max) { *too_big = 1; *len = (size_t)(v > SIZE_MAX ? SIZE_MAX : v); return NULL; }
-            want = (size_t)v;
+        /* RFC 3875: 1*digit. strtoull would take a sign, spaces and a junk tail, and an
+         * overflow is a size like any other too large one */
+        size_t v = 0;
+        int over = 0;
+        const char *p = cl;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (v > (SIZE_MAX - 9) / 10) over = 1;
+            else v = v * 10 + (size_t)(*p - '0');
         }
+        if (*p) {
+            char q[64];
+            eq_edge_set_error(err, 400, "invalid_request_error", "invalid_content_length", NULL,
+                              "Invalid CONTENT_LENGTH '%s': expected a decimal byte count.",
+                              eq_edge_excerpt(q, sizeof q, cl, strlen(cl), 24));
+            return NULL;
+        }
+        if (over || v > max) {
+            eq_edge_set_error(err, 413, "invalid_request_error", "request_too_large", NULL,
+                              "The request body is larger than %zu bytes.", max);
+            return NULL;
+        }
+        want = v;
+        announced = 1;
     }
     size_t cap = want < 65536 ? want + 1 : 65536, n = 0;
     char *b = malloc(cap);
@@ -66,12 +85,23 @@ static char *read_body(size_t max, size_t *len, int *too_big) {
         }
         size_t got = fread(b + n, 1, (cap < want ? cap : want) - n, stdin);
         if (got == 0) {
-            if (ferror(stdin)) { free(b); return NULL; }
+            if (ferror(stdin)) { free(b); eq_edge_set_error(err, 500, "server_error", NULL, NULL, "Cannot read the request body."); return NULL; }
             break;
         }
         n += got;
     }
-    if (b && n > max) *too_big = 1;
+    if (!b) { eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); return NULL; }
+    if (n > max) {
+        free(b);
+        eq_edge_set_error(err, 413, "invalid_request_error", "request_too_large", NULL, "The request body is larger than %zu bytes.", max);
+        return NULL;
+    }
+    if (announced && n < want) {   /* a body cut short is not parsed as if it were whole */
+        free(b);
+        eq_edge_set_error(err, 400, "invalid_request_error", "incomplete_body", NULL,
+                          "The request body ended after %zu of the %zu bytes CONTENT_LENGTH announced.", n, want);
+        return NULL;
+    }
     *len = n;
     return b;
 }
@@ -124,8 +154,10 @@ int cmd_serve(int argc, char **argv) {
         return finish(&io);
     }
     if (io.cgi && strcmp(method, "POST")) {
+        char q[64];
         eq_edge_set_error(&err, 405, "invalid_request_error", "method_not_allowed", NULL,
-                          "Method %.16s is not allowed: POST a chat-completions request.", method);
+                          "Method '%s' is not allowed: POST a chat-completions request.",
+                          eq_edge_excerpt(q, sizeof q, method, strlen(method), 16));
         eq_edge_send_error(&sink, &err);
         return finish(&io);
     }
@@ -138,17 +170,9 @@ int cmd_serve(int argc, char **argv) {
     o.model_name = model_label(a.model, label, sizeof label);
 
     size_t len = 0;
-    int too_big = 0;
-    char *body = read_body(o.max_body, &len, &too_big);
+    char *body = read_body(o.max_body, &len, &err);
     eq_edge_req *req = NULL;
-    if (too_big) {
-        eq_edge_set_error(&err, 413, "invalid_request_error", "request_too_large", NULL,
-                          "The request body is larger than %zu bytes.", o.max_body);
-    } else if (!body) {
-        eq_edge_set_error(&err, 500, "server_error", NULL, NULL, "Cannot read the request body.");
-    } else {
-        eq_edge_parse(body, len, &o, &req, &err);
-    }
+    if (body) eq_edge_parse(body, len, &o, &req, &err);
     free(body);   /* the parsed request holds what it needs; the memory goes to the model */
     if (!req) { eq_edge_send_error(&sink, &err); return finish(&io); }
 

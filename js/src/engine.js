@@ -21,7 +21,7 @@ export class Engine {
     this._u8 = null;
     this.stage = this._malloc(STAGE_BYTES);
     this.scratch = this._malloc(64); // small out-parameters
-    this.pieceCap = 1024;
+    this.pieceCap = 1024; // grows to the longest token text met (_piece): there is no limit
     this.piece = this._malloc(this.pieceCap);
     this.loader = 0;
     this.model = 0;
@@ -49,6 +49,23 @@ export class Engine {
     return p;
   }
   _free(p) { if (p) this.m._eqw_free(p); }
+  /**
+   * fn(ptr, cap) is a C call that writes a token's text (eqw_token_to_piece, eqw_detok_push,
+   * ...) and returns its length, writing nothing when that exceeds cap: grow the piece buffer
+   * to the length and call again. Returns the length (or fn's negative error).
+   */
+  _piece(fn) {
+    let n = fn(this.piece, this.pieceCap);
+    if (n > this.pieceCap) {
+      this._free(this.piece);
+      this.piece = 0;
+      this.pieceCap = 0;
+      this.piece = this._malloc(n);
+      this.pieceCap = n;
+      n = fn(this.piece, this.pieceCap);
+    }
+    return n;
+  }
   /** A NUL-terminated UTF-8 string at ptr ('' for NULL). */
   str(ptr, len) {
     if (!ptr) return null;
@@ -270,7 +287,7 @@ export class Engine {
     const parts = [];
     let total = 0;
     for (const t of ids) {
-      const n = this.m._eqw_token_to_piece(this.model, t | 0, special ? 1 : 0, this.piece, this.pieceCap);
+      const n = this._piece((p, cap) => this.m._eqw_token_to_piece(this.model, t | 0, special ? 1 : 0, p, cap));
       if (n < 0) throw new EdgeqError('ARG', `invalid token ${t}`);
       parts.push(this.u8().slice(this.piece, this.piece + n));
       total += n;
@@ -473,7 +490,8 @@ export class Engine {
         if (g.nGen >= g.maxTokens) return this._finish(g, 'length', res);
         return res('');
       }
-      const n = this.m._eqw_detok_push(this.detok, this.model, t, this.piece, this.pieceCap);
+      const n = this._piece((p, cap) => this.m._eqw_detok_push(this.detok, this.model, t, p, cap));
+      if (n < 0) throw new EdgeqError('NOMEM', `out of memory detokenizing token ${t}`);
       let text = n > 0 ? this.str(this.piece, n) : '';
       text = this._stopFilter(g, text);
       if (g.done) { this._release(g); return res(text); }
@@ -517,7 +535,7 @@ export class Engine {
   _finish(g, reason, res) {
     let text = g.held;
     g.held = '';
-    const n = this.m._eqw_detok_flush(this.detok, this.piece, this.pieceCap);
+    const n = this._piece((p, cap) => this.m._eqw_detok_flush(this.detok, p, cap));
     if (n > 0) text += this.str(this.piece, n);
     if (g.stop.length && text) {
       const t = this._stopFilter(g, text);

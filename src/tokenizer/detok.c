@@ -5,7 +5,9 @@
 #include "edgeq.h"
 #include "models/model.h"
 #include "tokenizer/vocab.h"
+#include "tokenizer/detok.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +52,18 @@ static size_t convert(const uint8_t *src, size_t n, int final, char *out, size_t
     return o;
 }
 
+size_t eq_utf8_valid_prefix(const void *s, size_t n) {
+    const uint8_t *p = s;
+    size_t i = 0;
+    for (int r; i < n && (r = utf8_seq(p + i, n - i)) > 0;) i += (size_t)r;
+    return i;
+}
+
+size_t eq_utf8_repair(const void *src, size_t n, char *out) {
+    size_t used;
+    return convert((const uint8_t *)src, n, 1, out, &used);
+}
+
 int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap) {
     if (!d || !m || cap < 0 || (!buf && cap > 0)) return -1;
     if (d->n_pending < 0 || d->n_pending > (int)sizeof d->pending) d->n_pending = 0;
@@ -66,13 +80,13 @@ int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap
     eq_vocab_piece(v, t, 0, (char *)all + d->n_pending, plen);
     size_t used;
     size_t need = convert(all, n, 0, NULL, &used);
-    int ret = -1;
-    if (need <= (size_t)cap) {   /* too small a buffer changes nothing: the caller may retry */
+    int ret = need > (size_t)INT_MAX ? -1 : (int)need;
+    if (ret >= 0 && need <= (size_t)cap) {
         convert(all, n, 0, buf, &used);
         d->n_pending = (int)(n - used);   /* at most 3 bytes: an unfinished sequence */
         memcpy(d->pending, all + used, (size_t)d->n_pending);
-        ret = (int)need;
     }
+    /* too small a buffer changes nothing: the caller grows it to `need` and pushes again */
     if (all != small) free(all);
     return ret;
 }
@@ -82,7 +96,7 @@ int eq_detok_flush(eq_detok *d, char *buf, int cap) {
     if (d->n_pending < 0 || d->n_pending > (int)sizeof d->pending) d->n_pending = 0;
     size_t used;
     size_t need = convert((const uint8_t *)d->pending, (size_t)d->n_pending, 1, NULL, &used);
-    if (need > (size_t)cap) return -1;
+    if (need > (size_t)cap) return (int)need;
     convert((const uint8_t *)d->pending, (size_t)d->n_pending, 1, buf, &used);
     d->n_pending = 0;
     return (int)need;

@@ -699,8 +699,10 @@ int eq_vocab_piece(const eq_vocab *v, eq_token t, int special, char *buf, int ca
 }
 
 int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *buf, int cap) {
-    if (!buf) cap = 0;
-    int n = eq_vocab_piece(v, t, special, buf, cap);
+    if (!buf || cap < 0) cap = 0;
+    /* the length first, so a piece that does not fit is not written at all rather than cut */
+    int n = eq_vocab_piece(v, t, special, NULL, 0);
     if (n < 0) return -1;
-    return n < cap ? n : cap;
+    if (n > cap) return n;
+    return eq_vocab_piece(v, t, special, buf, cap);
 }

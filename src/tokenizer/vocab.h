@@ -25,8 +25,8 @@ eq_status eq_vocab_tokenize(const eq_vocab *v, const char *text, size_t len, int
                             int parse_special, eq_token *out, int cap, int *n_out);
 /* Same contract as eq_token_to_piece in edgeq.h. */
 int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *buf, int cap);
-/* Like eq_vocab_token_to_piece but returns the piece's full length (writing at most cap
- * bytes), so callers can size a buffer; -1 for an invalid token. */
+/* The piece's full length, writing its first min(length, cap) bytes (a building block:
+ * eq_vocab_token_to_piece never hands out a cut piece); -1 for an invalid token. */
 int eq_vocab_piece(const eq_vocab *v, eq_token t, int special, char *buf, int cap);
 /* The token's text as stored in the vocabulary (NULL if out of range). */
 const char *eq_vocab_token_text(const eq_vocab *v, eq_token t);

@@ -228,6 +228,25 @@ test('chat completions (OpenAI shape), streamed and not', async () => {
   assert.deepEqual(chunks[chunks.length - 1].usage, res.usage);
 });
 
+test('a token text longer than any buffer (3000 bytes, a NUL inside): detokenize, complete, chat', async () => {
+  // SmolLM2 with its " Paris" token given a long text (tests/tools/long_token.py)
+  const file = path.join(tmp, 'long-token.gguf');
+  const made = JSON.parse(execFileSync('python3', [path.join(ROOT, 'tests/tools/long_token.py'), MODEL, file], { encoding: 'utf8' }));
+  assert.ok(Buffer.byteLength(made.text) > 2048 && made.text.includes('\0'));
+  const lt = await edgeq.load(file, { threads: 1 });
+  try {
+    assert.equal(await lt.detokenize([made.id]), made.text);
+    const text = await greedy(lt, 'The capital of France is', 3);
+    assert.ok(text.includes(made.text), `complete: ${text.length} chars: ${JSON.stringify(text.slice(0, 60))}...`);
+    const res = await lt.chat.completions.create({ messages: [{ role: 'user', content: 'What is the capital of France?' }], max_tokens: 12, temperature: 0 });
+    const content = res.choices[0].message.content;
+    assert.ok(content.includes(made.text), `chat: ${content.length} chars: ${JSON.stringify(content.slice(0, 60))}...`);
+  } finally {
+    await lt.dispose();
+    fs.rmSync(file, { force: true });
+  }
+});
+
 test('abort mid-generation; the model stays usable', async () => {
   const ac = new AbortController();
   let pieces = 0;

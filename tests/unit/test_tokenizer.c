@@ -215,7 +215,11 @@ static void test_spm(void) {
     CHECK(eq_vocab_token_to_piece(v, SPM_BYTE0 + 0x41, 0, buf, 32) == 1 && buf[0] == 'A');
     CHECK(eq_vocab_token_to_piece(v, 1, 0, buf, 32) == 0);
     CHECK(eq_vocab_token_to_piece(v, 1, 1, buf, 32) == 3 && !memcmp(buf, "<s>", 3));
-    CHECK(eq_vocab_token_to_piece(v, hello, 0, buf, 3) == 3);   /* truncated */
+    /* too small a buffer: the length needed, nothing written (a piece is never cut) */
+    memcpy(buf, "xyz", 3);
+    CHECK(eq_vocab_token_to_piece(v, hello, 0, buf, 3) == 6 && !memcmp(buf, "xyz", 3));
+    CHECK(eq_vocab_token_to_piece(v, hello, 0, NULL, 0) == 6);
+    CHECK(eq_vocab_token_to_piece(v, hello, 0, buf, 6) == 6 && !memcmp(buf, " hello", 6));
     CHECK(eq_vocab_token_to_piece(v, -1, 0, buf, 32) == -1);
     CHECK(eq_vocab_token_to_piece(v, eq_vocab_n_tokens(v), 0, buf, 32) == -1);
     CHECK(eq_vocab_bos(v) == 1 && eq_vocab_eos(v) == 2 && eq_vocab_is_eog(v, 2) && !eq_vocab_is_eog(v, 1));
@@ -228,13 +232,14 @@ static void test_spm(void) {
     CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0xE4, buf, 32) == 0);
     CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0xB8, buf, 32) == 0);
     CHECK(d.n_pending == 2);
-    CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0xAD, buf, 2) == -1 && d.n_pending == 2);  /* no room: unchanged */
+    CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0xAD, buf, 2) == 3 && d.n_pending == 2);  /* no room: the size, unchanged */
     CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0xAD, buf, 32) == 3 && !memcmp(buf, "\xe4\xb8\xad", 3));
     CHECK(eq_detok_push(&d, &m, hello, buf, 32) == 6 && !memcmp(buf, " hello", 6));
     CHECK(eq_detok_push(&d, &m, 99999, buf, 32) == -1);
     CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0xF0, buf, 32) == 0);
     CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0x41, buf, 32) == 4 && !memcmp(buf, "\xef\xbf\xbd" "A", 4));
     CHECK(eq_detok_push(&d, &m, SPM_BYTE0 + 0xE4, buf, 32) == 0);
+    CHECK(eq_detok_flush(&d, buf, 2) == 3 && d.n_pending == 1);   /* no room: the size, unchanged */
     CHECK(eq_detok_flush(&d, buf, 32) == 3 && !memcmp(buf, "\xef\xbf\xbd", 3) && d.n_pending == 0);
     CHECK(eq_detok_flush(&d, buf, 32) == 0);
     eq_vocab_free(v);

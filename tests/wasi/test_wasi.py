@@ -600,8 +600,11 @@ def edge_errors():
             ok, detail = False, f"{ex}: rc {r.rc} {r.text[:200]!r} {r.err[-200:]!r}"
         check(f"{name} -> {code}", ok, detail)
     r = serve(b'{"messages": [{"role": "user", "content": "caf\xe9 \xff\xfe bad utf-8"}], "max_tokens": 4}')
-    check("invalid UTF-8 in a message: answered, no crash", r.rc == 0 and json.loads(r.out.decode("utf-8", "replace"))["object"] == "chat.completion",
-          r.text[:200])
+    try:
+        ok = r.rc == 0 and json.loads(r.out.decode("utf-8"))["object"] == "chat.completion"   # strict UTF-8
+    except Exception:  # noqa: BLE001
+        ok = False
+    check("invalid UTF-8 in a message: answered with valid UTF-8", ok, r.text[:200])
     long_msg = "word " * 600
     r = serve({"messages": [{"role": "user", "content": long_msg}]})
     try:
@@ -624,6 +627,58 @@ def edge_errors():
     except Exception as ex:  # noqa: BLE001
         ok, e = False, str(ex)
     check("missing model file -> model_not_available", ok, str(e))
+
+
+def edge_text():
+    """Text that must not disappear (tests/cli/text.py checks the same natively, in more cases)."""
+    section("edge mode: long tokens, NUL characters, invalid UTF-8")
+    lt = os.path.join(TMP, "long-token.gguf")
+    made = subprocess.run([sys.executable, "tests/tools/long_token.py", MODEL, lt], capture_output=True, text=True)
+    if made.returncode:
+        check("long_token.py makes the model", False, made.stderr[-300:])
+        return
+    long = json.loads(made.stdout)["text"]
+    q = {"messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 12, "temperature": 0}
+    for stream in (False, True):
+        r = wasmtime(["serve", "-m", guest_path(lt), "-c", "512"], stdin=json.dumps(dict(q, stream=stream)))
+        try:
+            if stream:
+                got = "".join(e["choices"][0]["delta"].get("content", "") for e in parse_sse(r.out) if e["choices"])
+            else:
+                got = json.loads(r.out.decode("utf-8"))["choices"][0]["message"]["content"]
+            ok = r.rc == 0 and long in got
+        except Exception as e:  # noqa: BLE001
+            ok, got = False, str(e)
+        check(f"a {len(long.encode())}-byte token, NUL inside ({'streamed' if stream else 'whole'}): all of it in the completion",
+              ok, f"{got[:100]!r} {r.err[-200:]!r}")
+    os.remove(lt)
+
+    def tokens(content):
+        r = serve({"messages": [{"role": "user", "content": content}], "max_tokens": 1})
+        return json.loads(r.out)["usage"]["prompt_tokens"] if r.rc == 0 else None
+    a, b = tokens("Hi there"), tokens("Hi\0 there")
+    check(f"content 'Hi\\u0000 there' tokenized whole ({b} tokens, 'Hi there' {a})", a and b == a + 1)
+    r = serve({"messages": [{"role": "user\0evil", "content": "Hi"}]})
+    try:
+        e = validate_error(r.out)
+        ok = r.rc == 1 and e["code"] == "invalid_value" and e["param"] == "messages[0].role"
+    except Exception as ex:  # noqa: BLE001
+        ok, e = False, str(ex)
+    check("role 'user\\u0000evil' refused, not read as 'user'", ok, str(e))
+    body = json.dumps({"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1, "model": "M"}).encode()
+    r = serve(body.replace(b'"M"', b'"\xff caf\xc3"'))
+    try:
+        ok = r.rc == 0 and json.loads(r.out.decode("utf-8"))["model"] == "\ufffd caf\ufffd"
+    except Exception:  # noqa: BLE001
+        ok = False
+    check("model with invalid UTF-8: echoed as valid UTF-8 (U+FFFD)", ok, r.text[:200])
+    r = serve({"messages": [{"role": "x" + "\u03b1" * 50, "content": "Hi"}]})
+    try:
+        msg = validate_error(r.out.decode("utf-8"))["message"]
+        ok = r.rc == 1 and "'x" + "\u03b1" * 39 + "...'" in msg
+    except Exception as ex:  # noqa: BLE001
+        ok, msg = False, str(ex)
+    check("unknown role quoted in the error: whole characters, valid UTF-8", ok, msg)
 
 
 def memory():
@@ -664,6 +719,7 @@ def main():
     chat_text = other_commands()
     edge(chat_text)
     edge_errors()
+    edge_text()
     memory()
     for n in notes:
         print(f"note: {n}")

@@ -1,7 +1,9 @@
 /* Edge-function mode: an OpenAI chat-completions request answered through a sink (edge.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "edge.h"
+#include "edge_json.h"
 #include "cJSON.h"
+#include "tokenizer/detok.h"   /* strict UTF-8 checks for what we send */
 
 #include <math.h>
 #include <stdarg.h>
@@ -13,13 +15,19 @@
 #define MAX_STOP 4            /* OpenAI's limit */
 #define MAX_STOP_LEN 1024
 #define MAX_MESSAGES 4096
+/* A NUL in a message's content travels through the chat template (C strings) as this byte,
+ * which valid UTF-8 never holds (contents are made valid first), and is put back before the
+ * prompt is tokenized: "Hi\u0000 there" reaches the model whole. */
+#define NUL_MARK '\xff'
 
 struct eq_edge_req {
-    cJSON *root;              /* owns every string below that is not in `owned` */
+    cJSON *root;              /* owns every string below that is not in `owned` or `nuls` */
+    eq_jstrings *nuls;        /* the whole text of strings holding NUL characters */
     eq_chat_msg *msgs;
     int n_msgs;
-    char **owned;             /* contents joined from text parts */
-    int n_owned;
+    char **owned;             /* strings made here: repaired UTF-8, joined text parts */
+    int n_owned, cap_owned;
+    int has_mark;             /* some content holds NUL_MARK bytes */
     int max_tokens;           /* -2: not given */
     eq_sampler_params sp;
     int has_temp, has_top_k, has_top_p, has_min_p, has_repeat, has_repeat_n, has_seed;
@@ -49,8 +57,27 @@ void eq_edge_set_error(eq_edge_error *e, int status, const char *type, const cha
     e->code = code;
     snprintf(e->param, sizeof e->param, "%s", param ? param : "");
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    int w = vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    /* the message goes into JSON: valid UTF-8, and a long one is cut between characters */
+    size_t n = strlen(e->message);
+    if (w >= (int)sizeof e->message) {
+        size_t k = n;
+        while (k > 0 && ((unsigned char)e->message[k - 1] & 0xC0) == 0x80) k--;
+        unsigned char lead = k ? (unsigned char)e->message[k - 1] : 0;
+        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (k && k - 1 + need > n) e->message[n = k - 1] = 0;
+    }
+    if (eq_utf8_valid_prefix(e->message, n) < n) {   /* callers quote input with eq_edge_excerpt; a net */
+        char tmp[3 * sizeof e->message];
+        size_t m = eq_utf8_repair(e->message, n, tmp);
+        if (m >= sizeof e->message) {
+            m = sizeof e->message - 1;
+            while (m > 0 && ((unsigned char)tmp[m] & 0xC0) == 0x80) m--;
+        }
+        memcpy(e->message, tmp, m);
+        e->message[m] = 0;
+    }
 }
 
 #define BAD(code, param, ...) eq_edge_set_error(err, 400, "invalid_request_error", code, param, __VA_ARGS__)
@@ -128,6 +155,54 @@ static int get_bool(const cJSON *o, const char *key, int *out, eq_edge_error *er
     return 1;
 }
 
+static int own(eq_edge_req *r, char *p, eq_edge_error *err) {
+    if (r->n_owned == r->cap_owned) {
+        int nc = r->cap_owned ? r->cap_owned * 2 : 16;
+        char **no = realloc(r->owned, (size_t)nc * sizeof *no);
+        if (!no) {
+            free(p);
+            eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory.");
+            return -1;
+        }
+        r->owned = no;
+        r->cap_owned = nc;
+    }
+    r->owned[r->n_owned++] = p;
+    return 0;
+}
+
+enum { NUL_REFUSE, NUL_KEEP, NUL_MARKED };
+
+/* The text of string item v with its length, as valid UTF-8: invalid bytes read as U+FFFD, as
+ * a lossy UTF-8 decoder reads them. NUL characters: NUL_REFUSE answers 400 naming param,
+ * NUL_KEEP keeps them (the length tells), NUL_MARKED turns them into NUL_MARK (contents, which
+ * pass through the chat template). NULL on error (reported). */
+static const char *text_of(eq_edge_req *r, const cJSON *v, const char *param, int nul, size_t *len,
+                           eq_edge_error *err) {
+    size_t n;
+    const char *s = eq_jstr(r->nuls, v, &n);
+    int has_nul = memchr(s, 0, n) != NULL;
+    if (has_nul && nul == NUL_REFUSE) {
+        BAD("invalid_value", param, "Invalid '%s': it contains a NUL character (\\u0000), which is not allowed there.", param);
+        return NULL;
+    }
+    size_t valid = eq_utf8_valid_prefix(s, n);
+    if (valid == n && !(has_nul && nul == NUL_MARKED)) { *len = n; return s; }
+    size_t m = valid == n ? n : eq_utf8_repair(s, n, NULL);
+    char *t = malloc(m + 1);
+    if (!t) { eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); return NULL; }
+    if (own(r, t, err)) return NULL;
+    if (valid == n) memcpy(t, s, n);
+    else eq_utf8_repair(s, n, t);
+    t[m] = 0;
+    if (has_nul && nul == NUL_MARKED) {
+        for (size_t i = 0; i < m; i++) if (!t[i]) t[i] = NUL_MARK;
+        r->has_mark = 1;
+    }
+    *len = m;
+    return t;
+}
+
 static eq_status parse_messages(eq_edge_req *r, const cJSON *msgs, eq_edge_error *err) {
     if (!msgs) { BAD("missing_required_parameter", "messages", "Missing required parameter: 'messages'."); return EQ_ERR_ARG; }
     if (!cJSON_IsArray(msgs)) { bad_type(err, "messages", "an array", msgs); return EQ_ERR_ARG; }
@@ -135,8 +210,7 @@ static eq_status parse_messages(eq_edge_req *r, const cJSON *msgs, eq_edge_error
     if (n == 0) { BAD("empty_array", "messages", "Invalid 'messages': empty array. Expected an array with minimum length 1."); return EQ_ERR_ARG; }
     if (n > MAX_MESSAGES) { BAD("array_above_max_length", "messages", "Invalid 'messages': more than %d messages.", MAX_MESSAGES); return EQ_ERR_ARG; }
     r->msgs = calloc((size_t)n, sizeof *r->msgs);
-    r->owned = calloc((size_t)n, sizeof *r->owned);
-    if (!r->msgs || !r->owned) { eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); return EQ_ERR_NOMEM; }
+    if (!r->msgs) { eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); return EQ_ERR_NOMEM; }
     char p[96];
     int i = 0;
     const cJSON *m;
@@ -146,14 +220,18 @@ static eq_status parse_messages(eq_edge_req *r, const cJSON *msgs, eq_edge_error
         snprintf(p, sizeof p, "messages[%d].role", i);
         if (!role) { BAD("missing_required_parameter", p, "Missing required parameter: '%s'.", p); return EQ_ERR_ARG; }
         if (!cJSON_IsString(role)) { bad_type(err, p, "a string", role); return EQ_ERR_ARG; }
-        const char *rs = role->valuestring;
+        size_t rl;
+        const char *rs = text_of(r, role, p, NUL_REFUSE, &rl, err);   /* "user\u0000evil" is not "user" */
+        if (!rs) return EQ_ERR_ARG;
         /* "developer" is the newer name of "system" (OpenAI's o1 and later) */
         if (!strcmp(rs, "developer")) rs = "system";
         if (strcmp(rs, "system") && strcmp(rs, "user") && strcmp(rs, "assistant")) {
+            char q[200];
             if (!strcmp(rs, "tool") || !strcmp(rs, "function"))
                 BAD("unsupported_value", p, "Invalid value for '%s': '%s' messages are not supported (no tool calling).", p, rs);
             else
-                BAD("invalid_value", p, "Invalid value for '%s': '%.40s'. Supported values are: 'system', 'developer', 'user' and 'assistant'.", p, rs);
+                BAD("invalid_value", p, "Invalid value for '%s': '%s'. Supported values are: 'system', 'developer', 'user' and 'assistant'.",
+                    p, eq_edge_excerpt(q, sizeof q, rs, rl, 40));
             return EQ_ERR_ARG;
         }
         if (member(m, "tool_calls") || member(m, "function_call")) {
@@ -168,11 +246,15 @@ static eq_status parse_messages(eq_edge_req *r, const cJSON *msgs, eq_edge_error
             if (strcmp(rs, "assistant")) { BAD("missing_required_parameter", p, "Missing required parameter: '%s'.", p); return EQ_ERR_ARG; }
             text = "";
         } else if (cJSON_IsString(content)) {
-            text = content->valuestring;
+            size_t tl;
+            if (!(text = text_of(r, content, p, NUL_MARKED, &tl, err))) return EQ_ERR_ARG;
         } else if (cJSON_IsArray(content)) {
             /* content parts: text parts joined by newlines; images and audio are not for us */
+            int n_parts = cJSON_GetArraySize(content), k = 0;
+            struct part_text { const char *s; size_t n; } *parts = malloc((size_t)(n_parts ? n_parts : 1) * sizeof *parts);
+            if (!parts) { eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); return EQ_ERR_NOMEM; }
+            if (own(r, (char *)parts, err)) return EQ_ERR_NOMEM;
             size_t total = 1;
-            int k = 0;
             const cJSON *part;
             cJSON_ArrayForEach(part, content) {
                 char pp[96];
@@ -180,27 +262,26 @@ static eq_status parse_messages(eq_edge_req *r, const cJSON *msgs, eq_edge_error
                 const cJSON *ty = cJSON_IsObject(part) ? cJSON_GetObjectItemCaseSensitive(part, "type") : NULL;
                 const cJSON *tx = cJSON_IsObject(part) ? cJSON_GetObjectItemCaseSensitive(part, "text") : NULL;
                 if (!cJSON_IsObject(part)) { bad_type(err, pp, "an object", part); return EQ_ERR_ARG; }
-                if (!cJSON_IsString(ty) || strcmp(ty->valuestring, "text")) {
+                if (!cJSON_IsString(ty) || !eq_jstr_is(r->nuls, ty, "text")) {
                     BAD("unsupported_value", pp, "Invalid content part '%s': only {\"type\": \"text\"} parts are supported.", pp);
                     return EQ_ERR_ARG;
                 }
-                if (!cJSON_IsString(tx)) { snprintf(pp + strlen(pp), sizeof pp - strlen(pp), ".text"); bad_type(err, pp, "a string", tx); return EQ_ERR_ARG; }
-                total += strlen(tx->valuestring) + 1;
+                snprintf(pp + strlen(pp), sizeof pp - strlen(pp), ".text");
+                if (!cJSON_IsString(tx)) { bad_type(err, pp, "a string", tx); return EQ_ERR_ARG; }
+                if (!(parts[k].s = text_of(r, tx, pp, NUL_MARKED, &parts[k].n, err))) return EQ_ERR_ARG;
+                total += parts[k].n + 1;
                 k++;
             }
             char *joined = malloc(total);
             if (!joined) { eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); return EQ_ERR_NOMEM; }
+            if (own(r, joined, err)) return EQ_ERR_NOMEM;
             size_t at = 0;
-            k = 0;
-            cJSON_ArrayForEach(part, content) {
-                const char *s = cJSON_GetObjectItemCaseSensitive(part, "text")->valuestring;
-                size_t l = strlen(s);
-                if (k++) joined[at++] = '\n';
-                memcpy(joined + at, s, l);
-                at += l;
+            for (int j = 0; j < k; j++) {
+                if (j) joined[at++] = '\n';
+                memcpy(joined + at, parts[j].s, parts[j].n);
+                at += parts[j].n;
             }
             joined[at] = 0;
-            r->owned[r->n_owned++] = joined;
             text = joined;
         } else {
             bad_type(err, p, "a string or an array of content parts", content);
@@ -227,17 +308,21 @@ static eq_status parse_stop(eq_edge_req *r, const cJSON *stop, eq_edge_error *er
             char p[32];
             snprintf(p, sizeof p, "stop[%d]", k++);
             if (!cJSON_IsString(it)) { bad_type(err, p, "a string", it); return EQ_ERR_ARG; }
-            size_t l = strlen(it->valuestring);
+            size_t l;
+            const char *t = text_of(r, it, p, NUL_KEEP, &l, err);   /* matched by length: "a\u0000b" is 3 bytes */
+            if (!t) return EQ_ERR_ARG;
             if (l == 0 || l > MAX_STOP_LEN) { BAD("invalid_value", p, "Invalid '%s': a stop sequence must be 1 to %d bytes long.", p, MAX_STOP_LEN); return EQ_ERR_ARG; }
-            r->stop[r->n_stop] = it->valuestring;
+            r->stop[r->n_stop] = t;
             r->stop_len[r->n_stop++] = l;
         }
         return EQ_OK;
     }
     if (!cJSON_IsString(one)) { bad_type(err, "stop", "a string or an array of strings", one); return EQ_ERR_ARG; }
-    size_t l = strlen(one->valuestring);
+    size_t l;
+    const char *t = text_of(r, one, "stop", NUL_KEEP, &l, err);
+    if (!t) return EQ_ERR_ARG;
     if (l == 0 || l > MAX_STOP_LEN) { BAD("invalid_value", "stop", "Invalid 'stop': a stop sequence must be 1 to %d bytes long.", MAX_STOP_LEN); return EQ_ERR_ARG; }
-    r->stop[0] = one->valuestring;
+    r->stop[0] = t;
     r->stop_len[0] = l;
     r->n_stop = 1;
     return EQ_OK;
@@ -245,7 +330,7 @@ static eq_status parse_stop(eq_edge_req *r, const cJSON *stop, eq_edge_error *er
 
 /* Fields we cannot honour are refused rather than silently ignored: a client that asked for
  * tool calls or JSON mode must not get plain text and believe it got what it asked for. */
-static eq_status refuse_unsupported(const cJSON *root, eq_edge_error *err) {
+static eq_status refuse_unsupported(const eq_edge_req *r, const cJSON *root, eq_edge_error *err) {
     const cJSON *v;
     int64_t n;
     int b = 0;
@@ -254,7 +339,7 @@ static eq_status refuse_unsupported(const cJSON *root, eq_edge_error *err) {
     if ((v = member(root, "tools")) && !(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0)) {
         BAD("unsupported_parameter", "tools", "Unsupported parameter: 'tools' (no tool calling)."); return EQ_ERR_ARG;
     }
-    if ((v = member(root, "tool_choice")) && !(cJSON_IsString(v) && !strcmp(v->valuestring, "none"))) {
+    if ((v = member(root, "tool_choice")) && !(cJSON_IsString(v) && eq_jstr_is(r->nuls, v, "none"))) {
         BAD("unsupported_parameter", "tool_choice", "Unsupported parameter: 'tool_choice' (no tool calling)."); return EQ_ERR_ARG;
     }
     if (member(root, "functions") || member(root, "function_call")) {
@@ -268,7 +353,7 @@ static eq_status refuse_unsupported(const cJSON *root, eq_edge_error *err) {
     if ((v = member(root, "response_format"))) {
         const cJSON *t = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "type") : NULL;
         if (!cJSON_IsObject(v)) { bad_type(err, "response_format", "an object", v); return EQ_ERR_ARG; }
-        if (!cJSON_IsString(t) || strcmp(t->valuestring, "text")) {
+        if (!cJSON_IsString(t) || !eq_jstr_is(r->nuls, t, "text")) {
             BAD("unsupported_value", "response_format.type", "Invalid 'response_format.type': only 'text' is supported."); return EQ_ERR_ARG;
         }
     }
@@ -277,11 +362,13 @@ static eq_status refuse_unsupported(const cJSON *root, eq_edge_error *err) {
 
 static eq_status parse_fields(eq_edge_req *r, const cJSON *root, eq_edge_error *err) {
     eq_status st;
-    if ((st = refuse_unsupported(root, err))) return st;
+    if ((st = refuse_unsupported(r, root, err))) return st;
     if ((st = parse_messages(r, cJSON_GetObjectItemCaseSensitive(root, "messages"), err))) return st;
     const cJSON *model = member(root, "model");
     if (model && !cJSON_IsString(model)) { bad_type(err, "model", "a string", model); return EQ_ERR_ARG; }
-    r->model = model ? model->valuestring : NULL;
+    size_t ml;
+    r->model = NULL;   /* echoed in every response: valid UTF-8, and no NUL to lose */
+    if (model && !(r->model = text_of(r, model, "model", NUL_REFUSE, &ml, err))) return EQ_ERR_ARG;
 
     int64_t iv;
     double d;
@@ -360,7 +447,8 @@ eq_status eq_edge_parse(const char *body, size_t len, const eq_edge_opts *o, eq_
     }
     r->root = root;
     r->sp = o->sp;
-    eq_status st = parse_fields(r, root, err);
+    eq_status st = eq_jstrings_scan(body, len, root, &r->nuls, err);
+    if (!st) st = parse_fields(r, root, err);
     if (st) { eq_edge_req_free(r); return st; }
     *out = r;
     return EQ_OK;
@@ -371,6 +459,7 @@ void eq_edge_req_free(eq_edge_req *r) {
     for (int i = 0; i < r->n_owned; i++) free(r->owned[i]);
     free(r->owned);
     free(r->msgs);
+    eq_jstrings_free(r->nuls);
     cJSON_Delete(r->root);
     free(r);
 }
@@ -379,17 +468,7 @@ int eq_edge_req_stream(const eq_edge_req *r) { return r ? r->stream : 0; }
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
-static void send_json(const eq_edge_sink *s, cJSON *o, int sse) {
-    char *txt = o ? cJSON_PrintUnformatted(o) : NULL;
-    if (!txt) {
-        /* out of memory while printing: still a valid JSON error body */
-        static const char oom[] = "{\"error\":{\"message\":\"Out of memory.\",\"type\":\"server_error\",\"param\":null,\"code\":\"out_of_memory\"}}";
-        if (sse) s->write(s->user, "data: ", 6);
-        s->write(s->user, oom, sizeof oom - 1);
-        s->write(s->user, sse ? "\n\n" : "\n", sse ? 2 : 1);
-        return;
-    }
-    size_t n = strlen(txt);
+static void write_event(const eq_edge_sink *s, const char *txt, size_t n, int sse) {
     if (sse) {
         /* one write per event, so a sink that flushes per write sends whole events */
         char *ev = malloc(n + 9);
@@ -407,6 +486,24 @@ static void send_json(const eq_edge_sink *s, cJSON *o, int sse) {
     } else {
         s->write(s->user, txt, n);
         s->write(s->user, "\n", 1);
+    }
+}
+
+static void send_json(const eq_edge_sink *s, cJSON *o, int sse) {
+    /* out of memory while printing: still a valid JSON error body */
+    static const char oom[] = "{\"error\":{\"message\":\"Out of memory.\",\"type\":\"server_error\",\"param\":null,\"code\":\"out_of_memory\"}}";
+    char *txt = o ? cJSON_PrintUnformatted(o) : NULL;
+    if (!txt) { write_event(s, oom, sizeof oom - 1, sse); return; }
+    size_t n = strlen(txt);
+    if (eq_utf8_valid_prefix(txt, n) == n) {
+        write_event(s, txt, n, sse);
+    } else {
+        /* strings are made valid where they enter (request fields, eq_json_quote); should one
+         * slip through, the response is still valid UTF-8 JSON, with U+FFFD in that string */
+        char *fixed = malloc(eq_utf8_repair(txt, n, NULL));
+        if (fixed) write_event(s, fixed, eq_utf8_repair(txt, n, fixed), sse);
+        else write_event(s, oom, sizeof oom - 1, sse);
+        free(fixed);
     }
     cJSON_free(txt);
 }
@@ -458,7 +555,7 @@ typedef struct {
     char id[48];
     double created;
     const char *model;
-    char *text;               /* the completion so far (NUL-terminated) */
+    char *text;               /* the completion so far (len bytes, NUL-terminated; may hold NUL) */
     size_t len, cap;
     size_t sent;              /* bytes of text released (streamed or final) */
     int oom;
@@ -487,12 +584,10 @@ static void send_chunk(gen *g, int role, const char *content, size_t n, const ch
     cJSON *delta = cJSON_AddObjectToObject(c, "delta");
     if (role) cJSON_AddStringToObject(delta, "role", "assistant");
     if (content) {
-        char *tmp = malloc(n + 1);
-        if (!tmp) { cJSON_Delete(o); g->oom = 1; return; }
-        memcpy(tmp, content, n);
-        tmp[n] = 0;
-        cJSON_AddStringToObject(delta, "content", tmp);
-        free(tmp);
+        /* by length: generated text may hold NUL (a byte token), which a C string would end at */
+        char *lit = eq_json_quote(content, n);
+        if (!lit || !cJSON_AddRawToObject(delta, "content", lit)) { free(lit); cJSON_Delete(o); g->oom = 1; return; }
+        free(lit);
     }
     cJSON_AddNullToObject(c, "logprobs");
     if (finish) cJSON_AddStringToObject(c, "finish_reason", finish);
@@ -542,6 +637,15 @@ static int check_stop(gen *g, int final) {
     return 0;
 }
 
+/* Make *buf hold at least n bytes (a token's text); -1 when out of memory (g->oom set). */
+static int grow(char **buf, int *cap, int n, gen *g) {
+    char *nb = realloc(*buf, (size_t)n);
+    if (!nb) { g->oom = 1; return -1; }
+    *buf = nb;
+    *cap = n;
+    return 0;
+}
+
 static int append(gen *g, const char *p, int n) {
     if (n <= 0) return 0;
     if (g->len + (size_t)n + 1 > g->cap) {
@@ -558,7 +662,7 @@ static int append(gen *g, const char *p, int n) {
     return 0;
 }
 
-static char *apply_template(eq_model *m, const eq_edge_req *r, eq_edge_error *err) {
+static char *apply_template(eq_model *m, const eq_edge_req *r, size_t *n_out, eq_edge_error *err) {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     eq_status st = buf ? eq_chat_apply(m, NULL, r->msgs, r->n_msgs, 1, buf, cap, &len) : EQ_ERR_NOMEM;
@@ -574,11 +678,13 @@ static char *apply_template(eq_model *m, const eq_edge_req *r, eq_edge_error *er
         else eq_edge_set_error(err, 500, "server_error", NULL, NULL, "Cannot apply the model's chat template: %s.", eq_status_str(st));
         return NULL;
     }
+    if (r->has_mark)   /* the contents' NUL characters, back from their trip through C strings */
+        for (size_t i = 0; i < len; i++) if (buf[i] == NUL_MARK) buf[i] = 0;
+    *n_out = len;
     return buf;
 }
 
-static int tokenize(eq_model *m, const char *text, eq_token **out, eq_edge_error *err) {
-    size_t tl = strlen(text);
+static int tokenize(eq_model *m, const char *text, size_t tl, eq_token **out, eq_edge_error *err) {
     if (tl > (size_t)1 << 28) { eq_edge_set_error(err, 400, "invalid_request_error", "context_length_exceeded", "messages", "The messages are too long."); return -1; }
     int cap = (int)tl + 16, n = 0;
     eq_token *ids = malloc((size_t)cap * sizeof *ids);
@@ -617,14 +723,17 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
              (unsigned long long)(mix64(ent + 1) >> 32));
 
     eq_token *ids = NULL, *hist = NULL;
+    char *piece = NULL;
+    int pcap = 0;
     float *plogits = NULL;
     int *counts = NULL;
     eq_sampler *s = NULL;
     eq_status st = EQ_OK;
     const int n_vocab = eq_model_n_vocab(m), n_ctx = eq_ctx_n_ctx(c);
 
-    char *prompt = apply_template(m, r, &err);
-    int n_prompt = prompt ? tokenize(m, prompt, &ids, &err) : -1;
+    size_t prompt_len = 0;
+    char *prompt = apply_template(m, r, &prompt_len, &err);
+    int n_prompt = prompt ? tokenize(m, prompt, prompt_len, &ids, &err) : -1;
     free(prompt);
     if (n_prompt < 0) { st = EQ_ERR_FORMAT; goto fail; }
     if (n_prompt >= n_ctx) {
@@ -664,10 +773,11 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     }
     const char *finish = "length";
     eq_detok dt = {0};
-    char piece[256];
+    pcap = 256;                   /* grows to the longest token text: there is no limit */
+    if (!(piece = malloc((size_t)pcap))) g.oom = 1;
     int n_gen = 0, n_hist = 0, stopped = 0;
     t0 = now_s();
-    while (max_tokens < 0 || n_gen < max_tokens) {
+    while (piece && (max_tokens < 0 || n_gen < max_tokens)) {
         const float *logits = eq_ctx_logits(c);
         if (penalize) {
             memcpy(plogits, logits, (size_t)n_vocab * sizeof *plogits);
@@ -681,8 +791,10 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
         if (eq_token_is_eog(m, t)) { finish = "stop"; break; }
         n_gen++;
         if (penalize && counts[t]++ == 0) hist[n_hist++] = t;
-        int k = eq_detok_push(&dt, m, t, piece, sizeof piece);
-        if (append(&g, piece, k) || (k > 0 && check_stop(&g, 0))) { stopped = !g.oom; break; }
+        int k = eq_detok_push(&dt, m, t, piece, pcap);
+        if (k > pcap && grow(&piece, &pcap, k, &g) == 0) k = eq_detok_push(&dt, m, t, piece, pcap);
+        if (k < 0) { g.oom = 1; break; }   /* t is in range: only memory can fail */
+        if (k > pcap || append(&g, piece, k) || (k > 0 && check_stop(&g, 0))) { stopped = !g.oom; break; }
         if (eq_ctx_n_past(c) >= n_ctx) break;   /* context full: "length" */
         if ((st = eq_decode(c, &t, 1))) {
             eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", NULL, NULL, "Decoding failed: %s", eq_ctx_errmsg(c));
@@ -692,8 +804,8 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     double t_gen = now_s() - t0;
     if (stopped) finish = "stop";
     if (!st && !g.oom && !stopped) {
-        int k = eq_detok_flush(&dt, piece, sizeof piece);
-        if (append(&g, piece, k) == 0 && check_stop(&g, 1)) finish = "stop";
+        int k = eq_detok_flush(&dt, piece, pcap);   /* at most 24 bytes */
+        if (k <= pcap && append(&g, piece, k) == 0 && check_stop(&g, 1)) finish = "stop";
     }
     if (g.oom && !st) { eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); st = EQ_ERR_NOMEM; }
     if (st) {
@@ -743,7 +855,9 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
             cJSON_AddNumberToObject(c0, "index", 0);
             cJSON *msg = cJSON_AddObjectToObject(c0, "message");
             cJSON_AddStringToObject(msg, "role", "assistant");
-            cJSON_AddStringToObject(msg, "content", g.text ? g.text : "");
+            char *lit = eq_json_quote(g.text ? g.text : "", g.len);
+            if (!lit || !cJSON_AddRawToObject(msg, "content", lit)) g.oom = 1;
+            free(lit);
             cJSON_AddNullToObject(c0, "logprobs");
             cJSON_AddStringToObject(c0, "finish_reason", finish);
             cJSON_AddItemToObject(o2, "usage", usage);
@@ -770,6 +884,7 @@ done:
     free(plogits);
     free(counts);
     free(g.text);
+    free(piece);
     eq_sampler_free(s);
     return st;
 }

@@ -1,7 +1,7 @@
 # The edge-function mode behind `edgeq serve` (tools/cmd_serve.c): wasm/wasi/edge.c, a library
 # of its own so a native CGI or another host can reuse it. Included by CMakeLists.txt for
 # every target. JSON through the vendored cJSON (third_party/cjson).
-add_library(edgeq-edge STATIC ${CMAKE_CURRENT_LIST_DIR}/edge.c)
+add_library(edgeq-edge STATIC ${CMAKE_CURRENT_LIST_DIR}/edge.c ${CMAKE_CURRENT_LIST_DIR}/edge_json.c)
 target_include_directories(edgeq-edge
   PUBLIC ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_SOURCE_DIR}/third_party/cjson
   PRIVATE ${CMAKE_SOURCE_DIR}/src)

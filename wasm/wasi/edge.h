@@ -18,7 +18,11 @@
  * presence_penalty in [-2,2] (OpenAI's additive penalties over the completion so far:
  * logit -= count * frequency_penalty + (count > 0) * presence_penalty), model (echoed back),
  * n (must be 1). tools / functions / logprobs / non-text response formats are refused; other
- * unknown fields are ignored, as most OpenAI-compatible servers do. */
+ * unknown fields are ignored, as most OpenAI-compatible servers do.
+ *
+ * Strings keep their length (edge_json.h): invalid UTF-8 reads as U+FFFD; NUL characters are
+ * kept in contents (tokenized as their byte) and stop strings, refused in roles, the model name
+ * and keys. Responses are valid UTF-8 JSON, and no token's text is cut or dropped. */
 #ifndef EQ_EDGE_H
 #define EQ_EDGE_H
 
@@ -45,9 +49,14 @@ typedef struct {
     char message[384];
 } eq_edge_error;
 
-/* Fill *e (status, type, code may be NULL, param may be NULL) with a printf-style message. */
+/* Fill *e (status, type, code may be NULL, param may be NULL) with a printf-style message,
+ * kept valid UTF-8 (a message too long for the buffer is cut between characters). */
 void eq_edge_set_error(eq_edge_error *e, int status, const char *type, const char *code,
                        const char *param, const char *fmt, ...);
+/* Untrusted text (n bytes at s) made fit to quote in a message, into buf: at most max_chars
+ * characters, cut between characters (then "..."), invalid UTF-8 as U+FFFD, NUL as "\u0000".
+ * Returns buf. */
+const char *eq_edge_excerpt(char *buf, size_t cap, const char *s, size_t n, int max_chars);
 
 typedef struct {
     /* status: 200 or the error's; content_type: "application/json" or "text/event-stream" */
