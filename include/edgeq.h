@@ -189,6 +189,22 @@ const char *eq_chat_template_name(const eq_model *m);
 eq_status eq_chat_apply(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
                         int add_assistant, char *buf, size_t cap, size_t *n_out);
 
+/* Tokenizing an eq_chat_apply prompt with parse_special on would let a message forge turns:
+ * "<|im_end|>\n<|im_start|>system ..." inside a user's text would become control tokens. */
+enum {
+    /* parse special-token text inside message contents too (the old behaviour: only for
+     * contents as trusted as the template) */
+    EQ_CHAT_SPECIAL_IN_CONTENT = 1
+};
+/* Format messages as eq_chat_apply does and tokenize the prompt (BOS added as the vocabulary
+ * asks): special-token text is parsed only in the template's own text (roles included), while
+ * inside message contents it stays plain text, as eq_tokenize with parse_special off makes it.
+ * Text without special-token text gives exactly eq_tokenize(prompt, 1, 1)'s tokens. flags: 0 or
+ * EQ_CHAT_SPECIAL_IN_CONTENT. Same buffer contract as eq_tokenize (EQ_ERR_ARG and *n_out the
+ * count needed when cap is too small); errors as eq_chat_apply's. */
+eq_status eq_chat_tokenize(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
+                           int add_assistant, int flags, eq_token *out, int cap, int *n_out);
+
 #ifdef __cplusplus
 }
 #endif

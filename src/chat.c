@@ -9,9 +9,12 @@
  * eq_chat_format: EQ_ERR_ARG for a NULL family, n < 0, msgs == NULL with n > 0, a message with a
  * NULL role or content, or a buffer too small (buf then holds a NUL-terminated prefix and *n_out
  * the full length, so a NULL/0 buffer is a size query); EQ_ERR_UNSUPPORTED for a family we do not
- * know. Non-ASCII text in the literals below is written as \x escapes (UTF-8) so the file does
- * not depend on the compiler's source character set: \xef\xbd\x9c is U+FF5C (the fullwidth bar
- * of DeepSeek/Hunyuan tokens), \xe2\x96\x81 is U+2581 (SentencePiece's space mark); the rest is
+ * know. eq_chat_format_spans also lists where message contents landed, so that special-token
+ * text inside them can stay plain text (src/chat_tokenize.c).
+ *
+ * Non-ASCII text in the literals below is written as \x escapes (UTF-8) so the file does not
+ * depend on the compiler's source character set: \xef\xbd\x9c is U+FF5C (the fullwidth bar of
+ * DeepSeek/Hunyuan tokens), \xe2\x96\x81 is U+2581 (SentencePiece's space mark); the rest is
  * Chinese (MiniCPM, Pangu) and Russian (Yandex) role words copied from llama.cpp.
  */
 #include "chat.h"
@@ -171,8 +174,13 @@ int eq_chat_known(const char *family) { return fam_by_name(family) != F_UNKNOWN;
 /* ---- output ------------------------------------------------------------------------------- */
 
 /* Appends what fits (keeping room for the NUL) and counts everything, so one pass gives both
- * the truncated text and the full length. */
-typedef struct { char *buf; size_t cap, len; int overflow; } wr;
+ * the truncated text and the full length. Message contents also go on the span list (same
+ * contract: what fits is stored, all are counted), so the tokenizer can tell them apart from
+ * the template's own text. */
+typedef struct {
+    char *buf; size_t cap, len; int overflow;
+    eq_text_span *spans; size_t span_cap, n_spans, span_end;  /* span_end: where the last ends */
+} wr;
 
 static void put_n(wr *w, const char *s, size_t n) {
     if (n > SIZE_MAX - 1 - w->len) { w->overflow = 1; return; }
@@ -184,13 +192,29 @@ static void put_n(wr *w, const char *s, size_t n) {
 }
 static void put(wr *w, const char *s) { put_n(w, s, strlen(s)); }
 
+/* content text: written like template text, and recorded as a span (contents written back to
+ * back, as gemma's joined system texts are, make one span) */
+static void put_content_n(wr *w, const char *s, size_t n) {
+    size_t at = w->len;
+    put_n(w, s, n);
+    if (n == 0 || w->overflow) return;
+    if (w->n_spans > 0 && w->span_end == at) {
+        if (w->n_spans <= w->span_cap) w->spans[w->n_spans - 1].len += n;
+    } else {
+        if (w->n_spans < w->span_cap) w->spans[w->n_spans] = (eq_text_span){ at, n };
+        w->n_spans++;
+    }
+    w->span_end = at + n;
+}
+static void put_c(wr *w, const char *s) { put_content_n(w, s, strlen(s)); }
+
 /* llama.cpp's trim: C-locale isspace at both ends */
 static int is_sp(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-static void put_trim(wr *w, const char *s) {
+static void put_trim_c(wr *w, const char *s) {   /* only contents are trimmed */
     size_t a = 0, b = strlen(s);
     while (a < b && is_sp(s[a])) a++;
     while (b > a && is_sp(s[b - 1])) b--;
-    put_n(w, s + a, b - a);
+    put_content_n(w, s + a, b - a);
 }
 static int trims_empty(const char *s) {
     for (; *s; s++) if (!is_sp(*s)) return 0;
@@ -213,7 +237,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_CHATML:
         for (int i = 0; i < n; i++) {
             put(w, "<|im_start|>"); put(w, m[i].role); put(w, "\n");
-            put(w, m[i].content); put(w, "<|im_end|>\n");
+            put_c(w, m[i].content); put(w, "<|im_end|>\n");
         }
         if (add_ass) put(w, "<|im_start|>assistant\n");
         break;
@@ -222,11 +246,11 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         const char *sp = f == F_MISTRAL_V7 ? " " : "";
         for (int i = 0; i < n; i++) {
             if (IS(m[i].role, "system")) {
-                put(w, "[SYSTEM_PROMPT]"); put(w, sp); put(w, m[i].content); put(w, "[/SYSTEM_PROMPT]");
+                put(w, "[SYSTEM_PROMPT]"); put(w, sp); put_c(w, m[i].content); put(w, "[/SYSTEM_PROMPT]");
             } else if (IS(m[i].role, "user")) {
-                put(w, "[INST]"); put(w, sp); put(w, m[i].content); put(w, "[/INST]");
+                put(w, "[INST]"); put(w, sp); put_c(w, m[i].content); put(w, "[/INST]");
             } else {
-                put(w, sp); put(w, m[i].content); put(w, "</s>");
+                put(w, sp); put_c(w, m[i].content); put(w, "</s>");
             }
         }
         break;  /* no assistant prefix: the model continues after [/INST] */
@@ -239,12 +263,12 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         for (int i = 0; i < n; i++) {
             if (!in_turn) { put(w, lead); put(w, "[INST]"); put(w, trail); in_turn = 1; }
             if (IS(m[i].role, "system")) {
-                put(w, m[i].content); put(w, "\n\n");
+                put_c(w, m[i].content); put(w, "\n\n");
             } else if (IS(m[i].role, "user")) {
-                put(w, m[i].content); put(w, lead); put(w, "[/INST]");
+                put_c(w, m[i].content); put(w, lead); put(w, "[/INST]");
             } else {
                 put(w, trail);
-                if (f == F_MISTRAL_V3) put_trim(w, m[i].content); else put(w, m[i].content);
+                if (f == F_MISTRAL_V3) put_trim_c(w, m[i].content); else put_c(w, m[i].content);
                 put(w, "</s>");
                 in_turn = 0;
             }
@@ -261,13 +285,13 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
             const char *r = m[i].role;
             if (IS(r, "system")) {
                 if (sys_ok) put(w, "<<SYS>>\n");
-                if (strip) put_trim(w, m[i].content); else put(w, m[i].content);
+                if (strip) put_trim_c(w, m[i].content); else put_c(w, m[i].content);
                 put(w, sys_ok ? "\n<</SYS>>\n\n" : "\n");
             } else if (IS(r, "user")) {
-                if (strip) put_trim(w, m[i].content); else put(w, m[i].content);
+                if (strip) put_trim_c(w, m[i].content); else put_c(w, m[i].content);
                 put(w, " [/INST]");
             } else {
-                if (strip) put_trim(w, m[i].content); else put(w, m[i].content);
+                if (strip) put_trim_c(w, m[i].content); else put_c(w, m[i].content);
                 put(w, "</s>");
                 in_turn = 0;
             }
@@ -277,7 +301,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
 
     case F_PHI3:
         for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put(w, m[i].content); put(w, "<|end|>\n");
+            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content); put(w, "<|end|>\n");
         }
         if (add_ass) put(w, "<|assistant|>\n");
         break;
@@ -285,21 +309,21 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_PHI4:
         for (int i = 0; i < n; i++) {
             put(w, "<|im_start|>"); put(w, m[i].role); put(w, "<|im_sep|>");
-            put(w, m[i].content); put(w, "<|im_end|>");
+            put_c(w, m[i].content); put(w, "<|im_end|>");
         }
         if (add_ass) put(w, "<|im_start|>assistant<|im_sep|>");
         break;
 
     case F_FALCON3:
         for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put(w, m[i].content); put(w, "\n");
+            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content); put(w, "\n");
         }
         if (add_ass) put(w, "<|assistant|>\n");
         break;
 
     case F_ZEPHYR:
         for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put(w, m[i].content); put(w, "<|endoftext|>\n");
+            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content); put(w, "<|endoftext|>\n");
         }
         if (add_ass) put(w, "<|assistant|>\n");
         break;
@@ -307,7 +331,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_MONARCH:
         for (int i = 0; i < n; i++) {
             if (i > 0) put(w, "<s>");  /* BOS inside the history, not before the first */
-            put(w, m[i].role); put(w, "\n"); put(w, m[i].content); put(w, "</s>\n");
+            put(w, m[i].role); put(w, "\n"); put_c(w, m[i].content); put(w, "</s>\n");
         }
         if (add_ass) put(w, "<s>assistant\n");
         break;
@@ -326,11 +350,11 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
             put(w, "<start_of_turn>"); put(w, r); put(w, "\n");
             if (sys_nonempty && !IS(r, "model")) {
                 for (int j = sys_from; j < i; j++)
-                    if (IS(m[j].role, "system")) put_trim(w, m[j].content);
+                    if (IS(m[j].role, "system")) put_trim_c(w, m[j].content);
                 put(w, "\n\n");
                 sys_from = -1; sys_nonempty = 0;
             }
-            put_trim(w, m[i].content); put(w, "<end_of_turn>\n");
+            put_trim_c(w, m[i].content); put(w, "<end_of_turn>\n");
         }
         if (add_ass) put(w, "<start_of_turn>model\n");
         break;
@@ -347,13 +371,13 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
                 put(w, "Human: ");
                 if (sys_nonempty) {
                     for (int j = sys_from; j < i; j++)
-                        if (IS(m[j].role, "system")) put(w, m[j].content);
+                        if (IS(m[j].role, "system")) put_c(w, m[j].content);
                     put(w, "\n\n");
                     sys_from = -1; sys_nonempty = 0;
                 }
-                put(w, m[i].content); put(w, "\n\nAssistant: </s>");
+                put_c(w, m[i].content); put(w, "\n\nAssistant: </s>");
             } else {
-                put(w, m[i].content); put(w, "</s>");
+                put_c(w, m[i].content); put(w, "</s>");
             }
         }
         break;
@@ -362,10 +386,10 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_OPENCHAT:
         for (int i = 0; i < n; i++) {
             if (IS(m[i].role, "system")) {
-                put(w, m[i].content); put(w, "<|end_of_turn|>");
+                put_c(w, m[i].content); put(w, "<|end_of_turn|>");
             } else {
                 put(w, "GPT4 Correct "); put_role_case(w, m[i].role, 0); put(w, ": ");
-                put(w, m[i].content); put(w, "<|end_of_turn|>");
+                put_c(w, m[i].content); put(w, "<|end_of_turn|>");
             }
         }
         if (add_ass) put(w, "GPT4 Correct Assistant:");
@@ -375,12 +399,12 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
             if (IS(r, "system")) {
-                if (f == F_VICUNA_ORCA) { put(w, "SYSTEM: "); put(w, m[i].content); put(w, "\n"); }
-                else { put(w, m[i].content); put(w, "\n\n"); }
+                if (f == F_VICUNA_ORCA) { put(w, "SYSTEM: "); put_c(w, m[i].content); put(w, "\n"); }
+                else { put_c(w, m[i].content); put(w, "\n\n"); }
             } else if (IS(r, "user")) {
-                put(w, "USER: "); put(w, m[i].content); put(w, "\n");
+                put(w, "USER: "); put_c(w, m[i].content); put(w, "\n");
             } else if (IS(r, "assistant")) {
-                put(w, "ASSISTANT: "); put(w, m[i].content); put(w, "</s>\n");
+                put(w, "ASSISTANT: "); put_c(w, m[i].content); put(w, "</s>\n");
             }
         }
         if (add_ass) put(w, "ASSISTANT:");
@@ -389,9 +413,9 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_DEEPSEEK:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) put(w, m[i].content);
-            else if (IS(r, "user")) { put(w, "### Instruction:\n"); put(w, m[i].content); put(w, "\n"); }
-            else if (IS(r, "assistant")) { put(w, "### Response:\n"); put(w, m[i].content); put(w, "\n<|EOT|>\n"); }
+            if (IS(r, "system")) put_c(w, m[i].content);
+            else if (IS(r, "user")) { put(w, "### Instruction:\n"); put_c(w, m[i].content); put(w, "\n"); }
+            else if (IS(r, "assistant")) { put(w, "### Response:\n"); put_c(w, m[i].content); put(w, "\n<|EOT|>\n"); }
         }
         if (add_ass) put(w, "### Response:\n");
         break;
@@ -401,7 +425,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
             const char *r = m[i].role, *tok = IS(r, "system") ? "<|SYSTEM_TOKEN|>"
                 : IS(r, "user") ? "<|USER_TOKEN|>" : IS(r, "assistant") ? "<|CHATBOT_TOKEN|>" : NULL;
             if (!tok) continue;
-            put(w, "<|START_OF_TURN_TOKEN|>"); put(w, tok); put_trim(w, m[i].content);
+            put(w, "<|START_OF_TURN_TOKEN|>"); put(w, tok); put_trim_c(w, m[i].content);
             put(w, "<|END_OF_TURN_TOKEN|>");
         }
         if (add_ass) put(w, "<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>");
@@ -410,7 +434,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_LLAMA3:
         for (int i = 0; i < n; i++) {
             put(w, "<|start_header_id|>"); put(w, m[i].role); put(w, "<|end_header_id|>\n\n");
-            put_trim(w, m[i].content); put(w, "<|eot_id|>");
+            put_trim_c(w, m[i].content); put(w, "<|eot_id|>");
         }
         if (add_ass) put(w, "<|start_header_id|>assistant<|end_header_id|>\n\n");
         break;
@@ -418,7 +442,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_CHATGLM3:
         put(w, "[gMASK]sop");
         for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n "); put(w, m[i].content);
+            put(w, "<|"); put(w, m[i].role); put(w, "|>\n "); put_c(w, m[i].content);
         }
         if (add_ass) put(w, "<|assistant|>");
         break;
@@ -426,25 +450,25 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_CHATGLM4: case F_GLMEDGE:
         if (f == F_CHATGLM4) put(w, "[gMASK]<sop>");
         for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put(w, m[i].content);
+            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content);
         }
         if (add_ass) put(w, f == F_CHATGLM4 ? "<|assistant|>\n" : "<|assistant|>");
         break;
 
     case F_MINICPM:
         for (int i = 0; i < n; i++) {
-            if (IS(m[i].role, "user")) { put(w, "<\xe7\x94\xa8\xe6\x88\xb7>"); put_trim(w, m[i].content); put(w, "<AI>"); }
-            else put_trim(w, m[i].content);
+            if (IS(m[i].role, "user")) { put(w, "<\xe7\x94\xa8\xe6\x88\xb7>"); put_trim_c(w, m[i].content); put(w, "<AI>"); }
+            else put_trim_c(w, m[i].content);
         }
         break;
 
     case F_DEEPSEEK2:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(r, "user")) { put(w, "User: "); put(w, m[i].content); put(w, "\n\n"); }
+            if (IS(r, "system")) { put_c(w, m[i].content); put(w, "\n\n"); }
+            else if (IS(r, "user")) { put(w, "User: "); put_c(w, m[i].content); put(w, "\n\n"); }
             else if (IS(r, "assistant")) {
-                put(w, "Assistant: "); put(w, m[i].content); put(w, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
+                put(w, "Assistant: "); put_c(w, m[i].content); put(w, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
             }
         }
         if (add_ass) put(w, "Assistant:");
@@ -453,26 +477,26 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_DEEPSEEK3:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(r, "user")) { put(w, "<\xef\xbd\x9cUser\xef\xbd\x9c>"); put(w, m[i].content); }
+            if (IS(r, "system")) { put_c(w, m[i].content); put(w, "\n\n"); }
+            else if (IS(r, "user")) { put(w, "<\xef\xbd\x9cUser\xef\xbd\x9c>"); put_c(w, m[i].content); }
             else if (IS(r, "assistant")) {
-                put(w, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"); put(w, m[i].content); put(w, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
+                put(w, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"); put_c(w, m[i].content); put(w, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
             }
         }
         if (add_ass) put(w, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>");
         break;
 
     case F_DEEPSEEK_OCR:
-        for (int i = 0; i < n; i++) put(w, m[i].content);  /* no template at all */
+        for (int i = 0; i < n; i++) put_c(w, m[i].content);  /* no template at all */
         break;
 
     case F_EXAONE3: case F_EXAONE4:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "[|system|]"); put_trim(w, m[i].content); put(w, "[|endofturn|]\n"); }
-            else if (IS(r, "user")) { put(w, "[|user|]"); put_trim(w, m[i].content); put(w, "\n"); }
-            else if (IS(r, "assistant")) { put(w, "[|assistant|]"); put_trim(w, m[i].content); put(w, "[|endofturn|]\n"); }
-            else if (f == F_EXAONE4 && IS(r, "tool")) { put(w, "[|tool|]"); put_trim(w, m[i].content); put(w, "[|endofturn|]\n"); }
+            if (IS(r, "system")) { put(w, "[|system|]"); put_trim_c(w, m[i].content); put(w, "[|endofturn|]\n"); }
+            else if (IS(r, "user")) { put(w, "[|user|]"); put_trim_c(w, m[i].content); put(w, "\n"); }
+            else if (IS(r, "assistant")) { put(w, "[|assistant|]"); put_trim_c(w, m[i].content); put(w, "[|endofturn|]\n"); }
+            else if (f == F_EXAONE4 && IS(r, "tool")) { put(w, "[|tool|]"); put_trim_c(w, m[i].content); put(w, "[|endofturn|]\n"); }
         }
         if (add_ass) put(w, "[|assistant|]");
         break;
@@ -481,7 +505,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
             if (IS(r, "system") || IS(r, "user") || IS(r, "assistant") || IS(r, "tool")) {
-                put(w, "<|"); put(w, r); put(w, "|>\n"); put_trim(w, m[i].content); put(w, "<|endofturn|>\n");
+                put(w, "<|"); put(w, r); put(w, "|>\n"); put_trim_c(w, m[i].content); put(w, "<|endofturn|>\n");
             }
         }
         if (add_ass) put(w, "<|assistant|>\n");
@@ -491,11 +515,11 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         /* needs "\n\n" as the model's EOT; the assistant cue follows a final user turn */
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "System: "); put_trim(w, m[i].content); put(w, "\n\n"); }
+            if (IS(r, "system")) { put(w, "System: "); put_trim_c(w, m[i].content); put(w, "\n\n"); }
             else if (IS(r, "user")) {
-                put(w, "User: "); put_trim(w, m[i].content); put(w, "\n\n");
+                put(w, "User: "); put_trim_c(w, m[i].content); put(w, "\n\n");
                 if (i == n - 1) put(w, "Assistant:");
-            } else if (IS(r, "assistant")) { put(w, "Assistant: "); put_trim(w, m[i].content); put(w, "\n\n"); }
+            } else if (IS(r, "assistant")) { put(w, "Assistant: "); put_trim_c(w, m[i].content); put(w, "\n\n"); }
         }
         break;
 
@@ -503,7 +527,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         for (int i = 0; i < n; i++) {
             put(w, "<|start_of_role|>"); put(w, m[i].role); put(w, "<|end_of_role|>");
             if (IS(m[i].role, "assistant_tool_call")) put(w, "<|tool_call|>");
-            put(w, m[i].content); put(w, "<|end_of_text|>\n");
+            put_c(w, m[i].content); put(w, "<|end_of_text|>\n");
         }
         if (add_ass) put(w, "<|start_of_role|>assistant<|end_of_role|>");
         break;
@@ -515,7 +539,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
             } else {
                 put(w, "<|start_of_role|>"); put(w, m[i].role); put(w, "<|end_of_role|>");
             }
-            put(w, m[i].content); put(w, "<|end_of_text|>\n");
+            put_c(w, m[i].content); put(w, "<|end_of_text|>\n");
         }
         if (add_ass) put(w, "<|start_of_role|>assistant<|end_of_role|>");
         break;
@@ -523,13 +547,13 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_GIGACHAT: {
         int has_sys = n > 0 && IS(m[0].role, "system");
         put(w, "<s>");
-        if (has_sys) { put(w, m[0].content); put(w, "<|message_sep|>"); }
+        if (has_sys) { put_c(w, m[0].content); put(w, "<|message_sep|>"); }
         for (int i = has_sys; i < n; i++) {
             if (IS(m[i].role, "user")) {
-                put(w, "user<|role_sep|>"); put(w, m[i].content);
+                put(w, "user<|role_sep|>"); put_c(w, m[i].content);
                 put(w, "<|message_sep|>available functions<|role_sep|>[]<|message_sep|>");
             } else if (IS(m[i].role, "assistant")) {
-                put(w, "assistant<|role_sep|>"); put(w, m[i].content); put(w, "<|message_sep|>");
+                put(w, "assistant<|role_sep|>"); put_c(w, m[i].content); put(w, "<|message_sep|>");
             }
         }
         if (add_ass) put(w, "assistant<|role_sep|>");
@@ -539,15 +563,15 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_MEGREZ:
         for (int i = 0; i < n; i++) {
             put(w, "<|role_start|>"); put(w, m[i].role); put(w, "<|role_end|>");
-            put(w, m[i].content); put(w, "<|turn_end|>");
+            put_c(w, m[i].content); put(w, "<|turn_end|>");
         }
         if (add_ass) put(w, "<|role_start|>assistant<|role_end|>");
         break;
 
     case F_YANDEX:
         for (int i = 0; i < n; i++) {
-            if (IS(m[i].role, "user")) { put(w, " \xd0\x9f\xd0\xbe\xd0\xbb\xd1\x8c\xd0\xb7\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd0\xb5\xd0\xbb\xd1\x8c: "); put(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(m[i].role, "assistant")) { put(w, " \xd0\x90\xd1\x81\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbd\xd1\x82: "); put(w, m[i].content); put(w, "\n\n"); }
+            if (IS(m[i].role, "user")) { put(w, " \xd0\x9f\xd0\xbe\xd0\xbb\xd1\x8c\xd0\xb7\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd0\xb5\xd0\xbb\xd1\x8c: "); put_c(w, m[i].content); put(w, "\n\n"); }
+            else if (IS(m[i].role, "assistant")) { put(w, " \xd0\x90\xd1\x81\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbd\xd1\x82: "); put_c(w, m[i].content); put(w, "\n\n"); }
         }
         if (add_ass) put(w, " \xd0\x90\xd1\x81\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbd\xd1\x82:[SEP]");
         break;
@@ -558,7 +582,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         for (int i = 0; i < n; i++) {
             put(w, "<role>");
             if (IS(m[i].role, "user")) put(w, "HUMAN"); else put_role_case(w, m[i].role, 1);
-            put(w, "</role>"); put(w, m[i].content);
+            put(w, "</role>"); put_c(w, m[i].content);
             if (f == F_BAILING2) put(w, "<|role_end|>");
         }
         if (add_ass) {
@@ -570,7 +594,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_LLAMA4:
         for (int i = 0; i < n; i++) {
             put(w, "<|header_start|>"); put(w, m[i].role); put(w, "<|header_end|>\n\n");
-            put_trim(w, m[i].content); put(w, "<|eot|>");
+            put_trim_c(w, m[i].content); put(w, "<|eot|>");
         }
         if (add_ass) put(w, "<|header_start|>assistant<|header_end|>\n\n");
         break;
@@ -579,9 +603,9 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         put(w, "<|im_start|>");
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(r, "user")) { put(w, "User: "); put(w, m[i].content); put(w, "<end_of_utterance>\n"); }
-            else { put(w, "Assistant: "); put(w, m[i].content); put(w, "<end_of_utterance>\n"); }
+            if (IS(r, "system")) { put_c(w, m[i].content); put(w, "\n\n"); }
+            else if (IS(r, "user")) { put(w, "User: "); put_c(w, m[i].content); put(w, "<end_of_utterance>\n"); }
+            else { put(w, "Assistant: "); put_c(w, m[i].content); put(w, "<end_of_utterance>\n"); }
         }
         if (add_ass) put(w, "Assistant:");
         break;
@@ -589,9 +613,9 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_DOTS1:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "<|system|>"); put(w, m[i].content); put(w, "<|endofsystem|>"); }
-            else if (IS(r, "user")) { put(w, "<|userprompt|>"); put(w, m[i].content); put(w, "<|endofuserprompt|>"); }
-            else { put(w, "<|response|>"); put(w, m[i].content); put(w, "<|endofresponse|>"); }
+            if (IS(r, "system")) { put(w, "<|system|>"); put_c(w, m[i].content); put(w, "<|endofsystem|>"); }
+            else if (IS(r, "user")) { put(w, "<|userprompt|>"); put_c(w, m[i].content); put(w, "<|endofuserprompt|>"); }
+            else { put(w, "<|response|>"); put_c(w, m[i].content); put(w, "<|endofresponse|>"); }
         }
         if (add_ass) put(w, "<|response|>");
         break;
@@ -599,15 +623,15 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_HUNYUAN_MOE:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "<|startoftext|>"); put(w, m[i].content); put(w, "<|extra_4|>"); }
-            else if (IS(r, "assistant")) { put(w, m[i].content); put(w, "<|eos|>"); }
-            else { put(w, "<|startoftext|>"); put(w, m[i].content); put(w, "<|extra_0|>"); }
+            if (IS(r, "system")) { put(w, "<|startoftext|>"); put_c(w, m[i].content); put(w, "<|extra_4|>"); }
+            else if (IS(r, "assistant")) { put_c(w, m[i].content); put(w, "<|eos|>"); }
+            else { put(w, "<|startoftext|>"); put_c(w, m[i].content); put(w, "<|extra_0|>"); }
         }
         break;
 
     case F_OPENAI_MOE:
         for (int i = 0; i < n; i++) {
-            put(w, "<|start|>"); put(w, m[i].role); put(w, "<|message|>"); put(w, m[i].content);
+            put(w, "<|start|>"); put(w, m[i].role); put(w, "<|message|>"); put_c(w, m[i].content);
             put(w, IS(m[i].role, "assistant") ? "<|return|>" : "<|end|>");
         }
         if (add_ass) put(w, "<|start|>assistant");
@@ -616,11 +640,11 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_HUNYUAN_DENSE:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (i == 0 && IS(r, "system")) { put(w, m[i].content); put(w, "<\xef\xbd\x9chy_place\xe2\x96\x81holder\xe2\x96\x81no\xe2\x96\x81" "3\xef\xbd\x9c>"); }
+            if (i == 0 && IS(r, "system")) { put_c(w, m[i].content); put(w, "<\xef\xbd\x9chy_place\xe2\x96\x81holder\xe2\x96\x81no\xe2\x96\x81" "3\xef\xbd\x9c>"); }
             if (IS(r, "assistant")) {
-                put(w, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>"); put(w, m[i].content); put(w, "<\xef\xbd\x9chy_place\xe2\x96\x81holder\xe2\x96\x81no\xe2\x96\x81" "2\xef\xbd\x9c>");
+                put(w, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>"); put_c(w, m[i].content); put(w, "<\xef\xbd\x9chy_place\xe2\x96\x81holder\xe2\x96\x81no\xe2\x96\x81" "2\xef\xbd\x9c>");
             } else if (IS(r, "user")) {
-                put(w, "<\xef\xbd\x9chy_User\xef\xbd\x9c>"); put(w, m[i].content); put(w, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>");
+                put(w, "<\xef\xbd\x9chy_User\xef\xbd\x9c>"); put_c(w, m[i].content); put(w, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>");
             }
         }
         break;
@@ -629,9 +653,9 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         put(w, "<\xef\xbd\x9chy_begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (i == 0 && IS(r, "system")) { put(w, m[i].content); put(w, "<\xef\xbd\x9chy_place\xe2\x96\x81holder\xe2\x96\x81no\xe2\x96\x81" "3\xef\xbd\x9c>"); continue; }
-            if (IS(r, "user")) { put(w, m[i].content); put(w, "<\xef\xbd\x9chy_User\xef\xbd\x9c>"); }
-            else if (IS(r, "assistant")) { put(w, m[i].content); put(w, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>"); }
+            if (i == 0 && IS(r, "system")) { put_c(w, m[i].content); put(w, "<\xef\xbd\x9chy_place\xe2\x96\x81holder\xe2\x96\x81no\xe2\x96\x81" "3\xef\xbd\x9c>"); continue; }
+            if (IS(r, "user")) { put_c(w, m[i].content); put(w, "<\xef\xbd\x9chy_User\xef\xbd\x9c>"); }
+            else if (IS(r, "assistant")) { put_c(w, m[i].content); put(w, "<\xef\xbd\x9chy_Assistant\xef\xbd\x9c>"); }
         }
         break;
 
@@ -642,7 +666,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
             else if (IS(r, "user")) put(w, "<|im_user|>user<|im_middle|>");
             else if (IS(r, "assistant")) put(w, "<|im_assistant|>assistant<|im_middle|>");
             else if (IS(r, "tool")) put(w, "<|im_system|>tool<|im_middle|>");
-            put(w, m[i].content); put(w, "<|im_end|>");
+            put_c(w, m[i].content); put(w, "<|im_end|>");
         }
         if (add_ass) put(w, "<|im_assistant|>assistant<|im_middle|>");
         break;
@@ -650,7 +674,7 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_SEED_OSS:
         for (int i = 0; i < n; i++) {
             put(w, "<seed:bos>"); put(w, m[i].role); put(w, "\n");
-            if (IS(m[i].role, "assistant")) put_trim(w, m[i].content); else put(w, m[i].content);
+            if (IS(m[i].role, "assistant")) put_trim_c(w, m[i].content); else put_c(w, m[i].content);
             put(w, "<seed:eos>");
         }
         if (add_ass) put(w, "<seed:bos>assistant\n");
@@ -659,9 +683,9 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
     case F_GROK2:
         for (int i = 0; i < n; i++) {
             const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "System: "); put_trim(w, m[i].content); put(w, "<|separator|>\n\n"); }
-            else if (IS(r, "user")) { put(w, "Human: "); put_trim(w, m[i].content); put(w, "<|separator|>\n\n"); }
-            else if (IS(r, "assistant")) { put(w, "Assistant: "); put(w, m[i].content); put(w, "<|separator|>\n\n"); }
+            if (IS(r, "system")) { put(w, "System: "); put_trim_c(w, m[i].content); put(w, "<|separator|>\n\n"); }
+            else if (IS(r, "user")) { put(w, "Human: "); put_trim_c(w, m[i].content); put(w, "<|separator|>\n\n"); }
+            else if (IS(r, "assistant")) { put(w, "Assistant: "); put_c(w, m[i].content); put(w, "<|separator|>\n\n"); }
         }
         if (add_ass) put(w, "Assistant:");
         break;
@@ -675,14 +699,14 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
             else if (IS(r, "assistant")) tag = "[unused9]\xe5\x8a\xa9\xe6\x89\x8b\xef\xbc\x9a";
             else if (IS(r, "tool")) tag = "[unused9]\xe5\xb7\xa5\xe5\x85\xb7\xef\xbc\x9a";
             else if (IS(r, "function")) tag = "[unused9]\xe6\x96\xb9\xe6\xb3\x95\xef\xbc\x9a";
-            if (tag) { put(w, tag); put(w, m[i].content); put(w, "[unused10]"); }
+            if (tag) { put(w, tag); put_c(w, m[i].content); put(w, "[unused10]"); }
         }
         if (add_ass) put(w, "[unused9]\xe5\x8a\xa9\xe6\x89\x8b\xef\xbc\x9a");
         break;
 
     case F_SOLAR_OPEN:
         for (int i = 0; i < n; i++) {
-            put(w, "<|begin|>"); put(w, m[i].role); put(w, "<|content|>"); put(w, m[i].content); put(w, "<|end|>");
+            put(w, "<|begin|>"); put(w, m[i].role); put(w, "<|content|>"); put_c(w, m[i].content); put(w, "<|end|>");
         }
         if (add_ass) put(w, "<|begin|>assistant");
         break;
@@ -694,18 +718,26 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
 
 eq_status eq_chat_format(const char *family, const eq_chat_msg *msgs, int n, int add_assistant,
                          char *buf, size_t cap, size_t *n_out) {
+    return eq_chat_format_spans(family, msgs, n, add_assistant, buf, cap, n_out, NULL, 0, NULL);
+}
+
+eq_status eq_chat_format_spans(const char *family, const eq_chat_msg *msgs, int n, int add_assistant,
+                               char *buf, size_t cap, size_t *n_out,
+                               eq_text_span *spans, size_t span_cap, size_t *n_spans) {
     if (n_out) *n_out = 0;
+    if (n_spans) *n_spans = 0;
     if (buf && cap) buf[0] = '\0';
-    if (!family || n < 0 || (n > 0 && !msgs)) return EQ_ERR_ARG;
+    if (!family || n < 0 || (n > 0 && !msgs) || (span_cap && !spans)) return EQ_ERR_ARG;
     fam f = fam_by_name(family);
     if (f == F_UNKNOWN) return EQ_ERR_UNSUPPORTED;
     for (int i = 0; i < n; i++)
         if (!msgs[i].role || !msgs[i].content) return EQ_ERR_ARG;
 
-    wr w = { buf, buf ? cap : 0, 0, 0 };
+    wr w = { buf, buf ? cap : 0, 0, 0, spans, spans ? span_cap : 0, 0, 0 };
     format(f, msgs, n, add_assistant, &w);
     if (w.overflow) return EQ_ERR_NOMEM;
     if (n_out) *n_out = w.len;
+    if (n_spans) *n_spans = w.n_spans;
     if (w.cap) buf[w.len < w.cap ? w.len : w.cap - 1] = '\0';
-    return w.len < w.cap ? EQ_OK : EQ_ERR_ARG;
+    return w.len < w.cap && (!n_spans || w.n_spans <= w.span_cap) ? EQ_OK : EQ_ERR_ARG;
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cli_tokenize(eq_model *m, const char *text, int add_special, int parse_special, eq_token **out);
 int cli_generate(eq_ctx *c, eq_model *m, eq_sampler *s, int n_max, int special, FILE *out, char **collect,
                  double *t_gen, eq_token **toks, int *n_toks);
 
@@ -29,18 +28,21 @@ static char *read_line(FILE *f) {
     return b;
 }
 
-static char *format_chat(eq_model *m, const eq_chat_msg *msgs, int n) {
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    eq_status st = buf ? eq_chat_apply(m, NULL, msgs, n, 1, buf, cap, &len) : EQ_ERR_NOMEM;
-    if (st == EQ_ERR_ARG && len >= cap) {
-        free(buf);
-        cap = len + 1;
-        buf = malloc(cap);
-        st = buf ? eq_chat_apply(m, NULL, msgs, n, 1, buf, cap, &len) : EQ_ERR_NOMEM;
+/* The conversation's prompt tokens (special tokens parsed only in the template's text, so a
+ * typed "<|im_end|>" stays text); the count, or -1 after printing the error. */
+static int chat_tokens(eq_model *m, const eq_chat_msg *msgs, int n, eq_token **out) {
+    int cap = 1024, need = 0;
+    eq_token *ids = malloc((size_t)cap * sizeof *ids);
+    eq_status st = ids ? eq_chat_tokenize(m, NULL, msgs, n, 1, 0, ids, cap, &need) : EQ_ERR_NOMEM;
+    if (st == EQ_ERR_ARG && need > cap) {
+        free(ids);
+        cap = need;
+        ids = malloc((size_t)cap * sizeof *ids);
+        st = ids ? eq_chat_tokenize(m, NULL, msgs, n, 1, 0, ids, cap, &need) : EQ_ERR_NOMEM;
     }
-    if (st) { free(buf); cli_error("cannot apply the chat template: %s", eq_status_str(st)); return NULL; }
-    return buf;
+    if (st) { free(ids); cli_error("cannot build the chat prompt: %s", eq_status_str(st)); return -1; }
+    *out = ids;
+    return need;
 }
 
 int cmd_chat(const cli_args *a) {
@@ -73,11 +75,8 @@ int cmd_chat(const cli_args *a) {
         msgs = nm; owned = no;
         owned[n_msgs] = line;
         msgs[n_msgs++] = (eq_chat_msg){"user", line};
-        char *text = format_chat(m, msgs, n_msgs);
-        if (!text) { rc = 1; break; }
         eq_token *ids = NULL;
-        int n = cli_tokenize(m, text, 1, 1, &ids);
-        free(text);
+        int n = chat_tokens(m, msgs, n_msgs, &ids);
         if (n < 0) { rc = 1; break; }
         if (n >= eq_ctx_n_ctx(c)) {
             free(ids);

@@ -312,8 +312,8 @@ async function fitContext(s) {
   let hist = app.history.slice();
   let dropped = 0;
   for (;;) {
-    const text = await app.llm.applyChatTemplate([...sys, ...hist], app.template ? { template: app.template } : {});
-    const n = (await app.llm.tokenize(text)).length;
+    // the tokens chat.completions.create() evaluates (special-token text in messages is text)
+    const n = (await app.llm.applyChatTemplate([...sys, ...hist], { tokenize: true, ...(app.template ? { template: app.template } : {}) })).length;
     const room = nCtx - n;
     if (room >= want || hist.length <= 1) {
       if (room < 2) throw new EdgeqError('CONTEXT_FULL', `the message is ${n} tokens with the system prompt, the context holds ${nCtx}`);

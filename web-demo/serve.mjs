@@ -78,70 +78,90 @@ export function parseRange(header, size) {
   return { start, end };
 }
 
+/**
+ * Serve `file` (404 when it is missing or not a regular file). The file is opened once and
+ * everything (size, ETag, bytes) comes from that descriptor, so a file deleted or replaced
+ * meanwhile cannot make the answer inconsistent or throw.
+ */
 function sendFile(req, res, file, headers, opts) {
-  let st;
-  try { st = fs.statSync(file); } catch { return notFound(res, headers); }
-  if (!st.isFile()) return notFound(res, headers);
-  const etag = etagOf(st);
-  const base = {
-    ...headers,
-    'Content-Type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',
-    'Accept-Ranges': 'bytes',
-    ETag: etag,
-    'Last-Modified': st.mtime.toUTCString(),
-    // a development server: always revalidate (cheap with the ETag), so edits show at once
-    'Cache-Control': 'no-cache',
-  };
-  if (req.headers['if-none-match'] === etag && !req.headers.range) {
-    res.writeHead(304, base);
-    res.end();
-    return;
-  }
-  let start = 0;
-  let end = st.size - 1;
-  let status = 200;
-  const ifRange = req.headers['if-range'];
-  const rangeApplies = !ifRange || ifRange === etag || ifRange === base['Last-Modified'];
-  const range = rangeApplies ? parseRange(req.headers.range, st.size) : null;
-  if (range === 'unsatisfiable') {
-    res.writeHead(416, { ...base, 'Content-Range': `bytes */${st.size}` });
-    res.end();
-    return;
-  }
-  if (range) {
-    ({ start, end } = range);
-    status = 206;
-    base['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
-  }
-  base['Content-Length'] = st.size === 0 ? 0 : end - start + 1;
-  res.writeHead(status, base);
-  if (req.method === 'HEAD' || st.size === 0) { res.end(); return; }
-  if (opts.throttle > 0) {
-    streamThrottled(res, file, start, end, opts.throttle);
-  } else {
-    const s = fs.createReadStream(file, { start, end, highWaterMark: 1 << 20 });
-    s.on('error', () => res.destroy());
-    res.on('close', () => s.destroy());
-    s.pipe(res);
+  let fd;
+  // O_NONBLOCK: opening a FIFO must not block the server (it is then refused as not a file)
+  try { fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK || 0)); } catch { return notFound(res, headers); }
+  let handedOver = false; // the stream closes fd from then on
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return notFound(res, headers);
+    const etag = etagOf(st);
+    const base = {
+      ...headers,
+      'Content-Type': MIME[path.extname(file).toLowerCase()] || 'application/octet-stream',
+      'Accept-Ranges': 'bytes',
+      ETag: etag,
+      'Last-Modified': st.mtime.toUTCString(),
+      // a development server: always revalidate (cheap with the ETag), so edits show at once
+      'Cache-Control': 'no-cache',
+    };
+    if (req.headers['if-none-match'] === etag && !req.headers.range) {
+      res.writeHead(304, base);
+      res.end();
+      return;
+    }
+    let start = 0;
+    let end = st.size - 1;
+    let status = 200;
+    const ifRange = req.headers['if-range'];
+    const rangeApplies = !ifRange || ifRange === etag || ifRange === base['Last-Modified'];
+    const range = rangeApplies ? parseRange(req.headers.range, st.size) : null;
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { ...base, 'Content-Range': `bytes */${st.size}` });
+      res.end();
+      return;
+    }
+    if (range) {
+      ({ start, end } = range);
+      status = 206;
+      base['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
+    }
+    base['Content-Length'] = st.size === 0 ? 0 : end - start + 1;
+    res.writeHead(status, base);
+    if (req.method === 'HEAD' || st.size === 0) { res.end(); return; }
+    handedOver = true;
+    if (opts.throttle > 0) {
+      streamThrottled(res, fd, start, end, opts.throttle);
+    } else {
+      const s = fs.createReadStream(null, { fd, start, end, highWaterMark: 1 << 20 });
+      s.on('error', () => res.destroy());
+      res.on('close', () => s.destroy());
+      s.pipe(res);
+    }
+  } finally {
+    if (!handedOver) fs.close(fd, () => {});
   }
 }
 
-/** Write [start, end] of `file` at about `bytesPerSec`: one slice every 50 ms. */
-function streamThrottled(res, file, start, end, bytesPerSec) {
+/** Write [start, end] of the open file `fd` at about `bytesPerSec`: one slice every 50 ms. */
+function streamThrottled(res, fd, start, end, bytesPerSec) {
   const slice = Math.max(4096, Math.floor(bytesPerSec / 20));
-  let fd;
-  try { fd = fs.openSync(file, 'r'); } catch { res.destroy(); return; }
   let pos = start;
   let timer = null;
-  const close = () => { clearTimeout(timer); if (fd !== undefined) { fs.closeSync(fd); fd = undefined; } };
+  const close = () => { clearTimeout(timer); if (fd !== undefined) { fs.close(fd, () => {}); fd = undefined; } };
   res.on('close', close);
   const tick = () => {
     if (fd === undefined) return;
     if (pos > end) { close(); res.end(); return; }
-    const buf = Buffer.allocUnsafe(Math.min(slice, end - pos + 1));
-    const n = fs.readSync(fd, buf, 0, buf.length, pos);
+    let n;
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(slice, end - pos + 1));
+      n = fs.readSync(fd, buf, 0, buf.length, pos);
+      // the file shrank: the promised length cannot be sent, so the response is cut
+      if (n === 0) { close(); res.destroy(); return; }
+      res.write(n === buf.length ? buf : buf.subarray(0, n));
+    } catch {
+      close();
+      res.destroy();
+      return;
+    }
     pos += n;
-    res.write(n === buf.length ? buf : buf.subarray(0, n));
     timer = setTimeout(tick, 50);
   };
   tick();
@@ -150,6 +170,18 @@ function streamThrottled(res, file, start, end, bytesPerSec) {
 function notFound(res, headers) {
   res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
   res.end('not found\n');
+}
+
+/** A handler threw: 500 while nothing was sent yet, else cut the connection. Never throws. */
+function internalError(res, headers, e, quiet) {
+  if (!quiet) console.error(`serve.mjs: internal error: ${e && e.stack ? e.stack : e}`);
+  try {
+    if (res.headersSent) { res.destroy(); return; }
+    res.writeHead(500, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end('internal server error\n');
+  } catch {
+    res.destroy();
+  }
 }
 
 /** `rel` inside `dir`, or null for anything that tries to leave it (.., backslashes, NUL). */
@@ -179,7 +211,17 @@ export async function startServer(opts = {}) {
     models.set(path.basename(abs), abs);
   }
 
+  // every request goes through one try/catch: whatever a request does (a model deleted while
+  // listed, a file vanishing mid-request, odd paths or ranges), it gets an answer and the
+  // server stays up
   const server = http.createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      internalError(res, headers, e, opts.quiet);
+    }
+  });
+  function handle(req, res) {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...headers, Allow: 'GET, HEAD' });
       res.end();
@@ -200,7 +242,13 @@ export async function startServer(opts = {}) {
     }
     if (url === '/favicon.ico') { res.writeHead(204, headers); res.end(); return; }
     if (url === '/models/' || url === '/models') {
-      const list = [...models].map(([name, p]) => ({ name, url: `/models/${encodeURIComponent(name)}`, size: fs.statSync(p).size }));
+      // models whose file is gone (or no longer a file) are left out until they are back
+      const list = [];
+      for (const [name, p] of models) {
+        let st;
+        try { st = fs.statSync(p); } catch { continue; }
+        if (st.isFile()) list.push({ name, url: `/models/${encodeURIComponent(name)}`, size: st.size });
+      }
       const body = JSON.stringify(list);
       res.writeHead(200, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -219,7 +267,7 @@ export async function startServer(opts = {}) {
       return sendFile(req, res, file, headers, {});
     }
     notFound(res, headers);
-  });
+  }
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 8080, opts.host || '127.0.0.1', resolve);

@@ -7,6 +7,25 @@ import { EdgeqError, statusError, asEdgeqError } from './errors.js';
 const STAGE_BYTES = 1 << 20; // staging buffer in the heap that fetched chunks pass through
 const enc = new TextEncoder();
 
+/**
+ * The sampler's seed: the caller's (any integer: the same one gives the same tokens), or without
+ * one a fresh random seed for every generation, as llama.cpp and `edgeq serve` do (OpenAI's
+ * default: sampled replies differ from one request to the next).
+ */
+export function samplerSeed(seed) {
+  if (seed !== undefined && seed !== null) {
+    const n = Number(seed);
+    if (typeof seed === 'boolean' || !Number.isInteger(n) || n < -(2 ** 63) || n >= 2 ** 64) {
+      throw new EdgeqError('ARG', `seed must be an integer, not ${String(seed)}`);
+    }
+    return n;
+  }
+  const u = new Uint32Array(2);
+  if (globalThis.crypto && typeof globalThis.crypto.getRandomValues === 'function') globalThis.crypto.getRandomValues(u);
+  else for (let i = 0; i < 2; i++) u[i] = Math.floor(Math.random() * 2 ** 32); // no Web Crypto: still varies
+  return (u[0] & 0x1fffff) * 2 ** 32 + u[1]; // 53 random bits: exact in a double
+}
+
 export class Engine {
   /** @param {any} mod an instantiated createEdgeq() module */
   constructor(mod) {
@@ -299,7 +318,8 @@ export class Engine {
   }
 
   // ---- chat templates ---------------------------------------------------------------------------
-  applyChatTemplate(messages, { addAssistant = true, template = null } = {}) {
+  /** Run fn(tmplPtr, rolesPtr, contentsPtr, n) with the messages as C string arrays in the heap. */
+  _withMessages(messages, template, fn) {
     this._needModel();
     if (!Array.isArray(messages)) throw new EdgeqError('ARG', 'messages must be an array');
     const allocs = [];
@@ -320,24 +340,56 @@ export class Engine {
       }
       let tp = 0;
       if (template) { [tp] = this.allocString(template); allocs.push(tp); }
+      return fn(tp, arr, arr + 4 * n, n, allocs);
+    } finally {
+      for (const p of allocs) this._free(p);
+    }
+  }
+
+  _templateError(st, template) {
+    if (st === 3) {
+      return new EdgeqError('UNSUPPORTED', template ? `unknown chat template '${template}'`
+        : 'the model has no chat template edgeq knows (pass one by name)');
+    }
+    return statusError(st, 'applying the chat template failed');
+  }
+
+  applyChatTemplate(messages, { addAssistant = true, template = null } = {}) {
+    return this._withMessages(messages, template, (tp, roles, contents, n, allocs) => {
       let cap = 4096;
       for (let attempt = 0; attempt < 2; attempt++) {
         const buf = this._malloc(cap);
         allocs.push(buf);
-        const st = this.m._eqw_chat_apply(this.model, tp, arr, arr + 4 * n, n, addAssistant ? 1 : 0, buf, cap, this.scratch);
+        const st = this.m._eqw_chat_apply(this.model, tp, roles, contents, n, addAssistant ? 1 : 0, buf, cap, this.scratch);
         const need = this.i32(this.scratch, 1)[0];
         if (st === 0) return this.str(buf, need);
         if (st === 5 && need >= cap && attempt === 0) { cap = need + 1; continue; }
-        if (st === 3) {
-          throw new EdgeqError('UNSUPPORTED', template ? `unknown chat template '${template}'`
-            : 'the model has no chat template edgeq knows (pass one by name)');
-        }
-        throw statusError(st, 'applying the chat template failed');
+        throw this._templateError(st, template);
       }
       throw new EdgeqError('RUNTIME', 'applying the chat template failed');
-    } finally {
-      for (const p of allocs) this._free(p);
-    }
+    });
+  }
+
+  /**
+   * The chat prompt's tokens: special-token text ("<|im_end|>") becomes a control token only
+   * where the template wrote it; in message contents it stays text, so a message cannot forge
+   * turns. parseSpecialInContent: parse it in contents too (trusted contents only).
+   */
+  chatTokens(messages, { addAssistant = true, template = null, parseSpecialInContent = false } = {}) {
+    return this._withMessages(messages, template, (tp, roles, contents, n, allocs) => {
+      let cap = 1024;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const out = this._malloc(cap * 4);
+        allocs.push(out);
+        const st = this.m._eqw_chat_tokenize(this.model, tp, roles, contents, n, addAssistant ? 1 : 0,
+          parseSpecialInContent ? 1 : 0, out, cap, this.scratch);
+        const need = this.i32(this.scratch, 1)[0];
+        if (st === 0) return Array.from(this.i32(out, need));
+        if (st === 5 && need > cap && attempt === 0) { cap = need; continue; }
+        throw this._templateError(st, template);
+      }
+      throw new EdgeqError('RUNTIME', 'tokenizing the chat prompt failed');
+    });
   }
 
   // ---- evaluation -------------------------------------------------------------------------------
@@ -397,7 +449,8 @@ export class Engine {
   /**
    * Start a generation; returns its id. Drive it with step() until done.
    * opts: prompt (string) or tokens (number[]), maxTokens, temperature, topK, topP, minP,
-   * repeatPenalty, repeatLastN, seed, stop (string|string[]), addSpecial, parseSpecial, batchSize
+   * repeatPenalty, repeatLastN, seed (none: a fresh random one), stop (string|string[]),
+   * addSpecial, parseSpecial, batchSize
    */
   startGeneration(opts = {}) {
     this._needCtx();
@@ -409,9 +462,10 @@ export class Engine {
       throw new EdgeqError('CONTEXT_FULL', `the prompt is ${tokens.length} tokens, the context only ${nCtx}`);
     }
     const num = (v, d) => (v === undefined || v === null ? d : Number(v));
+    const seed = samplerSeed(opts.seed);
     const sampler = this.m._eqw_sampler_new(this.m._eqw_model_n_vocab(this.model),
       num(opts.temperature, 0.8), num(opts.topK, 40) | 0, num(opts.topP, 0.95), num(opts.minP, 0.05),
-      num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, opts.seed === undefined || opts.seed === null ? -1 : Number(opts.seed));
+      num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, seed);
     if (!sampler) throw new EdgeqError('ARG', this.str(this.m._eqw_errmsg()));
     this.endGeneration();
     if (opts.cachePrompt === false) this.reset(); // no prefix reuse (benchmarks, reproducibility)
@@ -422,6 +476,7 @@ export class Engine {
     this.gen = {
       id: ++this.genId,
       sampler,
+      seed, // reported in the step results: passing it again repeats the generation
       prompt: tokens,
       pending: null, // prompt tokens still to decode
       maxTokens: opts.maxTokens === undefined || opts.maxTokens === null ? Infinity : Math.max(0, opts.maxTokens | 0),
@@ -448,7 +503,7 @@ export class Engine {
 
   /**
    * One step: decode a batch of the prompt, or sample + decode one token. Returns
-   * { text, done, finishReason, promptTokens, completionTokens }.
+   * { text, done, finishReason, promptTokens, completionTokens, cachedTokens, seed }.
    */
   step(id) {
     const g = this.gen;
@@ -460,6 +515,7 @@ export class Engine {
       promptTokens: g.prompt.length,
       completionTokens: g.nGen,
       cachedTokens: g.nCached,
+      seed: g.seed,
     });
     try {
       if (g.pending.length) {

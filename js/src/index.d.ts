@@ -64,6 +64,7 @@ export interface SamplingOptions {
   minP?: number;
   repeatPenalty?: number;
   repeatLastN?: number;
+  /** Any integer: the same seed gives the same tokens. None: a fresh random seed each time. */
   seed?: number;
 }
 
@@ -95,6 +96,8 @@ export interface GenerationStats {
   promptTokensPerSecond: number;
   tokensPerSecond: number;
   finishReason: 'stop' | 'length' | null;
+  /** The sampler's seed (drawn at random when none was given): pass it to repeat the reply. */
+  seed: number | null;
 }
 
 export interface TensorInfo { name: string; type: string; shape: number[]; }
@@ -137,11 +140,19 @@ export interface ChatCompletionCreateParams {
   top_k?: number;
   min_p?: number;
   repeat_penalty?: number;
+  /** Any integer: reproducible replies. None: a fresh random seed per request. */
   seed?: number;
   stop?: string | string[];
   n?: 1;
   /** A chat template family name ("chatml", "llama3", ...) instead of the model's. */
   template?: string;
+  /**
+   * Special-token text such as "<|im_end|>" inside message contents becomes control tokens too
+   * (default false: it stays text, so a message cannot forge turns; the template's own text is
+   * always parsed). Also spelled parse_special_in_content.
+   */
+  parseSpecialInContent?: boolean;
+  parse_special_in_content?: boolean;
   signal?: AbortSignal;
 }
 
@@ -184,7 +195,9 @@ export declare class LLM {
   info(): Promise<ModelInfo>;
   tokenize(text: string, opts?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<number[]>;
   detokenize(ids: ArrayLike<number>, opts?: { special?: boolean }): Promise<string>;
-  applyChatTemplate(messages: ChatMessage[], opts?: { addAssistant?: boolean; template?: string }): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], opts?: { addAssistant?: boolean; template?: string; tokenize?: false }): Promise<string>;
+  /** The token ids chat.completions.create() evaluates (special tokens parsed only in the template's text). */
+  applyChatTemplate(messages: ChatMessage[], opts: { addAssistant?: boolean; template?: string; tokenize: true; parseSpecialInContent?: boolean }): Promise<number[]>;
   /** Text pieces as they are generated (whole UTF-8 characters only). */
   complete(prompt: string | number[], opts?: CompleteOptions): AsyncIterableIterator<string>;
   /** OpenAI-style chat completions, with the model's chat template. */

@@ -60,7 +60,8 @@ export class LLM {
   /**
    * The last generation: { promptTokens, cachedTokens, completionTokens, promptMs (to the first
    * token), generationMs (first to last token), promptTokensPerSecond, tokensPerSecond,
-   * finishReason }, or null before any.
+   * finishReason, seed (the sampler's: pass it again to repeat the generation) }, or null
+   * before any.
    */
   get stats() { return this._stats ? { ...this._stats } : null; }
 
@@ -77,9 +78,16 @@ export class LLM {
     return this._b.call('detokenize', Array.from(ids, (t) => t | 0), { special: !!opts.special });
   }
 
+  /**
+   * The chat prompt as text, or with tokenize: true as the token ids chat.completions.create()
+   * evaluates: special-token text in message contents stays text there unless
+   * parseSpecialInContent (the text form, passed to complete(), parses it everywhere).
+   */
   async applyChatTemplate(messages, opts = {}) {
     this._check();
-    return this._b.call('applyChatTemplate', messages, { addAssistant: opts.addAssistant ?? true, template: opts.template ?? null });
+    const o = { addAssistant: opts.addAssistant ?? true, template: opts.template ?? null };
+    if (opts.tokenize) return this._b.call('chatTokens', messages, { ...o, parseSpecialInContent: !!opts.parseSpecialInContent });
+    return this._b.call('applyChatTemplate', messages, o);
   }
 
   /**
@@ -98,7 +106,8 @@ export class LLM {
   /**
    * Generate text after a prompt: an async iterator of text pieces (complete UTF-8 only).
    * opts: maxTokens, temperature (0 = greedy), topK, topP, minP, repeatPenalty, repeatLastN,
-   * seed, stop (string | string[]), signal, addSpecial, parseSpecial, ignoreEos (keep going
+   * seed (an integer: reproducible; none: a fresh random seed per call), stop (string |
+   * string[]), signal, addSpecial, parseSpecial, ignoreEos (keep going
    * past end-of-generation tokens), cachePrompt (false: no reuse of the cached prefix).
    * Counts and timings end up in llm.stats.
    */
@@ -143,6 +152,7 @@ export class LLM {
           promptTokensPerSecond: promptMs > 0 ? (1000 * evaluated) / promptMs : 0,
           tokensPerSecond: generationMs > 0 ? (1000 * (r.completionTokens - 1)) / generationMs : 0,
           finishReason: r.finishReason || null,
+          seed: r.seed ?? null,
         };
       };
       for (;;) {
@@ -175,12 +185,16 @@ export class LLM {
     if (!params || !Array.isArray(params.messages)) throw new EdgeqError('ARG', 'messages must be an array');
     if (params.n !== undefined && params.n !== 1) throw new EdgeqError('ARG', 'only n = 1 is supported');
     const signal = reqOpts.signal || params.signal;
-    const prompt = await this._b.call('applyChatTemplate', params.messages, { addAssistant: true, template: params.template ?? null });
+    // tokens, not the prompt's text: special-token text in the messages must stay text
+    const tokens = await this._b.call('chatTokens', params.messages, {
+      addAssistant: true, template: params.template ?? null,
+      parseSpecialInContent: !!(params.parseSpecialInContent ?? params.parse_special_in_content),
+    });
     const sampling = samplingOptions(params);
     const id = 'chatcmpl-' + randomId();
     const created = Math.floor(Date.now() / 1000);
     const model = params.model || this._modelName;
-    const steps = this._steps({ ...sampling, prompt, addSpecial: true, parseSpecial: true, signal });
+    const steps = this._steps({ ...sampling, tokens, signal });
     const usage = (r) => ({
       prompt_tokens: r ? r.promptTokens : 0,
       completion_tokens: r ? r.completionTokens : 0,

@@ -127,6 +127,7 @@ const ops = {
   tokenize: (text, o) => engine.tokenize(text, o),
   detokenize: (ids, o) => engine.detokenize(ids, o),
   applyChatTemplate: (msgs, o) => engine.applyChatTemplate(msgs, o),
+  chatTokens: (msgs, o) => engine.chatTokens(msgs, o),
   logits: () => engine.logits(),
   startGeneration: (o) => engine.startGeneration(o),
   step: (id) => engine.step(id),

@@ -5,6 +5,7 @@
 
 #include "edgeq.h"
 #include "gguf/gguf.h"
+#include "text_span.h"
 
 typedef struct eq_vocab eq_vocab;
 
@@ -23,6 +24,13 @@ int      eq_vocab_add_eos(const eq_vocab *v);
 /* Same contract as eq_tokenize in edgeq.h. */
 eq_status eq_vocab_tokenize(const eq_vocab *v, const char *text, size_t len, int add_special,
                             int parse_special, eq_token *out, int cap, int *n_out);
+/* eq_vocab_tokenize where control (and unknown) token text is not parsed where it would
+ * overlap one of the n_plain `plain` spans (sorted, disjoint, inside the text; EQ_ERR_ARG
+ * otherwise): there it is plain text, as with parse_special off. The text is cut only at the
+ * special tokens found, so text without any tokenizes exactly as eq_vocab_tokenize does. */
+eq_status eq_vocab_tokenize_spans(const eq_vocab *v, const char *text, size_t len, int add_special,
+                                  int parse_special, const eq_text_span *plain, size_t n_plain,
+                                  eq_token *out, int cap, int *n_out);
 /* Same contract as eq_token_to_piece in edgeq.h. */
 int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *buf, int cap);
 /* The piece's full length, writing its first min(length, cap) bytes (a building block:

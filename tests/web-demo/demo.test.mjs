@@ -1,16 +1,20 @@
 // End-to-end test of the web demo (web-demo/) in headless Chromium with playwright-core:
 // web-demo/serve.mjs is started as users start it (random port), three times:
 //   isolated      COOP/COEP (threaded module): load from the URL, streamed reply with tokens/s,
-//                 Enter / Shift+Enter, Stop mid-reply, new chat, a 404 shown as a typed error,
+//                 Enter / Shift+Enter, Stop mid-reply, new chat (and a fresh sample of the same
+//                 question after it), a 404 shown as a typed error,
 //                 a model loaded from a local File (the file picker)
 //   --no-isolation  the same page single-threaded: load and a streamed reply
 //   --throttle    a slow download: progress bar with MB/s, then Cancel
-// plus HTTP checks of serve.mjs itself (MIME types, Range, COOP/COEP, path traversal).
+// plus HTTP checks of serve.mjs itself (MIME types, Range, COOP/COEP, path traversal) and that
+// no request takes it down (a listed model deleted, a file shrinking mid-download, bad ranges,
+// odd paths).
 // Prints "ok"/"not ok" per check and a last line "N passed, M failed"; exits non-zero on failure.
 //   node tests/web-demo/demo.test.mjs [MODEL.gguf]      (CHROMIUM: default /usr/bin/chromium)
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -48,7 +52,8 @@ function serve(args) {
       const m = /edgeq web demo: (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1], stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) });
+        const exited = () => child.exitCode !== null || child.signalCode !== null;
+        resolve({ url: m[1], exited, stop: () => (exited() ? Promise.resolve() : new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); })) });
       }
     };
     child.stdout.on('data', onData);
@@ -183,6 +188,82 @@ async function httpChecks() {
     await isolated.stop();
     await plain.stop();
   }
+  await robustnessChecks();
+}
+
+/** GET with raw headers -> { status, bytes } or { error } (a cut connection); never hangs past ms. */
+function rawGet(base, rawPath, headers = {}, ms = 10_000) {
+  const u = new URL(base);
+  return new Promise((resolve) => {
+    const req = http.get({ host: u.hostname, port: u.port, path: rawPath, headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (d) => { bytes += d.length; });
+      res.on('end', () => resolve({ status: res.statusCode, bytes }));
+      res.on('error', (e) => resolve({ status: res.statusCode, bytes, error: e.code || e.message }));
+      res.on('aborted', () => resolve({ status: res.statusCode, bytes, error: 'aborted' }));
+    });
+    req.on('error', (e) => resolve({ error: e.code || e.message }));
+    req.setTimeout(ms, () => { req.destroy(); resolve({ error: 'timeout' }); });
+  });
+}
+
+// ---- no request takes serve.mjs down (issue #8) ----------------------------------------------------
+async function robustnessChecks() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeq-demo-'));
+  const gone = path.join(tmp, 'gone.gguf');
+  const shrinks = path.join(tmp, 'shrinks.gguf');
+  fs.writeFileSync(gone, Buffer.alloc(4096, 1));
+  const small = path.join(tmp, 'small.gguf');
+  fs.writeFileSync(shrinks, Buffer.alloc(1 << 20, 2));
+  fs.writeFileSync(small, Buffer.alloc(100, 3));
+  const srv = await serve([gone, small]);
+  const slow = await serve(['--throttle', '0.1', shrinks]); // 100 KB/s: 10 s for the whole file
+  try {
+    await check('serve.mjs: a listed model deleted: /models/ leaves it out, its URL is 404, the server stays up', async () => {
+      const before = await (await fetch(new URL('/models/', srv.url))).json();
+      assert(before.some((m) => m.name === 'gone.gguf'), `list before: ${JSON.stringify(before)}`);
+      fs.rmSync(gone);
+      const r = await fetch(new URL('/models/', srv.url));
+      assert(r.status === 200, `/models/ -> ${r.status}`);
+      const after = await r.json();
+      assert(after.length === 2 && !after.some((m) => m.name === 'gone.gguf'), `list after: ${JSON.stringify(after)}`);
+      for (const method of ['GET', 'HEAD']) {
+        const g = await fetch(new URL('/models/gone.gguf', srv.url), { method });
+        assert(g.status === 404, `${method} /models/gone.gguf -> ${g.status}`);
+      }
+      const m = await fetch(new URL(`/models/${MODEL_NAME}`, srv.url), { headers: { Range: 'bytes=0-3' } });
+      assert(m.status === 206 && (await m.text()) === 'GGUF', `the other model: ${m.status}`);
+    });
+    await check('serve.mjs: bad ranges and odd paths get answers, the server stays up', async () => {
+      const murl = '/models/small.gguf';
+      for (const range of ['bytes=abc', 'bytes=5-2', 'bytes=-0', 'bytes=99999999999999999999999-', 'bytes=0-99999999999999999999999',
+        'bytes=1-2,4-5', 'items=0-1', 'bytes=-99999999999999999999999', '']) {
+        const r = await rawGet(srv.url, murl, { Range: range, 'If-Range': 'x' });
+        const r2 = await rawGet(srv.url, murl, { Range: range });
+        assert(!r.error && !r2.error && [200, 206, 416].includes(r2.status), `Range ${JSON.stringify(range)}: ${JSON.stringify(r2)} ${JSON.stringify(r)}`);
+      }
+      for (const p of ['/%', '/models/%E0%A4%A', '/js/%00', '/models/%00', '//', '///etc/passwd', '/js/' + 'a'.repeat(5000),
+        '/web-demo/' + 'x/'.repeat(2000), '/models/..', '/js/src/..%2f..%2f..%2fetc%2fpasswd', '/web-demo/index.html/']) {
+        const r = await rawGet(srv.url, p);
+        assert(!r.error && r.status < 500, `${p.slice(0, 40)}: ${JSON.stringify(r)}`);
+      }
+      const ok = await fetch(new URL('/web-demo/', srv.url));
+      assert(ok.status === 200 && !srv.exited(), `the page after all that: ${ok.status}`);
+    });
+    await check('serve.mjs: a file that shrinks during a (throttled) download: the response is cut, no hang', async () => {
+      const pending = rawGet(slow.url, '/models/shrinks.gguf', {}, 8000);
+      await new Promise((r) => setTimeout(r, 400));
+      fs.truncateSync(shrinks, 1000);
+      const r = await pending;
+      assert(r.error && r.error !== 'timeout' && r.bytes < 1 << 20, `download of a shrunk file: ${JSON.stringify(r)}`);
+      const again = await rawGet(slow.url, '/models/shrinks.gguf', { Range: 'bytes=0-9' });
+      assert(again.status === 206 && again.bytes === 10, `after: ${JSON.stringify(again)}`);
+    });
+  } finally {
+    await srv.stop();
+    await slow.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 // ---- the page, cross-origin isolated ----------------------------------------------------------
@@ -255,6 +336,18 @@ async function isolatedChecks(browser) {
       assert(await page.locator('#messages > *').count() === 0, 'messages left');
       assert(await page.isVisible('#empty-state'), 'no empty state');
       assert(await state(page) === 'ready', 'the model should stay loaded');
+    });
+
+    await check('isolated: the same question after New chat is sampled afresh (no fixed seed; issue #8)', async () => {
+      await setSetting(page, '#max-tokens', 16);
+      const replies = [];
+      for (let i = 0; i < 3; i++) {
+        await page.click('#new-chat');
+        replies.push((await chat(page, 'Write a short poem about the sea.')).text);
+      }
+      assert(replies.every((t) => t.trim()), `an empty reply: ${JSON.stringify(replies)}`);
+      assert(new Set(replies).size >= 2, `three tries at temperature 0.7, one reply: ${JSON.stringify(replies[0])}`);
+      await page.click('#new-chat');
     });
 
     await check('isolated: a missing model URL shows a typed HTTP 404 error', async () => {

@@ -3,6 +3,7 @@
 #include "edge.h"
 #include "edge_json.h"
 #include "cJSON.h"
+#include "chat.h"              /* eq_chat_tokenize_marked: contents whose NULs travel marked */
 #include "tokenizer/detok.h"   /* strict UTF-8 checks for what we send */
 
 #include <math.h>
@@ -36,6 +37,7 @@ struct eq_edge_req {
     size_t stop_len[MAX_STOP];
     int n_stop;
     int stream, include_usage;
+    int special_in_content;   /* parse_special_in_content: contents may hold control tokens */
     const char *model;        /* the request's "model", or NULL */
 };
 
@@ -398,6 +400,7 @@ static eq_status parse_fields(eq_edge_req *r, const cJSON *root, eq_edge_error *
     if (g) { r->sp.seed = (uint64_t)iv; r->has_seed = 1; }
     if ((st = parse_stop(r, member(root, "stop"), err))) return st;
     if (get_bool(root, "stream", &r->stream, err) < 0) return EQ_ERR_ARG;
+    if (get_bool(root, "parse_special_in_content", &r->special_in_content, err) < 0) return EQ_ERR_ARG;
     const cJSON *so = member(root, "stream_options");
     if (so) {
         if (!cJSON_IsObject(so)) { bad_type(err, "stream_options", "an object", so); return EQ_ERR_ARG; }
@@ -662,42 +665,29 @@ static int append(gen *g, const char *p, int n) {
     return 0;
 }
 
-static char *apply_template(eq_model *m, const eq_edge_req *r, size_t *n_out, eq_edge_error *err) {
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    eq_status st = buf ? eq_chat_apply(m, NULL, r->msgs, r->n_msgs, 1, buf, cap, &len) : EQ_ERR_NOMEM;
-    if (st == EQ_ERR_ARG && len >= cap) {
-        free(buf);
-        cap = len + 1;
-        buf = malloc(cap);
-        st = buf ? eq_chat_apply(m, NULL, r->msgs, r->n_msgs, 1, buf, cap, &len) : EQ_ERR_NOMEM;
+/* The prompt's tokens: the model's chat template over the messages, special tokens parsed only
+ * in the template's own text (a message cannot forge "<|im_start|>system" turns) unless the
+ * request opts in with parse_special_in_content. Returns the count, or -1 with err set. */
+static int prompt_tokens(eq_model *m, const eq_edge_req *r, eq_token **out, eq_edge_error *err) {
+    size_t tl = 0;
+    for (int i = 0; i < r->n_msgs; i++) {
+        tl += strlen(r->msgs[i].content) + strlen(r->msgs[i].role);
+        if (tl > (size_t)1 << 28) { eq_edge_set_error(err, 400, "invalid_request_error", "context_length_exceeded", "messages", "The messages are too long."); return -1; }
     }
-    if (st) {
-        free(buf);
-        if (st == EQ_ERR_NOMEM) eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory formatting the messages.");
-        else eq_edge_set_error(err, 500, "server_error", NULL, NULL, "Cannot apply the model's chat template: %s.", eq_status_str(st));
-        return NULL;
-    }
-    if (r->has_mark)   /* the contents' NUL characters, back from their trip through C strings */
-        for (size_t i = 0; i < len; i++) if (buf[i] == NUL_MARK) buf[i] = 0;
-    *n_out = len;
-    return buf;
-}
-
-static int tokenize(eq_model *m, const char *text, size_t tl, eq_token **out, eq_edge_error *err) {
-    if (tl > (size_t)1 << 28) { eq_edge_set_error(err, 400, "invalid_request_error", "context_length_exceeded", "messages", "The messages are too long."); return -1; }
-    int cap = (int)tl + 16, n = 0;
+    int flags = r->special_in_content ? EQ_CHAT_SPECIAL_IN_CONTENT : 0;
+    int mark = r->has_mark ? (unsigned char)NUL_MARK : -1;   /* contents' NULs travel as NUL_MARK */
+    int cap = (int)tl + 256, n = 0;
     eq_token *ids = malloc((size_t)cap * sizeof *ids);
-    eq_status st = ids ? eq_tokenize(m, text, tl, 1, 1, ids, cap, &n) : EQ_ERR_NOMEM;
+    eq_status st = ids ? eq_chat_tokenize_marked(m, NULL, r->msgs, r->n_msgs, 1, flags, mark, ids, cap, &n) : EQ_ERR_NOMEM;
     if (st == EQ_ERR_ARG && n > cap) {
         eq_token *nb = realloc(ids, (size_t)n * sizeof *ids);
-        st = nb ? eq_tokenize(m, text, tl, 1, 1, nb, n, &n) : EQ_ERR_NOMEM;
+        st = nb ? eq_chat_tokenize_marked(m, NULL, r->msgs, r->n_msgs, 1, flags, mark, nb, n, &n) : EQ_ERR_NOMEM;
         if (nb) ids = nb;
     }
     if (st) {
         free(ids);
-        eq_edge_set_error(err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", st == EQ_ERR_NOMEM ? "out_of_memory" : NULL, NULL,
-                          "Tokenization failed: %s.", eq_status_str(st));
+        if (st == EQ_ERR_NOMEM) eq_edge_set_error(err, 503, "server_error", "out_of_memory", NULL, "Out of memory formatting the messages.");
+        else eq_edge_set_error(err, 500, "server_error", NULL, NULL, "Cannot apply the model's chat template: %s.", eq_status_str(st));
         return -1;
     }
     *out = ids;
@@ -731,10 +721,7 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     eq_status st = EQ_OK;
     const int n_vocab = eq_model_n_vocab(m), n_ctx = eq_ctx_n_ctx(c);
 
-    size_t prompt_len = 0;
-    char *prompt = apply_template(m, r, &prompt_len, &err);
-    int n_prompt = prompt ? tokenize(m, prompt, prompt_len, &ids, &err) : -1;
-    free(prompt);
+    int n_prompt = prompt_tokens(m, r, &ids, &err);
     if (n_prompt < 0) { st = EQ_ERR_FORMAT; goto fail; }
     if (n_prompt >= n_ctx) {
         eq_edge_set_error(&err, 400, "invalid_request_error", "context_length_exceeded", "messages",

@@ -17,7 +17,9 @@
  * penalty over the last repeat_last_n tokens, prompt included), frequency_penalty and
  * presence_penalty in [-2,2] (OpenAI's additive penalties over the completion so far:
  * logit -= count * frequency_penalty + (count > 0) * presence_penalty), model (echoed back),
- * n (must be 1). tools / functions / logprobs / non-text response formats are refused; other
+ * n (must be 1), parse_special_in_content (boolean, default false: special-token text such as
+ * "<|im_end|>" inside a message is plain text; true makes it control tokens, as the template's
+ * own text always is). tools / functions / logprobs / non-text response formats are refused; other
  * unknown fields are ignored, as most OpenAI-compatible servers do.
  *
  * Strings keep their length (edge_json.h): invalid UTF-8 reads as U+FFFD; NUL characters are

@@ -131,18 +131,38 @@ EXPORT int eqw_detok_flush(eq_detok *d, char *buf, int cap) { return eq_detok_fl
 
 /* ---- chat templates ----------------------------------------------------------------------- */
 
-/* roles/contents: arrays of n NUL-terminated strings. tmpl may be NULL (the model's template). */
-EXPORT int eqw_chat_apply(const eq_model *m, const char *tmpl, const char *const *roles,
-                          const char *const *contents, int n, int add_assistant, char *buf, size_t cap,
-                          size_t *n_out) {
-    if (n < 0) return EQ_ERR_ARG;
-    eq_chat_msg *msgs = malloc((size_t)(n ? n : 1) * sizeof *msgs);
-    if (!msgs) return EQ_ERR_NOMEM;
+/* roles/contents: arrays of n NUL-terminated strings -> a message array (NULL: no memory) */
+static eq_chat_msg *chat_msgs(const char *const *roles, const char *const *contents, int n) {
+    eq_chat_msg *msgs = malloc((size_t)(n > 0 ? n : 1) * sizeof *msgs);
+    if (!msgs) return NULL;
     for (int i = 0; i < n; i++) {
         msgs[i].role = roles[i];
         msgs[i].content = contents[i];
     }
+    return msgs;
+}
+
+/* tmpl may be NULL (the model's template). */
+EXPORT int eqw_chat_apply(const eq_model *m, const char *tmpl, const char *const *roles,
+                          const char *const *contents, int n, int add_assistant, char *buf, size_t cap,
+                          size_t *n_out) {
+    if (n < 0) return EQ_ERR_ARG;
+    eq_chat_msg *msgs = chat_msgs(roles, contents, n);
+    if (!msgs) return EQ_ERR_NOMEM;
     eq_status st = eq_chat_apply(m, tmpl, msgs, n, add_assistant, buf, cap, n_out);
+    free(msgs);
+    return st;
+}
+
+/* The prompt's tokens, special tokens parsed only in the template's text (eq_chat_tokenize;
+ * flags: EQ_CHAT_SPECIAL_IN_CONTENT). Same buffer contract as eqw_tokenize. */
+EXPORT int eqw_chat_tokenize(const eq_model *m, const char *tmpl, const char *const *roles,
+                             const char *const *contents, int n, int add_assistant, int flags,
+                             eq_token *out, int cap, int *n_out) {
+    if (n < 0) return EQ_ERR_ARG;
+    eq_chat_msg *msgs = chat_msgs(roles, contents, n);
+    if (!msgs) return EQ_ERR_NOMEM;
+    eq_status st = eq_chat_tokenize(m, tmpl, msgs, n, add_assistant, flags, out, cap, n_out);
     free(msgs);
     return st;
 }
@@ -198,8 +218,25 @@ EXPORT const float *eqw_ctx_logits(const eqw_ctx *w) { return eq_ctx_logits(w->c
 
 /* ---- sampling ----------------------------------------------------------------------------- */
 
+/* An integral double in [-2^63, 2^64) as a 64-bit seed (negative ones wrap, as OpenAI's signed
+ * seeds do in `serve`); returns 0 for anything else (NaN, fractions, out of range: checked before any
+ * cast, which would be undefined there). */
+static int seed_of(double d, uint64_t *out) {
+    if (d >= 0 && d < 18446744073709551616.0 && (double)(uint64_t)d == d) { *out = (uint64_t)d; return 1; }
+    if (d < 0 && d >= -9223372036854775808.0 && (double)(int64_t)d == d) { *out = (uint64_t)(int64_t)d; return 1; }
+    return 0;
+}
+
+/* seed: see seed_of. A caller without one draws a fresh one (js/src/engine.js uses
+ * crypto.getRandomValues) so that unseeded replies differ; a bad one is refused rather than
+ * quietly made 0, which made every reply the same. */
 EXPORT eq_sampler *eqw_sampler_new(int n_vocab, float temp, int top_k, float top_p, float min_p,
                                    float repeat_penalty, int repeat_last_n, double seed) {
+    uint64_t sv;
+    if (!seed_of(seed, &sv)) {
+        snprintf(g_err, sizeof g_err, "bad seed %g: an integer is needed", seed);
+        return NULL;
+    }
     eq_sampler_params p = eq_sampler_default_params();
     p.temp = temp;
     p.top_k = top_k;
@@ -207,7 +244,7 @@ EXPORT eq_sampler *eqw_sampler_new(int n_vocab, float temp, int top_k, float top
     p.min_p = min_p;
     p.repeat_penalty = repeat_penalty;
     p.repeat_last_n = repeat_last_n;
-    p.seed = seed >= 0 && seed < 18446744073709551616.0 ? (uint64_t)seed : 0;
+    p.seed = sv;
     eq_sampler *s = eq_sampler_new(&p, n_vocab);
     if (!s) snprintf(g_err, sizeof g_err, "bad sampling parameters");
     return s;
