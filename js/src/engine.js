@@ -9,11 +9,12 @@ const enc = new TextEncoder();
 
 /**
  * The sampler's seed: the caller's (any integer: the same one gives the same tokens), or without
- * one a fresh random seed for every generation, as llama.cpp and `edgeq serve` do (OpenAI's
- * default: sampled replies differ from one request to the next).
+ * one (or -1, llama.cpp's and llama-server's "random") a fresh random seed for every generation,
+ * as llama.cpp and `edgeq serve` do (OpenAI's default: sampled replies differ from one request
+ * to the next).
  */
 export function samplerSeed(seed) {
-  if (seed !== undefined && seed !== null) {
+  if (seed !== undefined && seed !== null && seed !== -1 && seed !== '-1') {
     const n = Number(seed);
     if (typeof seed === 'boolean' || !Number.isInteger(n) || n < -(2 ** 63) || n >= 2 ** 64) {
       throw new EdgeqError('ARG', `seed must be an integer, not ${String(seed)}`);

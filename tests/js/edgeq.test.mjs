@@ -274,6 +274,11 @@ test('seed: none draws a fresh one per call, a given one repeats the text (issue
   const neg = { ...opts, seed: -5 };
   assert.equal(await collect(llm.complete(PROMPTS[0], neg)), await collect(llm.complete(PROMPTS[0], neg)));
   assert.equal(llm.stats.seed, -5);
+  // -1: llama-server's "random", a fresh seed like none at all
+  await collect(llm.complete(PROMPTS[0], { ...opts, seed: -1 }));
+  const r1 = llm.stats.seed;
+  await collect(llm.complete(PROMPTS[0], { ...opts, seed: -1 }));
+  assert.ok(r1 >= 0 && llm.stats.seed >= 0 && r1 !== llm.stats.seed, `seed -1 drew ${r1} and ${llm.stats.seed}`);
   await rejectsWith(collect(llm.complete(PROMPTS[0], { ...opts, seed: 1.5 })), 'ARG', /seed/);
   await rejectsWith(collect(llm.complete(PROMPTS[0], { ...opts, seed: 'abc' })), 'ARG', /seed/);
 });

@@ -497,6 +497,12 @@ def edge(chat_text):
     a, b = serve(seeded), serve(seeded)
     ca = json.loads(a.out)["choices"][0]["message"]["content"] if a.rc == 0 else None
     check("same seed, same completion", ca is not None and ca == json.loads(b.out)["choices"][0]["message"]["content"])
+    # no seed, or llama-server's seed -1: a fresh seed per request (three draws, not all alike)
+    texts = []
+    for extra in ({}, {"seed": -1}, {"seed": -1}):
+        r = serve(dict(q, temperature=1.0, max_tokens=16, **extra))
+        texts.append(json.loads(r.out)["choices"][0]["message"]["content"] if r.rc == 0 else None)
+    check("no seed / seed -1: a fresh seed per request", None not in texts and len(set(texts)) >= 2, repr(texts))
     r = serve(dict(long_q, frequency_penalty=1.5, presence_penalty=1.0, repeat_penalty=1.1, top_k=20, top_p=0.9, min_p=0.05))
     try:
         validate_completion(json.loads(r.out))

@@ -397,7 +397,7 @@ static eq_status parse_fields(eq_edge_req *r, const cJSON *root, eq_edge_error *
     if (g) r->pres_pen = (float)d;
     /* OpenAI's seed is a signed 64-bit integer; any integral double within 2^53 is taken */
     if ((g = get_int(root, "seed", -9007199254740992.0, 9007199254740992.0, &iv, err)) < 0) return EQ_ERR_ARG;
-    if (g) { r->sp.seed = (uint64_t)iv; r->has_seed = 1; }
+    if (g && iv != -1) { r->sp.seed = (uint64_t)iv; r->has_seed = 1; }   /* -1: random, as llama-server */
     if ((st = parse_stop(r, member(root, "stop"), err))) return st;
     if (get_bool(root, "stream", &r->stream, err) < 0) return EQ_ERR_ARG;
     if (get_bool(root, "parse_special_in_content", &r->special_in_content, err) < 0) return EQ_ERR_ARG;
