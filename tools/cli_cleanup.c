@@ -47,6 +47,9 @@ void cli_signals_init(void) {
      * error, instead of SIGXFSZ killing the process half-way through a file */
     struct sigaction old;
     if (sigaction(SIGXFSZ, NULL, &old) == 0 && old.sa_handler == SIG_DFL) signal(SIGXFSZ, SIG_IGN);
+    /* installed up front: a signal right after a temporary appears must find the handler */
+    install();
+    installed = 1;
 #endif
 }
 

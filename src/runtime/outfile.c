@@ -211,6 +211,9 @@ eq_status eq_outfile_open(const char *path, const eq_outfile_opts *o, eq_outfile
     int fd = -1, e = 0;
     for (unsigned attempt = 0; f->tmp && attempt < 100 && fd < 0; attempt++) {
         snprintf(f->tmp, cap, "%s%s%ld-%08x.tmp", dir, prefix, my_pid(), (unsigned)random32(attempt));
+        /* announced before it exists, so a signal at any moment after the open finds its name
+         * (an unlink before the open removes nothing: the name is fresh and random) */
+        if (f->on_temp) f->on_temp(f->user, f->tmp);
         fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         e = errno;
         if (fd < 0 && e != EEXIST) break;
@@ -219,12 +222,12 @@ eq_status eq_outfile_open(const char *path, const eq_outfile_opts *o, eq_outfile
     free(prefix);
     if (!f->tmp) { eq_outfile_abort(f); return fail(err, errlen, EQ_ERR_NOMEM, "out of memory"); }
     if (fd < 0) {
+        if (f->on_temp && f->tmp) f->on_temp(f->user, NULL);
         free(f->tmp);
         f->tmp = NULL;    /* nothing of ours to remove */
         eq_outfile_abort(f);
         return fail(err, errlen, EQ_ERR_IO, "%s: cannot create a file in its folder (%s)", path, why(e));
     }
-    if (f->on_temp) f->on_temp(f->user, f->tmp);
     f->f = fdopen(fd, "wb");
     if (!f->f) {
         e = errno;

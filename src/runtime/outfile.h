@@ -25,9 +25,10 @@
 
 typedef struct eq_outfile eq_outfile;
 
-/* Told the temporary's path right after it is created, and NULL once it is gone again
- * (renamed over the target or removed): what a signal handler needs to clean up after an
- * interrupted write. The path is only valid during the call: copy it. */
+/* Told the temporary's path just before it is created (so no moment exists when the file is
+ * there and its name unknown), and NULL once it is gone again (renamed over the target,
+ * removed, or never created): what a signal handler needs to clean up after an interrupted
+ * write. The path is only valid during the call: copy it. */
 typedef void (*eq_outfile_temp_fn)(void *user, const char *temp_path);
 
 typedef struct {
