@@ -304,8 +304,6 @@ eq_status eq_gguf_writer_add_tensor(eq_gguf_writer *w, const char *name, int typ
     return EQ_OK;
 }
 
-int eq_gguf_writer_n_tensors(const eq_gguf_writer *w) { return w->n_t; }
-
 uint64_t eq_gguf_writer_tensor_size(const eq_gguf_writer *w, int i) {
     return i >= 0 && i < w->n_t ? w->t[i].nbytes : 0;
 }

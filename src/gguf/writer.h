@@ -63,7 +63,6 @@ int       eq_gguf_writer_n_kv(const eq_gguf_writer *w);
 /* ---- tensor infos (before open), in the order their data will be written ----
  * ne[0..n_dims-1] are used; the written dimension count drops trailing 1s as ggml does. */
 eq_status eq_gguf_writer_add_tensor(eq_gguf_writer *w, const char *name, int type, int n_dims, const int64_t *ne);
-int       eq_gguf_writer_n_tensors(const eq_gguf_writer *w);
 /* Byte size of tensor i's data (0 for a bad index). */
 uint64_t  eq_gguf_writer_tensor_size(const eq_gguf_writer *w, int i);
 

@@ -70,7 +70,6 @@ struct eq_ctx {
     void *qbuf;                  /* activations converted to a kernel's vec_dot_type */
     size_t qbuf_size;
     const float *rope_factors;   /* per-dimension divisors (LongRoPE / Llama 3 rope_freqs) */
-    float *rope_theta;           /* per-dimension base frequencies, n_rot/2 */
     int has_logits;
     int (*abort_cb)(void *);
     void *abort_user;

@@ -19,7 +19,8 @@ void eq_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 void eq_add_bias(float *y, const float *b, int n, int T, int ld);
 
 /* Rotate pairs of x (n_head heads of head_dim; first n_rot dims rotated) for position pos.
- * theta holds per-pair base angles for position 1 (computed once, see eq_rope_thetas). */
+ * The angles are computed on each call, pos * freq_base^(-2i/n_rot) by repeated
+ * multiplication as ggml does (see rope.c). */
 typedef struct {
     int n_rot, head_dim, mode;            /* mode: EQ_ROPE_NORM or EQ_ROPE_NEOX */
     float freq_base, freq_scale, attn_factor;

@@ -17,7 +17,11 @@
  * and EQ_QUANT_ISA_NAME to its name for eq_quant_isa(). types.c takes the slot macro when
  * defined and the _ref otherwise, so an ISA can provide any subset. The ARM and WASM headers
  * live with their code (src/arch/arm/kernels_neon.h, src/arch/wasm/kernels_wasm.h) and are
- * picked up here when present; the x86 ones are declared below. */
+ * picked up here when present; the x86 ones are declared below.
+ *
+ * EQ_NO_SIMD leaves every slot to the _ref whatever the compiler targets. types.c and
+ * ops/vec.c are the only files outside src/arch whose code depends on the ISA; compiled with
+ * it they make a scalar build (tests/unit/test_forward's twin), so keep ISA switches there. */
 #ifndef EQ_KERNELS_H
 #define EQ_KERNELS_H
 
@@ -61,7 +65,7 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q5_K_q8_K_ref);
 EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_ref);
 
 /* ---- x86: AVX2 + FMA + F16C (src/arch/x86/avx2_*.c) ---- */
-#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#if !defined(EQ_NO_SIMD) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define EQ_HAVE_AVX2 1
 EQ_DECL_TO_FLOAT(eq_to_float_f16_avx2);   EQ_DECL_FROM_FLOAT(eq_from_float_f16_avx2);
 EQ_DECL_TO_FLOAT(eq_to_float_bf16_avx2);  EQ_DECL_FROM_FLOAT(eq_from_float_bf16_avx2);
@@ -124,12 +128,12 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_avx2);
 #endif
 
 /* ---- ARM NEON and WASM SIMD128: declared by their own headers, when those exist ---- */
-#if defined(__ARM_NEON) && defined(__has_include)
+#if !defined(EQ_NO_SIMD) && defined(__ARM_NEON) && defined(__has_include)
 #  if __has_include("arch/arm/kernels_neon.h")
 #    include "arch/arm/kernels_neon.h"
 #  endif
 #endif
-#if defined(__wasm_simd128__) && defined(__has_include)
+#if !defined(EQ_NO_SIMD) && defined(__wasm_simd128__) && defined(__has_include)
 #  if __has_include("arch/wasm/kernels_wasm.h")
 #    include "arch/wasm/kernels_wasm.h"
 #  endif

@@ -474,7 +474,6 @@ eq_token eq_vocab_bos(const eq_vocab *v) { return v->bos; }
 eq_token eq_vocab_eos(const eq_vocab *v) { return v->eos; }
 eq_token eq_vocab_eot(const eq_vocab *v) { return v->eot; }
 int      eq_vocab_add_bos(const eq_vocab *v) { return v->add_bos; }
-int      eq_vocab_add_eos(const eq_vocab *v) { return v->add_eos; }
 
 int eq_vocab_is_eog(const eq_vocab *v, eq_token t) {
     int lo = 0, hi = v->n_eog - 1;
@@ -484,10 +483,6 @@ int eq_vocab_is_eog(const eq_vocab *v, eq_token t) {
         if (v->eog[m] < t) lo = m + 1; else hi = m - 1;
     }
     return 0;
-}
-
-const char *eq_vocab_token_text(const eq_vocab *v, eq_token t) {
-    return t >= 0 && t < v->n ? v->text + v->off[t] : NULL;
 }
 
 /* ---- tokenize ---- */

@@ -19,7 +19,6 @@ eq_token eq_vocab_eos(const eq_vocab *v);
 eq_token eq_vocab_eot(const eq_vocab *v);
 int      eq_vocab_is_eog(const eq_vocab *v, eq_token t);
 int      eq_vocab_add_bos(const eq_vocab *v);
-int      eq_vocab_add_eos(const eq_vocab *v);
 
 /* Same contract as eq_tokenize in edgeq.h. */
 eq_status eq_vocab_tokenize(const eq_vocab *v, const char *text, size_t len, int add_special,
@@ -36,7 +35,5 @@ int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *bu
 /* The piece's full length, writing its first min(length, cap) bytes (a building block:
  * eq_vocab_token_to_piece never hands out a cut piece); -1 for an invalid token. */
 int eq_vocab_piece(const eq_vocab *v, eq_token t, int special, char *buf, int cap);
-/* The token's text as stored in the vocabulary (NULL if out of range). */
-const char *eq_vocab_token_text(const eq_vocab *v, eq_token t);
 
 #endif

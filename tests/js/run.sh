@@ -3,9 +3,11 @@
 #   1. installs what is missing: Debian's emscripten (apt, idempotent), nodejs/npm
 #   2. builds the native CLI (the reference) when absent, and the `web` preset modules, copied
 #      into js/wasm/ (js/scripts/build.sh)
-#   3. npm ci in js/ (no runtime dependencies; checks the lock file)
-#   4. runs tests/js/edgeq.test.mjs against js/src
-#   5. npm pack, installs the tarball into a temp project and runs tests/js/pack.test.mjs there
+#   3. npm ci in js/ (no runtime dependencies; TypeScript as a devDependency; checks the lock)
+#   4. type-checks js/src/index.d.ts: tsc --noEmit over tests/js/types/usage.ts, and
+#      tests/js/types/exports.mjs (the declared values are what src/node.js, src/browser.js export)
+#   5. runs tests/js/edgeq.test.mjs against js/src
+#   6. npm pack, installs the tarball into a temp project and runs tests/js/pack.test.mjs there
 # Prints node:test's summary; exits non-zero on any failure. A few minutes on 2 cores.
 # Environment: EQ_MODEL (default: scripts/get-model.sh), EQ_NATIVE_CLI (default
 # build/native/edgeq), JOBS (default 2).
@@ -46,6 +48,14 @@ echo "== npm ci (js/)"
 (cd js && npm ci --no-audit --no-fund --silent)
 
 status=0
+# the hand-written types: tsc (a devDependency) over a usage file, then the declared values
+# against what src/node.js and src/browser.js export
+echo "== types: tsc --noEmit -p tests/js/types; tests/js/types/exports.mjs"
+types_p=0; types_f=0
+for check in "js/node_modules/.bin/tsc -p tests/js/types" "node tests/js/types/exports.mjs"; do
+    if $check; then types_p=$((types_p + 1)); else types_f=$((types_f + 1)); status=1; echo "FAILED: $check"; fi
+done
+
 echo "== node:test tests/js/edgeq.test.mjs"
 jslog=$(mktemp)
 if ! node --test --test-reporter=spec tests/js/edgeq.test.mjs 2>&1 | tee "$jslog"; then status=1; fi
@@ -64,8 +74,8 @@ if ! (cd "$tmp/app" && node --test --test-reporter=spec pack.test.mjs) 2>&1 | te
 
 [ $status -eq 0 ] && echo "js: all passed" || echo "js: FAILED"
 # one total line for tests/run-all.sh: node:test's pass/fail counts of both runs
-p=$(grep -aoE 'ℹ pass [0-9]+' "$jslog" | awk '{s+=$3} END {print s+0}')
-f=$(grep -aoE 'ℹ fail [0-9]+' "$jslog" | awk '{s+=$3} END {print s+0}')
+p=$(grep -aoE 'ℹ pass [0-9]+' "$jslog" | awk -v t=$types_p '{s+=$3} END {print s+t}')
+f=$(grep -aoE 'ℹ fail [0-9]+' "$jslog" | awk -v t=$types_f '{s+=$3} END {print s+t}')
 rm -f "$jslog"
 echo "js: $p passed, $f failed"
 exit $status

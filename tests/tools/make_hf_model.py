@@ -24,15 +24,85 @@ front matter is a list, one with no closing '---', and cards convert_hf_to_gguf.
 folder the script is given instead (no README.md, or the card minus what edgeq skips), and
 tests/conformance/convert/run.sh compares edgeq's output against that.
 
-Needs numpy, torch, safetensors, sentencepiece (for its protobuf module) and gguf-py
-(EQ_GGUF_PY or the llama.cpp checkout's gguf-py on PYTHONPATH).
+Needs numpy and gguf-py (EQ_GGUF_PY or the llama.cpp checkout's gguf-py on PYTHONPATH) only:
+safetensors files and tokenizer.model (a SentencePiece ModelProto) are written here, byte for
+byte what the safetensors and protobuf libraries write. The folders are the same bytes on every
+run, machine and numpy version, which tests/conformance/convert/reference.txt relies on: the
+weights come from PCG64's raw 64-bit stream (numpy keeps a bit generator's stream fixed, not
+Generator.standard_normal's) turned into float32 with exact steps, then rounded to F16/BF16
+(correctly rounded: one possible answer). numpy 1.24.4 and 2.4.6 gave the same folders.
 """
 import argparse
 import json
 import os
+import struct
 import sys
 
 import numpy as np
+
+
+class Rng:
+    """Uniform weights from PCG64's raw stream: (raw >> 40) is an exact 24-bit float32, scaled by
+    2**-23 and shifted to [-1, 1) exactly; multiplying by a float32 scale rounds the same
+    everywhere (IEEE)."""
+
+    def __init__(self, seed):
+        self.bits = np.random.PCG64(seed)
+
+    def uniform(self, shape):
+        n = int(np.prod(shape))
+        raw = self.bits.random_raw(n) >> np.uint64(40)
+        return (raw.astype(np.float32) * np.float32(2.0 ** -23) - np.float32(1.0)).reshape(shape)
+
+    def weights(self, shape, std):
+        """uniform with this standard deviation (a uniform on [-1, 1) has std 1/sqrt(3))"""
+        return self.uniform(shape) * np.float32(std * 3.0 ** 0.5)
+
+
+def to_dtype(a, dtype):
+    """float32 array -> (safetensors dtype, little-endian bytes); F16 and BF16 round to nearest even."""
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    if dtype == "F32":
+        return "F32", a.astype("<f4").tobytes()
+    if dtype == "F16":
+        return "F16", a.astype("<f2").tobytes()
+    assert dtype == "BF16"
+    u = a.view(np.uint32).astype(np.uint64)   # no NaNs here
+    return "BF16", ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype("<u2").tobytes()
+
+
+class Tensor:
+    def __init__(self, dtype, shape, data):
+        self.dtype, self.shape, self.data = dtype, list(shape), data
+
+    @staticmethod
+    def of(a, dtype):
+        dt, data = to_dtype(a, dtype)
+        return Tensor(dt, a.shape, data)
+
+
+# safetensors' dtype order (its Dtype enum): save_file puts larger alignments first, then names
+ST_ORDER = ["BOOL", "F4", "F6_E2M3", "F6_E3M2", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "I16", "U16",
+            "F16", "BF16", "I32", "U32", "F32", "C64", "F64", "I64", "U64"]
+
+
+def save_safetensors(path, tensors, metadata=None):
+    """What safetensors.save_file writes: an 8-byte header length, the header JSON (metadata,
+    then the tensors in data order, compact), padded with spaces to 8 bytes, then the data."""
+    names = sorted(tensors, key=lambda n: (-ST_ORDER.index(tensors[n].dtype), n))
+    header, off = {}, 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for n in names:
+        t = tensors[n]
+        header[n] = {"dtype": t.dtype, "shape": t.shape, "data_offsets": [off, off + len(t.data)]}
+        off += len(t.data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for n in names:
+            f.write(tensors[n].data)
 
 
 def gguf_vocab(path):
@@ -109,11 +179,9 @@ def write_json(path, obj):
 
 
 def save_weights(folder, tensors, shards):
-    import torch
-    from safetensors.torch import save_file
     names = sorted(tensors)
     if shards == 1:
-        save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
+        save_safetensors(os.path.join(folder, "model.safetensors"), tensors, metadata={"format": "pt"})
         return
     per = (len(names) + shards - 1) // shards
     weight_map = {}
@@ -121,30 +189,32 @@ def save_weights(folder, tensors, shards):
     for s in range(shards):
         part = names[s * per:(s + 1) * per]
         fname = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
-        save_file({n: tensors[n].contiguous() for n in part}, os.path.join(folder, fname), metadata={"format": "pt"})
+        save_safetensors(os.path.join(folder, fname), {n: tensors[n] for n in part}, metadata={"format": "pt"})
         for n in part:
             weight_map[n] = fname
-            total += tensors[n].numel() * tensors[n].element_size()
+            total += len(tensors[n].data)
     write_json(os.path.join(folder, "model.safetensors.index.json"), {"metadata": {"total_size": total}, "weight_map": weight_map})
 
 
 def decoder_weights(cfg, dtype, rng, tied, qkv_bias=False, fused=False):
-    import torch
     E, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
     H, KV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd = cfg.get("head_dim") or E // H
     V = cfg["vocab_size"]
 
     def w(*shape, scale=0.08):
-        return torch.from_numpy(rng.standard_normal(shape, dtype=np.float32) * scale).to(dtype)
+        return Tensor.of(rng.weights(shape, scale), dtype)
 
-    t = {"model.embed_tokens.weight": w(V, E, scale=0.5), "model.norm.weight": (1 + w(E, scale=0.1).float()).to(dtype)}
+    def norm(n):
+        return Tensor.of(np.float32(1.0) + rng.weights((n,), 0.1), dtype)
+
+    t = {"model.embed_tokens.weight": w(V, E, scale=0.5), "model.norm.weight": norm(E)}
     if not tied:
         t["lm_head.weight"] = w(V, E, scale=0.3)
     for i in range(L):
         p = f"model.layers.{i}."
-        t[p + "input_layernorm.weight"] = (1 + w(E, scale=0.1).float()).to(dtype)
-        t[p + "post_attention_layernorm.weight"] = (1 + w(E, scale=0.1).float()).to(dtype)
+        t[p + "input_layernorm.weight"] = norm(E)
+        t[p + "post_attention_layernorm.weight"] = norm(E)
         if fused:
             t[p + "self_attn.qkv_proj.weight"] = w((H + 2 * KV) * hd, E)
             t[p + "mlp.gate_up_proj.weight"] = w(2 * F, E)
@@ -160,12 +230,10 @@ def decoder_weights(cfg, dtype, rng, tied, qkv_bias=False, fused=False):
                 t[p + "self_attn.v_proj.bias"] = w(KV * hd, scale=0.2)
         t[p + "self_attn.o_proj.weight"] = w(E, H * hd)
         t[p + "mlp.down_proj.weight"] = w(E, F)
-        # tensors the converter must skip
     return t
 
 
 def make_smollm2(out, vocab_dir, rng):
-    import torch
     v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-gpt-2.gguf"))
     d = os.path.join(out, "smollm2-tiny-360M-Instruct")
     os.makedirs(d, exist_ok=True)
@@ -184,13 +252,12 @@ def make_smollm2(out, vocab_dir, rng):
     write_json(os.path.join(d, "tokenizer_config.json"), tok_config(
         at, tokenizer_class="GPT2Tokenizer", bos_token="<|endoftext|>", eos_token="<|endoftext|>",
         unk_token="<|endoftext|>", add_prefix_space=False, chat_template=CHATML, model_max_length=2048))
-    t = decoder_weights(cfg, torch.bfloat16, rng, tied=True)
-    t["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(8, dtype=torch.float32)  # skipped
+    t = decoder_weights(cfg, "BF16", rng, tied=True)
+    t["model.layers.0.self_attn.rotary_emb.inv_freq"] = Tensor.of(np.ones(8, np.float32), "F32")  # skipped
     save_weights(d, t, 1)
 
 
 def make_llama3(out, vocab_dir, rng):
-    import torch
     v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-llama-bpe.gguf"))
     d = os.path.join(out, "llama3-tiny")
     os.makedirs(d, exist_ok=True)
@@ -220,11 +287,10 @@ def make_llama3(out, vocab_dir, rng):
     write_json(os.path.join(d, "tokenizer_config.json"), tok_config(
         at, tokenizer_class="PreTrainedTokenizerFast", bos_token=bos, eos_token=eos, chat_template=tmpl,
         model_max_length=131072))
-    save_weights(d, decoder_weights(cfg, torch.float32, rng, tied=False), 2)
+    save_weights(d, decoder_weights(cfg, "F32", rng, tied=False), 2)
 
 
 def make_qwen2(out, vocab_dir, rng):
-    import torch
     v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-qwen2.gguf"))
     d = os.path.join(out, "qwen2-tiny-0.5B")
     os.makedirs(d, exist_ok=True)
@@ -244,36 +310,52 @@ def make_qwen2(out, vocab_dir, rng):
     write_json(os.path.join(d, "tokenizer_config.json"), tok_config(
         at, tokenizer_class="Qwen2Tokenizer", bos_token=None, eos_token="<|im_end|>", pad_token="<|endoftext|>",
         unk_token=None, chat_template=CHATML, add_prefix_space=False, model_max_length=32768))
-    save_weights(d, decoder_weights(cfg, torch.float16, rng, tied=True, qkv_bias=True), 1)
+    save_weights(d, decoder_weights(cfg, "F16", rng, tied=True, qkv_bias=True), 1)
+
+
+def _varint(n):
+    n &= (1 << 64) - 1   # negative int32 values go out as 10-byte two's complement, as protobuf does
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _field(num, wire, payload):
+    key = _varint(num << 3 | wire)
+    if wire == 0:
+        return key + _varint(payload)
+    if wire == 5:
+        return key + struct.pack("<f", payload)
+    return key + _varint(len(payload)) + payload   # wire 2: bytes, strings, messages
 
 
 def sentencepiece_model(v, n):
-    from sentencepiece import sentencepiece_model_pb2 as pb
-    m = pb.ModelProto()
+    """tokenizer.model: sentencepiece_model.proto's ModelProto as protobuf serializes it (fields
+    in number order, every field this sets written): pieces (1: piece 1, score 2, type 3),
+    trainer_spec (2: model_type 3, vocab_size 4, byte_fallback 35, unk/bos/eos/pad_id 40-43),
+    normalizer_spec (3: name 1, add_dummy_prefix 3, remove_extra_whitespaces 4,
+    escape_whitespaces 5)."""
     sp_type = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6}
+    out = bytearray()
     for i in range(n):
-        p = m.pieces.add()
-        p.piece = v["tokens"][i]
-        p.score = float(v["scores"][i])
         t = sp_type.get(v["types"][i], 1)
         if t == 2 and i != 0:
             t = 1  # SentencePiece allows one unknown piece
-        p.type = t
-    ts = m.trainer_spec
-    ts.model_type = pb.TrainerSpec.BPE
-    ts.vocab_size = n
-    ts.byte_fallback = True
-    ts.unk_id, ts.bos_id, ts.eos_id, ts.pad_id = 0, 1, 2, -1
-    ns = m.normalizer_spec
-    ns.name = "identity"
-    ns.add_dummy_prefix = True
-    ns.remove_extra_whitespaces = False
-    ns.escape_whitespaces = True
-    return m.SerializeToString()
+        piece = _field(1, 2, v["tokens"][i].encode()) + _field(2, 5, float(v["scores"][i])) + _field(3, 0, t)
+        out += _field(1, 2, piece)
+    BPE = 2
+    trainer = (_field(3, 0, BPE) + _field(4, 0, n) + _field(35, 0, 1) + _field(40, 0, 0) + _field(41, 0, 1)
+               + _field(42, 0, 2) + _field(43, 0, -1))
+    out += _field(2, 2, trainer)
+    normalizer = _field(1, 2, b"identity") + _field(3, 0, 1) + _field(4, 0, 0) + _field(5, 0, 1)
+    out += _field(3, 2, normalizer)
+    return bytes(out)
 
 
 def make_phi3(out, vocab_dir, rng):
-    import torch
     v = gguf_vocab(os.path.join(vocab_dir, "ggml-vocab-phi-3.gguf"))
     d = os.path.join(out, "phi3-tiny-mini-128k")
     os.makedirs(d, exist_ok=True)
@@ -308,7 +390,7 @@ def make_phi3(out, vocab_dir, rng):
         [a for a in at if a["id"] >= 32000 or a["id"] < 3], tokenizer_class="LlamaTokenizer", bos_token="<s>",
         eos_token="<|endoftext|>", pad_token="<|endoftext|>", unk_token="<unk>", add_bos_token=True,
         add_eos_token=False, chat_template=tmpl, legacy=False))
-    save_weights(d, decoder_weights(cfg, torch.bfloat16, rng, tied=False, fused=True), 2)
+    save_weights(d, decoder_weights(cfg, "BF16", rng, tied=False, fused=True), 2)
 
 
 MAKERS = {"smollm2": make_smollm2, "llama3": make_llama3, "qwen2": make_qwen2, "phi3": make_phi3}
@@ -580,7 +662,7 @@ def main():
         sys.exit("make_hf_model.py: --vocab-dir (or EQ_VOCAB_DIR) is required")
     os.makedirs(a.out, exist_ok=True)
     for i, name in enumerate(a.only.split(",")):
-        MAKERS[name](a.out, a.vocab_dir, np.random.default_rng(a.seed + i))
+        MAKERS[name](a.out, a.vocab_dir, Rng(a.seed + i))
         print(f"make_hf_model.py: wrote {name}", file=sys.stderr)
     if a.cards:
         make_cards(a.out)

@@ -36,7 +36,7 @@ EXPORT int eqw_threaded(void) {
 
 EXPORT void *eqw_malloc(size_t n) { return malloc(n ? n : 1); }
 EXPORT void eqw_free(void *p) { free(p); }
-/* Bytes in use on the heap (dlmalloc's count): lets tests check that a failed load freed all. */
+/* Bytes in use on the heap (emmalloc's mallinfo): lets tests check that a failed load freed all. */
 EXPORT double eqw_heap_used(void) { return (double)mallinfo().uordblks; }
 
 /* ---- streamed loading ------------------------------------------------------------------- */

@@ -33,6 +33,7 @@ endif()
 if(_eqw_libs)
   target_link_libraries(edgeq_mt PUBLIC ${_eqw_libs})
 endif()
+eq_target_options(edgeq_mt)
 target_compile_options(edgeq_mt PRIVATE -pthread)
 
 set(EQW_DIR "${CMAKE_CURRENT_SOURCE_DIR}/wasm/web")
@@ -51,6 +52,7 @@ set(EQW_MT_LINK -pthread "-sPTHREAD_POOL_SIZE=(Module.eqPoolSize||4)" -sPTHREAD_
 function(eqw_module name lib env)
   add_executable(${name} ${EQW_DIR}/edgeq_web.c)
   target_link_libraries(${name} PRIVATE ${lib})
+  eq_target_options(${name})
   target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)  # quantize_model.h
   target_compile_options(${name} PRIVATE ${ARGN})
   target_link_options(${name} PRIVATE ${EQW_LINK} ${ARGN} -sENVIRONMENT=${env})

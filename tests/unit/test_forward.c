@@ -1,0 +1,642 @@
+/* The forward pass with nothing downloaded. Tiny random models of every architecture and
+ * variant the loader binds (llama with GQA and Llama 3 rope factors; llama with tied output,
+ * Q/K/V biases and linear rope scaling; qwen2 with biases, NEOX rope and one KV head; phi3 with
+ * fused QKV and gate|up, partial rotary, LongRoPE long and short factors and Q pre-scaling), in
+ * every tensor type, are written with the GGUF writer into memory and streamed into the loader.
+ * Then eq_decode's logits are checked:
+ *   - against a naive double-precision forward pass written out below (F32 weights and cache):
+ *     the absolute check that the layers compute what they should;
+ *   - against the scalar twin: this program linked with the kernel table and the vector helpers
+ *     compiled with EQ_NO_SIMD (CMakeLists.txt builds it as forward_scalar and names it in
+ *     EQ_FORWARD_TWIN; or pass its path as argv[1]). `forward_scalar --dump` writes its logits
+ *     to a pipe; they must agree within the tolerances below. A later backend is one more
+ *     column to compare against the twin;
+ *   - for self-consistency, bit for bit: decoding twice; the prompt in one call, token by token
+ *     or in steps of n_batch = 3 (the 4-token kernels against the 1-token ones); 1, 2 or 3
+ *     threads; truncating the cache and decoding again. A bad token, a full context or an
+ *     abort leaves the cache as it was.
+ * Without a twin, that comparison is skipped. */
+#define _POSIX_C_SOURCE 200809L  /* popen */
+#include "eqtest.h"
+#include "edgeq.h"
+#include "gguf/gguf.h"
+#include "gguf/writer.h"
+#include "quant/quant.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { E = 256, F = 256, NL = 2, V = 300, N_CTX_TRAIN = 128, N_CTX_ORIG = 32 };
+enum { N_TOK = 10, N_PROMPT = 7 };
+static const eq_token k_toks[N_TOK] = {1, 17, 255, 3, 42, 299, 128, 7, 64, 200};
+
+/* Tolerances, as max |diff| over a row relative to its largest logit, and cosine.
+ * The SIMD kernels sum in another order (lanes, FMA) than the scalar ones: a few float ulps per
+ * dot product, which is all F32 weights with an F32 cache see (TOL_F32; measured ~1e-6). But
+ * wherever activations are rounded (to F16 for an F16 cache or F16 weights, BF16 for BF16
+ * weights, 8-bit blocks for quantized weights) a value that sits on a rounding boundary can go
+ * either way, and one such step moves the logits by about the format's precision: TOL_F16 and
+ * TOL_BF16 are 4 units of it (measured: 6e-4 and 5e-3 at worst), and for quantized weights,
+ * where one 8-bit step is ~1% of a block's range, the top token must agree (unless the twin's
+ * top two are within TIE) and the cosine reach MIN_COS (measured: most traces agree to ~1e-7,
+ * the ones with a step to 0.9996). Against the naive pass (F32 weights and cache): TOL_NAIVE. */
+#define TOL_F32   1e-5
+#define TOL_F16   (4.0 / 2048)
+#define TOL_BF16  (4.0 / 256)
+#define MIN_COS   0.998
+#define TIE       5e-2
+#define TOL_NAIVE 1e-5
+
+static const int k_types[] = {EQ_TYPE_F32, EQ_TYPE_F16, EQ_TYPE_BF16, EQ_TYPE_Q4_0, EQ_TYPE_Q4_1, EQ_TYPE_Q5_0,
+                              EQ_TYPE_Q5_1, EQ_TYPE_Q8_0, EQ_TYPE_Q2_K, EQ_TYPE_Q3_K, EQ_TYPE_Q4_K, EQ_TYPE_Q5_K,
+                              EQ_TYPE_Q6_K};
+#define N_TYPES (int)(sizeof k_types / sizeof *k_types)
+
+typedef struct {
+    const char *name, *arch;
+    int n_head, n_head_kv, n_rot;   /* n_rot 0: the whole head */
+    int tied, biases, fused, neox;
+    float rope_base, rope_linear;   /* rope.scaling.factor of linear scaling, 0: none */
+    int rope_freqs, longrope;
+} arch_case;
+
+static const arch_case k_archs[] = {
+    {"llama",      "llama", 4, 2, 0,  0, 0, 0, 0, 10000.0f,   0.0f, 1, 0},
+    {"llama-tied", "llama", 4, 4, 0,  1, 1, 0, 0, 500000.0f,  2.0f, 0, 0},
+    {"qwen2",      "qwen2", 4, 1, 0,  0, 1, 0, 1, 1000000.0f, 0.0f, 0, 0},
+    {"phi3",       "phi3",  4, 4, 32, 0, 0, 1, 1, 10000.0f,   0.0f, 0, 1},
+};
+#define N_ARCHS (int)(sizeof k_archs / sizeof *k_archs)
+#define PHI3_ATTN_FACTOR 1.19f
+
+/* ---- random weights (float masters, one set per architecture) ---------------------------- */
+
+typedef struct {
+    const arch_case *a;
+    int hd, n_rot, Q, KV;
+    float *tok_embd, *out_norm, *output;   /* output NULL when tied */
+    float *attn_norm[NL], *wq[NL], *wk[NL], *wv[NL], *bq[NL], *bk[NL], *bv[NL], *wo[NL];
+    float *ffn_norm[NL], *wg[NL], *wu[NL], *wd[NL];
+    float *rope_freqs, *rope_long, *rope_short;
+    float attn_factor;
+} weights;
+
+static uint64_t g_rng;
+static float frand(void) {  /* splitmix64 → [-1, 1) */
+    uint64_t z = (g_rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)(z >> 40) / (float)(1 << 23) - 1.0f;
+}
+/* uniform with standard deviation scale (a uniform on [-1, 1) has std 1/sqrt(3)) */
+static float *randv(size_t n, float scale, float offset) {
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = offset + frand() * scale * 1.7320508f;
+    return v;
+}
+
+static void weights_make(weights *w, const arch_case *a, uint64_t seed) {
+    memset(w, 0, sizeof *w);
+    g_rng = seed;
+    w->a = a;
+    w->hd = E / a->n_head;
+    w->n_rot = a->n_rot ? a->n_rot : w->hd;
+    w->Q = a->n_head * w->hd;
+    w->KV = a->n_head_kv * w->hd;
+    const float s = 1.0f / sqrtf((float)E);
+    w->tok_embd = randv((size_t)V * E, 1.0f, 0);
+    for (int l = 0; l < NL; l++) {
+        w->attn_norm[l] = randv(E, 0.1f, 1.0f);
+        w->wq[l] = randv((size_t)w->Q * E, 2 * s, 0);   /* q, k larger: attention not uniform */
+        w->wk[l] = randv((size_t)w->KV * E, 2 * s, 0);
+        w->wv[l] = randv((size_t)w->KV * E, s, 0);
+        if (a->biases) {
+            w->bq[l] = randv(w->Q, 0.1f, 0);
+            w->bk[l] = randv(w->KV, 0.1f, 0);
+            w->bv[l] = randv(w->KV, 0.1f, 0);
+        }
+        w->wo[l] = randv((size_t)E * w->Q, 1.0f / sqrtf((float)w->Q), 0);
+        w->ffn_norm[l] = randv(E, 0.1f, 1.0f);
+        w->wg[l] = randv((size_t)F * E, 2 * s, 0);
+        w->wu[l] = randv((size_t)F * E, s, 0);
+        w->wd[l] = randv((size_t)E * F, 1.0f / sqrtf((float)F), 0);
+    }
+    w->out_norm = randv(E, 0.1f, 1.0f);
+    if (!a->tied) w->output = randv((size_t)V * E, 2 * s, 0);
+    const int half = w->n_rot / 2;
+    if (a->rope_freqs) {  /* Llama 3.1's shape: 1 for the fast dims, up to 8 for the slow ones */
+        w->rope_freqs = malloc(half * sizeof(float));
+        for (int i = 0; i < half; i++) w->rope_freqs[i] = 1.0f + 7.0f * (float)i / (half - 1);
+    }
+    if (a->longrope) {
+        w->rope_long = malloc(half * sizeof(float));
+        w->rope_short = malloc(half * sizeof(float));
+        for (int i = 0; i < half; i++) {
+            float x = (float)i / (half - 1);
+            w->rope_long[i] = 1.0f + 15.0f * x * x;
+            w->rope_short[i] = 1.0f + 0.05f * (frand() + 1.0f);
+        }
+        w->attn_factor = PHI3_ATTN_FACTOR;
+    }
+}
+
+static void weights_free(weights *w) {
+    free(w->tok_embd); free(w->out_norm); free(w->output);
+    for (int l = 0; l < NL; l++) {
+        free(w->attn_norm[l]); free(w->wq[l]); free(w->wk[l]); free(w->wv[l]); free(w->bq[l]); free(w->bk[l]);
+        free(w->bv[l]); free(w->wo[l]); free(w->ffn_norm[l]); free(w->wg[l]); free(w->wu[l]); free(w->wd[l]);
+    }
+    free(w->rope_freqs); free(w->rope_long); free(w->rope_short);
+}
+
+/* ---- the model file, in memory --------------------------------------------------------------- */
+
+typedef struct { unsigned char *p; size_t n, cap; } membuf;
+
+static int mem_sink(void *user, const void *data, size_t n) {
+    membuf *b = user;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 20;
+        while (cap < b->n + n) cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (!p) return 1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    return 0;
+}
+
+/* A tensor to write: rows x ne0 floats from up to three stacked parts (phi3's fusions). */
+typedef struct { const char *name; int type, rows, ne0; const float *part[3]; int part_rows[3]; } wtensor;
+
+static void add_t(wtensor *t, int *n, const char *name, int type, int ne0, const float *a, int ra,
+                  const float *b, int rb, const float *c, int rc) {
+    wtensor x = {name, type, ra + rb + rc, ne0, {a, b, c}, {ra, rb, rc}};
+    t[(*n)++] = x;
+}
+
+static eq_model *model_make(const weights *w, int type) {
+    const arch_case *a = w->a;
+    char key[96];
+    eq_gguf_writer *wr = eq_gguf_writer_new();
+#define KEY(suffix) (snprintf(key, sizeof key, "%s.%s", a->arch, suffix), key)
+    eq_gguf_writer_set_str(wr, "general.architecture", a->arch);
+    eq_gguf_writer_set_u32(wr, KEY("context_length"), N_CTX_TRAIN);
+    eq_gguf_writer_set_u32(wr, KEY("embedding_length"), E);
+    eq_gguf_writer_set_u32(wr, KEY("feed_forward_length"), F);
+    eq_gguf_writer_set_u32(wr, KEY("block_count"), NL);
+    eq_gguf_writer_set_u32(wr, KEY("attention.head_count"), a->n_head);
+    eq_gguf_writer_set_u32(wr, KEY("attention.head_count_kv"), a->n_head_kv);
+    eq_gguf_writer_set_f32(wr, KEY("attention.layer_norm_rms_epsilon"), 1e-5f);
+    eq_gguf_writer_set_u32(wr, KEY("rope.dimension_count"), w->n_rot);
+    eq_gguf_writer_set_f32(wr, KEY("rope.freq_base"), a->rope_base);
+    if (a->rope_linear) {
+        eq_gguf_writer_set_str(wr, KEY("rope.scaling.type"), "linear");
+        eq_gguf_writer_set_f32(wr, KEY("rope.scaling.factor"), a->rope_linear);
+    }
+    if (a->longrope) {
+        eq_gguf_writer_set_u32(wr, KEY("rope.scaling.original_context_length"), N_CTX_ORIG);
+        eq_gguf_writer_set_f32(wr, KEY("rope.scaling.attn_factor"), w->attn_factor);
+    }
+#undef KEY
+    /* a vocabulary of plain tokens: the test feeds ids, it never tokenizes */
+    static char texts[V][8];
+    const char *toks[V];
+    float scores[V];
+    int32_t ttypes[V];
+    for (int i = 0; i < V; i++) {
+        snprintf(texts[i], sizeof texts[i], i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : "t%d", i);
+        toks[i] = texts[i];
+        scores[i] = -(float)i;
+        ttypes[i] = i < 3 ? (i ? 3 : 2) : 1;
+    }
+    eq_gguf_writer_set_str(wr, "tokenizer.ggml.model", "llama");
+    eq_gguf_writer_set_arr_str(wr, "tokenizer.ggml.tokens", toks, NULL, V);
+    eq_gguf_writer_set_arr(wr, "tokenizer.ggml.scores", EQ_GGUF_F32, scores, V);
+    eq_gguf_writer_set_arr(wr, "tokenizer.ggml.token_type", EQ_GGUF_I32, ttypes, V);
+
+    wtensor t[64];
+    int n = 0;
+    static char names[64][48];
+    const int f32 = EQ_TYPE_F32;
+    add_t(t, &n, "token_embd.weight", type, E, w->tok_embd, V, NULL, 0, NULL, 0);
+    for (int l = 0; l < NL; l++) {
+#define NAME(s) (snprintf(names[n], sizeof names[n], "blk.%d." s, l), names[n])
+        add_t(t, &n, NAME("attn_norm.weight"), f32, E, w->attn_norm[l], 1, NULL, 0, NULL, 0);
+        if (a->fused) {
+            add_t(t, &n, NAME("attn_qkv.weight"), type, E, w->wq[l], w->Q, w->wk[l], w->KV, w->wv[l], w->KV);
+        } else {
+            add_t(t, &n, NAME("attn_q.weight"), type, E, w->wq[l], w->Q, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("attn_k.weight"), type, E, w->wk[l], w->KV, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("attn_v.weight"), type, E, w->wv[l], w->KV, NULL, 0, NULL, 0);
+        }
+        if (a->biases) {
+            add_t(t, &n, NAME("attn_q.bias"), f32, w->Q, w->bq[l], 1, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("attn_k.bias"), f32, w->KV, w->bk[l], 1, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("attn_v.bias"), f32, w->KV, w->bv[l], 1, NULL, 0, NULL, 0);
+        }
+        add_t(t, &n, NAME("attn_output.weight"), type, w->Q, w->wo[l], E, NULL, 0, NULL, 0);
+        add_t(t, &n, NAME("ffn_norm.weight"), f32, E, w->ffn_norm[l], 1, NULL, 0, NULL, 0);
+        if (a->fused) {
+            add_t(t, &n, NAME("ffn_up.weight"), type, E, w->wg[l], F, w->wu[l], F, NULL, 0);
+        } else {
+            add_t(t, &n, NAME("ffn_gate.weight"), type, E, w->wg[l], F, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("ffn_up.weight"), type, E, w->wu[l], F, NULL, 0, NULL, 0);
+        }
+        add_t(t, &n, NAME("ffn_down.weight"), type, F, w->wd[l], E, NULL, 0, NULL, 0);
+#undef NAME
+    }
+    add_t(t, &n, "output_norm.weight", f32, E, w->out_norm, 1, NULL, 0, NULL, 0);
+    if (w->output) add_t(t, &n, "output.weight", type, E, w->output, V, NULL, 0, NULL, 0);
+    if (w->rope_freqs) add_t(t, &n, "rope_freqs.weight", f32, w->n_rot / 2, w->rope_freqs, 1, NULL, 0, NULL, 0);
+    if (w->rope_long) {
+        add_t(t, &n, "rope_factors_long.weight", f32, w->n_rot / 2, w->rope_long, 1, NULL, 0, NULL, 0);
+        add_t(t, &n, "rope_factors_short.weight", f32, w->n_rot / 2, w->rope_short, 1, NULL, 0, NULL, 0);
+    }
+    for (int i = 0; i < n; i++) {
+        int64_t ne[2] = {t[i].ne0, t[i].rows};
+        eq_gguf_writer_add_tensor(wr, t[i].name, t[i].type, t[i].rows > 1 ? 2 : 1, ne);
+    }
+    membuf file = {0};
+    eq_status st = eq_gguf_writer_open_sink(wr, "forward-test.gguf", mem_sink, &file);
+    for (int i = 0; i < n && !st; i++) {
+        /* the reference quantizers in both builds: the twin must see the same bytes */
+        const eq_type_traits *tt = eq_type_traits_ref(t[i].type);
+        const size_t rs = eq_row_size(t[i].type, t[i].ne0);
+        unsigned char *buf = malloc(rs * t[i].rows);
+        int r = 0;
+        for (int p = 0; p < 3; p++)
+            for (int k = 0; k < t[i].part_rows[p]; k++, r++)
+                tt->from_float(t[i].part[p] + (size_t)k * t[i].ne0, buf + rs * r, t[i].ne0);
+        st = eq_gguf_writer_write(wr, buf, rs * t[i].rows);
+        free(buf);
+    }
+    if (!st) st = eq_gguf_writer_finish(wr);
+    CHECKF(!st, "%s %s: writing the model: %s", a->name, eq_type_name(type), eq_gguf_writer_errmsg(wr));
+    eq_gguf_writer_free(wr);
+
+    /* streamed in odd-sized chunks, as a fetch body would arrive */
+    eq_model *m = NULL;
+    eq_loader *ld = eq_loader_new(NULL, 1);
+    for (size_t at = 0; at < file.n && !st; at += 40000)
+        st = eq_loader_feed(ld, 0, file.p + at, file.n - at < 40000 ? file.n - at : 40000);
+    if (!st) st = eq_loader_finish(ld, &m);
+    CHECKF(!st && m, "%s %s: loading the model: %s", a->name, eq_type_name(type), eq_loader_errmsg(ld));
+    eq_loader_free(ld);
+    free(file.p);
+    return st ? NULL : m;
+}
+
+/* ---- decoding --------------------------------------------------------------------------------- */
+
+static eq_ctx *ctx_make(eq_model *m, int n_ctx, int n_threads, int n_batch, eq_kv_type kv) {
+    eq_ctx_params p = eq_ctx_default_params();
+    p.n_ctx = n_ctx;
+    p.n_threads = n_threads;
+    p.n_batch = n_batch;
+    p.kv_type = kv;
+    eq_ctx *c = NULL;
+    char err[256];
+    eq_status st = eq_ctx_new(m, &p, &c, err, sizeof err);
+    CHECKF(!st, "eq_ctx_new: %s", err);
+    return c;
+}
+
+/* The logits of every position of k_toks: the first N_PROMPT in one call, then one at a time. */
+static int trace(eq_model *m, int n_ctx, int n_threads, int n_batch, eq_kv_type kv, float *rows) {
+    eq_ctx *c = ctx_make(m, n_ctx, n_threads, n_batch, kv);
+    if (!c) return 0;
+    int ok = eq_decode_logits(c, k_toks, N_PROMPT, N_PROMPT, rows) == EQ_OK;
+    for (int t = N_PROMPT; t < N_TOK && ok; t++) {
+        ok = eq_decode(c, &k_toks[t], 1) == EQ_OK && eq_ctx_logits(c);
+        if (ok) memcpy(rows + (size_t)t * V, eq_ctx_logits(c), V * sizeof(float));
+    }
+    CHECKF(ok, "decode: %s", eq_ctx_errmsg(c));
+    eq_ctx_free(c);
+    return ok;
+}
+
+/* ---- the naive reference: one token at a time, in double, straight from the formulas ------- */
+
+static void naive_rmsnorm(double *out, const double *x, const float *w) {
+    double ss = 0;
+    for (int i = 0; i < E; i++) ss += x[i] * x[i];
+    const double r = 1.0 / sqrt(ss / E + 1e-5);
+    for (int i = 0; i < E; i++) out[i] = x[i] * r * w[i];
+}
+
+static void naive_matvec(double *out, const float *W, const double *x, int rows, int cols) {
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (int i = 0; i < cols; i++) s += (double)W[(size_t)r * cols + i] * x[i];
+        out[r] = s;
+    }
+}
+
+/* rotate the first n_rot dims of one head: pairs (2i, 2i+1), or (i, i + n_rot/2) for NEOX */
+static void naive_rope(const weights *w, double *v, int pos, const float *factors, double freq_scale) {
+    const int half = w->n_rot / 2;
+    const double mscale = w->a->longrope ? w->attn_factor : 1.0;
+    for (int i = 0; i < half; i++) {
+        double theta = pos * pow(w->a->rope_base, -2.0 * i / w->n_rot) * freq_scale / (factors ? factors[i] : 1.0);
+        double c = cos(theta) * mscale, s = sin(theta) * mscale;
+        int i0 = w->a->neox ? i : 2 * i, i1 = w->a->neox ? i + half : 2 * i + 1;
+        double x0 = v[i0], x1 = v[i1];
+        v[i0] = x0 * c - x1 * s;
+        v[i1] = x0 * s + x1 * c;
+    }
+}
+
+static void naive_forward(const weights *w, int n_ctx, double *logits /* N_TOK x V */) {
+    const arch_case *a = w->a;
+    const int hd = w->hd, Q = w->Q, KV = w->KV, group = a->n_head / a->n_head_kv;
+    const float *factors = w->rope_freqs ? w->rope_freqs : a->longrope ? (n_ctx > N_CTX_ORIG ? w->rope_long : w->rope_short) : NULL;
+    const double freq_scale = a->rope_linear ? 1.0 / a->rope_linear : 1.0;
+    double *kc = malloc(sizeof(double) * NL * N_TOK * KV), *vc = malloc(sizeof(double) * NL * N_TOK * KV);
+    double x[E], xn[E], q[E], att[E], tmp[E], g[F], u[F], sc[N_TOK];
+    for (int p = 0; p < N_TOK; p++) {
+        for (int i = 0; i < E; i++) x[i] = w->tok_embd[(size_t)k_toks[p] * E + i];
+        for (int l = 0; l < NL; l++) {
+            double *k = kc + ((size_t)l * N_TOK + p) * KV, *v = vc + ((size_t)l * N_TOK + p) * KV;
+            naive_rmsnorm(xn, x, w->attn_norm[l]);
+            naive_matvec(q, w->wq[l], xn, Q, E);
+            naive_matvec(k, w->wk[l], xn, KV, E);
+            naive_matvec(v, w->wv[l], xn, KV, E);
+            if (a->biases) {
+                for (int i = 0; i < Q; i++) q[i] += w->bq[l][i];
+                for (int i = 0; i < KV; i++) { k[i] += w->bk[l][i]; v[i] += w->bv[l][i]; }
+            }
+            for (int h = 0; h < a->n_head; h++) naive_rope(w, q + h * hd, p, factors, freq_scale);
+            for (int h = 0; h < a->n_head_kv; h++) naive_rope(w, k + h * hd, p, factors, freq_scale);
+            for (int h = 0; h < a->n_head; h++) {
+                const int kvh = h / group;
+                double mx = -INFINITY, sum = 0;
+                for (int j = 0; j <= p; j++) {
+                    const double *kj = kc + ((size_t)l * N_TOK + j) * KV + kvh * hd;
+                    double s = 0;
+                    for (int i = 0; i < hd; i++) s += q[h * hd + i] * kj[i];
+                    sc[j] = s / sqrt((double)hd);
+                    if (sc[j] > mx) mx = sc[j];
+                }
+                for (int j = 0; j <= p; j++) sum += (sc[j] = exp(sc[j] - mx));
+                for (int i = 0; i < hd; i++) {
+                    double o = 0;
+                    for (int j = 0; j <= p; j++) o += sc[j] / sum * vc[((size_t)l * N_TOK + j) * KV + kvh * hd + i];
+                    att[h * hd + i] = o;
+                }
+            }
+            naive_matvec(tmp, w->wo[l], att, E, Q);
+            for (int i = 0; i < E; i++) x[i] += tmp[i];
+            naive_rmsnorm(xn, x, w->ffn_norm[l]);
+            naive_matvec(g, w->wg[l], xn, F, E);
+            naive_matvec(u, w->wu[l], xn, F, E);
+            for (int i = 0; i < F; i++) g[i] = g[i] / (1.0 + exp(-g[i])) * u[i];
+            naive_matvec(tmp, w->wd[l], g, E, F);
+            for (int i = 0; i < E; i++) x[i] += tmp[i];
+        }
+        naive_rmsnorm(xn, x, w->out_norm);
+        naive_matvec(logits + (size_t)p * V, w->output ? w->output : w->tok_embd, xn, V, E);
+    }
+    free(kc);
+    free(vc);
+}
+
+/* ---- comparisons --------------------------------------------------------------------------------- */
+
+typedef struct { double max_rel, min_cos; int top1_miss; } agreement;
+
+static int argmax(const float *x, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++) if (x[i] > x[b]) b = i;
+    return b;
+}
+
+/* ours against ref, row by row: max |diff| / max |ref|, cosine, top-1 (near ties excused) */
+static agreement agree(const float *ours, const float *ref, int rows) {
+    agreement g = {0, 1, 0};
+    for (int r = 0; r < rows; r++) {
+        const float *a = ours + (size_t)r * V, *b = ref + (size_t)r * V;
+        double scale = 0, diff = 0, ab = 0, aa = 0, bb = 0;
+        for (int i = 0; i < V; i++) {
+            if (fabs(b[i]) > scale) scale = fabs(b[i]);
+            if (!(fabs((double)a[i] - b[i]) <= diff)) diff = fabs((double)a[i] - b[i]);  /* NaN counts */
+            ab += (double)a[i] * b[i]; aa += (double)a[i] * a[i]; bb += (double)b[i] * b[i];
+        }
+        double rel = scale > 0 ? diff / scale : diff, cs = ab / sqrt(aa * bb);
+        if (!(rel <= g.max_rel)) g.max_rel = rel;
+        if (!(cs >= g.min_cos)) g.min_cos = cs;
+        int ta = argmax(a, V), tb = argmax(b, V);
+        if (ta != tb && b[tb] - b[ta] > TIE * scale) g.top1_miss++;
+    }
+    return g;
+}
+
+static int same_bits(const float *a, const float *b, int rows) { return !memcmp(a, b, sizeof(float) * V * rows); }
+
+/* ---- the checks --------------------------------------------------------------------------------- */
+
+/* Self-consistency of one model against its own trace, bit for bit (one thread: see main). */
+static void check_consistency(eq_model *m, const char *what, eq_kv_type kv, const float *rows) {
+    float *again = malloc(sizeof(float) * V * N_TOK);
+    /* the same trace twice, in a fresh context */
+    CHECKF(trace(m, 64, 1, 8, kv, again) && same_bits(again, rows, N_TOK), "%s: decoding is not deterministic", what);
+    /* everything in one call, in steps of 3 tokens */
+    eq_ctx *c = ctx_make(m, 64, 1, 3, kv);
+    memset(again, 0, sizeof(float) * V * N_TOK);
+    CHECKF(c && !eq_decode_logits(c, k_toks, N_TOK, N_TOK, again) && same_bits(again, rows, N_TOK),
+           "%s: n_batch 3: logits differ from the trace", what);
+    eq_ctx_free(c);
+    /* one token at a time; then the cache cut back to 4 tokens and the rest again in one call */
+    c = ctx_make(m, 64, 1, 8, kv);
+    int ok = c != NULL;
+    for (int t = 0; t < N_TOK && ok; t++)
+        ok = !eq_decode(c, &k_toks[t], 1) && eq_ctx_logits(c) && same_bits(eq_ctx_logits(c), rows + (size_t)t * V, 1);
+    CHECKF(ok, "%s: token by token: logits differ from the trace", what);
+    ok = ok && !eq_ctx_truncate(c, 4) && eq_ctx_n_past(c) == 4 &&
+         !eq_decode_logits(c, k_toks + 4, N_TOK - 4, N_TOK - 4, again) && same_bits(again, rows + 4 * V, N_TOK - 4);
+    CHECKF(ok, "%s: after truncating the cache to 4 tokens, decoding again differs", what);
+    eq_ctx_free(c);
+    free(again);
+}
+
+static int abort_after;
+static int abort_cb(void *user) { (void)user; return abort_after-- <= 0; }
+
+/* Errors leave the cache as it was: the next decode gives the trace's logits. */
+static void check_errors(eq_model *m, const float *rows) {
+    eq_ctx *c = ctx_make(m, N_TOK + 2, 1, 4, EQ_KV_F16);
+    if (!c) return;
+    CHECK(eq_ctx_logits(c) == NULL);
+    CHECK(!eq_decode(c, k_toks, 4));
+    eq_token bad[2] = {5, V};
+    CHECK(eq_decode(c, bad, 2) == EQ_ERR_ARG && eq_ctx_n_past(c) == 4 && strstr(eq_ctx_errmsg(c), "out of range"));
+    CHECK(eq_decode(c, bad, 0) == EQ_ERR_ARG && eq_ctx_n_past(c) == 4);
+    CHECK(eq_decode(c, k_toks, N_TOK) == EQ_ERR_CONTEXT_FULL && eq_ctx_n_past(c) == 4);
+    abort_after = 1;  /* the second layer of the first step */
+    eq_ctx_set_abort(c, abort_cb, NULL);
+    CHECK(eq_decode(c, k_toks + 4, 5) == EQ_ERR_ABORTED && eq_ctx_n_past(c) == 4);
+    eq_ctx_set_abort(c, NULL, NULL);
+    CHECK(!eq_decode(c, k_toks + 4, 1) && same_bits(eq_ctx_logits(c), rows + 4 * V, 1));
+    CHECK(eq_ctx_truncate(c, 6) == EQ_ERR_ARG && eq_ctx_n_past(c) == 5);
+    eq_ctx_free(c);
+}
+
+/* Every (architecture, type, cache type) the twin is compared on, in one fixed order. */
+typedef struct { int arch, type; eq_kv_type kv; } tcase;
+static int cases(tcase *out) {
+    int n = 0;
+    for (int a = 0; a < N_ARCHS; a++)
+        for (int t = 0; t < N_TYPES; t++) {
+            out[n++] = (tcase){a, k_types[t], EQ_KV_F16};
+            if (k_types[t] == EQ_TYPE_F32) out[n++] = (tcase){a, k_types[t], EQ_KV_F32};
+        }
+    return n;
+}
+
+static int is_float_type(int t) { return t == EQ_TYPE_F32 || t == EQ_TYPE_F16 || t == EQ_TYPE_BF16; }
+
+/* The twin: write every case's trace to stdout. */
+static int dump(void) {
+    tcase cs[N_ARCHS * (N_TYPES + 1)];
+    const int n = cases(cs);
+    float *rows = malloc(sizeof(float) * V * N_TOK);
+    weights w = {0};
+    int cur = -1, ok = 1;
+    for (int i = 0; i < n && ok; i++) {
+        if (cs[i].arch != cur) {
+            if (cur >= 0) weights_free(&w);
+            weights_make(&w, &k_archs[cs[i].arch], 1000 + cs[i].arch);
+            cur = cs[i].arch;
+        }
+        eq_model *m = model_make(&w, cs[i].type);
+        ok = m && trace(m, 64, 1, 8, cs[i].kv, rows) && fwrite(rows, sizeof(float) * V, N_TOK, stdout) == N_TOK;
+        eq_model_free(m);
+    }
+    if (cur >= 0) weights_free(&w);
+    free(rows);
+    fprintf(stderr, "forward_scalar: %d traces, kernels %s\n", n, eq_quant_isa());
+    return ok ? 0 : 1;
+}
+
+static double now(void) {
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int type_index(int type) {
+    for (int t = 0; t < N_TYPES; t++) if (k_types[t] == type) return t;
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--dump")) return dump();
+    const char *twin_path = argc > 1 ? argv[1] : getenv("EQ_FORWARD_TWIN");
+    FILE *twin = NULL;
+    if (twin_path && *twin_path) {
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "'%s' --dump", twin_path);
+        twin = popen(cmd, "r");
+        CHECKF(twin != NULL, "cannot run the scalar twin %s", twin_path);
+    } else {
+        printf("no scalar twin (EQ_FORWARD_TWIN or argv[1]): that comparison is skipped\n");
+    }
+    printf("kernels: %s (the twin: scalar)\n", eq_quant_isa());
+    const int verbose = getenv("EQ_FORWARD_VERBOSE") != NULL;
+    const double t0 = now();
+
+    tcase cs[N_ARCHS * (N_TYPES + 1)];
+    const int n = cases(cs);
+    eq_model *models[N_ARCHS * (N_TYPES + 1)] = {0};
+    float *traces = calloc((size_t)n * N_TOK * V, sizeof(float)), *ref = malloc(sizeof(float) * V * N_TOK);
+    double *nv = malloc(sizeof(double) * V * N_TOK);
+    agreement worst[N_TYPES + 1];   /* per type; the last: F32 weights with an F32 cache */
+    for (int t = 0; t <= N_TYPES; t++) worst[t] = (agreement){0, 1, 0};
+    weights w = {0};
+    int cur = -1, twin_ok = twin != NULL;
+    char what[N_ARCHS * (N_TYPES + 1)][64];
+
+    /* 1. one thread while the twin runs beside us (the pool's threads spin: no oversubscription) */
+    for (int i = 0; i < n; i++) {
+        const arch_case *a = &k_archs[cs[i].arch];
+        const int f32cache = cs[i].kv == EQ_KV_F32;
+        float *rows = traces + (size_t)i * N_TOK * V;
+        snprintf(what[i], sizeof what[i], "%s %s (KV %s)", a->name, eq_type_name(cs[i].type), f32cache ? "F32" : "F16");
+        if (cs[i].arch != cur) {
+            if (cur >= 0) weights_free(&w);
+            weights_make(&w, a, 1000 + cs[i].arch);
+            cur = cs[i].arch;
+        }
+        eq_model *m = models[i] = model_make(&w, cs[i].type);
+        int ok = m && trace(m, 64, 1, 8, cs[i].kv, rows);
+        if (twin_ok) twin_ok = fread(ref, sizeof(float) * V, N_TOK, twin) == N_TOK;
+        if (!ok) continue;
+
+        if (twin_ok) {
+            agreement g = agree(rows, ref, N_TOK);
+            if (verbose) printf("  %-26s max |diff| %.3g, cosine %.7f, top-1 misses %d\n", what[i], g.max_rel, g.min_cos, g.top1_miss);
+            agreement *wt = &worst[f32cache ? N_TYPES : type_index(cs[i].type)];
+            if (g.max_rel > wt->max_rel) wt->max_rel = g.max_rel;
+            if (g.min_cos < wt->min_cos) wt->min_cos = g.min_cos;
+            wt->top1_miss += g.top1_miss;
+            const double tol = cs[i].type == EQ_TYPE_F32 && f32cache ? TOL_F32 : cs[i].type == EQ_TYPE_BF16 ? TOL_BF16 : TOL_F16;
+            if (is_float_type(cs[i].type))
+                CHECKF(g.max_rel <= tol && g.top1_miss == 0, "%s: max |diff| %.3g of the largest logit against the scalar twin",
+                       what[i], g.max_rel);
+            else
+                CHECKF(g.top1_miss == 0 && g.min_cos >= MIN_COS, "%s: against the scalar twin: %d top-1 misses, cosine %.6f",
+                       what[i], g.top1_miss, g.min_cos);
+        }
+        check_consistency(m, what[i], cs[i].kv, rows);
+        if (cs[i].type == EQ_TYPE_F32 && f32cache) {
+            /* the absolute check; phi3 also with a context that picks the short rope factors */
+            for (int n_ctx = 64; n_ctx >= N_CTX_ORIG; n_ctx -= 32) {
+                if (n_ctx != 64 && !a->longrope) break;
+                CHECK(trace(m, n_ctx, 1, 8, EQ_KV_F32, ref));
+                naive_forward(&w, n_ctx, nv);
+                float *naive = malloc(sizeof(float) * V * N_TOK);
+                for (int k = 0; k < V * N_TOK; k++) naive[k] = (float)nv[k];
+                agreement g = agree(ref, naive, N_TOK);
+                free(naive);
+                printf("%-10s n_ctx %2d: against the naive double-precision pass: max |diff| %.2g of the largest logit\n",
+                       a->name, n_ctx, g.max_rel);
+                CHECKF(g.max_rel <= TOL_NAIVE && g.top1_miss == 0, "%s n_ctx %d: max |diff| %.3g against the naive pass",
+                       what[i], n_ctx, g.max_rel);
+            }
+        }
+    }
+    if (cur >= 0) weights_free(&w);
+    if (twin) {
+        CHECKF(twin_ok && fgetc(twin) == EOF, "the scalar twin's output does not match this program's cases");
+        CHECKF(pclose(twin) == 0, "the scalar twin failed");
+        printf("against the scalar twin, worst over the %d architectures:\n", N_ARCHS);
+        for (int t = 0; t <= N_TYPES; t++)
+            printf("  %-12s max |diff| %.2g of the largest logit, min cosine %.7f, top-1 misses %d\n",
+                   t < N_TYPES ? eq_type_name(k_types[t]) : "F32, KV F32", worst[t].max_rel, worst[t].min_cos,
+                   worst[t].top1_miss);
+    }
+
+    const double t1 = now();
+    /* 2. the twin is done: 2 threads on a few types, 3 (rows split unevenly) on one; few, as the
+     * pool's threads spin while they wait, which costs seconds on a loaded 2-core machine */
+    for (int i = 0; i < n; i++) {
+        if (!models[i]) continue;
+        const float *rows = traces + (size_t)i * N_TOK * V;
+        const int th = cs[i].type == EQ_TYPE_F16 ? 2 : cs[i].type == EQ_TYPE_Q4_K ? (cs[i].arch ? 2 : 3) : 0;
+        if (th)
+            CHECKF(trace(models[i], 64, th, 8, cs[i].kv, ref) && same_bits(ref, rows, N_TOK),
+                   "%s: %d threads: logits differ from 1 thread's", what[i], th);
+        if (cs[i].arch == 0 && cs[i].type == EQ_TYPE_F32 && cs[i].kv == EQ_KV_F16) check_errors(models[i], rows);
+        eq_model_free(models[i]);
+    }
+    printf("%d models, %.1f s with one thread (the twin beside), %.1f s with more\n", n, t1 - t0, now() - t1);
+    free(traces); free(ref); free(nv);
+    return eqt_done();
+}
