@@ -1,6 +1,7 @@
 /* The public model API: information, tokenizer and chat-template entry points. */
 #include "models/model.h"
 #include "quant/quant.h"
+#include "tokenizer/detok.h"
 #include "chat.h"
 
 #include <stdio.h>
@@ -80,6 +81,11 @@ eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_s
 
 int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, int cap) {
     return eq_vocab_token_to_piece(m->vocab, t, special, buf, cap);
+}
+
+int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap) {
+    if (!m) return -1;
+    return eq_detok_push_vocab(d, m->vocab, t, buf, cap);
 }
 
 const char *eq_chat_template_name(const eq_model *m) {
