@@ -731,3 +731,16 @@ int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *bu
     if (n > cap) return n;
     return eq_vocab_piece(v, t, special, buf, cap);
 }
+
+eq_status eq_vocab_set_pretok(eq_vocab *v, const char *name) {
+    eq_pretok *p;
+    eq_pretok_info pi;
+    eq_status st = eq_pretok_new(name, &p, &pi);
+    if (st) return st;
+    eq_pretok_free(v->pre);
+    v->pre = p;
+    v->ignore_merges = pi.ignore_merges;
+    v->escape_whitespace = pi.escape_whitespace;
+    v->byte_encode = pi.byte_encode;
+    return EQ_OK;
+}

@@ -38,5 +38,8 @@ int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *bu
 int eq_vocab_piece(const eq_vocab *v, eq_token t, int special, char *buf, int cap);
 /* The token's text as stored in the vocabulary (NULL if out of range). */
 const char *eq_vocab_token_text(const eq_vocab *v, eq_token t);
+/* Swap in the pre-tokenizer of that name (its splitting rules only; BOS settings stay), for the
+ * converter, which tries each one it knows; an error leaves v as it was. */
+eq_status eq_vocab_set_pretok(eq_vocab *v, const char *name);
 
 #endif
