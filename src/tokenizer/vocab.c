@@ -208,78 +208,54 @@ static int cmp_spec(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
-eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
-    *out = NULL;
-    if (eb && el) eb[0] = 0;
-    const char *model = eq_gguf_get_str(g, "tokenizer.ggml.model");
-    if (!model) {
-        return eq_gguf_get(g, "tokenizer.ggml.model")
-            ? err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: expected a string")
-            : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: missing");
-    }
-    const char *pre = eq_gguf_get_str(g, "tokenizer.ggml.pre");
-    eq_vocab *v = calloc(1, sizeof *v);
-    if (!v) return err(eb, el, EQ_ERR_NOMEM, "out of memory");
-    eq_status st;
-    v->bos = v->eos = v->eot = v->eom = v->unk = v->sep = v->pad = -1;
-    eq_pretok_info pi = { 0, -1, 0, 1, 0 };
-    if (!strcmp(model, "llama")) {
-        v->type = EQ_VOCAB_SPM;
-        v->bos = 1; v->eos = 2; v->unk = 0;
-        v->add_space_prefix = 1;
-        v->add_bos = 1;
-    } else if (!strcmp(model, "gpt2") || !strcmp(model, "gemma4")) {
-        v->type = EQ_VOCAB_BPE;
-        if (!strcmp(model, "gemma4")) { pre = "gemma4"; v->bos = v->eos = -1; }
-        else v->bos = v->eos = 11;
-        st = eq_pretok_new(pre, &v->pre, &pi);
-        if (st) {
-            eq_vocab_free(v);
-            return err(eb, el, st, "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", pre ? pre : "");
-        }
-        v->ignore_merges = pi.ignore_merges;
-        v->escape_whitespace = pi.escape_whitespace;
-        v->byte_encode = pi.byte_encode;
-        if (pi.add_bos >= 0) v->add_bos = pi.add_bos;
-        if (pi.no_bos) v->bos = -1;
-        if (!strcmp(pre ? pre : "", "gemma4")) v->add_bos = 1;
-    } else {
-        eq_vocab_free(v);
-        return err(eb, el, EQ_ERR_UNSUPPORTED, "tokenizer.ggml.model: tokenizer '%s' is not supported", model);
-    }
-    get_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix);
+/* ---- loading: one step per concern, each on the vocabulary being built ---- */
 
-    /* tokens */
+/* SentencePiece ("llama"): llama.cpp's defaults for its ids and flags */
+static void init_spm(eq_vocab *v) {
+    v->type = EQ_VOCAB_SPM;
+    v->bos = 1; v->eos = 2; v->unk = 0;
+    v->add_space_prefix = 1;
+    v->add_bos = 1;
+}
+
+/* byte-level BPE ("gpt2", "gemma4"): the pre-tokenizer decides the splitting and some BOS
+ * settings; *pre becomes "gemma4" for that model whatever the key said */
+static eq_status init_bpe(eq_vocab *v, const char *model, const char **pre, char *eb, size_t el) {
+    eq_pretok_info pi = { 0, -1, 0, 1, 0 };
+    v->type = EQ_VOCAB_BPE;
+    if (!strcmp(model, "gemma4")) { *pre = "gemma4"; v->bos = v->eos = -1; }
+    else v->bos = v->eos = 11;
+    eq_status st = eq_pretok_new(*pre, &v->pre, &pi);
+    if (st) return err(eb, el, st, "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", *pre ? *pre : "");
+    v->ignore_merges = pi.ignore_merges;
+    v->escape_whitespace = pi.escape_whitespace;
+    v->byte_encode = pi.byte_encode;
+    if (pi.add_bos >= 0) v->add_bos = pi.add_bos;
+    if (pi.no_bos) v->bos = -1;
+    if (!strcmp(*pre ? *pre : "", "gemma4")) v->add_bos = 1;
+    return EQ_OK;
+}
+
+/* token texts, scores and types, and the text -> id map */
+static eq_status load_tokens(eq_vocab *v, const eq_gguf *g, char *eb, size_t el) {
     const eq_gguf_kv *tk = eq_gguf_get(g, "tokenizer.ggml.tokens");
-    if (!tk) { eq_vocab_free(v); return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: missing"); }
-    if (tk->type != EQ_GGUF_ARRAY || tk->arr_type != EQ_GGUF_STRING || !tk->arr_str) {
-        eq_vocab_free(v);
+    if (!tk) return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: missing");
+    if (tk->type != EQ_GGUF_ARRAY || tk->arr_type != EQ_GGUF_STRING || !tk->arr_str)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: expected an array of strings");
-    }
-    if (tk->n == 0 || tk->n > (uint64_t)INT32_MAX / 2) {
-        eq_vocab_free(v);
+    if (tk->n == 0 || tk->n > (uint64_t)INT32_MAX / 2)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: bad token count %llu", (unsigned long long)tk->n);
-    }
     int n = v->n = (int)tk->n;
 
     const eq_gguf_kv *sc = eq_gguf_get(g, "tokenizer.ggml.scores");
-    if (sc && (sc->type != EQ_GGUF_ARRAY || (sc->arr_type != EQ_GGUF_F32 && sc->arr_type != EQ_GGUF_I32) || !sc->arr)) {
-        eq_vocab_free(v);
+    if (sc && (sc->type != EQ_GGUF_ARRAY || (sc->arr_type != EQ_GGUF_F32 && sc->arr_type != EQ_GGUF_I32) || !sc->arr))
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: expected an array of f32 or i32");
-    }
-    if (sc && sc->n < tk->n) {
-        eq_vocab_free(v);
+    if (sc && sc->n < tk->n)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: %llu scores for %d tokens", (unsigned long long)sc->n, n);
-    }
     const eq_gguf_kv *tt = eq_gguf_get(g, "tokenizer.ggml.token_type");
-    if (tt && (tt->type != EQ_GGUF_ARRAY || tt->arr_type != EQ_GGUF_I32 || !tt->arr)) {
-        eq_vocab_free(v);
+    if (tt && (tt->type != EQ_GGUF_ARRAY || tt->arr_type != EQ_GGUF_I32 || !tt->arr))
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: expected an array of i32");
-    }
-    if (tt && tt->n < tk->n) {
-        eq_vocab_free(v);
+    if (tt && tt->n < tk->n)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: %llu types for %d tokens", (unsigned long long)tt->n, n);
-    }
 
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (tk->arr_str_len[i] ? tk->arr_str_len[i] : 24) + 1;
@@ -291,10 +267,8 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     v->map_mask = pow2_at_least((size_t)n * 2) - 1;
     v->map = calloc(v->map_mask + 1, sizeof *v->map);
     v->eog = malloc(((size_t)n + 8) * sizeof *v->eog);
-    if (!v->text || !v->off || !v->len || !v->score || !v->attr || !v->map || !v->eog) {
-        eq_vocab_free(v);
+    if (!v->text || !v->off || !v->len || !v->score || !v->attr || !v->map || !v->eog)
         return err(eb, el, EQ_ERR_NOMEM, "tokenizer.ggml.tokens: out of memory");
-    }
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         size_t len = tk->arr_str_len[i];
@@ -332,13 +306,13 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
         }
         v->map[h] = (uint32_t)i + 1;
     }
+    return EQ_OK;
+}
 
-    if (v->type == EQ_VOCAB_BPE) {
-        const eq_gguf_kv *mk = eq_gguf_get(g, "tokenizer.ggml.merges");
-        if (!mk) { eq_vocab_free(v); return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.merges: missing"); }
-        if ((st = load_merges(v, mk, eb, el))) { eq_vocab_free(v); return st; }
-    }
-
+/* the special token ids from their keys (fim: the six fill-in-the-middle ids) and the
+ * add_bos/add_eos flags */
+static void load_special_ids(eq_vocab *v, const eq_gguf *g, const char *pre, eq_token fim[6]) {
+    const int n = v->n;
     /* special token ids: defaults out of range are dropped, keys in range override */
     static const struct { const char *key; int which; } ids[] = {
         { "tokenizer.ggml.bos_token_id", 0 }, { "tokenizer.ggml.eos_token_id", 1 },
@@ -353,7 +327,6 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
         uint64_t u;
         if (eq_gguf_get_u64(g, ids[i].key, &u) && u < (uint64_t)n) *id = (eq_token)u;
     }
-    eq_token fim[6] = { -1, -1, -1, -1, -1, -1 };
     static const char *const fim_keys[6][2] = {
         { "tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id" },
         { "tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id" },
@@ -370,7 +343,10 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     get_bool(g, "tokenizer.ggml.add_bos_token", &v->add_bos);
     get_bool(g, "tokenizer.ggml.add_eos_token", &v->add_eos);
     if (v->type == EQ_VOCAB_BPE && pre && !strcmp(pre, "gemma4")) v->add_bos = 1;
+}
 
+/* control tokens found by their text, and the end-of-generation set */
+static void mark_eog(eq_vocab *v, eq_token fim[6]) {
     /* tokens recognised by their text become control tokens */
     detect(v, &v->eot, k_eot_names);
     detect(v, &v->eom, k_eom_names);
@@ -422,7 +398,11 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
         if (has_tr && s >= 0) { eog_del(v, s); v->attr[s] = EQ_ATTR_NORMAL; }
     }
     qsort(v->eog, (size_t)v->n_eog, sizeof *v->eog, cmp_tok);
+}
 
+/* the special tokens that partition text, longest first */
+static eq_status index_specials(eq_vocab *v, char *eb, size_t el) {
+    const int n = v->n;
     /* special tokens for partitioning text, longest first */
     int ns = 0;
     for (int i = 0; i < n; i++)
@@ -431,7 +411,6 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     v->special = malloc((size_t)(ns ? ns : 1) * sizeof *v->special);
     if (!keys || !v->special) {
         free(keys);
-        eq_vocab_free(v);
         return err(eb, el, EQ_ERR_NOMEM, "out of memory");
     }
     ns = 0;
@@ -445,9 +424,13 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     for (int i = 0; i < ns; i++) v->special[i] = keys[i].id;
     v->n_special = ns;
     free(keys);
+    return EQ_OK;
+}
 
-    /* Phi-3: special tokens swallow the whitespace after them (llama.cpp keys this on the
-     * model name) */
+/* Phi-3: special tokens swallow the whitespace after them (llama.cpp keys this on the
+ * model name) */
+static void phi3_rstrip(eq_vocab *v, const eq_gguf *g) {
+    const int ns = v->n_special;
     const char *name = eq_gguf_get_str(g, "general.name");
     if (name) {
         char low[256];
@@ -463,6 +446,41 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
                 if ((t = find_str(v, keep[i])) >= 0) v->attr[t] &= (uint16_t)~EQ_ATTR_RSTRIP;
         }
     }
+}
+
+eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
+    *out = NULL;
+    if (eb && el) eb[0] = 0;
+    const char *model = eq_gguf_get_str(g, "tokenizer.ggml.model");
+    if (!model) {
+        return eq_gguf_get(g, "tokenizer.ggml.model")
+            ? err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: expected a string")
+            : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: missing");
+    }
+    const char *pre = eq_gguf_get_str(g, "tokenizer.ggml.pre");
+    eq_vocab *v = calloc(1, sizeof *v);
+    if (!v) return err(eb, el, EQ_ERR_NOMEM, "out of memory");
+    v->bos = v->eos = v->eot = v->eom = v->unk = v->sep = v->pad = -1;
+    eq_status st = EQ_OK;
+    if (!strcmp(model, "llama")) init_spm(v);
+    else if (!strcmp(model, "gpt2") || !strcmp(model, "gemma4")) st = init_bpe(v, model, &pre, eb, el);
+    else st = err(eb, el, EQ_ERR_UNSUPPORTED, "tokenizer.ggml.model: tokenizer '%s' is not supported", model);
+    if (!st) {
+        get_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix);
+        st = load_tokens(v, g, eb, el);
+    }
+    if (!st && v->type == EQ_VOCAB_BPE) {
+        const eq_gguf_kv *mk = eq_gguf_get(g, "tokenizer.ggml.merges");
+        st = mk ? load_merges(v, mk, eb, el) : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.merges: missing");
+    }
+    if (!st) {
+        eq_token fim[6] = { -1, -1, -1, -1, -1, -1 };
+        load_special_ids(v, g, pre, fim);
+        mark_eog(v, fim);
+        st = index_specials(v, eb, el);
+    }
+    if (st) { eq_vocab_free(v); return st; }
+    phi3_rstrip(v, g);
     *out = v;
     return EQ_OK;
 }
