@@ -232,16 +232,100 @@ static void put_role_case(wr *w, const char *role, int all) {
 
 #define IS(r, s) (strcmp((r), (s)) == 0)
 
-static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
-    switch (f) {
-    case F_CHATML:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|im_start|>"); put(w, m[i].role); put(w, "\n");
-            put_c(w, m[i].content); put(w, "<|im_end|>\n");
-        }
-        if (add_ass) put(w, "<|im_start|>assistant\n");
-        break;
+/* The families that write each message as  before, role, between, content, after  (the content
+ * trimmed or not), after an optional preamble and before an optional assistant cue: one row each. */
+typedef struct { fam f; const char *start, *before, *between, *after, *cue; int trim; } role_layout;
+static const role_layout ROLE_LAYOUTS[] = {
+    { F_CHATML,     "",             "<|im_start|>",        "\n",                  "<|im_end|>\n",    "<|im_start|>assistant\n", 0 },
+    { F_PHI3,       "",             "<|",                  "|>\n",                "<|end|>\n",       "<|assistant|>\n", 0 },
+    { F_PHI4,       "",             "<|im_start|>",        "<|im_sep|>",          "<|im_end|>",      "<|im_start|>assistant<|im_sep|>", 0 },
+    { F_FALCON3,    "",             "<|",                  "|>\n",                "\n",              "<|assistant|>\n", 0 },
+    { F_ZEPHYR,     "",             "<|",                  "|>\n",                "<|endoftext|>\n", "<|assistant|>\n", 0 },
+    { F_LLAMA3,     "",             "<|start_header_id|>", "<|end_header_id|>\n\n", "<|eot_id|>",    "<|start_header_id|>assistant<|end_header_id|>\n\n", 1 },
+    { F_CHATGLM3,   "[gMASK]sop",   "<|",                  "|>\n ",               "",                "<|assistant|>", 0 },
+    { F_CHATGLM4,   "[gMASK]<sop>", "<|",                  "|>\n",                "",                "<|assistant|>\n", 0 },
+    { F_GLMEDGE,    "",             "<|",                  "|>\n",                "",                "<|assistant|>", 0 },
+    { F_MEGREZ,     "",             "<|role_start|>",      "<|role_end|>",        "<|turn_end|>",    "<|role_start|>assistant<|role_end|>", 0 },
+    { F_LLAMA4,     "",             "<|header_start|>",    "<|header_end|>\n\n",  "<|eot|>",         "<|header_start|>assistant<|header_end|>\n\n", 1 },
+    { F_SOLAR_OPEN, "",             "<|begin|>",           "<|content|>",         "<|end|>",         "<|begin|>assistant", 0 },
+};
 
+/* The families with fixed words per role: each message is pre, content, post for its role
+ * (system, user, assistant, tool, any other), the content trimmed where the row says so; a role
+ * without words (pre NULL) is left out. cue NULL: no assistant prefix at all. */
+typedef struct { const char *pre, *post; int trim; } turn;
+typedef struct { fam f; const char *start; turn sys, user, ass, tool, other; const char *cue; } role_words;
+#define DROP { NULL, NULL, 0 }
+#define DS_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
+#define DS_ASS "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"
+#define CR_TURN(tok) { "<|START_OF_TURN_TOKEN|>" tok, "<|END_OF_TURN_TOKEN|>", 1 }
+#define EX_TURN(tag) { "<|" tag "|>\n", "<|endofturn|>\n", 1 }
+#define YA_ASS " \xd0\x90\xd1\x81\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbd\xd1\x82:"
+static const role_words ROLE_WORDS[] = {
+    { F_DEEPSEEK, "", { "", "", 0 }, { "### Instruction:\n", "\n", 0 }, { "### Response:\n", "\n<|EOT|>\n", 0 },
+      DROP, DROP, "### Response:\n" },
+    { F_DEEPSEEK2, "", { "", "\n\n", 0 }, { "User: ", "\n\n", 0 }, { "Assistant: ", DS_EOS, 0 },
+      DROP, DROP, "Assistant:" },
+    { F_DEEPSEEK3, "", { "", "\n\n", 0 }, { "<\xef\xbd\x9cUser\xef\xbd\x9c>", "", 0 }, { DS_ASS, DS_EOS, 0 },
+      DROP, DROP, DS_ASS },
+    { F_DEEPSEEK_OCR, "", { "", "", 0 }, { "", "", 0 }, { "", "", 0 }, { "", "", 0 }, { "", "", 0 }, NULL },  /* no template */
+    { F_VICUNA, "", { "", "\n\n", 0 }, { "USER: ", "\n", 0 }, { "ASSISTANT: ", "</s>\n", 0 }, DROP, DROP, "ASSISTANT:" },
+    { F_VICUNA_ORCA, "", { "SYSTEM: ", "\n", 0 }, { "USER: ", "\n", 0 }, { "ASSISTANT: ", "</s>\n", 0 }, DROP, DROP, "ASSISTANT:" },
+    { F_COMMAND_R, "", CR_TURN("<|SYSTEM_TOKEN|>"), CR_TURN("<|USER_TOKEN|>"), CR_TURN("<|CHATBOT_TOKEN|>"),
+      DROP, DROP, "<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>" },
+    { F_MINICPM, "", { "", "", 1 }, { "<\xe7\x94\xa8\xe6\x88\xb7>", "<AI>", 1 }, { "", "", 1 }, { "", "", 1 }, { "", "", 1 }, NULL },
+    { F_EXAONE3, "", { "[|system|]", "[|endofturn|]\n", 1 }, { "[|user|]", "\n", 1 }, { "[|assistant|]", "[|endofturn|]\n", 1 },
+      DROP, DROP, "[|assistant|]" },
+    { F_EXAONE4, "", { "[|system|]", "[|endofturn|]\n", 1 }, { "[|user|]", "\n", 1 }, { "[|assistant|]", "[|endofturn|]\n", 1 },
+      { "[|tool|]", "[|endofturn|]\n", 1 }, DROP, "[|assistant|]" },
+    { F_EXAONE_MOE, "", EX_TURN("system"), EX_TURN("user"), EX_TURN("assistant"), EX_TURN("tool"), DROP, "<|assistant|>\n" },
+    { F_YANDEX, "", DROP, { " \xd0\x9f\xd0\xbe\xd0\xbb\xd1\x8c\xd0\xb7\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd0\xb5\xd0\xbb\xd1\x8c: ", "\n\n", 0 },
+      { YA_ASS " ", "\n\n", 0 }, DROP, DROP, YA_ASS "[SEP]" },
+    { F_SMOLVLM, "<|im_start|>", { "", "\n\n", 0 }, { "User: ", "<end_of_utterance>\n", 0 },
+      { "Assistant: ", "<end_of_utterance>\n", 0 }, { "Assistant: ", "<end_of_utterance>\n", 0 },
+      { "Assistant: ", "<end_of_utterance>\n", 0 }, "Assistant:" },
+    { F_DOTS1, "", { "<|system|>", "<|endofsystem|>", 0 }, { "<|userprompt|>", "<|endofuserprompt|>", 0 },
+      { "<|response|>", "<|endofresponse|>", 0 }, { "<|response|>", "<|endofresponse|>", 0 },
+      { "<|response|>", "<|endofresponse|>", 0 }, "<|response|>" },
+    { F_HUNYUAN_MOE, "", { "<|startoftext|>", "<|extra_4|>", 0 }, { "<|startoftext|>", "<|extra_0|>", 0 },
+      { "", "<|eos|>", 0 }, { "<|startoftext|>", "<|extra_0|>", 0 }, { "<|startoftext|>", "<|extra_0|>", 0 }, NULL },
+    { F_KIMI_K2, "", { "<|im_system|>system<|im_middle|>", "<|im_end|>", 0 }, { "<|im_user|>user<|im_middle|>", "<|im_end|>", 0 },
+      { "<|im_assistant|>assistant<|im_middle|>", "<|im_end|>", 0 }, { "<|im_system|>tool<|im_middle|>", "<|im_end|>", 0 },
+      { "", "<|im_end|>", 0 }, "<|im_assistant|>assistant<|im_middle|>" },
+    { F_GROK2, "", { "System: ", "<|separator|>\n\n", 1 }, { "Human: ", "<|separator|>\n\n", 1 },
+      { "Assistant: ", "<|separator|>\n\n", 0 }, DROP, DROP, "Assistant:" },
+};
+#undef DROP
+
+static void put_content(wr *w, const char *s, int trim) {
+    if (trim) put_trim_c(w, s); else put_c(w, s);
+}
+
+static void format_layout(const role_layout *L, const eq_chat_msg *m, int n, int add_ass, wr *w) {
+    put(w, L->start);
+    for (int i = 0; i < n; i++) {
+        put(w, L->before); put(w, m[i].role); put(w, L->between);
+        put_content(w, m[i].content, L->trim); put(w, L->after);
+    }
+    if (add_ass) put(w, L->cue);
+}
+
+static void format_words(const role_words *L, const eq_chat_msg *m, int n, int add_ass, wr *w) {
+    put(w, L->start);
+    for (int i = 0; i < n; i++) {
+        const char *r = m[i].role;
+        const turn *t = IS(r, "system") ? &L->sys : IS(r, "user") ? &L->user : IS(r, "assistant") ? &L->ass
+                      : IS(r, "tool") ? &L->tool : &L->other;
+        if (!t->pre) continue;
+        put(w, t->pre); put_content(w, m[i].content, t->trim); put(w, t->post);
+    }
+    if (add_ass && L->cue) put(w, L->cue);
+}
+
+/* The families with a rule of their own (system texts moved into a turn, BOS inside the history,
+ * roles re-cased, ...), each written out. */
+static void format_own(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
+    switch (f) {
     case F_MISTRAL_V7: case F_MISTRAL_V7_TEKKEN: {
         const char *sp = f == F_MISTRAL_V7 ? " " : "";
         for (int i = 0; i < n; i++) {
@@ -298,35 +382,6 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         }
         break;
     }
-
-    case F_PHI3:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content); put(w, "<|end|>\n");
-        }
-        if (add_ass) put(w, "<|assistant|>\n");
-        break;
-
-    case F_PHI4:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|im_start|>"); put(w, m[i].role); put(w, "<|im_sep|>");
-            put_c(w, m[i].content); put(w, "<|im_end|>");
-        }
-        if (add_ass) put(w, "<|im_start|>assistant<|im_sep|>");
-        break;
-
-    case F_FALCON3:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content); put(w, "\n");
-        }
-        if (add_ass) put(w, "<|assistant|>\n");
-        break;
-
-    case F_ZEPHYR:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content); put(w, "<|endoftext|>\n");
-        }
-        if (add_ass) put(w, "<|assistant|>\n");
-        break;
 
     case F_MONARCH:
         for (int i = 0; i < n; i++) {
@@ -395,122 +450,6 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         if (add_ass) put(w, "GPT4 Correct Assistant:");
         break;
 
-    case F_VICUNA: case F_VICUNA_ORCA:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) {
-                if (f == F_VICUNA_ORCA) { put(w, "SYSTEM: "); put_c(w, m[i].content); put(w, "\n"); }
-                else { put_c(w, m[i].content); put(w, "\n\n"); }
-            } else if (IS(r, "user")) {
-                put(w, "USER: "); put_c(w, m[i].content); put(w, "\n");
-            } else if (IS(r, "assistant")) {
-                put(w, "ASSISTANT: "); put_c(w, m[i].content); put(w, "</s>\n");
-            }
-        }
-        if (add_ass) put(w, "ASSISTANT:");
-        break;
-
-    case F_DEEPSEEK:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) put_c(w, m[i].content);
-            else if (IS(r, "user")) { put(w, "### Instruction:\n"); put_c(w, m[i].content); put(w, "\n"); }
-            else if (IS(r, "assistant")) { put(w, "### Response:\n"); put_c(w, m[i].content); put(w, "\n<|EOT|>\n"); }
-        }
-        if (add_ass) put(w, "### Response:\n");
-        break;
-
-    case F_COMMAND_R:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role, *tok = IS(r, "system") ? "<|SYSTEM_TOKEN|>"
-                : IS(r, "user") ? "<|USER_TOKEN|>" : IS(r, "assistant") ? "<|CHATBOT_TOKEN|>" : NULL;
-            if (!tok) continue;
-            put(w, "<|START_OF_TURN_TOKEN|>"); put(w, tok); put_trim_c(w, m[i].content);
-            put(w, "<|END_OF_TURN_TOKEN|>");
-        }
-        if (add_ass) put(w, "<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>");
-        break;
-
-    case F_LLAMA3:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|start_header_id|>"); put(w, m[i].role); put(w, "<|end_header_id|>\n\n");
-            put_trim_c(w, m[i].content); put(w, "<|eot_id|>");
-        }
-        if (add_ass) put(w, "<|start_header_id|>assistant<|end_header_id|>\n\n");
-        break;
-
-    case F_CHATGLM3:
-        put(w, "[gMASK]sop");
-        for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n "); put_c(w, m[i].content);
-        }
-        if (add_ass) put(w, "<|assistant|>");
-        break;
-
-    case F_CHATGLM4: case F_GLMEDGE:
-        if (f == F_CHATGLM4) put(w, "[gMASK]<sop>");
-        for (int i = 0; i < n; i++) {
-            put(w, "<|"); put(w, m[i].role); put(w, "|>\n"); put_c(w, m[i].content);
-        }
-        if (add_ass) put(w, f == F_CHATGLM4 ? "<|assistant|>\n" : "<|assistant|>");
-        break;
-
-    case F_MINICPM:
-        for (int i = 0; i < n; i++) {
-            if (IS(m[i].role, "user")) { put(w, "<\xe7\x94\xa8\xe6\x88\xb7>"); put_trim_c(w, m[i].content); put(w, "<AI>"); }
-            else put_trim_c(w, m[i].content);
-        }
-        break;
-
-    case F_DEEPSEEK2:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) { put_c(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(r, "user")) { put(w, "User: "); put_c(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(r, "assistant")) {
-                put(w, "Assistant: "); put_c(w, m[i].content); put(w, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
-            }
-        }
-        if (add_ass) put(w, "Assistant:");
-        break;
-
-    case F_DEEPSEEK3:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) { put_c(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(r, "user")) { put(w, "<\xef\xbd\x9cUser\xef\xbd\x9c>"); put_c(w, m[i].content); }
-            else if (IS(r, "assistant")) {
-                put(w, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>"); put_c(w, m[i].content); put(w, "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>");
-            }
-        }
-        if (add_ass) put(w, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>");
-        break;
-
-    case F_DEEPSEEK_OCR:
-        for (int i = 0; i < n; i++) put_c(w, m[i].content);  /* no template at all */
-        break;
-
-    case F_EXAONE3: case F_EXAONE4:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "[|system|]"); put_trim_c(w, m[i].content); put(w, "[|endofturn|]\n"); }
-            else if (IS(r, "user")) { put(w, "[|user|]"); put_trim_c(w, m[i].content); put(w, "\n"); }
-            else if (IS(r, "assistant")) { put(w, "[|assistant|]"); put_trim_c(w, m[i].content); put(w, "[|endofturn|]\n"); }
-            else if (f == F_EXAONE4 && IS(r, "tool")) { put(w, "[|tool|]"); put_trim_c(w, m[i].content); put(w, "[|endofturn|]\n"); }
-        }
-        if (add_ass) put(w, "[|assistant|]");
-        break;
-
-    case F_EXAONE_MOE:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system") || IS(r, "user") || IS(r, "assistant") || IS(r, "tool")) {
-                put(w, "<|"); put(w, r); put(w, "|>\n"); put_trim_c(w, m[i].content); put(w, "<|endofturn|>\n");
-            }
-        }
-        if (add_ass) put(w, "<|assistant|>\n");
-        break;
-
     case F_RWKV_WORLD:
         /* needs "\n\n" as the model's EOT; the assistant cue follows a final user turn */
         for (int i = 0; i < n; i++) {
@@ -560,22 +499,6 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         break;
     }
 
-    case F_MEGREZ:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|role_start|>"); put(w, m[i].role); put(w, "<|role_end|>");
-            put_c(w, m[i].content); put(w, "<|turn_end|>");
-        }
-        if (add_ass) put(w, "<|role_start|>assistant<|role_end|>");
-        break;
-
-    case F_YANDEX:
-        for (int i = 0; i < n; i++) {
-            if (IS(m[i].role, "user")) { put(w, " \xd0\x9f\xd0\xbe\xd0\xbb\xd1\x8c\xd0\xb7\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd0\xb5\xd0\xbb\xd1\x8c: "); put_c(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(m[i].role, "assistant")) { put(w, " \xd0\x90\xd1\x81\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbd\xd1\x82: "); put_c(w, m[i].content); put(w, "\n\n"); }
-        }
-        if (add_ass) put(w, " \xd0\x90\xd1\x81\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbd\xd1\x82:[SEP]");
-        break;
-
     case F_BAILING: case F_BAILING_THINK: case F_BAILING2:
         if (f == F_BAILING2 && !(n > 0 && IS(m[0].role, "system")))
             put(w, "<role>SYSTEM</role>detailed thinking off<|role_end|>");
@@ -588,44 +511,6 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         if (add_ass) {
             put(w, "<role>ASSISTANT</role>");
             if (f == F_BAILING_THINK) put(w, "<think>");
-        }
-        break;
-
-    case F_LLAMA4:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|header_start|>"); put(w, m[i].role); put(w, "<|header_end|>\n\n");
-            put_trim_c(w, m[i].content); put(w, "<|eot|>");
-        }
-        if (add_ass) put(w, "<|header_start|>assistant<|header_end|>\n\n");
-        break;
-
-    case F_SMOLVLM:
-        put(w, "<|im_start|>");
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) { put_c(w, m[i].content); put(w, "\n\n"); }
-            else if (IS(r, "user")) { put(w, "User: "); put_c(w, m[i].content); put(w, "<end_of_utterance>\n"); }
-            else { put(w, "Assistant: "); put_c(w, m[i].content); put(w, "<end_of_utterance>\n"); }
-        }
-        if (add_ass) put(w, "Assistant:");
-        break;
-
-    case F_DOTS1:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "<|system|>"); put_c(w, m[i].content); put(w, "<|endofsystem|>"); }
-            else if (IS(r, "user")) { put(w, "<|userprompt|>"); put_c(w, m[i].content); put(w, "<|endofuserprompt|>"); }
-            else { put(w, "<|response|>"); put_c(w, m[i].content); put(w, "<|endofresponse|>"); }
-        }
-        if (add_ass) put(w, "<|response|>");
-        break;
-
-    case F_HUNYUAN_MOE:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "<|startoftext|>"); put_c(w, m[i].content); put(w, "<|extra_4|>"); }
-            else if (IS(r, "assistant")) { put_c(w, m[i].content); put(w, "<|eos|>"); }
-            else { put(w, "<|startoftext|>"); put_c(w, m[i].content); put(w, "<|extra_0|>"); }
         }
         break;
 
@@ -659,18 +544,6 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         }
         break;
 
-    case F_KIMI_K2:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) put(w, "<|im_system|>system<|im_middle|>");
-            else if (IS(r, "user")) put(w, "<|im_user|>user<|im_middle|>");
-            else if (IS(r, "assistant")) put(w, "<|im_assistant|>assistant<|im_middle|>");
-            else if (IS(r, "tool")) put(w, "<|im_system|>tool<|im_middle|>");
-            put_c(w, m[i].content); put(w, "<|im_end|>");
-        }
-        if (add_ass) put(w, "<|im_assistant|>assistant<|im_middle|>");
-        break;
-
     case F_SEED_OSS:
         for (int i = 0; i < n; i++) {
             put(w, "<seed:bos>"); put(w, m[i].role); put(w, "\n");
@@ -678,16 +551,6 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
             put(w, "<seed:eos>");
         }
         if (add_ass) put(w, "<seed:bos>assistant\n");
-        break;
-
-    case F_GROK2:
-        for (int i = 0; i < n; i++) {
-            const char *r = m[i].role;
-            if (IS(r, "system")) { put(w, "System: "); put_trim_c(w, m[i].content); put(w, "<|separator|>\n\n"); }
-            else if (IS(r, "user")) { put(w, "Human: "); put_trim_c(w, m[i].content); put(w, "<|separator|>\n\n"); }
-            else if (IS(r, "assistant")) { put(w, "Assistant: "); put_c(w, m[i].content); put(w, "<|separator|>\n\n"); }
-        }
-        if (add_ass) put(w, "Assistant:");
         break;
 
     case F_PANGU_EMBED:
@@ -704,16 +567,17 @@ static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
         if (add_ass) put(w, "[unused9]\xe5\x8a\xa9\xe6\x89\x8b\xef\xbc\x9a");
         break;
 
-    case F_SOLAR_OPEN:
-        for (int i = 0; i < n; i++) {
-            put(w, "<|begin|>"); put(w, m[i].role); put(w, "<|content|>"); put_c(w, m[i].content); put(w, "<|end|>");
-        }
-        if (add_ass) put(w, "<|begin|>assistant");
-        break;
-
-    case F_UNKNOWN: case F_COUNT:
+    default:   /* the families in the tables above; F_UNKNOWN */
         break;
     }
+}
+
+static void format(fam f, const eq_chat_msg *m, int n, int add_ass, wr *w) {
+    for (size_t i = 0; i < sizeof ROLE_LAYOUTS / sizeof *ROLE_LAYOUTS; i++)
+        if (ROLE_LAYOUTS[i].f == f) { format_layout(&ROLE_LAYOUTS[i], m, n, add_ass, w); return; }
+    for (size_t i = 0; i < sizeof ROLE_WORDS / sizeof *ROLE_WORDS; i++)
+        if (ROLE_WORDS[i].f == f) { format_words(&ROLE_WORDS[i], m, n, add_ass, w); return; }
+    format_own(f, m, n, add_ass, w);
 }
 
 eq_status eq_chat_format(const char *family, const eq_chat_msg *msgs, int n, int add_assistant,

@@ -1,7 +1,7 @@
 /* edgeq quantize IN.gguf OUT.gguf TYPE: llama-quantize's mixtures and bytes. Unlike the other
  * commands it takes positional arguments (as llama-quantize does), so it parses its own. */
 #include "cli.h"
-#include "models/quantize_model.h"
+#include "quantize/quantize_model.h"
 #include "quant/quant.h"
 #include "quant/quantize.h"
 #include "runtime/outfile.h"

@@ -9,7 +9,7 @@
 #include "format/hf_internal.h"
 #include "format/json.h"
 #include "format/model_card.h"
-#include "format/safetensors.h"
+#include "runtime/readfile.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -26,6 +26,7 @@ typedef struct {
     void *warn_user;
 } eq_hf;
 
+/* ---- reporting (hf_report.c) ---- */
 /* Report an error (formats into h->err) and return st. */
 eq_status eq_hf_fail(eq_hf *h, eq_status st, const char *fmt, ...);
 /* The writer failed: copy its message. */
@@ -78,7 +79,5 @@ void eq_hf_id_parts_free(eq_hf_id_parts *p);
 /* Metadata.id_to_title, malloc'd (NULL when out of memory) */
 char *eq_hf_id_to_title(const char *s);
 
-/* SHA-256 of n bytes as 64 lowercase hex digits + NUL. */
-void eq_sha256_hex(const void *data, size_t n, char out[65]);
 
 #endif /* EQ_HF_INTERNAL_H */

@@ -9,9 +9,10 @@
  * A byte-fallback BPE tokenizer.json without tokenizer.model (LlamaHfVocab) is not supported. */
 #include "format/hf_internal.h"
 #include "format/json.h"
-#include "format/safetensors.h"
 #include "gguf/gguf.h"
-#include "tokenizer/vocab_impl.h"
+#include "runtime/readfile.h"
+#include "runtime/sha256.h"
+#include "tokenizer/vocab.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,14 +537,7 @@ static eq_status detect_pre(eq_hf *h, const toklist *t, char **merges, uint64_t 
         int seen = 0;
         for (size_t k = 0; k < c && !seen; k++) seen = !strcmp(k_pre_hashes[k].pre, cand);
         if (seen) continue;
-        eq_pretok *p;
-        eq_pretok_info pi;
-        if (eq_pretok_new(cand, &p, &pi)) continue;
-        eq_pretok_free(v->pre);
-        v->pre = p;
-        v->ignore_merges = pi.ignore_merges;
-        v->escape_whitespace = pi.escape_whitespace;
-        v->byte_encode = pi.byte_encode;
+        if (eq_vocab_set_pretok(v, cand)) continue;
         if (eq_vocab_tokenize(v, k_chktxt, sizeof k_chktxt - 1, 0, 0, ids, cap, &n)) continue;
         char hex[65];
         if ((st = hash_ids(h, ids, n, hex))) break;

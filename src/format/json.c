@@ -1,7 +1,7 @@
 /* JSON helpers over cJSON (see json.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "format/json.h"
-#include "format/safetensors.h"
+#include "runtime/readfile.h"
 
 #include <math.h>
 #include <stdio.h>

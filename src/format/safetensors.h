@@ -56,9 +56,4 @@ long eq_st_find(const eq_st_model *m, const char *name);
 /* Read tensor i as float32 (converting F16/BF16) into dst (n_elem floats). */
 eq_status eq_st_read_f32(const eq_st_model *m, size_t i, float *dst, char *err, size_t errlen);
 
-/* Read a whole small file (JSON, tokenizer.model) into a NUL-terminated buffer; files over
- * max_size are refused. EQ_ERR_IO when it cannot be opened (check exists first if optional). */
-eq_status eq_read_file(const char *path, size_t max_size, char **out, size_t *len,
-                       char *err, size_t errlen);
-
 #endif

@@ -1,7 +1,8 @@
-/* The public model API: information, tokenizer and chat-template entry points. */
+/* The public model API: information and tokenizer entry points (the chat-template ones are in
+ * src/chat_apply.c, above the models). */
 #include "models/model.h"
 #include "quant/quant.h"
-#include "chat.h"
+#include "tokenizer/detok.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -82,14 +83,7 @@ int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, int
     return eq_vocab_token_to_piece(m->vocab, t, special, buf, cap);
 }
 
-const char *eq_chat_template_name(const eq_model *m) {
-    return m->chat_template ? eq_chat_detect(m->chat_template) : NULL;
-}
-
-eq_status eq_chat_apply(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n, int add_assistant,
-                        char *buf, size_t cap, size_t *n_out) {
-    const char *family = tmpl_name ? tmpl_name : eq_chat_template_name(m);
-    if (!family) family = "chatml";  /* llama.cpp's fallback when a model has no known template */
-    if (!eq_chat_known(family)) return EQ_ERR_UNSUPPORTED;
-    return eq_chat_format(family, msgs, n, add_assistant, buf, cap, n_out);
+int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap) {
+    if (!m) return -1;
+    return eq_detok_push_vocab(d, m->vocab, t, buf, cap);
 }

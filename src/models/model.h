@@ -7,17 +7,9 @@
 #include "gguf/gguf.h"
 #include "tokenizer/vocab.h"
 #include "runtime/threadpool.h"
+#include "ops/ops.h"          /* eq_weight, eq_rope_type */
 
 typedef enum { EQ_ARCH_LLAMA, EQ_ARCH_QWEN2, EQ_ARCH_PHI3 } eq_arch;
-typedef enum { EQ_ROPE_NORM = 0, EQ_ROPE_NEOX = 2 } eq_rope_type;  /* GGML's mode numbers */
-
-/* A weight as stored in the file: ne1 rows of ne0 values, each row nb1 bytes. */
-typedef struct {
-    const void *data;   /* NULL when the tensor is absent */
-    int type;
-    int64_t ne0, ne1;
-    size_t nb1;
-} eq_weight;
 
 typedef struct {
     eq_weight attn_norm, wq, wk, wv, wqkv, bq, bk, bv, bqkv, wo;

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "models/model.h"
+#include "ops/weight.h"
 #include "runtime/threadpool.h"
 
 /* out[t][r] = dot(W row r, x[t]) for t < T, r < W.ne1 (x rows are W.ne0 long, out rows
@@ -17,6 +17,8 @@ size_t eq_matmul_qbuf_size(int type, int64_t ne0, int T);
 void eq_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 /* y += b for T rows of n */
 void eq_add_bias(float *y, const float *b, int n, int T, int ld);
+
+typedef enum { EQ_ROPE_NORM = 0, EQ_ROPE_NEOX = 2 } eq_rope_type;  /* GGML's mode numbers */
 
 /* Rotate pairs of x (n_head heads of head_dim; first n_rot dims rotated) for position pos.
  * The angles are computed on each call, pos * freq_base^(-2i/n_rot) by repeated

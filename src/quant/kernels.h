@@ -15,9 +15,9 @@
  * TYPE upper-case as in the EQ_TYPE_ enum) to the function's name, e.g.
  *     #define EQ_K_VEC_DOT_Q4_K eq_vec_dot_q4_K_q8_K_neon
  * and EQ_QUANT_ISA_NAME to its name for eq_quant_isa(). types.c takes the slot macro when
- * defined and the _ref otherwise, so an ISA can provide any subset. The ARM and WASM headers
- * live with their code (src/arch/arm/kernels_neon.h, src/arch/wasm/kernels_wasm.h) and are
- * picked up here when present; the x86 ones are declared below.
+ * defined and the _ref otherwise, so an ISA can provide any subset. The ISA headers
+ * live with their code (src/arch/x86/kernels_x86.h, src/arch/arm/kernels_neon.h,
+ * src/arch/wasm/kernels_wasm.h) and are picked up here when present.
  *
  * EQ_NO_SIMD leaves every slot to the _ref whatever the compiler targets. types.c and
  * ops/vec.c are the only files outside src/arch whose code depends on the ISA; compiled with
@@ -64,70 +64,12 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q4_K_q8_K_ref);
 EQ_DECL_VEC_DOT(eq_vec_dot_q5_K_q8_K_ref);
 EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_ref);
 
-/* ---- x86: AVX2 + FMA + F16C (src/arch/x86/avx2_*.c) ---- */
-#if !defined(EQ_NO_SIMD) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-#define EQ_HAVE_AVX2 1
-EQ_DECL_TO_FLOAT(eq_to_float_f16_avx2);   EQ_DECL_FROM_FLOAT(eq_from_float_f16_avx2);
-EQ_DECL_TO_FLOAT(eq_to_float_bf16_avx2);  EQ_DECL_FROM_FLOAT(eq_from_float_bf16_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_f32_f32_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_f16_f16_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_bf16_bf16_avx2);
-
-EQ_DECL_TO_FLOAT(eq_to_float_q4_0_avx2);
-EQ_DECL_TO_FLOAT(eq_to_float_q8_0_avx2);
-EQ_DECL_FROM_FLOAT(eq_from_float_q8_0_avx2);
-EQ_DECL_FROM_FLOAT(eq_from_float_q8_1_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q4_0_q8_0_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q4_1_q8_1_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q5_0_q8_0_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q5_1_q8_1_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q8_0_q8_0_avx2);
-
-EQ_DECL_FROM_FLOAT(eq_from_float_q8_K_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q2_K_q8_K_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q3_K_q8_K_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q4_K_q8_K_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q5_K_q8_K_avx2);
-EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_avx2);
-
-#define EQ_DECL_VEC_DOT_X4(name) void name(int n, float *s, size_t bs, const void *x, const void *y, size_t by)
-EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_0_q8_0_avx2);
-EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_1_q8_1_avx2);
-EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q8_0_q8_0_avx2);
-EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_K_q8_K_avx2);
-EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_avx2);
-#define EQ_K_VEC_DOT_X4_Q4_0    eq_vec_dot_x4_q4_0_q8_0_avx2
-#define EQ_K_VEC_DOT_X4_Q4_1    eq_vec_dot_x4_q4_1_q8_1_avx2
-#define EQ_K_VEC_DOT_X4_Q8_0    eq_vec_dot_x4_q8_0_q8_0_avx2
-#define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx2
-#define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx2
-
-#define EQ_QUANT_ISA_NAME "avx2"
-#define EQ_K_TO_FLOAT_F16       eq_to_float_f16_avx2
-#define EQ_K_FROM_FLOAT_F16     eq_from_float_f16_avx2
-#define EQ_K_TO_FLOAT_BF16      eq_to_float_bf16_avx2
-#define EQ_K_FROM_FLOAT_BF16    eq_from_float_bf16_avx2
-#define EQ_K_VEC_DOT_F32        eq_vec_dot_f32_f32_avx2
-#define EQ_K_VEC_DOT_F16        eq_vec_dot_f16_f16_avx2
-#define EQ_K_VEC_DOT_BF16       eq_vec_dot_bf16_bf16_avx2
-#define EQ_K_TO_FLOAT_Q4_0      eq_to_float_q4_0_avx2
-#define EQ_K_TO_FLOAT_Q8_0      eq_to_float_q8_0_avx2
-#define EQ_K_FROM_FLOAT_Q8_0    eq_from_float_q8_0_avx2
-#define EQ_K_FROM_FLOAT_Q8_1    eq_from_float_q8_1_avx2
-#define EQ_K_FROM_FLOAT_Q8_K    eq_from_float_q8_K_avx2
-#define EQ_K_VEC_DOT_Q4_0       eq_vec_dot_q4_0_q8_0_avx2
-#define EQ_K_VEC_DOT_Q4_1       eq_vec_dot_q4_1_q8_1_avx2
-#define EQ_K_VEC_DOT_Q5_0       eq_vec_dot_q5_0_q8_0_avx2
-#define EQ_K_VEC_DOT_Q5_1       eq_vec_dot_q5_1_q8_1_avx2
-#define EQ_K_VEC_DOT_Q8_0       eq_vec_dot_q8_0_q8_0_avx2
-#define EQ_K_VEC_DOT_Q2_K       eq_vec_dot_q2_K_q8_K_avx2
-#define EQ_K_VEC_DOT_Q3_K       eq_vec_dot_q3_K_q8_K_avx2
-#define EQ_K_VEC_DOT_Q4_K       eq_vec_dot_q4_K_q8_K_avx2
-#define EQ_K_VEC_DOT_Q5_K       eq_vec_dot_q5_K_q8_K_avx2
-#define EQ_K_VEC_DOT_Q6_K       eq_vec_dot_q6_K_q8_K_avx2
+/* ---- SIMD kernels: each ISA declares its own beside its code, picked up when present ---- */
+#if !defined(EQ_NO_SIMD) && (defined(__x86_64__) || defined(__i386__)) && defined(__has_include)
+#  if __has_include("arch/x86/kernels_x86.h")
+#    include "arch/x86/kernels_x86.h"
+#  endif
 #endif
-
-/* ---- ARM NEON and WASM SIMD128: declared by their own headers, when those exist ---- */
 #if !defined(EQ_NO_SIMD) && defined(__ARM_NEON) && defined(__has_include)
 #  if __has_include("arch/arm/kernels_neon.h")
 #    include "arch/arm/kernels_neon.h"

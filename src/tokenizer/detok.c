@@ -3,7 +3,6 @@
  * unfinished tail is held in the eq_detok until the next token completes it. Bytes that can
  * never become valid UTF-8 are released as U+FFFD right away. */
 #include "edgeq.h"
-#include "models/model.h"
 #include "tokenizer/vocab.h"
 #include "tokenizer/detok.h"
 
@@ -64,10 +63,9 @@ size_t eq_utf8_repair(const void *src, size_t n, char *out) {
     return convert((const uint8_t *)src, n, 1, out, &used);
 }
 
-int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap) {
-    if (!d || !m || cap < 0 || (!buf && cap > 0)) return -1;
+int eq_detok_push_vocab(eq_detok *d, const eq_vocab *v, eq_token t, char *buf, int cap) {
+    if (!d || cap < 0 || (!buf && cap > 0)) return -1;
     if (d->n_pending < 0 || d->n_pending > (int)sizeof d->pending) d->n_pending = 0;
-    const eq_vocab *v = eq_model_vocab(m);
     if (!v) return -1;
     /* control tokens (end of turn, ...) render as nothing: this is text for people */
     int plen = eq_vocab_piece(v, t, 0, NULL, 0);

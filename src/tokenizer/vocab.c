@@ -1,5 +1,6 @@
 /* Vocabulary loading from GGUF metadata, special-token handling and token -> text, matching
- * llama.cpp's llama_vocab (defaults, auto-detected end-of-generation tokens, attributes). */
+ * llama.cpp's llama_vocab (defaults, auto-detected end-of-generation tokens, attributes).
+ * Tokenizing is in tokenize.c, above this file and the tokenizers it dispatches to. */
 #include "tokenizer/vocab_impl.h"
 #include "tokenizer/unicode.h"
 
@@ -208,78 +209,54 @@ static int cmp_spec(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
-eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
-    *out = NULL;
-    if (eb && el) eb[0] = 0;
-    const char *model = eq_gguf_get_str(g, "tokenizer.ggml.model");
-    if (!model) {
-        return eq_gguf_get(g, "tokenizer.ggml.model")
-            ? err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: expected a string")
-            : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: missing");
-    }
-    const char *pre = eq_gguf_get_str(g, "tokenizer.ggml.pre");
-    eq_vocab *v = calloc(1, sizeof *v);
-    if (!v) return err(eb, el, EQ_ERR_NOMEM, "out of memory");
-    eq_status st;
-    v->bos = v->eos = v->eot = v->eom = v->unk = v->sep = v->pad = -1;
-    eq_pretok_info pi = { 0, -1, 0, 1, 0 };
-    if (!strcmp(model, "llama")) {
-        v->type = EQ_VOCAB_SPM;
-        v->bos = 1; v->eos = 2; v->unk = 0;
-        v->add_space_prefix = 1;
-        v->add_bos = 1;
-    } else if (!strcmp(model, "gpt2") || !strcmp(model, "gemma4")) {
-        v->type = EQ_VOCAB_BPE;
-        if (!strcmp(model, "gemma4")) { pre = "gemma4"; v->bos = v->eos = -1; }
-        else v->bos = v->eos = 11;
-        st = eq_pretok_new(pre, &v->pre, &pi);
-        if (st) {
-            eq_vocab_free(v);
-            return err(eb, el, st, "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", pre ? pre : "");
-        }
-        v->ignore_merges = pi.ignore_merges;
-        v->escape_whitespace = pi.escape_whitespace;
-        v->byte_encode = pi.byte_encode;
-        if (pi.add_bos >= 0) v->add_bos = pi.add_bos;
-        if (pi.no_bos) v->bos = -1;
-        if (!strcmp(pre ? pre : "", "gemma4")) v->add_bos = 1;
-    } else {
-        eq_vocab_free(v);
-        return err(eb, el, EQ_ERR_UNSUPPORTED, "tokenizer.ggml.model: tokenizer '%s' is not supported", model);
-    }
-    get_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix);
+/* ---- loading: one step per concern, each on the vocabulary being built ---- */
 
-    /* tokens */
+/* SentencePiece ("llama"): llama.cpp's defaults for its ids and flags */
+static void init_spm(eq_vocab *v) {
+    v->type = EQ_VOCAB_SPM;
+    v->bos = 1; v->eos = 2; v->unk = 0;
+    v->add_space_prefix = 1;
+    v->add_bos = 1;
+}
+
+/* byte-level BPE ("gpt2", "gemma4"): the pre-tokenizer decides the splitting and some BOS
+ * settings; *pre becomes "gemma4" for that model whatever the key said */
+static eq_status init_bpe(eq_vocab *v, const char *model, const char **pre, char *eb, size_t el) {
+    eq_pretok_info pi = { 0, -1, 0, 1, 0 };
+    v->type = EQ_VOCAB_BPE;
+    if (!strcmp(model, "gemma4")) { *pre = "gemma4"; v->bos = v->eos = -1; }
+    else v->bos = v->eos = 11;
+    eq_status st = eq_pretok_new(*pre, &v->pre, &pi);
+    if (st) return err(eb, el, st, "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", *pre ? *pre : "");
+    v->ignore_merges = pi.ignore_merges;
+    v->escape_whitespace = pi.escape_whitespace;
+    v->byte_encode = pi.byte_encode;
+    if (pi.add_bos >= 0) v->add_bos = pi.add_bos;
+    if (pi.no_bos) v->bos = -1;
+    if (!strcmp(*pre ? *pre : "", "gemma4")) v->add_bos = 1;
+    return EQ_OK;
+}
+
+/* token texts, scores and types, and the text -> id map */
+static eq_status load_tokens(eq_vocab *v, const eq_gguf *g, char *eb, size_t el) {
     const eq_gguf_kv *tk = eq_gguf_get(g, "tokenizer.ggml.tokens");
-    if (!tk) { eq_vocab_free(v); return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: missing"); }
-    if (tk->type != EQ_GGUF_ARRAY || tk->arr_type != EQ_GGUF_STRING || !tk->arr_str) {
-        eq_vocab_free(v);
+    if (!tk) return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: missing");
+    if (tk->type != EQ_GGUF_ARRAY || tk->arr_type != EQ_GGUF_STRING || !tk->arr_str)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: expected an array of strings");
-    }
-    if (tk->n == 0 || tk->n > (uint64_t)INT32_MAX / 2) {
-        eq_vocab_free(v);
+    if (tk->n == 0 || tk->n > (uint64_t)INT32_MAX / 2)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: bad token count %llu", (unsigned long long)tk->n);
-    }
     int n = v->n = (int)tk->n;
 
     const eq_gguf_kv *sc = eq_gguf_get(g, "tokenizer.ggml.scores");
-    if (sc && (sc->type != EQ_GGUF_ARRAY || (sc->arr_type != EQ_GGUF_F32 && sc->arr_type != EQ_GGUF_I32) || !sc->arr)) {
-        eq_vocab_free(v);
+    if (sc && (sc->type != EQ_GGUF_ARRAY || (sc->arr_type != EQ_GGUF_F32 && sc->arr_type != EQ_GGUF_I32) || !sc->arr))
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: expected an array of f32 or i32");
-    }
-    if (sc && sc->n < tk->n) {
-        eq_vocab_free(v);
+    if (sc && sc->n < tk->n)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: %llu scores for %d tokens", (unsigned long long)sc->n, n);
-    }
     const eq_gguf_kv *tt = eq_gguf_get(g, "tokenizer.ggml.token_type");
-    if (tt && (tt->type != EQ_GGUF_ARRAY || tt->arr_type != EQ_GGUF_I32 || !tt->arr)) {
-        eq_vocab_free(v);
+    if (tt && (tt->type != EQ_GGUF_ARRAY || tt->arr_type != EQ_GGUF_I32 || !tt->arr))
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: expected an array of i32");
-    }
-    if (tt && tt->n < tk->n) {
-        eq_vocab_free(v);
+    if (tt && tt->n < tk->n)
         return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: %llu types for %d tokens", (unsigned long long)tt->n, n);
-    }
 
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (tk->arr_str_len[i] ? tk->arr_str_len[i] : 24) + 1;
@@ -291,10 +268,8 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     v->map_mask = pow2_at_least((size_t)n * 2) - 1;
     v->map = calloc(v->map_mask + 1, sizeof *v->map);
     v->eog = malloc(((size_t)n + 8) * sizeof *v->eog);
-    if (!v->text || !v->off || !v->len || !v->score || !v->attr || !v->map || !v->eog) {
-        eq_vocab_free(v);
+    if (!v->text || !v->off || !v->len || !v->score || !v->attr || !v->map || !v->eog)
         return err(eb, el, EQ_ERR_NOMEM, "tokenizer.ggml.tokens: out of memory");
-    }
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         size_t len = tk->arr_str_len[i];
@@ -332,13 +307,13 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
         }
         v->map[h] = (uint32_t)i + 1;
     }
+    return EQ_OK;
+}
 
-    if (v->type == EQ_VOCAB_BPE) {
-        const eq_gguf_kv *mk = eq_gguf_get(g, "tokenizer.ggml.merges");
-        if (!mk) { eq_vocab_free(v); return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.merges: missing"); }
-        if ((st = load_merges(v, mk, eb, el))) { eq_vocab_free(v); return st; }
-    }
-
+/* the special token ids from their keys (fim: the six fill-in-the-middle ids) and the
+ * add_bos/add_eos flags */
+static void load_special_ids(eq_vocab *v, const eq_gguf *g, const char *pre, eq_token fim[6]) {
+    const int n = v->n;
     /* special token ids: defaults out of range are dropped, keys in range override */
     static const struct { const char *key; int which; } ids[] = {
         { "tokenizer.ggml.bos_token_id", 0 }, { "tokenizer.ggml.eos_token_id", 1 },
@@ -353,7 +328,6 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
         uint64_t u;
         if (eq_gguf_get_u64(g, ids[i].key, &u) && u < (uint64_t)n) *id = (eq_token)u;
     }
-    eq_token fim[6] = { -1, -1, -1, -1, -1, -1 };
     static const char *const fim_keys[6][2] = {
         { "tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id" },
         { "tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id" },
@@ -370,7 +344,10 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     get_bool(g, "tokenizer.ggml.add_bos_token", &v->add_bos);
     get_bool(g, "tokenizer.ggml.add_eos_token", &v->add_eos);
     if (v->type == EQ_VOCAB_BPE && pre && !strcmp(pre, "gemma4")) v->add_bos = 1;
+}
 
+/* control tokens found by their text, and the end-of-generation set */
+static void mark_eog(eq_vocab *v, eq_token fim[6]) {
     /* tokens recognised by their text become control tokens */
     detect(v, &v->eot, k_eot_names);
     detect(v, &v->eom, k_eom_names);
@@ -422,7 +399,11 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
         if (has_tr && s >= 0) { eog_del(v, s); v->attr[s] = EQ_ATTR_NORMAL; }
     }
     qsort(v->eog, (size_t)v->n_eog, sizeof *v->eog, cmp_tok);
+}
 
+/* the special tokens that partition text, longest first */
+static eq_status index_specials(eq_vocab *v, char *eb, size_t el) {
+    const int n = v->n;
     /* special tokens for partitioning text, longest first */
     int ns = 0;
     for (int i = 0; i < n; i++)
@@ -431,7 +412,6 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     v->special = malloc((size_t)(ns ? ns : 1) * sizeof *v->special);
     if (!keys || !v->special) {
         free(keys);
-        eq_vocab_free(v);
         return err(eb, el, EQ_ERR_NOMEM, "out of memory");
     }
     ns = 0;
@@ -445,9 +425,13 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     for (int i = 0; i < ns; i++) v->special[i] = keys[i].id;
     v->n_special = ns;
     free(keys);
+    return EQ_OK;
+}
 
-    /* Phi-3: special tokens swallow the whitespace after them (llama.cpp keys this on the
-     * model name) */
+/* Phi-3: special tokens swallow the whitespace after them (llama.cpp keys this on the
+ * model name) */
+static void phi3_rstrip(eq_vocab *v, const eq_gguf *g) {
+    const int ns = v->n_special;
     const char *name = eq_gguf_get_str(g, "general.name");
     if (name) {
         char low[256];
@@ -463,6 +447,41 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
                 if ((t = find_str(v, keep[i])) >= 0) v->attr[t] &= (uint16_t)~EQ_ATTR_RSTRIP;
         }
     }
+}
+
+eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
+    *out = NULL;
+    if (eb && el) eb[0] = 0;
+    const char *model = eq_gguf_get_str(g, "tokenizer.ggml.model");
+    if (!model) {
+        return eq_gguf_get(g, "tokenizer.ggml.model")
+            ? err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: expected a string")
+            : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: missing");
+    }
+    const char *pre = eq_gguf_get_str(g, "tokenizer.ggml.pre");
+    eq_vocab *v = calloc(1, sizeof *v);
+    if (!v) return err(eb, el, EQ_ERR_NOMEM, "out of memory");
+    v->bos = v->eos = v->eot = v->eom = v->unk = v->sep = v->pad = -1;
+    eq_status st = EQ_OK;
+    if (!strcmp(model, "llama")) init_spm(v);
+    else if (!strcmp(model, "gpt2") || !strcmp(model, "gemma4")) st = init_bpe(v, model, &pre, eb, el);
+    else st = err(eb, el, EQ_ERR_UNSUPPORTED, "tokenizer.ggml.model: tokenizer '%s' is not supported", model);
+    if (!st) {
+        get_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix);
+        st = load_tokens(v, g, eb, el);
+    }
+    if (!st && v->type == EQ_VOCAB_BPE) {
+        const eq_gguf_kv *mk = eq_gguf_get(g, "tokenizer.ggml.merges");
+        st = mk ? load_merges(v, mk, eb, el) : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.merges: missing");
+    }
+    if (!st) {
+        eq_token fim[6] = { -1, -1, -1, -1, -1, -1 };
+        load_special_ids(v, g, pre, fim);
+        mark_eog(v, fim);
+        st = index_specials(v, eb, el);
+    }
+    if (st) { eq_vocab_free(v); return st; }
+    phi3_rstrip(v, g);
     *out = v;
     return EQ_OK;
 }
@@ -483,167 +502,6 @@ int eq_vocab_is_eog(const eq_vocab *v, eq_token t) {
         if (v->eog[m] < t) lo = m + 1; else hi = m - 1;
     }
     return 0;
-}
-
-/* ---- tokenize ---- */
-
-typedef struct { size_t off, len; eq_token tok; } frag;   /* tok -1: raw text */
-typedef struct { frag *v; size_t n, cap; } frags;
-
-static int frag_push(frags *f, size_t off, size_t len, eq_token tok) {
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        frag *nv = realloc(f->v, cap * sizeof *nv);
-        if (!nv) return -1;
-        f->v = nv;
-        f->cap = cap;
-    }
-    f->v[f->n].off = off;
-    f->v[f->n].len = len;
-    f->v[f->n].tok = tok;
-    f->n++;
-    return 0;
-}
-
-static int is_space_c(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-static const char *find_bytes(const char *h, size_t hn, const char *nd, size_t nn) {
-    if (nn == 0 || nn > hn) return NULL;
-    const char *end = h + hn - nn + 1;
-    for (const char *p = h; p < end;) {
-        p = memchr(p, (unsigned char)nd[0], (size_t)(end - p));
-        if (!p) return NULL;
-        if (!memcmp(p, nd, nn)) return p;
-        p++;
-    }
-    return NULL;
-}
-
-/* 1 if [off, off + n) overlaps one of the sorted, disjoint spans (empty ones overlap nothing) */
-static int hits_span(const eq_text_span *sp, size_t n_sp, size_t off, size_t n) {
-    size_t lo = 0, hi = n_sp;   /* the first span ending after off */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sp[mid].off + sp[mid].len <= off) lo = mid + 1; else hi = mid;
-    }
-    for (; lo < n_sp && sp[lo].off < off + n; lo++)
-        if (sp[lo].len > 0) return 1;
-    return 0;
-}
-
-/* Cut special-token text out of the raw fragments, one special token at a time, longest
- * first (llama.cpp's tokenizer_st_partition). Control and unknown tokens are only matched when
- * parse_special, and never where they would overlap a `plain` span; user-defined ones always
- * are (as with parse_special off). */
-static int partition(const eq_vocab *v, const char *text, size_t len, int parse_special,
-                     const eq_text_span *plain, size_t n_plain, frags *f) {
-    frags g = { 0 };
-    if (frag_push(f, 0, len, -1)) return -1;
-    for (int s = 0; s < v->n_special; s++) {
-        eq_token id = v->special[s];
-        uint16_t a = v->attr[id];
-        if (!parse_special && (a & (EQ_ATTR_CONTROL | EQ_ATTR_UNKNOWN))) continue;
-        const char *st = v->text + v->off[id];
-        size_t sl = v->len[id];
-        int guarded = n_plain > 0 && (a & (EQ_ATTR_CONTROL | EQ_ATTR_UNKNOWN));
-        g.n = 0;
-        for (size_t i = 0; i < f->n; i++) {
-            frag fr = f->v[i];
-            if (fr.tok >= 0) { if (frag_push(&g, fr.off, fr.len, fr.tok)) goto oom; continue; }
-            size_t base = fr.off, blen = fr.len, from = base;   /* from: where the search goes on */
-            for (;;) {
-                const char *m = find_bytes(text + from, base + blen - from, st, sl);
-                if (!m) {
-                    if (blen > 0 && frag_push(&g, base, blen, -1)) goto oom;
-                    break;
-                }
-                size_t mo = (size_t)(m - text);
-                if (guarded && hits_span(plain, n_plain, mo, sl)) { from = mo + 1; continue; }
-                size_t left = mo - base;
-                if (a & EQ_ATTR_LSTRIP)
-                    while (left > 0 && is_space_c(text[base + left - 1])) left--;
-                if (left > 0 && frag_push(&g, base, left, -1)) goto oom;
-                if (frag_push(&g, mo, sl, id)) goto oom;
-                size_t roff = mo + sl, rlen = base + blen - roff;
-                if (a & EQ_ATTR_RSTRIP)
-                    while (rlen > 0 && is_space_c(text[roff])) { roff++; rlen--; }
-                base = from = roff;
-                blen = rlen;
-                if (blen == 0) break;
-            }
-        }
-        frags t = *f; *f = g; g = t;
-    }
-    free(g.v);
-    return 0;
-oom:
-    free(g.v);
-    return -1;
-}
-
-eq_status eq_vocab_tokenize(const eq_vocab *v, const char *text, size_t len, int add_special,
-                            int parse_special, eq_token *out, int cap, int *n_out) {
-    return eq_vocab_tokenize_spans(v, text, len, add_special, parse_special, NULL, 0, out, cap, n_out);
-}
-
-eq_status eq_vocab_tokenize_spans(const eq_vocab *v, const char *text, size_t len, int add_special,
-                                  int parse_special, const eq_text_span *plain, size_t n_plain,
-                                  eq_token *out, int cap, int *n_out) {
-    if (n_out) *n_out = 0;
-    if (!v || !n_out || (!text && len) || cap < 0 || (!out && cap > 0) || (n_plain && !plain)) return EQ_ERR_ARG;
-    for (size_t i = 0; i < n_plain; i++)   /* sorted, disjoint, inside the text */
-        if (plain[i].off > len || plain[i].len > len - plain[i].off
-            || (i > 0 && plain[i].off < plain[i - 1].off + plain[i - 1].len)) return EQ_ERR_ARG;
-    eq_tokbuf b = { 0 };
-    frags f = { 0 };
-    eq_status st = EQ_OK;
-    if (len > 0 && partition(v, text, len, parse_special, plain, n_plain, &f)) { st = EQ_ERR_NOMEM; goto done; }
-    if (add_special && v->add_bos && v->bos >= 0) eq_tokbuf_push(&b, v->bos);
-    if (v->type == EQ_VOCAB_SPM) {
-        int prev_special = 1;   /* the first fragment gets the space prefix */
-        char *buf = NULL;
-        size_t bcap = 0;
-        for (size_t i = 0; i < f.n && !b.oom; i++) {
-            if (f.v[i].tok >= 0) { eq_tokbuf_push(&b, f.v[i].tok); prev_special = 1; continue; }
-            /* ' ' -> U+2581, with a leading one when asked */
-            size_t need = f.v[i].len * 3 + 3;
-            if (need > bcap) {
-                char *nb = realloc(buf, need);
-                if (!nb) { b.oom = 1; break; }
-                buf = nb;
-                bcap = need;
-            }
-            size_t k = 0;
-            if (v->add_space_prefix && prev_special) { memcpy(buf, "\xe2\x96\x81", 3); k = 3; }
-            const char *p = text + f.v[i].off;
-            for (size_t j = 0; j < f.v[i].len; j++) {
-                if (p[j] == ' ') { memcpy(buf + k, "\xe2\x96\x81", 3); k += 3; }
-                else buf[k++] = p[j];
-            }
-            eq_spm_tokenize(v, buf, k, &b);
-            prev_special = 0;
-        }
-        free(buf);
-    } else {
-        for (size_t i = 0; i < f.n && !b.oom; i++) {
-            if (f.v[i].tok >= 0) { eq_tokbuf_push(&b, f.v[i].tok); continue; }
-            if ((st = eq_bpe_tokenize(v, text + f.v[i].off, f.v[i].len, &b))) goto done;
-        }
-    }
-    if (add_special && v->add_eos && v->eos >= 0) eq_tokbuf_push(&b, v->eos);
-    if (b.oom) { st = EQ_ERR_NOMEM; goto done; }
-    if (b.n > (size_t)INT32_MAX) { st = EQ_ERR_ARG; goto done; }
-    *n_out = (int)b.n;
-    if (b.n > (size_t)cap) {
-        if (cap > 0) memcpy(out, b.v, (size_t)cap * sizeof *out);
-        st = EQ_ERR_ARG;
-    } else if (b.n) {
-        memcpy(out, b.v, b.n * sizeof *out);
-    }
-done:
-    free(b.v);
-    free(f.v);
-    return st;
 }
 
 /* ---- token -> text ---- */
@@ -725,4 +583,17 @@ int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *bu
     if (n < 0) return -1;
     if (n > cap) return n;
     return eq_vocab_piece(v, t, special, buf, cap);
+}
+
+eq_status eq_vocab_set_pretok(eq_vocab *v, const char *name) {
+    eq_pretok *p;
+    eq_pretok_info pi;
+    eq_status st = eq_pretok_new(name, &p, &pi);
+    if (st) return st;
+    eq_pretok_free(v->pre);
+    v->pre = p;
+    v->ignore_merges = pi.ignore_merges;
+    v->escape_whitespace = pi.escape_whitespace;
+    v->byte_encode = pi.byte_encode;
+    return EQ_OK;
 }

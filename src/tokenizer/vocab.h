@@ -35,5 +35,8 @@ int eq_vocab_token_to_piece(const eq_vocab *v, eq_token t, int special, char *bu
 /* The piece's full length, writing its first min(length, cap) bytes (a building block:
  * eq_vocab_token_to_piece never hands out a cut piece); -1 for an invalid token. */
 int eq_vocab_piece(const eq_vocab *v, eq_token t, int special, char *buf, int cap);
+/* Swap in the pre-tokenizer of that name (its splitting rules only; BOS settings stay), for the
+ * converter, which tries each one it knows; an error leaves v as it was. */
+eq_status eq_vocab_set_pretok(eq_vocab *v, const char *name);
 
 #endif

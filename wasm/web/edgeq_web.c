@@ -7,7 +7,7 @@
  * aborts or exits. Whoever allocates frees: every *_new has its *_free.
  */
 #include <edgeq.h>
-#include "models/quantize_model.h"   /* internal: the web module is part of the project */
+#include "quantize/quantize_model.h"   /* internal: the web module is part of the project */
 #include "quant/quant.h"
 #include "quant/quantize.h"
 

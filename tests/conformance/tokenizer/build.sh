@@ -7,8 +7,8 @@ root=$(cd "$here/../../.." && pwd)
 out=${1:-$root/build/h-tok}
 mkdir -p "$out"
 cd "$root"
-# everything in src/tokenizer but detok.c, which needs the model
-srcs=$(ls src/tokenizer/*.c | grep -v '/detok\.c$')
+# everything in src/tokenizer
+srcs=$(ls src/tokenizer/*.c)
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Iinclude -Isrc \
     -o "$out/tokdrv" tests/conformance/tokenizer/tokdrv.c $srcs src/gguf/gguf.c \
     src/runtime/status.c src/quant/*.c -lm

@@ -2,7 +2,7 @@
  * tensor (a slab of rows at a time) through dequantize -> quantize -> writer. Everything
  * that can be checked before writing (types, requantization, the importance matrix) is
  * checked before the output file is created. */
-#include "models/quantize_model.h"
+#include "quantize/quantize_model.h"
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
 #include "quant/quant.h"
@@ -466,272 +466,309 @@ static int in_read(qinput *in, uint64_t pos, void *buf, size_t n) {
     return read_at(in->f, &in->cur, pos, buf, n);
 }
 
-/* Quantize in; the output goes to out_path (temporary name, renamed when complete) or to io. */
-static eq_status quantize(qinput *in, const char *out_path, const eq_quantize_io *io, const eq_quantize_params *p,
-                          char *err, size_t errlen) {
-    qctx q = {p, err, errlen};
-    if (err && errlen) err[0] = 0;
-    eq_status st = EQ_OK;
-    const char *in_path = in->name;
-    const uint64_t fsize = in->size;
-    eq_gguf *g = NULL;
-    eq_gguf_writer *w = NULL;
-    eq_pool *pool = NULL;
+/* One run's state, shared by the phases below; run_free releases it whichever phase failed. */
+typedef struct {
+    qctx q;
+    const eq_quantize_params *p;
+    qinput *in;
+    eq_gguf *g;
     imatrix im;
-    memset(&im, 0, sizeof im);
-    eq_qplan_tensor *pt = NULL;
-    int *order = NULL, *types = NULL, *bad = NULL;
-    uint8_t *src = NULL, *dst = NULL;
-    float *f32 = NULL;
-    int n = 0;
-
-    const int default_type = eq_ftype_default_type(p->ftype);
-    if (default_type < 0) return qfail(&q, EQ_ERR_ARG, "unsupported file type %d", p->ftype);
-
-    /* the header only: tensor data is read later, slab by slab, in llama's tensor order */
-    g = eq_gguf_new(fsize, NULL, NULL);
-    if (!g) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
-    {
-        enum { CHUNK = 1 << 16 };
-        uint8_t *chunk = malloc(CHUNK); /* not on the stack: wasm stacks are small */
-        if (!chunk) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
-        for (uint64_t pos = 0; !g->header_ready && pos < fsize;) {
-            size_t got = fsize - pos < CHUNK ? (size_t)(fsize - pos) : CHUNK;
-            if (in_read(in, pos, chunk, got)) { free(chunk); st = qfail(&q, EQ_ERR_IO, "%s: read error", in_path); goto out; }
-            pos += got;
-            if ((st = eq_gguf_feed(g, chunk, got))) break;
-        }
-        free(chunk);
-        if (!st && !g->header_ready) st = eq_gguf_finish(g);
-        if (st) { st = qfail(&q, st, "%s: %s", in_path, g->err[0] ? g->err : eq_status_str(st)); goto out; }
-        /* eq_gguf_new checked every offset against the file size; without one, check here */
-        if (!fsize || g->data_offset + g->data_size > fsize) {
-            st = qfail(&q, EQ_ERR_FORMAT, "%s: truncated: tensor data ends past the end of the file", in_path);
-            goto out;
-        }
-    }
-
-    /* hyper-parameters the rules look at (llama's loader requires block_count) */
     eq_qplan_params qp;
-    memset(&qp, 0, sizeof qp);
-    qp.ftype = p->ftype;
-    qp.output_type = p->output_type;
-    qp.token_embd_type = p->token_embd_type;
-    qp.pure = p->pure;
-    qp.arch = eq_gguf_get_str(g, "general.architecture");
-    if (!qp.arch) { st = qfail(&q, EQ_ERR_FORMAT, "%s: no general.architecture", in_path); goto out; }
-    {
-        char key[256];
-        snprintf(key, sizeof key, "%s.block_count", qp.arch);
-        if (!get_count(g, key, &qp.n_layer) || qp.n_layer < 1) {
-            st = qfail(&q, EQ_ERR_FORMAT, "%s: missing or bad %s", in_path, key);
-            goto out;
-        }
-        snprintf(key, sizeof key, "%s.attention.head_count", qp.arch);
-        get_count(g, key, &qp.n_head);
-        qp.n_head_kv = qp.n_head;
-        snprintf(key, sizeof key, "%s.attention.head_count_kv", qp.arch);
-        get_count(g, key, &qp.n_head_kv);
-        snprintf(key, sizeof key, "%s.expert_count", qp.arch);
-        get_count(g, key, &qp.n_expert);
+    int n;                      /* tensors */
+    eq_qplan_tensor *pt;
+    int *order, *types;         /* llama's tensor order; each one's output type, in that order */
+    eq_gguf_writer *w;
+    eq_pool *pool;
+    int *bad;                   /* per thread: a slab failed validation */
+    uint8_t *src, *dst;         /* slab buffers: they grow to the largest slab seen */
+    float *f32;
+} qrun;
+
+static void run_free(qrun *r) {
+    eq_gguf_writer_free(r->w); /* removes the temporary file unless finished */
+    eq_pool_free(r->pool);
+    eq_gguf_free(r->g);
+    imatrix_free(&r->im);
+    free(r->pt);
+    free(r->order);
+    free(r->types);
+    free(r->bad);
+    free(r->src);
+    free(r->dst);
+    free(r->f32);
+}
+
+/* A writer call failed: its message, unless an earlier one was recorded. */
+static eq_status wfail(qrun *r, eq_status st) {
+    qfail(&r->q, st, "%s", eq_gguf_writer_errmsg(r->w));
+    return st;
+}
+
+/* Phase 1: the header only; tensor data is read later, slab by slab, in llama's tensor order. */
+static eq_status read_header(qrun *r) {
+    qinput *in = r->in;
+    const uint64_t fsize = in->size;
+    eq_gguf *g = r->g = eq_gguf_new(fsize, NULL, NULL);
+    if (!g) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory");
+    enum { CHUNK = 1 << 16 };
+    uint8_t *chunk = malloc(CHUNK); /* not on the stack: wasm stacks are small */
+    if (!chunk) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory");
+    eq_status st = EQ_OK;
+    for (uint64_t pos = 0; !g->header_ready && pos < fsize;) {
+        size_t got = fsize - pos < CHUNK ? (size_t)(fsize - pos) : CHUNK;
+        if (in_read(in, pos, chunk, got)) { free(chunk); return qfail(&r->q, EQ_ERR_IO, "%s: read error", in->name); }
+        pos += got;
+        if ((st = eq_gguf_feed(g, chunk, got))) break;
     }
+    free(chunk);
+    if (!st && !g->header_ready) st = eq_gguf_finish(g);
+    if (st) return qfail(&r->q, st, "%s: %s", in->name, g->err[0] ? g->err : eq_status_str(st));
+    /* eq_gguf_new checked every offset against the file size; without one, check here */
+    if (!fsize || g->data_offset + g->data_size > fsize)
+        return qfail(&r->q, EQ_ERR_FORMAT, "%s: truncated: tensor data ends past the end of the file", in->name);
+    return EQ_OK;
+}
+
+/* Phase 2: every tensor's output type, from the hyper-parameters the rules look at (llama's
+ * loader requires block_count) and the importance matrix. */
+static eq_status plan(qrun *r) {
+    const eq_quantize_params *p = r->p;
+    const eq_gguf *g = r->g;
+    const char *in_path = r->in->name;
+    eq_qplan_params *qp = &r->qp;
+    memset(qp, 0, sizeof *qp);
+    qp->ftype = p->ftype;
+    qp->output_type = p->output_type;
+    qp->token_embd_type = p->token_embd_type;
+    qp->pure = p->pure;
+    qp->arch = eq_gguf_get_str(g, "general.architecture");
+    if (!qp->arch) return qfail(&r->q, EQ_ERR_FORMAT, "%s: no general.architecture", in_path);
+    char key[256];
+    snprintf(key, sizeof key, "%s.block_count", qp->arch);
+    if (!get_count(g, key, &qp->n_layer) || qp->n_layer < 1)
+        return qfail(&r->q, EQ_ERR_FORMAT, "%s: missing or bad %s", in_path, key);
+    snprintf(key, sizeof key, "%s.attention.head_count", qp->arch);
+    get_count(g, key, &qp->n_head);
+    qp->n_head_kv = qp->n_head;
+    snprintf(key, sizeof key, "%s.attention.head_count_kv", qp->arch);
+    get_count(g, key, &qp->n_head_kv);
+    snprintf(key, sizeof key, "%s.expert_count", qp->arch);
+    get_count(g, key, &qp->n_expert);
 
     if (p->imatrix) {
-        if ((st = load_imatrix(&q, p->imatrix, &im))) goto out;
-        qp.has_imatrix = 1;
-        qlog(&q, "imatrix: %d entries from %s%s%s, %lld chunks", im.n, p->imatrix, im.dataset ? ", dataset " : "",
-             im.dataset ? im.dataset : "", (long long)im.chunk_count);
+        eq_status st = load_imatrix(&r->q, p->imatrix, &r->im);
+        if (st) return st;
+        qp->has_imatrix = 1;
+        qlog(&r->q, "imatrix: %d entries from %s%s%s, %lld chunks", r->im.n, p->imatrix, r->im.dataset ? ", dataset " : "",
+             r->im.dataset ? r->im.dataset : "", (long long)r->im.chunk_count);
     }
 
-    if (g->n_tensors > (uint64_t)INT_MAX / 2) { st = qfail(&q, EQ_ERR_FORMAT, "%s: too many tensors", in_path); goto out; }
-    n = (int)g->n_tensors;
-    pt = calloc((size_t)(n ? n : 1), sizeof *pt);
-    order = malloc((size_t)(n ? n : 1) * sizeof *order);
-    types = malloc((size_t)(n ? n : 1) * sizeof *types);
-    if (!pt || !order || !types) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+    if (g->n_tensors > (uint64_t)INT_MAX / 2) return qfail(&r->q, EQ_ERR_FORMAT, "%s: too many tensors", in_path);
+    const int n = r->n = (int)g->n_tensors;
+    r->pt = calloc((size_t)(n ? n : 1), sizeof *r->pt);
+    r->order = malloc((size_t)(n ? n : 1) * sizeof *r->order);
+    r->types = malloc((size_t)(n ? n : 1) * sizeof *r->types);
+    if (!r->pt || !r->order || !r->types) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
-        order[i] = i;
-        pt[i].name = g->tensors[i].name;
-        memcpy(pt[i].ne, g->tensors[i].ne, sizeof pt[i].ne);
-        pt[i].type = g->tensors[i].type;
+        r->order[i] = i;
+        r->pt[i].name = g->tensors[i].name;
+        memcpy(r->pt[i].ne, g->tensors[i].ne, sizeof r->pt[i].ne);
+        r->pt[i].type = g->tensors[i].type;
     }
-    eq_qplan_sort(pt, order, n);
-    {
-        /* the plan runs over the tensors in llama's order (its counters depend on it) */
-        eq_qplan_tensor *sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
-        if (!sorted) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
-        for (int i = 0; i < n; i++) sorted[i] = pt[order[i]];
-        char perr[512];
-        int n_fallback = 0;
-        int rc = eq_qplan(&qp, sorted, n, types, &n_fallback, perr, sizeof perr);
-        free(sorted);
-        if (rc) { st = qfail(&q, EQ_ERR_UNSUPPORTED, "%s: %s", in_path, perr); goto out; }
-        if (n_fallback) qlog(&q, "%d of %d tensor(s) need a fallback type (row length not a multiple of 256)", n_fallback, n);
-    }
+    eq_qplan_sort(r->pt, r->order, n);
+    /* the plan runs over the tensors in llama's order (its counters depend on it) */
+    eq_qplan_tensor *sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
+    if (!sorted) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) sorted[i] = r->pt[r->order[i]];
+    char perr[512];
+    int n_fallback = 0;
+    int rc = eq_qplan(qp, sorted, n, r->types, &n_fallback, perr, sizeof perr);
+    free(sorted);
+    if (rc) return qfail(&r->q, EQ_ERR_UNSUPPORTED, "%s: %s", in_path, perr);
+    if (n_fallback) qlog(&r->q, "%d of %d tensor(s) need a fallback type (row length not a multiple of 256)", n_fallback, n);
+    return EQ_OK;
+}
 
-    /* everything that can fail on the input is checked before the output exists */
-    if (im.n) {
+/* Phase 3: everything that can fail on the input is checked before the output exists. */
+static eq_status validate(qrun *r) {
+    const eq_quantize_params *p = r->p;
+    const eq_gguf *g = r->g;
+    const char *in_path = r->in->name;
+    const int n = r->n;
+    if (r->im.n) {
         /* llama-quantize only warns per tensor; an imatrix for another model is surely a mistake */
         int matched = 0;
-        for (int k = 0; k < n && !matched; k++) matched = imatrix_find(&im, g->tensors[k].name) != NULL;
-        if (!matched) {
-            st = qfail(&q, EQ_ERR_FORMAT, "%s: the importance matrix names none of the tensors of %s", p->imatrix, in_path);
-            goto out;
-        }
+        for (int k = 0; k < n && !matched; k++) matched = imatrix_find(&r->im, g->tensors[k].name) != NULL;
+        if (!matched)
+            return qfail(&r->q, EQ_ERR_FORMAT, "%s: the importance matrix names none of the tensors of %s", p->imatrix, in_path);
     }
     for (int k = 0; k < n; k++) {
-        const eq_gguf_tensor *t = &g->tensors[order[k]];
-        if (types[k] == t->type) continue;
-        if (!eq_quantize_supported(types[k])) {
-            st = qfail(&q, EQ_ERR_UNSUPPORTED, "tensor '%s': cannot quantize to %s", t->name, eq_type_name(types[k]));
-            goto out;
-        }
-        if (t->ne[3] > 1) { /* llama's slabs (and its imatrix per expert) assume at most 3 dims */
-            st = qfail(&q, EQ_ERR_UNSUPPORTED, "%s: tensor '%s' has 4 dimensions; only 2-D and 3-D weights can be quantized",
-                       in_path, t->name);
-            goto out;
-        }
-        if (is_quantized(t->type) && !p->allow_requantize) {
-            st = qfail(&q, EQ_ERR_ARG, "%s: tensor '%s' is already quantized (%s); requantizing is disabled (--allow-requantize)",
-                       in_path, t->name, eq_type_name(t->type));
-            goto out;
-        }
-        if (im.n) {
-            const imx_entry *e = imatrix_find(&im, t->name);
+        const eq_gguf_tensor *t = &g->tensors[r->order[k]];
+        const int type = r->types[k];
+        if (type == t->type) continue;
+        if (!eq_quantize_supported(type))
+            return qfail(&r->q, EQ_ERR_UNSUPPORTED, "tensor '%s': cannot quantize to %s", t->name, eq_type_name(type));
+        if (t->ne[3] > 1) /* llama's slabs (and its imatrix per expert) assume at most 3 dims */
+            return qfail(&r->q, EQ_ERR_UNSUPPORTED, "%s: tensor '%s' has 4 dimensions; only 2-D and 3-D weights can be quantized",
+                         in_path, t->name);
+        if (is_quantized(t->type) && !p->allow_requantize)
+            return qfail(&r->q, EQ_ERR_ARG, "%s: tensor '%s' is already quantized (%s); requantizing is disabled (--allow-requantize)",
+                         in_path, t->name, eq_type_name(t->type));
+        if (r->im.n) {
+            const imx_entry *e = imatrix_find(&r->im, t->name);
             if (e && e->n != t->ne[0] * t->ne[2] && strcmp(t->name, "token_embd.weight") &&
-                strcmp(t->name, "per_layer_token_embd.weight")) {
-                st = qfail(&q, EQ_ERR_FORMAT, "%s: importance matrix for '%s' has %lld values, the tensor needs %lld",
-                           p->imatrix, t->name, (long long)e->n, (long long)(t->ne[0] * t->ne[2]));
-                goto out;
-            }
+                strcmp(t->name, "per_layer_token_embd.weight"))
+                return qfail(&r->q, EQ_ERR_FORMAT, "%s: importance matrix for '%s' has %lld values, the tensor needs %lld",
+                             p->imatrix, t->name, (long long)e->n, (long long)(t->ne[0] * t->ne[2]));
         }
     }
+    return EQ_OK;
+}
 
-    /* the output header: the input's metadata and llama-quantize's edits, in its order */
-    w = eq_gguf_writer_new();
-    if (!w) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
-    if ((st = eq_gguf_writer_copy_kvs(w, g))) goto werr;
-    if ((st = eq_gguf_writer_set_u32(w, "general.quantization_version", QNT_VERSION))) goto werr;
-    if ((st = eq_gguf_writer_set_u32(w, "general.file_type", (uint32_t)p->ftype))) goto werr;
+/* Phase 4: the output header (the input's metadata and llama-quantize's edits, in its order),
+ * and the output opened: out_path under a temporary name, or io's sink. */
+static eq_status write_header(qrun *r, const char *out_path, const eq_quantize_io *io) {
+    const eq_quantize_params *p = r->p;
+    const eq_gguf *g = r->g;
+    const imatrix *im = &r->im;
+    eq_status st;
+    eq_gguf_writer *w = r->w = eq_gguf_writer_new();
+    if (!w) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory");
+    if ((st = eq_gguf_writer_copy_kvs(w, g))) return wfail(r, st);
+    if ((st = eq_gguf_writer_set_u32(w, "general.quantization_version", QNT_VERSION))) return wfail(r, st);
+    if ((st = eq_gguf_writer_set_u32(w, "general.file_type", (uint32_t)p->ftype))) return wfail(r, st);
     eq_gguf_writer_remove(w, "split.no");
     eq_gguf_writer_remove(w, "split.count");
     eq_gguf_writer_remove(w, "split.tensors.count");
-    if (im.n) {
+    if (im->n) {
         /* llama-quantize passes these as 128-byte overrides: strings are cut at 127 bytes */
-        if ((st = eq_gguf_writer_set_strn(w, "quantize.imatrix.file", p->imatrix, strlen(p->imatrix) > 127 ? 127 : strlen(p->imatrix)))) goto werr;
-        if (im.dataset && (st = eq_gguf_writer_set_strn(w, "quantize.imatrix.dataset", im.dataset,
-                                                        strlen(im.dataset) > 127 ? 127 : strlen(im.dataset)))) goto werr;
-        if ((st = eq_gguf_writer_set_u32(w, "quantize.imatrix.entries_count", (uint32_t)im.n))) goto werr;
-        if (im.chunk_count > 0 && (st = eq_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count", (uint32_t)im.chunk_count))) goto werr;
+        if ((st = eq_gguf_writer_set_strn(w, "quantize.imatrix.file", p->imatrix, strlen(p->imatrix) > 127 ? 127 : strlen(p->imatrix)))) return wfail(r, st);
+        if (im->dataset && (st = eq_gguf_writer_set_strn(w, "quantize.imatrix.dataset", im->dataset,
+                                                         strlen(im->dataset) > 127 ? 127 : strlen(im->dataset)))) return wfail(r, st);
+        if ((st = eq_gguf_writer_set_u32(w, "quantize.imatrix.entries_count", (uint32_t)im->n))) return wfail(r, st);
+        if (im->chunk_count > 0 && (st = eq_gguf_writer_set_u32(w, "quantize.imatrix.chunks_count", (uint32_t)im->chunk_count))) return wfail(r, st);
     }
-    for (int k = 0; k < n; k++) {
-        const eq_gguf_tensor *t = &g->tensors[order[k]];
-        if ((st = eq_gguf_writer_add_tensor(w, t->name, types[k], EQ_GGUF_MAX_DIMS, t->ne))) goto werr;
+    for (int k = 0; k < r->n; k++) {
+        const eq_gguf_tensor *t = &g->tensors[r->order[k]];
+        if ((st = eq_gguf_writer_add_tensor(w, t->name, r->types[k], EQ_GGUF_MAX_DIMS, t->ne))) return wfail(r, st);
     }
     if (io) {
-        if ((st = eq_gguf_writer_open_sink(w, io->name, io->write, io->user))) goto werr;
+        if ((st = eq_gguf_writer_open_sink(w, io->name, io->write, io->user))) return wfail(r, st);
     } else {
-        const char *inputs[2] = {in_path, p->imatrix};
+        const char *inputs[2] = {r->in->name, p->imatrix};
         const eq_outfile_opts oo = {inputs, 2, p->on_temp, p->log_user};
-        if ((st = eq_gguf_writer_open_ex(w, out_path, &oo))) goto werr;
+        if ((st = eq_gguf_writer_open_ex(w, out_path, &oo))) return wfail(r, st);
     }
+    return EQ_OK;
+}
 
-    {
-        int nth = p->n_threads > 0 ? p->n_threads : eq_cpu_count();
-        pool = eq_pool_new(nth);
-        if (!pool) { st = qfail(&q, EQ_ERR_NOMEM, "cannot start %d threads", nth); goto out; }
-        bad = calloc((size_t)eq_pool_size(pool), sizeof *bad);
-        if (!bad) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory"); goto out; }
+/* Phase 5, for one tensor (k-th in llama's order): read it a slab of rows at a time, quantize
+ * each slab across the pool (or copy it when the type stays), write it. */
+static eq_status stream_tensor(qrun *r, int k, uint64_t *total_in, uint64_t *total_out, uint64_t *n_elements) {
+    const eq_quantize_params *p = r->p;
+    const eq_gguf *g = r->g;
+    const char *in_path = r->in->name;
+    eq_status st;
+    const eq_gguf_tensor *t = &g->tensors[r->order[k]];
+    const int out_type = r->types[k];
+    const int64_t n_per_row = t->ne[0];
+    const int64_t nrows = t->ne[1] * t->ne[2] * t->ne[3];
+    const size_t in_row = eq_row_size(t->type, n_per_row), out_row = eq_row_size(out_type, n_per_row);
+    const uint64_t base = g->data_offset + t->offset;
+    char shape[96];
+    shape_str(shape, sizeof shape, t->ne);
+    *n_elements += (uint64_t)n_per_row * (uint64_t)nrows;
+    int64_t slab = (int64_t)(SLAB_BYTES / in_row);
+    if (slab < 1) slab = 1;
+    if (slab > nrows) slab = nrows;
+    if (slab > INT_MAX / 2) slab = INT_MAX / 2;
+    /* buffers grow to the largest slab seen; freed at the end */
+    uint8_t *ns = realloc(r->src, (size_t)slab * in_row);
+    if (!ns) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory reading '%s'", t->name);
+    r->src = ns;
+    const float *imx = NULL;
+    if (out_type != t->type) {
+        uint8_t *nd = realloc(r->dst, (size_t)slab * out_row);
+        if (!nd) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory quantizing '%s'", t->name);
+        r->dst = nd;
+        if (t->type != EQ_TYPE_F32) {
+            float *nf = realloc(r->f32, (size_t)slab * (size_t)n_per_row * sizeof(float));
+            if (!nf) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory quantizing '%s'", t->name);
+            r->f32 = nf;
+        }
+        if (r->im.n) {
+            const imx_entry *e = imatrix_find(&r->im, t->name);
+            if (e && e->n == t->ne[0] * t->ne[2]) imx = e->v;
+            else if (!e) qlog(&r->q, "no importance matrix for %s", t->name);
+        }
     }
+    for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
+        if (p->cancel && p->cancel(p->log_user)) return qfail(&r->q, EQ_ERR_ABORTED, "cancelled");
+        const int64_t nr = nrows - r0 < slab ? nrows - r0 : slab;
+        if (in_read(r->in, base + (uint64_t)r0 * in_row, r->src, (size_t)nr * in_row))
+            return qfail(&r->q, EQ_ERR_IO, "%s: read error in tensor '%s' (truncated?)", in_path, t->name);
+        if (out_type == t->type) {
+            if ((st = eq_gguf_writer_write(r->w, r->src, (size_t)nr * in_row))) return wfail(r, st);
+            continue;
+        }
+        slab_job j = {r->src, t->type, out_type, in_row, out_row, t->type == EQ_TYPE_F32 ? NULL : r->f32, r->dst,
+                      n_per_row, nr, r0, t->ne[1], imx, r->bad};
+        eq_pool_run(r->pool, slab_worker, &j);
+        for (int i = 0; i < eq_pool_size(r->pool); i++)
+            if (r->bad[i])
+                return qfail(&r->q, EQ_ERR_FORMAT, "%s: tensor '%s': quantized data is not finite (inf/NaN or values too large in the input)",
+                             in_path, t->name);
+        if ((st = eq_gguf_writer_write(r->w, r->dst, (size_t)nr * out_row))) return wfail(r, st);
+    }
+    const uint64_t sz_in = t->nbytes, sz_out = eq_gguf_writer_tensor_size(r->w, k);
+    *total_in += sz_in;
+    *total_out += sz_out;
+    char tn_in[16], tn_out[16];
+    gg_name(t->type, tn_in, sizeof tn_in);
+    gg_name(out_type, tn_out, sizeof tn_out);
+    if (out_type == t->type)
+        qlog(&r->q, "[%4d/%4d] %-36s - [%s], type = %6s, size = %8.3f MiB", k + 1, r->n, t->name, shape, tn_in,
+             sz_in / 1048576.0);
+    else
+        qlog(&r->q, "[%4d/%4d] %-36s - [%s], type = %6s, converting to %s .. size = %8.2f MiB -> %8.2f MiB", k + 1, r->n,
+             t->name, shape, tn_in, tn_out, sz_in / 1048576.0, sz_out / 1048576.0);
+    return EQ_OK;
+}
+
+/* Phase 5: the tensors in llama's order through the thread pool, then the writer's finish. */
+static eq_status stream(qrun *r) {
+    const eq_quantize_params *p = r->p;
+    eq_status st;
+    int nth = p->n_threads > 0 ? p->n_threads : eq_cpu_count();
+    r->pool = eq_pool_new(nth);
+    if (!r->pool) return qfail(&r->q, EQ_ERR_NOMEM, "cannot start %d threads", nth);
+    r->bad = calloc((size_t)eq_pool_size(r->pool), sizeof *r->bad);
+    if (!r->bad) return qfail(&r->q, EQ_ERR_NOMEM, "out of memory");
     uint64_t total_in = 0, total_out = 0, n_elements = 0;
-    for (int k = 0; k < n; k++) {
-        const eq_gguf_tensor *t = &g->tensors[order[k]];
-        const int out_type = types[k];
-        const int64_t n_per_row = t->ne[0];
-        const int64_t nrows = t->ne[1] * t->ne[2] * t->ne[3];
-        const size_t in_row = eq_row_size(t->type, n_per_row), out_row = eq_row_size(out_type, n_per_row);
-        const uint64_t base = g->data_offset + t->offset;
-        char shape[96];
-        shape_str(shape, sizeof shape, t->ne);
-        n_elements += (uint64_t)n_per_row * (uint64_t)nrows;
-        int64_t slab = (int64_t)(SLAB_BYTES / in_row);
-        if (slab < 1) slab = 1;
-        if (slab > nrows) slab = nrows;
-        if (slab > INT_MAX / 2) slab = INT_MAX / 2;
-        /* buffers grow to the largest slab seen; freed at the end */
-        uint8_t *ns = realloc(src, (size_t)slab * in_row);
-        if (!ns) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory reading '%s'", t->name); goto out; }
-        src = ns;
-        const float *imx = NULL;
-        if (out_type != t->type) {
-            uint8_t *nd = realloc(dst, (size_t)slab * out_row);
-            if (!nd) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory quantizing '%s'", t->name); goto out; }
-            dst = nd;
-            if (t->type != EQ_TYPE_F32) {
-                float *nf = realloc(f32, (size_t)slab * (size_t)n_per_row * sizeof(float));
-                if (!nf) { st = qfail(&q, EQ_ERR_NOMEM, "out of memory quantizing '%s'", t->name); goto out; }
-                f32 = nf;
-            }
-            if (im.n) {
-                const imx_entry *e = imatrix_find(&im, t->name);
-                if (e && e->n == t->ne[0] * t->ne[2]) imx = e->v;
-                else if (!e) qlog(&q, "no importance matrix for %s", t->name);
-            }
-        }
-        for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
-            if (p->cancel && p->cancel(p->log_user)) { st = qfail(&q, EQ_ERR_ABORTED, "cancelled"); goto out; }
-            const int64_t nr = nrows - r0 < slab ? nrows - r0 : slab;
-            if (in_read(in, base + (uint64_t)r0 * in_row, src, (size_t)nr * in_row)) {
-                st = qfail(&q, EQ_ERR_IO, "%s: read error in tensor '%s' (truncated?)", in_path, t->name);
-                goto out;
-            }
-            if (out_type == t->type) {
-                if ((st = eq_gguf_writer_write(w, src, (size_t)nr * in_row))) goto werr;
-                continue;
-            }
-            slab_job j = {src, t->type, out_type, in_row, out_row, t->type == EQ_TYPE_F32 ? NULL : f32, dst,
-                          n_per_row, nr, r0, t->ne[1], imx, bad};
-            eq_pool_run(pool, slab_worker, &j);
-            for (int i = 0; i < eq_pool_size(pool); i++)
-                if (bad[i]) {
-                    st = qfail(&q, EQ_ERR_FORMAT, "%s: tensor '%s': quantized data is not finite (inf/NaN or values too large in the input)",
-                               in_path, t->name);
-                    goto out;
-                }
-            if ((st = eq_gguf_writer_write(w, dst, (size_t)nr * out_row))) goto werr;
-        }
-        const uint64_t sz_in = t->nbytes, sz_out = eq_gguf_writer_tensor_size(w, k);
-        total_in += sz_in;
-        total_out += sz_out;
-        char tn_in[16], tn_out[16];
-        gg_name(t->type, tn_in, sizeof tn_in);
-        gg_name(out_type, tn_out, sizeof tn_out);
-        if (out_type == t->type)
-            qlog(&q, "[%4d/%4d] %-36s - [%s], type = %6s, size = %8.3f MiB", k + 1, n, t->name, shape, tn_in,
-                 sz_in / 1048576.0);
-        else
-            qlog(&q, "[%4d/%4d] %-36s - [%s], type = %6s, converting to %s .. size = %8.2f MiB -> %8.2f MiB", k + 1, n,
-                 t->name, shape, tn_in, tn_out, sz_in / 1048576.0, sz_out / 1048576.0);
-    }
-    if ((st = eq_gguf_writer_finish(w))) goto werr;
-    qlog(&q, "model size  = %8.2f MiB (%.2f BPW)", total_in / 1048576.0, n_elements ? total_in * 8.0 / n_elements : 0.0);
-    qlog(&q, "quant size  = %8.2f MiB (%.2f BPW)", total_out / 1048576.0, n_elements ? total_out * 8.0 / n_elements : 0.0);
-    goto out;
+    for (int k = 0; k < r->n; k++)
+        if ((st = stream_tensor(r, k, &total_in, &total_out, &n_elements))) return st;
+    if ((st = eq_gguf_writer_finish(r->w))) return wfail(r, st);
+    qlog(&r->q, "model size  = %8.2f MiB (%.2f BPW)", total_in / 1048576.0, n_elements ? total_in * 8.0 / n_elements : 0.0);
+    qlog(&r->q, "quant size  = %8.2f MiB (%.2f BPW)", total_out / 1048576.0, n_elements ? total_out * 8.0 / n_elements : 0.0);
+    return EQ_OK;
+}
 
-werr:
-    qfail(&q, st, "%s", eq_gguf_writer_errmsg(w));
-out:
-    eq_gguf_writer_free(w); /* removes the temporary file unless finished */
-    eq_pool_free(pool);
-    eq_gguf_free(g);
-    imatrix_free(&im);
-    free(pt);
-    free(order);
-    free(types);
-    free(bad);
-    free(src);
-    free(dst);
-    free(f32);
+/* Quantize in; the output goes to out_path (temporary name, renamed when complete) or to io. */
+static eq_status quantize(qinput *in, const char *out_path, const eq_quantize_io *io, const eq_quantize_params *p,
+                          char *err, size_t errlen) {
+    qrun r;
+    memset(&r, 0, sizeof r);
+    r.q = (qctx){p, err, errlen};
+    r.p = p;
+    r.in = in;
+    if (err && errlen) err[0] = 0;
+    if (eq_ftype_default_type(p->ftype) < 0) return qfail(&r.q, EQ_ERR_ARG, "unsupported file type %d", p->ftype);
+    eq_status st = read_header(&r);
+    if (!st) st = plan(&r);
+    if (!st) st = validate(&r);
+    if (!st) st = write_header(&r, out_path, io);
+    if (!st) st = stream(&r);
+    run_free(&r);
     return st;
 }
 

@@ -1,0 +1,71 @@
+/* x86 AVX2 + FMA + F16C kernels (src/arch/x86/avx2_*.c), plugged into the type table through
+ * the slot macros described in quant/kernels.h. Included by kernels.h only. */
+#ifndef EQ_KERNELS_X86_H
+#define EQ_KERNELS_X86_H
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define EQ_HAVE_AVX2 1
+EQ_DECL_TO_FLOAT(eq_to_float_f16_avx2);   EQ_DECL_FROM_FLOAT(eq_from_float_f16_avx2);
+EQ_DECL_TO_FLOAT(eq_to_float_bf16_avx2);  EQ_DECL_FROM_FLOAT(eq_from_float_bf16_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_f32_f32_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_f16_f16_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_bf16_bf16_avx2);
+
+EQ_DECL_TO_FLOAT(eq_to_float_q4_0_avx2);
+EQ_DECL_TO_FLOAT(eq_to_float_q8_0_avx2);
+EQ_DECL_FROM_FLOAT(eq_from_float_q8_0_avx2);
+EQ_DECL_FROM_FLOAT(eq_from_float_q8_1_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q4_0_q8_0_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q4_1_q8_1_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q5_0_q8_0_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q5_1_q8_1_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q8_0_q8_0_avx2);
+
+EQ_DECL_FROM_FLOAT(eq_from_float_q8_K_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q2_K_q8_K_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q3_K_q8_K_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q4_K_q8_K_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q5_K_q8_K_avx2);
+EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_avx2);
+
+#define EQ_DECL_VEC_DOT_X4(name) void name(int n, float *s, size_t bs, const void *x, const void *y, size_t by)
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_0_q8_0_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_1_q8_1_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q8_0_q8_0_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_K_q8_K_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_avx2);
+#define EQ_K_VEC_DOT_X4_Q4_0    eq_vec_dot_x4_q4_0_q8_0_avx2
+#define EQ_K_VEC_DOT_X4_Q4_1    eq_vec_dot_x4_q4_1_q8_1_avx2
+#define EQ_K_VEC_DOT_X4_Q8_0    eq_vec_dot_x4_q8_0_q8_0_avx2
+#define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx2
+#define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx2
+
+/* The attention's multiply-adds (ops/vec.c), in src/arch/x86/avx2_vec.c. */
+void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v);
+void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v);
+
+#define EQ_QUANT_ISA_NAME "avx2"
+#define EQ_K_TO_FLOAT_F16       eq_to_float_f16_avx2
+#define EQ_K_FROM_FLOAT_F16     eq_from_float_f16_avx2
+#define EQ_K_TO_FLOAT_BF16      eq_to_float_bf16_avx2
+#define EQ_K_FROM_FLOAT_BF16    eq_from_float_bf16_avx2
+#define EQ_K_VEC_DOT_F32        eq_vec_dot_f32_f32_avx2
+#define EQ_K_VEC_DOT_F16        eq_vec_dot_f16_f16_avx2
+#define EQ_K_VEC_DOT_BF16       eq_vec_dot_bf16_bf16_avx2
+#define EQ_K_TO_FLOAT_Q4_0      eq_to_float_q4_0_avx2
+#define EQ_K_TO_FLOAT_Q8_0      eq_to_float_q8_0_avx2
+#define EQ_K_FROM_FLOAT_Q8_0    eq_from_float_q8_0_avx2
+#define EQ_K_FROM_FLOAT_Q8_1    eq_from_float_q8_1_avx2
+#define EQ_K_FROM_FLOAT_Q8_K    eq_from_float_q8_K_avx2
+#define EQ_K_VEC_DOT_Q4_0       eq_vec_dot_q4_0_q8_0_avx2
+#define EQ_K_VEC_DOT_Q4_1       eq_vec_dot_q4_1_q8_1_avx2
+#define EQ_K_VEC_DOT_Q5_0       eq_vec_dot_q5_0_q8_0_avx2
+#define EQ_K_VEC_DOT_Q5_1       eq_vec_dot_q5_1_q8_1_avx2
+#define EQ_K_VEC_DOT_Q8_0       eq_vec_dot_q8_0_q8_0_avx2
+#define EQ_K_VEC_DOT_Q2_K       eq_vec_dot_q2_K_q8_K_avx2
+#define EQ_K_VEC_DOT_Q3_K       eq_vec_dot_q3_K_q8_K_avx2
+#define EQ_K_VEC_DOT_Q4_K       eq_vec_dot_q4_K_q8_K_avx2
+#define EQ_K_VEC_DOT_Q5_K       eq_vec_dot_q5_K_q8_K_avx2
+#define EQ_K_VEC_DOT_Q6_K       eq_vec_dot_q6_K_q8_K_avx2
+#endif
+
+#endif

@@ -1,0 +1,17 @@
+/* The tensor view the ops work on: a weight as stored in the file. It lives here, below the
+ * models, so that the ops need nothing from the layer that calls them. */
+#ifndef EQ_WEIGHT_H
+#define EQ_WEIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A weight as stored in the file: ne1 rows of ne0 values, each row nb1 bytes. */
+typedef struct {
+    const void *data;   /* NULL when the tensor is absent */
+    int type;
+    int64_t ne0, ne1;
+    size_t nb1;
+} eq_weight;
+
+#endif
