@@ -134,9 +134,12 @@ wait_temp() {
   return 1
 }
 for sig in INT TERM; do
-  set -m   # background jobs get SIGINT like a terminal's foreground job, not ignored
-  "$EDGEQ" quantize --allow-requantize -t 1 in.gguf o.gguf Q4_K_M > /dev/null 2>&1 & pid=$!
-  set +m
+  rm -f o.gguf
+  # a terminal's foreground job gets SIGINT; a background job of a non-interactive shell (as in
+  # CI) inherits it ignored, which edgeq respects: reset both to the default first
+  python3 -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$EDGEQ" quantize --allow-requantize -t 1 in.gguf o.gguf Q4_K_M > /dev/null 2>&1 & pid=$!
   if wait_temp; then
     kill -STOP $pid; kill -$sig $pid; kill -CONT $pid
     wait $pid; rc=$?
