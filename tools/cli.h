@@ -18,6 +18,8 @@ typedef struct {
 
 /* Parse argv[first..]: returns 0, or prints an error and returns 2. */
 int  cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd);
+/* A thread count in 1..EQ_MAX_THREADS, else a one-line error ("WHAT: ...") and 2. */
+int  cli_parse_threads(const char *what, const char *v, int *out);
 int  cli_error(const char *fmt, ...);                /* "edgeq: ..." on stderr; returns 1 */
 double cli_now(void);                                /* seconds, monotonic */
 /* Load the model named by -m (vocab_only for tokenize); prints the error and returns NULL. */
