@@ -133,7 +133,8 @@ int        eq_ctx_n_threads(const eq_ctx *c);   /* the thread count chosen (n_th
 eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
 
 /* Evaluate n tokens at the current position; afterwards eq_ctx_logits gives the logits of the
- * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit. */
+ * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit; EQ_ERR_FORMAT (the
+ * cache left as it was) when the model's numbers turn NaN or infinite: a corrupt file. */
 eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
 const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
 /* eq_decode that also writes the logits of the last n_out of the n tokens to out (n_out rows
