@@ -15,6 +15,7 @@ extern "C" {
 #endif
 
 #define EQ_VERSION "0.1.0"
+#define EQ_MAX_THREADS 512   /* the most threads (work shares) a context or quantization takes */
 
 typedef enum {
     EQ_OK = 0,
@@ -116,7 +117,9 @@ typedef enum { EQ_KV_F16 = 0, EQ_KV_F32 = 1 } eq_kv_type;
 
 typedef struct {
     int n_ctx;            /* 0: the model's training context */
-    int n_threads;        /* 0: one per core */
+    int n_threads;        /* 0: one per CPU this process may use (affinity mask, cgroup CPU
+                             quota); at most EQ_MAX_THREADS. Work is split n_threads ways; on
+                             native builds no more OS threads than those CPUs run it */
     int n_batch;          /* prompt tokens evaluated per step (default 256) */
     eq_kv_type kv_type;
 } eq_ctx_params;
@@ -127,11 +130,13 @@ void       eq_ctx_free(eq_ctx *c);
 const char *eq_ctx_errmsg(const eq_ctx *c);
 int        eq_ctx_n_ctx(const eq_ctx *c);
 int        eq_ctx_n_past(const eq_ctx *c);
+int        eq_ctx_n_threads(const eq_ctx *c);   /* the thread count chosen (n_threads, or the default) */
 /* Drop the cache back to n_past tokens (0 clears it). */
 eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
 
 /* Evaluate n tokens at the current position; afterwards eq_ctx_logits gives the logits of the
- * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit. */
+ * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit; EQ_ERR_FORMAT (the
+ * cache left as it was) when the model's numbers turn NaN or infinite: a corrupt file. */
 eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
 const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
 /* eq_decode that also writes the logits of the last n_out of the n tokens to out (n_out rows

@@ -63,6 +63,8 @@ suite conf-convert bash tests/conformance/convert/run.sh
 suite cli bash tests/cli/run.sh
 suite cli-files bash tests/cli/files.sh
 suite cli-text python3 tests/cli/text.py
+suite cli-threads bash tests/cli/threads.sh
+suite cli-corrupt bash tests/cli/corrupt.sh
 
 # 5. WebAssembly: the browser/Node module and the npm package; the WASI module under wasmtime
 suite js bash tests/js/run.sh

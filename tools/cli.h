@@ -20,6 +20,8 @@ typedef struct {
 int  cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd);
 /* "edgeq: ..." on stderr, one line with control characters escaped; returns 1 */
 int  cli_error(const char *fmt, ...);
+/* A thread count in 1..EQ_MAX_THREADS, else a one-line error ("WHAT: ...") and 2. */
+int  cli_parse_threads(const char *what, const char *v, int *out);
 double cli_now(void);                                /* seconds, monotonic */
 /* Load the model named by -m (vocab_only for tokenize); prints the error and returns NULL. */
 eq_model *cli_load(const cli_args *a, int vocab_only);

@@ -60,7 +60,7 @@ int cmd_bench(const cli_args *a) {
     }
     int rc = 0;
     double pp = 0, pp_sd = 0, tg = 0, tg_sd = 0;
-    int threads = a->n_threads ? a->n_threads : 0;
+    int threads = eq_ctx_n_threads(c);   /* what ran: -t, or the CPUs we may use */
     if (a->n_prompt_bench > 0 && measure(c, toks, a->n_prompt_bench, ca.n_batch, a->reps, &pp, &pp_sd)) rc = 1;
     if (!rc && a->n_predict > 0 && measure(c, toks, a->n_predict, 1, a->reps, &tg, &tg_sd)) rc = 1;
     if (rc) {

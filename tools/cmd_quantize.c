@@ -15,7 +15,7 @@ static void quantize_usage(FILE *f) {
         "usage: edgeq quantize [options] IN.gguf OUT.gguf TYPE [THREADS]\n"
         "  TYPE: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M\n"
         "        Q5_K_S Q5_K_M Q6_K (and llama-quantize's aliases Q3_K Q4_K Q5_K)\n"
-        "  --threads N, -t N            threads (default: all cores)\n"
+        "  --threads N, -t N            threads (default: one per CPU this process may use; at most 512)\n"
         "  --imatrix FILE               importance matrix (llama-imatrix GGUF or legacy .dat)\n"
         "  --pure                       no k-quant mixture: every weight gets TYPE's base type\n"
         "  --output-tensor-type T       type for output.weight (e.g. q8_0, q6_K, f16)\n"
@@ -48,17 +48,7 @@ static int parse_tensor_type(const char *opt, const char *v, int *out) {
     return 0;
 }
 
-static int parse_threads(const char *v, int *out) {
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || end == v || n < 1 || n > 1024) {
-        cli_error("quantize: '%s' is not a thread count in [1, 1024]", v);
-        return 2;
-    }
-    *out = (int)n;
-    return 0;
-}
+static int parse_threads(const char *v, int *out) { return cli_parse_threads("quantize", v, out); }
 
 int cmd_quantize(int argc, char **argv) {
     eq_quantize_params p = eq_quantize_default_params();

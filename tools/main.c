@@ -30,9 +30,12 @@ static void usage(FILE *f) {
         "  serve     -m FILE [-c CTX] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
         "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
-        "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose)\n"
+        "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose),\n"
+        "        -t THREADS (default: one per CPU this process may use; at most %d, and never more\n"
+        "        threads than those CPUs: the results do not depend on the count)\n"
         "output files (quantize, convert, --logits-out, --save-logits) are written under a temporary name\n"
-        "in their folder (.NAME.edgeq-*.tmp) and renamed when complete; they may not be an input or a folder\n");
+        "in their folder (.NAME.edgeq-*.tmp) and renamed when complete; they may not be an input or a folder\n",
+        EQ_MAX_THREADS);
 }
 
 static int parse_int(const char *s, const char *opt, int lo, int hi, int *out) {
@@ -41,6 +44,22 @@ static int parse_int(const char *s, const char *opt, int lo, int hi, int *out) {
     long v = strtol(s, &end, 10);
     if (errno || *end || end == s || v < lo || v > hi) {
         cli_error("option %s: '%s' is not a number in [%d, %d]", opt, s, lo, hi);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse_threads(const char *what, const char *s, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end != s && !*end && (errno == ERANGE || v > EQ_MAX_THREADS)) {
+        cli_error("%s: %s threads are too many (at most %d)", what, s, EQ_MAX_THREADS);
+        return 2;
+    }
+    if (errno || *end || end == s || v < 1) {
+        cli_error("%s: '%s' is not a thread count (1 to %d)", what, s, EQ_MAX_THREADS);
         return 2;
     }
     *out = (int)v;
@@ -123,7 +142,10 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "-f") || !strcmp(o, "--file")) { NEEDV(); a->prompt_file = v; }
         else if (!strcmp(o, "-n") || !strcmp(o, "--n-predict")) INT(a->n_predict, -1, 1 << 24);
         else if (!strcmp(o, "-c") || !strcmp(o, "--ctx-size")) INT(a->n_ctx, 0, 1 << 22);
-        else if (!strcmp(o, "-t") || !strcmp(o, "--threads")) INT(a->n_threads, 1, 1024);
+        else if (!strcmp(o, "-t") || !strcmp(o, "--threads")) {
+            NEEDV();
+            if (cli_parse_threads(!strcmp(o, "-t") ? "option -t" : "option --threads", v, &a->n_threads)) return 2;
+        }
         else if (!strcmp(o, "-b") || !strcmp(o, "--batch-size")) INT(a->n_batch, 1, 1 << 16);
         else if (!strcmp(o, "-r") || !strcmp(o, "--repetitions")) INT(a->reps, 1, 1000);
         else if (!strcmp(o, "--temp")) FLT(a->sp.temp, 0.f, 0, INFINITY);

@@ -128,10 +128,11 @@ static void kv_clear(eq_gguf_kv *kv) {
 static void header_clear(eq_gguf *g) {
     if (g->kv) for (uint64_t i = 0; i < g->n_kv; i++) kv_clear(&g->kv[i]);
     free(g->kv);
+    free(g->kv_sorted);
     if (g->tensors) for (uint64_t i = 0; i < g->n_tensors; i++) free(g->tensors[i].name);
     free(g->tensors);
     free(g->order);
-    g->kv = NULL; g->tensors = NULL; g->order = NULL;
+    g->kv = NULL; g->kv_sorted = NULL; g->tensors = NULL; g->order = NULL;
     g->n_kv = g->n_tensors = 0;
 }
 
@@ -195,6 +196,10 @@ static eq_status parse_kv(eq_gguf *g, rd *r, eq_gguf_kv *kv) {
     set_scalar(kv, r->b + r->pos);
     r->pos += es;
     return EQ_OK;
+}
+
+static int cmp_key(const void *a, const void *b) {
+    return strcmp((*(eq_gguf_kv *const *)a)->key, (*(eq_gguf_kv *const *)b)->key);
 }
 
 static int cmp_offset(const void *a, const void *b) {
@@ -271,10 +276,16 @@ static eq_status parse_header(eq_gguf *g) {
     for (uint64_t i = 0; i < n_kv; i++) {
         g->n_kv = i + 1;
         if ((st = parse_kv(g, &r, &g->kv[i]))) return st;
-        for (uint64_t j = 0; j < i; j++)
-            if (!strcmp(g->kv[j].key, g->kv[i].key))
-                return fail(g, EQ_ERR_FORMAT, "duplicate metadata key '%s'", g->kv[i].key);
     }
+    /* keys sorted once (O(n log n): a header may hold millions): duplicates are neighbours,
+     * and every later lookup is a binary search */
+    g->kv_sorted = malloc((n_kv ? n_kv : 1) * sizeof *g->kv_sorted);
+    if (!g->kv_sorted) return fail(g, EQ_ERR_NOMEM, "out of memory reading the GGUF header");
+    for (uint64_t i = 0; i < n_kv; i++) g->kv_sorted[i] = &g->kv[i];
+    qsort(g->kv_sorted, n_kv, sizeof *g->kv_sorted, cmp_key);
+    for (uint64_t i = 1; i < n_kv; i++)
+        if (!strcmp(g->kv_sorted[i]->key, g->kv_sorted[i - 1]->key))
+            return fail(g, EQ_ERR_FORMAT, "duplicate metadata key '%s'", g->kv_sorted[i]->key);
     g->alignment = EQ_GGUF_DEFAULT_ALIGNMENT;
     const eq_gguf_kv *al = eq_gguf_get(g, "general.alignment");
     if (al) {
@@ -469,8 +480,19 @@ eq_status eq_gguf_read_file(const char *path, eq_gguf_header_cb on_header, void 
 /* ---- lookups ---- */
 
 int eq_gguf_find_key(const eq_gguf *g, const char *key) {
-    for (uint64_t i = 0; i < g->n_kv; i++)
-        if (g->kv[i].key && !strcmp(g->kv[i].key, key)) return (int)i;
+    if (!g->kv_sorted) {
+        for (uint64_t i = 0; i < g->n_kv; i++)
+            if (g->kv[i].key && !strcmp(g->kv[i].key, key)) return (int)i;
+        return -1;
+    }
+    uint64_t lo = 0, hi = g->n_kv;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(g->kv_sorted[mid]->key, key);
+        if (!c) return (int)(g->kv_sorted[mid] - g->kv);
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
     return -1;
 }
 

@@ -50,6 +50,8 @@ struct eq_gguf {
     uint32_t version;
     uint64_t n_kv, n_tensors;
     eq_gguf_kv *kv;
+    eq_gguf_kv **kv_sorted; /* the kv entries by key, for lookups (NULL: scan kv, as for a
+                               hand-built eq_gguf) */
     eq_gguf_tensor *tensors;
     uint32_t alignment;
     uint64_t data_offset;   /* absolute offset of the data section */
@@ -79,7 +81,7 @@ void      eq_gguf_free(eq_gguf *g);
 eq_status eq_gguf_read_file(const char *path, eq_gguf_header_cb on_header, void *user,
                             eq_gguf **out, char *errbuf, size_t errlen);
 
-/* lookups; -1 / NULL when absent */
+/* lookups; -1 / NULL when absent. Keys: binary search (a hostile header may hold millions) */
 int         eq_gguf_find_key(const eq_gguf *g, const char *key);
 const eq_gguf_kv *eq_gguf_get(const eq_gguf *g, const char *key);
 int         eq_gguf_find_tensor(const eq_gguf *g, const char *name);

@@ -63,6 +63,10 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
         snprintf(errbuf, errlen, "context size %d is too large", p.n_ctx);
         return EQ_ERR_ARG;
     }
+    if (p.n_threads > EQ_MAX_THREADS) {
+        snprintf(errbuf, errlen, "%d threads are too many (at most %d)", p.n_threads, EQ_MAX_THREADS);
+        return EQ_ERR_ARG;
+    }
     if (p.n_threads == 0) p.n_threads = eq_cpu_count();
     if (p.n_batch == 0) p.n_batch = 256;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
@@ -117,6 +121,7 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
 const char *eq_ctx_errmsg(const eq_ctx *c) { return c ? c->err : "no context"; }
 int eq_ctx_n_ctx(const eq_ctx *c) { return c->n_ctx; }
 int eq_ctx_n_past(const eq_ctx *c) { return c->n_past; }
+int eq_ctx_n_threads(const eq_ctx *c) { return eq_pool_size(c->pool); }
 
 eq_status eq_ctx_truncate(eq_ctx *c, int n_past) {
     if (n_past < 0 || n_past > c->n_past) {

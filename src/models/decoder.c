@@ -81,6 +81,37 @@ static void store_kv(eq_ctx *c, int layer, const float *src, void **cache, int n
     }
 }
 
+/* The first of `rows` rows of `len` floats holding a NaN or an infinity, or -1. A corrupt file
+ * (a weight's scale, a negative norm epsilon, a rope base that overflows) makes them, and the
+ * next matmul would quantize them into finite garbage (so the logits need not show it): every
+ * matmul input is checked instead. The test is on the exponent bits, branch-free, vectorized:
+ * about 3k floats per token and layer, next to the megabytes of weights each token reads. */
+static int bad_row(const float *x, int rows, size_t len) {
+    for (int r = 0; r < rows; r++) {
+        const float *p = x + (size_t)r * len;
+        uint32_t any = 0;
+        for (size_t i = 0; i < len; i++) {
+            uint32_t b;
+            memcpy(&b, &p[i], 4);
+            any |= (b & 0x7f800000u) == 0x7f800000u;
+        }
+        if (any) return r;
+    }
+    return -1;
+}
+
+static eq_status not_finite(eq_ctx *c, int layer, const char *where, int pos) {
+    char at[48] = "the output";
+    if (layer >= 0) snprintf(at, sizeof at, "layer %d's %s", layer, where);
+    snprintf(c->err, sizeof c->err, "the model's numbers are not finite (NaN or inf) in %s at position %d: the file "
+             "is corrupt (a weight, the norm epsilon or the rope base)", at, pos);
+    return EQ_ERR_FORMAT;
+}
+/* rows are the tokens from index `first` of this step on */
+#define CHECK_FINITE(x, rows, len, first, layer, where) do { \
+        int r_ = bad_row((x), (rows), (len)); \
+        if (r_ >= 0) return not_finite(c, (layer), (where), c->n_past + (first) + r_); } while (0)
+
 static void embed(const eq_model *m, eq_token tok, float *out) {
     const eq_weight *w = &m->tok_embd;
     eq_type_traits_get(w->type)->to_float((const char *)w->data + (size_t)tok * w->nb1, out, w->ne0);
@@ -116,6 +147,7 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out, float 
             return EQ_ERR_ABORTED;
         }
         for (int t = 0; t < n; t++) eq_rmsnorm(xb + (size_t)t * E, x + (size_t)t * E, L->attn_norm.data, E, hp->norm_eps);
+        CHECK_FINITE(xb, n, E, 0, l, "attention input");
 
         if (L->wqkv.data) {
             const int D = Qd + 2 * KVd;
@@ -148,10 +180,12 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out, float 
 
         attn_job aj = {c, l, n, Qd, KVd};
         eq_pool_run(c->pool, attention, &aj);
+        CHECK_FINITE(c->att, n, Qd, 0, l, "attention");
         eq_matmul(c->pool, &L->wo, c->att, n, xb, E, c->qbuf);
         for (size_t i = 0; i < (size_t)n * E; i++) x[i] += xb[i];
 
         for (int t = 0; t < n; t++) eq_rmsnorm(xb + (size_t)t * E, x + (size_t)t * E, L->ffn_norm.data, E, hp->norm_eps);
+        CHECK_FINITE(xb, n, E, 0, l, "feed-forward input");
         if (!L->w_gate.data) {
             /* fused: the first F outputs are the gate, the next F the up projection */
             eq_matmul(c->pool, &L->w_up, xb, n, c->hb2, 2 * F, c->qbuf);
@@ -165,6 +199,7 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out, float 
             eq_matmul(c->pool, &L->w_up, xb, n, c->hb2, F, c->qbuf);
             eq_swiglu(c->hb, c->hb2, n * F);
         }
+        CHECK_FINITE(c->hb, n, F, 0, l, "feed-forward");
         eq_matmul(c->pool, &L->w_down, c->hb, n, xb, E, c->qbuf);
         for (size_t i = 0; i < (size_t)n * E; i++) x[i] += xb[i];
     }
@@ -174,11 +209,15 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out, float 
         const int t0 = n - n_out;
         for (int t = 0; t < n_out; t++)
             eq_rmsnorm(xb + (size_t)t * E, x + (size_t)(t0 + t) * E, m->output_norm.data, E, hp->norm_eps);
+        CHECK_FINITE(xb, n_out, E, t0, -1, NULL);
         eq_matmul(c->pool, &m->output, xb, n_out, out, hp->n_vocab, c->qbuf);
+        CHECK_FINITE(out, n_out, hp->n_vocab, t0, -1, NULL);
         memcpy(c->logits, out + (size_t)(n_out - 1) * hp->n_vocab, (size_t)hp->n_vocab * sizeof(float));
         return EQ_OK;
     }
     eq_rmsnorm(xb, x + (size_t)(n - 1) * E, m->output_norm.data, E, hp->norm_eps);
+    CHECK_FINITE(xb, 1, E, n - 1, -1, NULL);
     eq_matmul(c->pool, &m->output, xb, 1, c->logits, hp->n_vocab, c->qbuf);
+    CHECK_FINITE(c->logits, 1, hp->n_vocab, n - 1, -1, NULL);
     return EQ_OK;
 }

@@ -1,25 +1,40 @@
-/* A small thread pool for data-parallel loops. Workers spin briefly between jobs (a decode
- * step dispatches hundreds of short jobs per token, too many for condvar wake-ups alone),
- * then sleep. Results never depend on the thread count: callers split work so that each
- * output element is computed by exactly one thread in the same order. */
+/* A small thread pool for data-parallel loops. A job is split into n shares (fn(arg, ith, n)
+ * for ith in [0, n)); the caller and the workers claim shares one at a time, so a worker the
+ * OS has not scheduled yet never holds up the others. Results never depend on the split:
+ * callers arrange that each output element is computed by exactly one share, in the same
+ * order, whichever thread runs it and however many shares there are.
+ *
+ * Workers spin briefly between jobs (a decode step dispatches hundreds of short jobs per
+ * token, too many for condvar wake-ups alone), then sleep on a condvar; the caller waits for
+ * the last share the same way. With more threads than CPUs the spin is cut short and yields,
+ * and on native builds eq_pool_new never starts more threads than the CPUs this process may
+ * use (eq_cpu_count): past that, threads only wait for each other. */
 #ifndef EQ_THREADPOOL_H
 #define EQ_THREADPOOL_H
 
+#include "runtime/cpus.h"
+
 typedef struct eq_pool eq_pool;
-/* fn runs once per thread: ith in [0, nth). */
+/* fn runs once per share: ith in [0, nth). */
 typedef void (*eq_pool_fn)(void *arg, int ith, int nth);
 
-eq_pool *eq_pool_new(int n_threads);  /* NULL on failure; n_threads <= 1 runs inline */
+/* n threads (clamped to [1, EQ_MAX_THREADS], and natively to eq_cpu_count()), one share
+ * each; NULL when out of memory. One thread runs inline. Threads that cannot be started are
+ * done without: their shares run on the others. */
+eq_pool *eq_pool_new(int n);
+/* n shares per job run by n_threads threads (<= n), CPUs not considered (tests: more shares
+ * than threads, more threads than CPUs). */
+eq_pool *eq_pool_new_threads(int n, int n_threads);
 void     eq_pool_free(eq_pool *p);
-int      eq_pool_size(const eq_pool *p);
-/* Run fn on all threads (the caller is thread 0) and wait for all of them. */
+int      eq_pool_size(const eq_pool *p);     /* shares per job: size per-share scratch by it */
+int      eq_pool_threads(const eq_pool *p);  /* OS threads running them, the caller included */
+/* Run fn over all shares (the caller takes part) and wait until every share is done. */
 void     eq_pool_run(eq_pool *p, eq_pool_fn fn, void *arg);
-/* Split [0, n) evenly: the range of thread ith. */
+/* Split [0, n) evenly: the range of share ith. */
 static inline void eq_split(int n, int ith, int nth, int *lo, int *hi) {
     int per = (n + nth - 1) / nth;
     *lo = ith * per < n ? ith * per : n;
     *hi = *lo + per < n ? *lo + per : n;
 }
-int      eq_cpu_count(void);
 
 #endif
