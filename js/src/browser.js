@@ -5,6 +5,7 @@
 import { EdgeqError, abortError } from './errors.js';
 import { LLM } from './llm.js';
 import { quantizeProgress } from './progress.js';
+import { threadCount } from './threads.js';
 
 export { EdgeqError, ErrorCode } from './errors.js';
 export { LLM } from './llm.js';
@@ -77,7 +78,7 @@ function defaultThreads() {
 export async function load(source, opts = {}) {
   const { signal } = opts;
   if (signal && signal.aborted) throw abortError(signal, 'loading aborted');
-  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  const threads = threadCount(opts.threads, defaultThreads(), (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 0);
   const workerUrl = opts.workerUrl || new URL('./worker.js', import.meta.url);
   let worker;
   try {
@@ -139,7 +140,7 @@ let quantizeSeq = 0;
 export async function quantize(source, type, opts = {}) {
   const { signal } = opts;
   if (signal && signal.aborted) throw abortError(signal, 'quantization aborted');
-  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  const threads = threadCount(opts.threads, defaultThreads(), (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 0);
   let worker;
   try {
     worker = new Worker(opts.workerUrl || new URL('./worker.js', import.meta.url), { type: 'module', name: 'edgeq-quantize' });

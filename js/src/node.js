@@ -12,6 +12,7 @@ import { resolveParts, loadParts } from './load.js';
 import { LLM } from './llm.js';
 import { quantizeProgress } from './progress.js';
 import { checkOutput, openOutput } from './outfile.js';
+import { threadCount } from './threads.js';
 
 export { EdgeqError, ErrorCode } from './errors.js';
 export { LLM } from './llm.js';
@@ -130,9 +131,12 @@ class DirectBackend {
   }
 }
 
+function cpuCount() {
+  return (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length) || 1;
+}
+
 export function defaultThreads() {
-  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  return Math.max(1, Math.min(8, n || 1));
+  return Math.max(1, Math.min(8, cpuCount()));
 }
 
 /**
@@ -142,7 +146,7 @@ export function defaultThreads() {
  */
 export async function load(source, opts = {}) {
   if (opts.signal && opts.signal.aborted) throw abortError(opts.signal, 'loading aborted');
-  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  const threads = threadCount(opts.threads, defaultThreads(), cpuCount());
   const parts = resolveParts(source, { openPath, fileUrlToPath: (u) => fileURLToPath(u) });
   const engine = await acquireEngine(threads);
   try {
@@ -168,7 +172,7 @@ export async function load(source, opts = {}) {
  */
 export async function quantize(source, type, opts = {}) {
   if (opts.signal && opts.signal.aborted) throw abortError(opts.signal, 'quantization aborted');
-  const threads = Math.max(1, (opts.threads ?? defaultThreads()) | 0);
+  const threads = threadCount(opts.threads, defaultThreads(), cpuCount());
   let src;
   let fd = -1;
   let out = null;

@@ -329,6 +329,19 @@ test('abort mid-generation; the model stays usable', async () => {
   assert.equal(await greedy(llm, PROMPTS[1]), await oursOf(PROMPTS[1]));
 });
 
+test('threads: an integer from 1 to 512, never more workers than CPUs (issue #8)', async () => {
+  for (const bad of [0, -1, 1.5, 513, 100000, 'abc', true]) {
+    await rejectsWith(edgeq.load(MODEL, { threads: bad }), 'ARG', /threads/);
+  }
+  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const big = await edgeq.load(MODEL, { threads: 64 });
+  try {
+    assert.equal((await big.info()).runtime.threads, Math.min(64, cpus), 'threads above the CPU count run as that many');
+  } finally {
+    await big.dispose();
+  }
+});
+
 test('two threads (pthreads on worker_threads): same text', async () => {
   const mt = await edgeq.load(MODEL, { threads: 2 });
   try {
