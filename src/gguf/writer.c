@@ -11,10 +11,74 @@
 #include <string.h>
 
 typedef struct {
-    char *key;
+    char *key;       /* NULL once removed (the slot stays, so later indices keep their order) */
     uint8_t *blob;   /* everything after the key: type, [elem type, count], payload */
     size_t blob_len;
 } wkv;
+
+/* Names to indices (open addressing, linear probing): a quantize copies every key of its
+ * input and adds every tensor, each after a duplicate check, so a linear search made a
+ * crafted file with a million keys or tensors quadratic. Slots: -1 empty, -2 removed. */
+typedef struct {
+    int *slot;
+    size_t cap;      /* a power of two, or 0 */
+    size_t used;     /* slots not empty (removed ones included) */
+} nameidx;
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The slot holding name (names[i] for an index i), or the first empty one after the probe. */
+static size_t idx_probe(const nameidx *x, char *const *names, size_t stride, const char *name, int *found) {
+    size_t mask = x->cap - 1, i = (size_t)name_hash(name) & mask;
+    for (;; i = (i + 1) & mask) {
+        int e = x->slot[i];
+        if (e == -1) { *found = 0; return i; }
+        if (e >= 0 && !strcmp(*(char *const *)((const char *)names + (size_t)e * stride), name)) { *found = 1; return i; }
+    }
+}
+
+static int idx_find(const nameidx *x, char *const *names, size_t stride, const char *name) {
+    if (!x->cap) return -1;
+    int found;
+    size_t i = idx_probe(x, names, stride, name, &found);
+    return found ? x->slot[i] : -1;
+}
+
+/* Adds index k (whose name is not in x yet), growing the table to at most half full. */
+static int idx_add(nameidx *x, char *const *names, size_t stride, int k) {
+    if ((x->used + 1) * 2 > x->cap) {
+        size_t cap = x->cap ? x->cap : 64;
+        while ((x->used + 1) * 2 > cap) cap *= 2;   /* removed slots are dropped below: used only shrinks */
+        int *ns = malloc(cap * sizeof *ns);
+        if (!ns) return -1;
+        nameidx nx = {ns, cap, 0};
+        for (size_t i = 0; i < cap; i++) ns[i] = -1;
+        for (size_t i = 0; i < x->cap; i++) {
+            int e = x->slot[i];
+            if (e < 0) continue;
+            int found;
+            nx.slot[idx_probe(&nx, names, stride, *(char *const *)((const char *)names + (size_t)e * stride), &found)] = e;
+            nx.used++;
+        }
+        free(x->slot);
+        *x = nx;
+    }
+    int found;
+    x->slot[idx_probe(x, names, stride, *(char *const *)((const char *)names + (size_t)k * stride), &found)] = k;
+    x->used++;
+    return 0;
+}
+
+static void idx_remove(nameidx *x, char *const *names, size_t stride, const char *name) {
+    if (!x->cap) return;
+    int found;
+    size_t i = idx_probe(x, names, stride, name, &found);
+    if (found) x->slot[i] = -2;
+}
 
 typedef struct {
     char *name;
@@ -25,9 +89,12 @@ typedef struct {
 
 struct eq_gguf_writer {
     wkv *kv;
-    int n_kv, cap_kv;
+    int n_kv, cap_kv;   /* slots, removed ones included */
+    int n_live;         /* keys set */
+    nameidx kv_idx;
     wtensor *t;
     int n_t, cap_t;
+    nameidx t_idx;
     uint32_t alignment;
     /* output state */
     eq_outfile *out;    /* the file being written (temporary until finish) */
@@ -70,6 +137,8 @@ void eq_gguf_writer_free(eq_gguf_writer *w) {
     eq_gguf_writer_abort(w);
     for (int i = 0; i < w->n_kv; i++) { free(w->kv[i].key); free(w->kv[i].blob); }
     free(w->kv);
+    free(w->kv_idx.slot);
+    free(w->t_idx.slot);
     for (int i = 0; i < w->n_t; i++) free(w->t[i].name);
     free(w->t);
     free(w->path);
@@ -104,23 +173,26 @@ static void bu32(bbuf *o, uint32_t v) { bput(o, &v, 4); }
 static void bu64(bbuf *o, uint64_t v) { bput(o, &v, 8); }
 static void bstr(bbuf *o, const char *s, uint64_t len) { bu64(o, len); bput(o, s, (size_t)len); }
 
+#define KV_NAMES(w) (&(w)->kv[0].key), sizeof(wkv)
+#define T_NAMES(w) (&(w)->t[0].name), sizeof(wtensor)
+
 static int find_kv(const eq_gguf_writer *w, const char *key) {
-    for (int i = 0; i < w->n_kv; i++)
-        if (!strcmp(w->kv[i].key, key)) return i;
-    return -1;
+    return w->n_kv ? idx_find(&w->kv_idx, KV_NAMES(w), key) : -1;
 }
 
 int eq_gguf_writer_remove(eq_gguf_writer *w, const char *key) {
     int i = find_kv(w, key);
     if (i < 0) return 0;
+    idx_remove(&w->kv_idx, KV_NAMES(w), key);
     free(w->kv[i].key);
     free(w->kv[i].blob);
-    memmove(&w->kv[i], &w->kv[i + 1], (size_t)(w->n_kv - i - 1) * sizeof *w->kv);
-    w->n_kv--;
+    w->kv[i].key = NULL;
+    w->kv[i].blob = NULL;
+    w->n_live--;
     return 1;
 }
 
-int eq_gguf_writer_n_kv(const eq_gguf_writer *w) { return w->n_kv; }
+int eq_gguf_writer_n_kv(const eq_gguf_writer *w) { return w->n_live; }
 
 static eq_status check_open(eq_gguf_writer *w, const char *what) {
     if (w->err[0]) return EQ_ERR_ARG;
@@ -150,7 +222,13 @@ static eq_status put_kv(eq_gguf_writer *w, const char *key, bbuf *blob) {
     w->kv[w->n_kv].key = k;
     w->kv[w->n_kv].blob = blob->b;
     w->kv[w->n_kv].blob_len = blob->n;
+    if (idx_add(&w->kv_idx, KV_NAMES(w), w->n_kv)) {
+        free(k);
+        free(blob->b);
+        return fail(w, EQ_ERR_NOMEM, "out of memory setting '%s'", key);
+    }
     w->n_kv++;
+    w->n_live++;
     return EQ_OK;
 }
 
@@ -267,8 +345,7 @@ eq_status eq_gguf_writer_add_tensor(eq_gguf_writer *w, const char *name, int typ
     if (strlen(name) >= 64) /* GGML_MAX_NAME: llama.cpp cannot load longer names */
         return fail(w, EQ_ERR_ARG, "tensor name '%s' is longer than 63 bytes", name);
     if (n_dims < 1 || n_dims > EQ_GGUF_MAX_DIMS) return fail(w, EQ_ERR_ARG, "tensor '%s': %d dimensions", name, n_dims);
-    for (int i = 0; i < w->n_t; i++)
-        if (!strcmp(w->t[i].name, name)) return fail(w, EQ_ERR_ARG, "duplicate tensor name '%s'", name);
+    if (w->n_t && idx_find(&w->t_idx, T_NAMES(w), name) >= 0) return fail(w, EQ_ERR_ARG, "duplicate tensor name '%s'", name);
     wtensor t;
     memset(&t, 0, sizeof t);
     t.type = type;
@@ -300,7 +377,9 @@ eq_status eq_gguf_writer_add_tensor(eq_gguf_writer *w, const char *name, int typ
         w->t = nt;
         w->cap_t = cap;
     }
-    w->t[w->n_t++] = t;
+    w->t[w->n_t] = t;
+    if (idx_add(&w->t_idx, T_NAMES(w), w->n_t)) { free(t.name); return fail(w, EQ_ERR_NOMEM, "out of memory adding tensor '%s'", name); }
+    w->n_t++;
     return EQ_OK;
 }
 
@@ -368,8 +447,9 @@ static eq_status put_header(eq_gguf_writer *w) {
     bput(&h, "GGUF", 4);
     bu32(&h, 3);
     bu64(&h, (uint64_t)w->n_t);
-    bu64(&h, (uint64_t)w->n_kv);
+    bu64(&h, (uint64_t)w->n_live);
     for (int i = 0; i < w->n_kv; i++) {
+        if (!w->kv[i].key) continue;   /* removed */
         bstr(&h, w->kv[i].key, strlen(w->kv[i].key));
         bput(&h, w->kv[i].blob, w->kv[i].blob_len);
     }

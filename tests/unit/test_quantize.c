@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char g_tmp[256];
 static const char *tmp_path(const char *name) {
@@ -570,9 +571,65 @@ static void test_model(void) {
     remove(qin);
 }
 
+/* A crafted input with a million keys or tensors: quantize copies every key and adds every
+ * tensor, each after a duplicate check. Those lookups are hashed (they were linear: hours for a
+ * million keys); gguf_set_val_*'s order (a re-set key moves to the end) and removal still hold. */
+static int feed_sink(void *user, const void *data, size_t n) { return eq_gguf_feed((eq_gguf *)user, data, n) != EQ_OK; }
+
+static void test_writer_many(void) {
+    enum { NK = 1000000, NT = 200000 };
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    eq_gguf_writer *w = eq_gguf_writer_new();
+    char key[32];
+    int bad = 0;
+    for (int i = 0; i < NK && !bad; i++) {
+        snprintf(key, sizeof key, "k.%d", i);
+        bad = eq_gguf_writer_set_u32(w, key, (uint32_t)i) != EQ_OK;
+    }
+    CHECK(!bad);
+    CHECK(!eq_gguf_writer_set_u32(w, "k.0", 7));      /* moves to the end */
+    CHECK(eq_gguf_writer_remove(w, "k.1") == 1);
+    CHECK(eq_gguf_writer_remove(w, "k.1") == 0);
+    CHECK(!eq_gguf_writer_set_u32(w, "k.1", 11));     /* back, at the end */
+    CHECK(eq_gguf_writer_n_kv(w) == NK);
+    const int64_t ne[1] = {32};
+    for (int i = 0; i < NT && !bad; i++) {
+        snprintf(key, sizeof key, "t.%d", i);
+        bad = eq_gguf_writer_add_tensor(w, key, EQ_TYPE_F32, 1, ne) != EQ_OK;
+    }
+    CHECK(!bad);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    CHECK(secs < 20.0);   /* about a second (several under ASan); the linear search took hours */
+    if (secs >= 20.0) fprintf(stderr, "writer: %d keys and %d tensors took %.1f s\n", NK, NT, secs);
+
+    /* read the header back: the order is gguf's, the values the last ones set */
+    eq_gguf *g = eq_gguf_new(0, NULL, NULL);
+    CHECK(!eq_gguf_writer_open_sink(w, "many", feed_sink, g));
+    CHECK(g->header_ready && g->n_kv == (uint64_t)NK && g->n_tensors == (uint64_t)NT);
+    if (g->header_ready && g->n_kv == (uint64_t)NK) {
+        CHECK(!strcmp(g->kv[0].key, "k.2"));
+        CHECK(!strcmp(g->kv[NK - 2].key, "k.0") && g->kv[NK - 2].v.u == 7);
+        CHECK(!strcmp(g->kv[NK - 1].key, "k.1") && g->kv[NK - 1].v.u == 11);
+        const eq_gguf_kv *kv = eq_gguf_get(g, "k.123456");
+        CHECK(kv && kv->v.u == 123456);
+    }
+    CHECK(eq_gguf_writer_add_tensor(w, "t.4242", EQ_TYPE_F32, 1, ne) != EQ_OK);   /* after open: refused */
+    eq_gguf_writer_free(w);
+    eq_gguf_free(g);
+
+    w = eq_gguf_writer_new();   /* a duplicate among many tensors is still found */
+    for (int i = 0; i < 1000; i++) { snprintf(key, sizeof key, "t.%d", i); eq_gguf_writer_add_tensor(w, key, EQ_TYPE_F32, 1, ne); }
+    CHECK(eq_gguf_writer_add_tensor(w, "t.777", EQ_TYPE_F32, 1, ne) != EQ_OK);
+    CHECK(strstr(eq_gguf_writer_errmsg(w), "duplicate tensor name 't.777'") != NULL);
+    eq_gguf_writer_free(w);
+}
+
 int main(void) {
     test_writer_roundtrip();
     test_writer_cleanup();
+    test_writer_many();
     test_rules();
     test_rows();
     test_model();
