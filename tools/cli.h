@@ -16,6 +16,8 @@ typedef struct {
     eq_sampler_params sp;
 } cli_args;
 
+/* The usage text of every command (tools/cli_args.c). */
+void cli_usage(FILE *f);
 /* Parse argv[first..]: returns 0, or prints an error and returns 2. */
 int  cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd);
 /* "edgeq: ..." on stderr, one line with control characters escaped; returns 1 */
