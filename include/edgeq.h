@@ -80,11 +80,13 @@ int         eq_model_n_embd(const eq_model *m);
 int         eq_model_n_layer(const eq_model *m);
 uint64_t    eq_model_n_params(const eq_model *m);
 uint64_t    eq_model_size_bytes(const eq_model *m);      /* bytes of tensor data */
-/* Metadata as text (numbers formatted, arrays summarised); NULL if the key is absent. The
- * returned string lives in a buffer the model owns until the next call on the model. */
+/* Metadata as text (numbers formatted; arrays summarised: type, count, first four entries).
+ * eq_model_meta_str has snprintf's contract: it returns the text's full length (strings whole,
+ * whatever their size) and writes at most cap bytes, NUL included, into the caller's buffer
+ * (so threads sharing a model do not share a result); -1 if the key is absent. */
 int         eq_model_meta_count(const eq_model *m);
 const char *eq_model_meta_key(const eq_model *m, int i);
-const char *eq_model_meta_str(const eq_model *m, const char *key);
+int         eq_model_meta_str(const eq_model *m, const char *key, char *buf, size_t cap);
 int         eq_model_tensor_count(const eq_model *m);
 /* name, type name ("Q4_K"), dims (up to 4, ne[0] first) */
 eq_status   eq_model_tensor_info(const eq_model *m, int i, const char **name, const char **type,

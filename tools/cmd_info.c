@@ -35,11 +35,15 @@ int cmd_info(const cli_args *a) {
     printf(")\n\nmetadata:\n");
     for (int i = 0; i < eq_model_meta_count(m); i++) {
         const char *k = eq_model_meta_key(m, i);
-        const char *v = eq_model_meta_str(m, k);
         char head[201];   /* values are shown up to 200 bytes */
-        snprintf(head, sizeof head, "%s", v);
+        const int len = eq_model_meta_str(m, k, head, sizeof head);
+        if (len >= (int)sizeof head) {   /* shown in part: cut between characters, and say so */
+            size_t l = sizeof head - 4;
+            while (l > 0 && ((unsigned char)head[l] & 0xC0) == 0x80) l--;
+            memcpy(head + l, "...", 4);
+        }
         cli_esc(e1, sizeof e1, k);
-        if (!strcmp(k, "tokenizer.chat_template")) printf("  %-40s (%zu bytes)\n", e1, strlen(v));
+        if (!strcmp(k, "tokenizer.chat_template")) printf("  %-40s (%d bytes)\n", e1, len);
         else printf("  %-40s %s\n", e1, cli_esc(e2, sizeof e2, head));
     }
     if (a->show_tensors) {

@@ -232,12 +232,24 @@ export class Engine {
     const m = this.m, mp = this.model;
     const metadata = {};
     const n = m._eqw_model_meta_count(mp);
-    for (let i = 0; i < n; i++) {
-      const k = this.str(m._eqw_model_meta_key(mp, i));
-      if (k === null) continue;
-      const [kp] = this.allocString(k);
-      try { metadata[k] = this.str(m._eqw_model_meta_str(mp, kp)); } finally { this._free(kp); }
-    }
+    let cap = 1024, buf = this._malloc(cap);
+    try {
+      for (let i = 0; i < n; i++) {
+        const k = this.str(m._eqw_model_meta_key(mp, i));
+        if (k === null) continue;
+        const [kp] = this.allocString(k);
+        try {
+          let len = m._eqw_model_meta_str(mp, kp, buf, cap);
+          if (len >= cap) { // values have no size limit: grow to the text's length and ask again
+            this._free(buf);
+            cap = len + 1;
+            buf = this._malloc(cap);
+            len = m._eqw_model_meta_str(mp, kp, buf, cap);
+          }
+          if (len >= 0) metadata[k] = this.str(buf, len);
+        } finally { this._free(kp); }
+      }
+    } finally { this._free(buf); }
     const tensors = [];
     const types = {};
     const nt = m._eqw_model_tensor_count(mp);

@@ -4,6 +4,8 @@
 #include "quant/quant.h"
 #include "tokenizer/detok.h"
 
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,29 +24,51 @@ const char *eq_model_meta_key(const eq_model *m, int i) {
     return i >= 0 && (uint64_t)i < m->parts[0]->n_kv ? m->parts[0]->kv[i].key : NULL;
 }
 
-const char *eq_model_meta_str(const eq_model *m, const char *key) {
-    const eq_gguf_kv *kv = eq_gguf_get(m->parts[0], key);
-    eq_model *mm = (eq_model *)m;  /* the buffer is scratch owned by the model */
-    char *b = mm->meta_buf;
-    size_t cap = sizeof mm->meta_buf;
-    if (!kv) return NULL;
+/* snprintf's contract: the text's full length, at most cap bytes written (NUL included). */
+static size_t put(char *b, size_t cap, size_t n, const char *fmt, ...) {
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);   /* numbers only: short */
+    va_end(ap);
+    if (k < 0) return n;
+    if (n < cap) memcpy(b + n, tmp, (size_t)k + 1 <= cap - n ? (size_t)k + 1 : cap - n);
+    return n + (size_t)k;
+}
+
+static size_t put_bytes(char *b, size_t cap, size_t n, const char *s, size_t len) {
+    if (n < cap) memcpy(b + n, s, len < cap - n ? len : cap - n);
+    return n + len;
+}
+
+int eq_model_meta_str(const eq_model *m, const char *key, char *b, size_t cap) {
+    const eq_gguf_kv *kv = m && key ? eq_gguf_get(m->parts[0], key) : NULL;
+    if (!kv) { if (b && cap) b[0] = 0; return -1; }
+    if (!b) cap = 0;
+    size_t n = 0;
     switch (kv->type) {
-    case EQ_GGUF_STRING: snprintf(b, cap, "%s", kv->str); break;
-    case EQ_GGUF_F32: case EQ_GGUF_F64: snprintf(b, cap, "%g", kv->v.f); break;
-    case EQ_GGUF_BOOL: snprintf(b, cap, "%s", kv->v.u ? "true" : "false"); break;
-    case EQ_GGUF_I8: case EQ_GGUF_I16: case EQ_GGUF_I32: case EQ_GGUF_I64: snprintf(b, cap, "%lld", (long long)kv->v.i); break;
-    case EQ_GGUF_ARRAY: {
-        int n = snprintf(b, cap, "[%s x %llu]", eq_gguf_type_name(kv->arr_type), (unsigned long long)kv->n);
-        for (uint64_t i = 0; i < kv->n && i < 4 && n > 0 && (size_t)n < cap - 64; i++) {
-            if (kv->arr_str) n += snprintf(b + n, cap - n, " \"%.40s\"", kv->arr_str[i]);
-            else { double d; eq_gguf_arr_f64(kv, i, &d); n += snprintf(b + n, cap - n, " %g", d); }
+    case EQ_GGUF_STRING: n = put_bytes(b, cap, 0, kv->str, (size_t)kv->str_len); break;
+    case EQ_GGUF_F32: case EQ_GGUF_F64: n = put(b, cap, 0, "%g", kv->v.f); break;
+    case EQ_GGUF_BOOL: n = put(b, cap, 0, "%s", kv->v.u ? "true" : "false"); break;
+    case EQ_GGUF_I8: case EQ_GGUF_I16: case EQ_GGUF_I32: case EQ_GGUF_I64: n = put(b, cap, 0, "%lld", (long long)kv->v.i); break;
+    case EQ_GGUF_ARRAY:   /* a summary: type, count, the first four entries (strings cut at a character) */
+        n = put(b, cap, 0, "[%s x %llu]", eq_gguf_type_name(kv->arr_type), (unsigned long long)kv->n);
+        for (uint64_t i = 0; i < kv->n && i < 4; i++) {
+            if (kv->arr_str) {
+                size_t l = kv->arr_str_len ? kv->arr_str_len[i] : strlen(kv->arr_str[i]);
+                int cut = l > 40;
+                if (cut) { l = 40; while (l > 0 && ((uint8_t)kv->arr_str[i][l] & 0xC0) == 0x80) l--; }
+                n = put_bytes(b, cap, n, " \"", 2);
+                n = put_bytes(b, cap, n, kv->arr_str[i], l);
+                n = put_bytes(b, cap, n, cut ? "...\"" : "\"", cut ? 4 : 1);
+            } else { double d = 0; eq_gguf_arr_f64(kv, i, &d); n = put(b, cap, n, " %g", d); }
         }
-        if (kv->n > 4 && n > 0 && (size_t)n < cap - 8) snprintf(b + n, cap - n, " ...");
+        if (kv->n > 4) n = put_bytes(b, cap, n, " ...", 4);
         break;
+    default: n = put(b, cap, 0, "%llu", (unsigned long long)kv->v.u); break;
     }
-    default: snprintf(b, cap, "%llu", (unsigned long long)kv->v.u); break;
-    }
-    return b;
+    if (cap) b[n < cap ? n : cap - 1] = 0;
+    return n > (size_t)INT32_MAX ? INT32_MAX : (int)n;
 }
 
 int eq_model_tensor_count(const eq_model *m) {

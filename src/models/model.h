@@ -42,7 +42,6 @@ struct eq_model {
     uint64_t n_params, n_bytes;
     int vocab_only;
     char *chat_template;       /* copy of tokenizer.chat_template, or NULL */
-    char meta_buf[1024];       /* eq_model_meta_str's result */
 };
 
 const eq_vocab *eq_model_vocab(const eq_model *m);

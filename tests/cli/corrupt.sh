@@ -73,5 +73,15 @@ fi
 corrupt "$tmp/dup.gguf" --extra-keys 100000 --dup-key
 expect_fail "info: duplicate among 100k keys" "dup.gguf: duplicate metadata key 'x.0000000'" $EDGEQ info -m "$tmp/dup.gguf"
 
+# --- a 6000-byte metadata string: info shows its head cut between characters, marked "..."
+corrupt "$tmp/long.gguf" --long-str x.long=3000
+line=$($EDGEQ info -m "$tmp/long.gguf" 2>/dev/null | grep "^  x\.long ")
+python3 - "$line" <<'PY' && ok "info: a long value shown in part, whole characters, '...'" || bad "info: long value" "$line"
+import sys
+v = sys.argv[1].split(None, 1)[1]
+sys.exit(0 if v.endswith("...") and set(v[:-3]) == {"\u00e9"} and 90 <= len(v) - 3 <= 100 else 1)
+PY
+rm -f "$tmp/long.gguf"
+
 echo "cli-corrupt: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -329,6 +329,20 @@ test('abort mid-generation; the model stays usable', async () => {
   assert.equal(await greedy(llm, PROMPTS[1]), await oursOf(PROMPTS[1]));
 });
 
+test('metadata values of any length come out whole (a 6000-byte string; the old glue cut at 1023 bytes)', async () => {
+  const file = path.join(tmp, 'long-meta.gguf');
+  execFileSync('python3', [path.join(ROOT, 'tests/tools/corrupt_gguf.py'), MODEL, file, '--long-str', 'x.long=3000']);
+  const lm = await edgeq.load(file, { threads: 1, vocabOnly: true });
+  try {
+    const md = (await lm.info()).metadata;
+    assert.equal(md['x.long'], '\u00e9'.repeat(3000));
+    assert.equal(md['general.architecture'], 'llama');
+  } finally {
+    await lm.dispose();
+    fs.rmSync(file, { force: true });
+  }
+});
+
 test('threads: an integer from 1 to 512, never more workers than CPUs (issue #8)', async () => {
   for (const bad of [0, -1, 1.5, 513, 100000, 'abc', true]) {
     await rejectsWith(edgeq.load(MODEL, { threads: bad }), 'ARG', /threads/);

@@ -5,6 +5,7 @@
     corrupt_gguf.py IN OUT --nan-f32 output_norm.weight[7]      # one F32 tensor element -> NaN
     corrupt_gguf.py IN OUT --nan-scale blk.0.attn_q.weight      # first block's f16 scale -> NaN
     corrupt_gguf.py IN OUT --extra-keys 1000000 [--dup-key]     # a million more metadata keys
+    corrupt_gguf.py IN OUT --long-str x.long=3000               # a string key: "é" x 3000 (6000 bytes)
 
 Only the header is parsed (little-endian GGUF v2/v3); tensor data is copied as it is, moved
 as a whole when the header grows (offsets are relative to the data section).
@@ -73,6 +74,7 @@ def main():
     ap.add_argument("--nan-scale", help="TENSOR: the f16 scale of its first block becomes NaN")
     ap.add_argument("--extra-keys", type=int, default=0, help="append this many u32 metadata keys")
     ap.add_argument("--dup-key", action="store_true", help="the last extra key repeats the first")
+    ap.add_argument("--long-str", help="KEY=N: append a string key holding 'é' N times")
     a = ap.parse_args()
 
     with open(a.src, "rb") as f:
@@ -87,14 +89,19 @@ def main():
             f.write(struct.pack(fmt, value))
         return tt
 
-    if a.extra_keys:
-        extra = bytearray()
+    if a.extra_keys or a.long_str:
+        extra, n_extra = bytearray(), a.extra_keys
         for i in range(a.extra_keys):
             k = b"x.%07d" % (0 if a.dup_key and i == a.extra_keys - 1 else i)
             extra += struct.pack("<Q", len(k)) + k + struct.pack("<II", 4, i)
+        if a.long_str:
+            key, count = a.long_str.split("=", 1)
+            k, v = key.encode(), ("\u00e9" * int(count)).encode()
+            extra += struct.pack("<Q", len(k)) + k + struct.pack("<IQ", STRING, len(v)) + v
+            n_extra += 1
         n_kv, = struct.unpack_from("<Q", head, 16)
         new = bytearray(head[:kv_end]) + extra + head[kv_end:hdr_end]
-        struct.pack_into("<Q", new, 16, n_kv + a.extra_keys)
+        struct.pack_into("<Q", new, 16, n_kv + n_extra)
         new += b"\0" * ((-len(new)) % align)
         with open(a.src, "rb") as f, open(a.dst, "wb") as g:
             g.write(new)

@@ -90,7 +90,7 @@ EXPORT double eqw_model_n_params(const eq_model *m) { return (double)eq_model_n_
 EXPORT double eqw_model_size_bytes(const eq_model *m) { return (double)eq_model_size_bytes(m); }
 EXPORT int eqw_model_meta_count(const eq_model *m) { return eq_model_meta_count(m); }
 EXPORT const char *eqw_model_meta_key(const eq_model *m, int i) { return eq_model_meta_key(m, i); }
-EXPORT const char *eqw_model_meta_str(const eq_model *m, const char *key) { return eq_model_meta_str(m, key); }
+EXPORT int eqw_model_meta_str(const eq_model *m, const char *key, char *buf, int cap) { return eq_model_meta_str(m, key, buf, cap > 0 ? (size_t)cap : 0); }
 EXPORT int eqw_model_tensor_count(const eq_model *m) { return eq_model_tensor_count(m); }
 
 /* One tensor: name and type through out pointers, dims as doubles into ne (4 entries). */
