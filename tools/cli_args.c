@@ -2,16 +2,13 @@
  * range checks. main.c dispatches; commands with positional arguments parse their own. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "runtime/entropy.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#if defined(__linux__) || defined(__APPLE__) || defined(__wasi__)
-#include <sys/random.h>
-#endif
 
 void cli_usage(FILE *f) {
     fprintf(f,
@@ -101,22 +98,6 @@ static int parse_seed(const char *s, const char *opt, uint64_t *out, int *given)
     return 0;
 }
 
-/* A fresh seed for each run without --seed, as llama.cpp's tools do: the OS's entropy, else
- * the clock mixed with the address of a stack variable (splitmix64). */
-static uint64_t random_seed(void) {
-    uint64_t x = 0;
-#if defined(__linux__) || defined(__wasi__) || defined(__APPLE__)
-    if (getentropy(&x, sizeof x) == 0) return x;
-#endif
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    x = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
 int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
     memset(a, 0, sizeof *a);
     a->n_predict = -1;
@@ -182,7 +163,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
 #undef FLT
     }
     if (!a->model) { cli_error("%s: no model given (-m FILE)", cmd); return 2; }
-    if (!seed_given) a->sp.seed = random_seed();
+    if (!seed_given) a->sp.seed = eq_entropy64();   /* a fresh seed each run, as llama.cpp's tools */
     if (llama_logits_file) {
         if (kl_flag) a->kl_base = llama_logits_file;
         else a->save_logits = llama_logits_file;

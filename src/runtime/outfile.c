@@ -3,6 +3,7 @@
  * but kill(), getpid() and gethostname(), which only the stale-temporary clean-up needs. */
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/outfile.h"
+#include "runtime/entropy.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -94,21 +95,9 @@ static long my_pid(void) {
 }
 
 /* Unpredictable enough that nobody can plant the name first (O_EXCL makes planting harmless
- * anyway; this only avoids retries): the kernel's randomness when there is a /dev/urandom,
- * mixed with the clock, the pid, a stack address and the attempt number. */
+ * anyway; this only avoids retries). */
 static uint32_t random32(unsigned attempt) {
-    uint64_t x = 0;
-    FILE *u = fopen("/dev/urandom", "rb");
-    if (u) {
-        if (fread(&x, 1, sizeof x, u) != sizeof x) x = 0;
-        fclose(u);
-    }
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) == 0) x ^= (uint64_t)ts.tv_sec * 1000000007ull + (uint64_t)ts.tv_nsec;
-    x ^= (uint64_t)(uintptr_t)&x ^ ((uint64_t)my_pid() << 32) ^ ((uint64_t)attempt * 0x9E3779B97F4A7C15ull);
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;  /* splitmix64's finaliser */
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return (uint32_t)(x ^ (x >> 31));
+    return (uint32_t)eq_mix64(eq_entropy64() ^ ((uint64_t)my_pid() << 32) ^ attempt);
 }
 
 static int same_file(const struct stat *a, const char *path) {

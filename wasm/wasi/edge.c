@@ -4,6 +4,7 @@
 #include "edge_json.h"
 #include "cJSON.h"
 #include "chat.h"              /* eq_chat_tokenize_marked: contents whose NULs travel marked */
+#include "runtime/entropy.h"
 #include "tokenizer/detok.h"   /* strict UTF-8 checks for what we send */
 
 #include <math.h>
@@ -537,21 +538,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* splitmix64: ids and default seeds from the clock (uniqueness, not secrecy, is the goal) */
-static uint64_t mix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
-static uint64_t clock_entropy(void) {
-    struct timespec a, b;
-    clock_gettime(CLOCK_REALTIME, &a);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    return mix64((uint64_t)a.tv_sec * 1000000007ull ^ (uint64_t)a.tv_nsec ^ mix64((uint64_t)b.tv_nsec + (uint64_t)b.tv_sec));
-}
-
 typedef struct {
     const eq_edge_req *r;
     const eq_edge_sink *sink;
@@ -708,9 +694,9 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     g.sink = sink;
     g.model = r->model ? r->model : (o->model_name ? o->model_name : "edgeq");
     g.created = (double)time(NULL);
-    uint64_t ent = clock_entropy();
-    snprintf(g.id, sizeof g.id, "chatcmpl-%016llx%08llx", (unsigned long long)mix64(ent),
-             (unsigned long long)(mix64(ent + 1) >> 32));
+    uint64_t ent = eq_entropy64();   /* the id, and the seed when none is given */
+    snprintf(g.id, sizeof g.id, "chatcmpl-%016llx%08llx", (unsigned long long)eq_mix64(ent),
+             (unsigned long long)(eq_mix64(ent + 1) >> 32));
 
     eq_token *ids = NULL, *hist = NULL;
     char *piece = NULL;
