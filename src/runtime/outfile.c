@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/outfile.h"
 #include "runtime/entropy.h"
+#include "runtime/status.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,15 +41,6 @@ struct eq_outfile {
     int write_errno;         /* the first failed eq_outfile_write's */
 };
 
-static eq_status fail(char *err, size_t errlen, eq_status st, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 static const char *why(int e) {
     return e == ENOSPC ? "disk full" : strerror(e);
@@ -106,18 +98,18 @@ static int same_file(const struct stat *a, const char *path) {
 }
 
 eq_status eq_outfile_check(const char *path, const eq_outfile_opts *o, char *err, size_t errlen) {
-    if (!path || !*path) return fail(err, errlen, EQ_ERR_ARG, "no output file given");
+    if (!path || !*path) return eq_errf(err, errlen, EQ_ERR_ARG, "no output file given");
     size_t n = strlen(path);
     struct stat st;
     int exists = stat(path, &st) == 0;
     if ((exists && S_ISDIR(st.st_mode)) || path[n - 1] == '/')
-        return fail(err, errlen, EQ_ERR_ARG, "%s: is a directory (give an output file name)", path);
+        return eq_errf(err, errlen, EQ_ERR_ARG, "%s: is a directory (give an output file name)", path);
     if (!exists || !o) return EQ_OK;
     for (int i = 0; i < o->n_inputs; i++) {
         const char *in = o->inputs[i];
         if (!in || !same_file(&st, in)) continue;
-        if (!strcmp(in, path)) return fail(err, errlen, EQ_ERR_ARG, "%s: input and output are the same file", path);
-        return fail(err, errlen, EQ_ERR_ARG, "%s: is the input %s (the same file under another name); choose another output",
+        if (!strcmp(in, path)) return eq_errf(err, errlen, EQ_ERR_ARG, "%s: input and output are the same file", path);
+        return eq_errf(err, errlen, EQ_ERR_ARG, "%s: is the input %s (the same file under another name); choose another output",
                     path, in);
     }
     return EQ_OK;
@@ -170,7 +162,7 @@ eq_status eq_outfile_open(const char *path, const eq_outfile_opts *o, eq_outfile
     eq_outfile *f = calloc(1, sizeof *f);
     size_t n = strlen(path);
     if (f) f->path = malloc(n + 1);
-    if (!f || !f->path) { free(f); return fail(err, errlen, EQ_ERR_NOMEM, "out of memory"); }
+    if (!f || !f->path) { free(f); return eq_errf(err, errlen, EQ_ERR_NOMEM, "out of memory"); }
     memcpy(f->path, path, n + 1);
     if (o) { f->on_temp = o->on_temp; f->user = o->user; }
 
@@ -181,7 +173,7 @@ eq_status eq_outfile_open(const char *path, const eq_outfile_opts *o, eq_outfile
         if (!f->f) {
             int e = errno;
             eq_outfile_abort(f);
-            return fail(err, errlen, EQ_ERR_IO, "%s: cannot open for writing (%s)", path, why(e));
+            return eq_errf(err, errlen, EQ_ERR_IO, "%s: cannot open for writing (%s)", path, why(e));
         }
         *out = f;
         return EQ_OK;
@@ -192,7 +184,7 @@ eq_status eq_outfile_open(const char *path, const eq_outfile_opts *o, eq_outfile
     if (split_path(path, &dir, &base) || !(prefix = temp_prefix(base))) {
         free(dir);
         eq_outfile_abort(f);
-        return fail(err, errlen, EQ_ERR_NOMEM, "out of memory");
+        return eq_errf(err, errlen, EQ_ERR_NOMEM, "out of memory");
     }
     remove_stale(dir, prefix, o);
     size_t cap = strlen(dir) + strlen(prefix) + 32;
@@ -209,20 +201,20 @@ eq_status eq_outfile_open(const char *path, const eq_outfile_opts *o, eq_outfile
     }
     free(dir);
     free(prefix);
-    if (!f->tmp) { eq_outfile_abort(f); return fail(err, errlen, EQ_ERR_NOMEM, "out of memory"); }
+    if (!f->tmp) { eq_outfile_abort(f); return eq_errf(err, errlen, EQ_ERR_NOMEM, "out of memory"); }
     if (fd < 0) {
         if (f->on_temp && f->tmp) f->on_temp(f->user, NULL);
         free(f->tmp);
         f->tmp = NULL;    /* nothing of ours to remove */
         eq_outfile_abort(f);
-        return fail(err, errlen, EQ_ERR_IO, "%s: cannot create a file in its folder (%s)", path, why(e));
+        return eq_errf(err, errlen, EQ_ERR_IO, "%s: cannot create a file in its folder (%s)", path, why(e));
     }
     f->f = fdopen(fd, "wb");
     if (!f->f) {
         e = errno;
         close(fd);
         eq_outfile_abort(f);
-        return fail(err, errlen, EQ_ERR_NOMEM, "%s: cannot open a stream (%s)", path, why(e));
+        return eq_errf(err, errlen, EQ_ERR_NOMEM, "%s: cannot open a stream (%s)", path, why(e));
     }
     *out = f;
     return EQ_OK;
@@ -251,7 +243,7 @@ void eq_outfile_abort(eq_outfile *f) {
 }
 
 eq_status eq_outfile_commit(eq_outfile *f, char *err, size_t errlen) {
-    if (!f) return fail(err, errlen, EQ_ERR_ARG, "no output file");
+    if (!f) return eq_errf(err, errlen, EQ_ERR_ARG, "no output file");
     int e = 0;
     errno = 0;
     if (fflush(f->f) != 0) e = f->write_errno ? f->write_errno : errno ? errno : EIO;
@@ -264,14 +256,14 @@ eq_status eq_outfile_commit(eq_outfile *f, char *err, size_t errlen) {
     if (fclose(s) != 0 && !e) e = errno ? errno : EIO;
     if (e) {
         const char *path = f->path;
-        eq_status st = fail(err, errlen, EQ_ERR_IO, "%s: write failed (%s)", path, why(e));
+        eq_status st = eq_errf(err, errlen, EQ_ERR_IO, "%s: write failed (%s)", path, why(e));
         eq_outfile_abort(f);
         return st;
     }
     if (f->tmp) {
         if (rename(f->tmp, f->path) != 0) {
             e = errno;
-            eq_status st = fail(err, errlen, EQ_ERR_IO, "%s: cannot replace it with the new file (%s)", f->path, why(e));
+            eq_status st = eq_errf(err, errlen, EQ_ERR_IO, "%s: cannot replace it with the new file (%s)", f->path, why(e));
             eq_outfile_abort(f);
             return st;
         }

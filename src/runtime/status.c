@@ -1,5 +1,18 @@
-/* Status codes as text. */
-#include "edgeq.h"
+/* Status codes as text, and messages into a caller's buffer. */
+#include "runtime/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+eq_status eq_errf(char *buf, size_t len, eq_status st, const char *fmt, ...) {
+    if (buf && len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, len, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
 
 const char *eq_status_str(eq_status s) {
     switch (s) {

@@ -3,6 +3,7 @@
  * Tokenizing is in tokenize.c, above this file and the tokenizers it dispatches to. */
 #include "tokenizer/vocab_impl.h"
 #include "tokenizer/unicode.h"
+#include "runtime/status.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -31,15 +32,6 @@ void eq_tokbuf_push(eq_tokbuf *b, eq_token t) {
     b->v[b->n++] = t;
 }
 
-static eq_status err(char *eb, size_t el, eq_status st, const char *fmt, ...) {
-    if (eb && el) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(eb, el, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
 
 static size_t pow2_at_least(size_t n) {
     size_t c = 16;
@@ -108,8 +100,8 @@ static int get_bool(const eq_gguf *g, const char *key, int *out) {
 static eq_status load_merges(eq_vocab *v, const eq_gguf_kv *kv, char *eb, size_t el) {
     const char *key = "tokenizer.ggml.merges";
     if (kv->type != EQ_GGUF_ARRAY || kv->arr_type != EQ_GGUF_STRING || !kv->arr_str)
-        return err(eb, el, EQ_ERR_FORMAT, "%s: expected an array of strings", key);
-    if (kv->n > (uint64_t)INT32_MAX - 1) return err(eb, el, EQ_ERR_FORMAT, "%s: too many merges", key);
+        return eq_errf(eb, el, EQ_ERR_FORMAT, "%s: expected an array of strings", key);
+    if (kv->n > (uint64_t)INT32_MAX - 1) return eq_errf(eb, el, EQ_ERR_FORMAT, "%s: too many merges", key);
     int n = (int)kv->n;
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (size_t)kv->arr_str_len[i] + 1;
@@ -120,7 +112,7 @@ static eq_status load_merges(eq_vocab *v, const eq_gguf_kv *kv, char *eb, size_t
     v->mmap_mask = pow2_at_least((size_t)n * 2) - 1;
     v->mmap = calloc(v->mmap_mask + 1, sizeof *v->mmap);
     if (!v->mtext || !v->moff || !v->mleft || !v->mright || !v->mmap)
-        return err(eb, el, EQ_ERR_NOMEM, "%s: out of memory", key);
+        return eq_errf(eb, el, EQ_ERR_NOMEM, "%s: out of memory", key);
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         const char *s = kv->arr_str[i];
@@ -227,7 +219,7 @@ static eq_status init_bpe(eq_vocab *v, const char *model, const char **pre, char
     if (!strcmp(model, "gemma4")) { *pre = "gemma4"; v->bos = v->eos = -1; }
     else v->bos = v->eos = 11;
     eq_status st = eq_pretok_new(*pre, &v->pre, &pi);
-    if (st) return err(eb, el, st, "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", *pre ? *pre : "");
+    if (st) return eq_errf(eb, el, st, "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", *pre ? *pre : "");
     v->ignore_merges = pi.ignore_merges;
     v->escape_whitespace = pi.escape_whitespace;
     v->byte_encode = pi.byte_encode;
@@ -240,23 +232,23 @@ static eq_status init_bpe(eq_vocab *v, const char *model, const char **pre, char
 /* token texts, scores and types, and the text -> id map */
 static eq_status load_tokens(eq_vocab *v, const eq_gguf *g, char *eb, size_t el) {
     const eq_gguf_kv *tk = eq_gguf_get(g, "tokenizer.ggml.tokens");
-    if (!tk) return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: missing");
+    if (!tk) return eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: missing");
     if (tk->type != EQ_GGUF_ARRAY || tk->arr_type != EQ_GGUF_STRING || !tk->arr_str)
-        return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: expected an array of strings");
+        return eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: expected an array of strings");
     if (tk->n == 0 || tk->n > (uint64_t)INT32_MAX / 2)
-        return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: bad token count %llu", (unsigned long long)tk->n);
+        return eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.tokens: bad token count %llu", (unsigned long long)tk->n);
     int n = v->n = (int)tk->n;
 
     const eq_gguf_kv *sc = eq_gguf_get(g, "tokenizer.ggml.scores");
     if (sc && (sc->type != EQ_GGUF_ARRAY || (sc->arr_type != EQ_GGUF_F32 && sc->arr_type != EQ_GGUF_I32) || !sc->arr))
-        return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: expected an array of f32 or i32");
+        return eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: expected an array of f32 or i32");
     if (sc && sc->n < tk->n)
-        return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: %llu scores for %d tokens", (unsigned long long)sc->n, n);
+        return eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.scores: %llu scores for %d tokens", (unsigned long long)sc->n, n);
     const eq_gguf_kv *tt = eq_gguf_get(g, "tokenizer.ggml.token_type");
     if (tt && (tt->type != EQ_GGUF_ARRAY || tt->arr_type != EQ_GGUF_I32 || !tt->arr))
-        return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: expected an array of i32");
+        return eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: expected an array of i32");
     if (tt && tt->n < tk->n)
-        return err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: %llu types for %d tokens", (unsigned long long)tt->n, n);
+        return eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.token_type: %llu types for %d tokens", (unsigned long long)tt->n, n);
 
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (tk->arr_str_len[i] ? tk->arr_str_len[i] : 24) + 1;
@@ -269,7 +261,7 @@ static eq_status load_tokens(eq_vocab *v, const eq_gguf *g, char *eb, size_t el)
     v->map = calloc(v->map_mask + 1, sizeof *v->map);
     v->eog = malloc(((size_t)n + 8) * sizeof *v->eog);
     if (!v->text || !v->off || !v->len || !v->score || !v->attr || !v->map || !v->eog)
-        return err(eb, el, EQ_ERR_NOMEM, "tokenizer.ggml.tokens: out of memory");
+        return eq_errf(eb, el, EQ_ERR_NOMEM, "tokenizer.ggml.tokens: out of memory");
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         size_t len = tk->arr_str_len[i];
@@ -412,7 +404,7 @@ static eq_status index_specials(eq_vocab *v, char *eb, size_t el) {
     v->special = malloc((size_t)(ns ? ns : 1) * sizeof *v->special);
     if (!keys || !v->special) {
         free(keys);
-        return err(eb, el, EQ_ERR_NOMEM, "out of memory");
+        return eq_errf(eb, el, EQ_ERR_NOMEM, "out of memory");
     }
     ns = 0;
     for (int i = 0; i < n; i++)
@@ -455,24 +447,24 @@ eq_status eq_vocab_load(const eq_gguf *g, eq_vocab **out, char *eb, size_t el) {
     const char *model = eq_gguf_get_str(g, "tokenizer.ggml.model");
     if (!model) {
         return eq_gguf_get(g, "tokenizer.ggml.model")
-            ? err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: expected a string")
-            : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: missing");
+            ? eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: expected a string")
+            : eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.model: missing");
     }
     const char *pre = eq_gguf_get_str(g, "tokenizer.ggml.pre");
     eq_vocab *v = calloc(1, sizeof *v);
-    if (!v) return err(eb, el, EQ_ERR_NOMEM, "out of memory");
+    if (!v) return eq_errf(eb, el, EQ_ERR_NOMEM, "out of memory");
     v->bos = v->eos = v->eot = v->eom = v->unk = v->sep = v->pad = -1;
     eq_status st = EQ_OK;
     if (!strcmp(model, "llama")) init_spm(v);
     else if (!strcmp(model, "gpt2") || !strcmp(model, "gemma4")) st = init_bpe(v, model, &pre, eb, el);
-    else st = err(eb, el, EQ_ERR_UNSUPPORTED, "tokenizer.ggml.model: tokenizer '%s' is not supported", model);
+    else st = eq_errf(eb, el, EQ_ERR_UNSUPPORTED, "tokenizer.ggml.model: tokenizer '%s' is not supported", model);
     if (!st) {
         get_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix);
         st = load_tokens(v, g, eb, el);
     }
     if (!st && v->type == EQ_VOCAB_BPE) {
         const eq_gguf_kv *mk = eq_gguf_get(g, "tokenizer.ggml.merges");
-        st = mk ? load_merges(v, mk, eb, el) : err(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.merges: missing");
+        st = mk ? load_merges(v, mk, eb, el) : eq_errf(eb, el, EQ_ERR_FORMAT, "tokenizer.ggml.merges: missing");
     }
     if (!st) {
         eq_token fim[6] = { -1, -1, -1, -1, -1, -1 };
