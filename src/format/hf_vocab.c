@@ -572,20 +572,18 @@ static eq_status set_vocab_gpt2(eq_hf *h) {
     const cJSON *added = eq_json_get(tj, "added_tokens");
     if (added && !cJSON_IsArray(added)) return eq_hf_fail(h, EQ_ERR_FORMAT, "%s/tokenizer.json: added_tokens is not a list", h->dir);
     /* tokenizer.vocab = the model's vocab plus the added tokens */
-    int64_t max_id = -1, count = 0;
+    int64_t max_id = -1;
     for (const cJSON *e = vocab->child; e; e = e->next) {
         int64_t id;
         if (!eq_json_as_int(e, 0, INT32_MAX / 2, &id))
             return eq_hf_fail(h, EQ_ERR_FORMAT, "%s/tokenizer.json: model.vocab['%.100s'] is not a token id", h->dir, e->string ? e->string : "");
         if (id > max_id) max_id = id;
-        count++;
     }
     for (const cJSON *a = added ? added->child : NULL; a; a = a->next) {
         int64_t id;
         if (eq_json_int(a, "id", 0, INT32_MAX / 2, &id) != 1 || !eq_json_str(a, "content"))
             return eq_hf_fail(h, EQ_ERR_FORMAT, "%s/tokenizer.json: an added_tokens entry has no valid id/content", h->dir);
         if (id > max_id) max_id = id;
-        count++;
     }
     int64_t n = vocab_size_or(h, max_id + 1);
     if (max_id >= n)

@@ -15,7 +15,8 @@ srcs=$(ls src/*.c src/gguf/*.c src/quant/*.c src/arch/*/*.c src/ops/*.c src/mode
 $CLANG -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DEQ_THREADS=1 \
   -Iinclude -Isrc tests/fuzz/fuzz_gguf.c $srcs -lm -lpthread -o $out/fuzz_gguf
 # seeds: small GGUF files we have (vocab files are large; take their first 64 KiB as well)
-for f in .cache/oracle/llama.cpp/models/ggml-vocab-{phi-3,gpt-2}.gguf; do
+cache=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
+for f in "$cache"/oracle/llama.cpp/models/ggml-vocab-{phi-3,gpt-2}.gguf; do
   [ -f "$f" ] && head -c 65536 "$f" > "$out/corpus/$(basename "$f").head"
 done
 printf 'GGUF\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > $out/corpus/empty.gguf
