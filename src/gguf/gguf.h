@@ -41,6 +41,8 @@ typedef struct {
     uint64_t offset;                /* from the start of the data section */
     uint64_t nbytes;
     void    *data;                  /* destination, set by the owner in on_header; NULL: skip */
+    void    *dev;                   /* the owner's handle to a copy elsewhere (a GPU buffer);
+                                       the reader neither reads nor frees it */
 } eq_gguf_tensor;
 
 typedef struct eq_gguf eq_gguf;

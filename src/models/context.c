@@ -1,8 +1,7 @@
-/* The inference context: KV cache, scratch buffers sized once, the thread pool. */
+/* The inference context: the position, the logits, and the backend that holds the KV cache,
+ * the activations and the threads (sized once, here). */
 #include "models/model.h"
-#include "ops/ops.h"
-#include "quant/quant.h"
-#include "runtime/memory.h"
+#include "backend/cpu/cpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,35 +12,11 @@ eq_ctx_params eq_ctx_default_params(void) {
     return p;
 }
 
-static void *xalloc(size_t n, int *fail) {
-    void *p = NULL;
-    if (n && !(p = eq_aligned_alloc(64, n))) *fail = 1;
-    return p;
-}
-
 void eq_ctx_free(eq_ctx *c) {
     if (!c) return;
-    if (c->k_cache) for (int l = 0; l < c->m->hp.n_layer; l++) free(c->k_cache[l]);
-    if (c->v_cache) for (int l = 0; l < c->m->hp.n_layer; l++) free(c->v_cache[l]);
-    free(c->k_cache); free(c->v_cache);
-    free(c->x); free(c->xb); free(c->q); free(c->k); free(c->v); free(c->att);
-    free(c->hb); free(c->hb2); free(c->logits); free(c->att_scores); free(c->qbuf);
-    eq_pool_free(c->pool);
+    if (c->be) c->be->op->free(c->be);
+    free(c->logits);
     free(c);
-}
-
-static size_t max_qbuf(const eq_model *m, int T) {
-    size_t best = eq_matmul_qbuf_size(m->output.type, m->output.ne0, T)  /* eq_decode_logits: T rows */;
-    for (int l = 0; l < m->hp.n_layer; l++) {
-        const eq_layer *L = &m->layers[l];
-        const eq_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) {
-            if (!ws[i]->data) continue;
-            size_t s = eq_matmul_qbuf_size(ws[i]->type, ws[i]->ne0, T);
-            if (s > best) best = s;
-        }
-    }
-    return best;
 }
 
 eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, char *errbuf, size_t errlen) {
@@ -77,43 +52,43 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     c->n_ctx = p.n_ctx;
     c->n_batch = p.n_batch;
     c->kv_type = p.kv_type;
-    int fail = 0;
-    c->pool = eq_pool_new(p.n_threads);
-    if (!c->pool) fail = 1;
 
-    const size_t B = (size_t)p.n_batch, E = hp->n_embd, F = hp->n_ff;
-    const size_t Qd = (size_t)hp->n_head * hp->head_dim, KVd = (size_t)hp->n_head_kv * hp->head_dim;
-    const size_t wide = (Qd + 2 * KVd) > 2 * F ? (Qd + 2 * KVd) : 2 * F;
-    const size_t esz = p.kv_type == EQ_KV_F16 ? 2 : 4;
-    c->k_cache = calloc((size_t)hp->n_layer, sizeof(void *));
-    c->v_cache = calloc((size_t)hp->n_layer, sizeof(void *));
-    if (!c->k_cache || !c->v_cache) fail = 1;
-    for (int l = 0; l < hp->n_layer && !fail; l++) {
-        c->k_cache[l] = xalloc((size_t)p.n_ctx * KVd * esz, &fail);
-        c->v_cache[l] = xalloc((size_t)p.n_ctx * KVd * esz, &fail);
+    /* the backend's slots, each n_batch rows of its widest use (see decoder.c) */
+    const int E = hp->n_embd, F = hp->n_ff;
+    const int Qd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim;
+    const int wide = (Qd + 2 * KVd) > 2 * F ? (Qd + 2 * KVd) : 2 * F;
+    eq_backend_params bp = {p.n_ctx, p.n_batch, p.n_threads, p.kv_type, hp->n_layer, hp->n_head, hp->n_head_kv,
+                            hp->head_dim, {0}, NULL, 0};
+    bp.width[EQ_ACT_X] = bp.width[EQ_ACT_XB] = E;
+    bp.width[EQ_ACT_Q] = bp.width[EQ_ACT_ATT] = Qd;
+    bp.width[EQ_ACT_K] = bp.width[EQ_ACT_V] = KVd;
+    bp.width[EQ_ACT_HB] = bp.width[EQ_ACT_HB2] = wide;
+    bp.width[EQ_ACT_LOGITS] = hp->n_vocab;
+    /* every weight a matmul takes: the CPU sizes its conversion scratch by them */
+    const eq_weight **mm = malloc(((size_t)hp->n_layer * 8 + 1) * sizeof *mm);
+    if (mm) {
+        mm[bp.n_mm++] = &m->output;
+        for (int l = 0; l < hp->n_layer; l++) {
+            const eq_layer *L = &m->layers[l];
+            const eq_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+            for (size_t i = 0; i < sizeof ws / sizeof *ws; i++)
+                if (ws[i]->data) mm[bp.n_mm++] = ws[i];
+        }
+        bp.mm = mm;
     }
-    c->x = xalloc(B * E * 4, &fail);
-    c->xb = xalloc(B * E * 4, &fail);
-    c->q = xalloc(B * Qd * 4, &fail);
-    c->k = xalloc(B * KVd * 4, &fail);
-    c->v = xalloc(B * KVd * 4, &fail);
-    c->att = xalloc(B * Qd * 4, &fail);
-    c->hb = xalloc(B * wide * 4, &fail);
-    c->hb2 = xalloc(B * wide * 4, &fail);
-    c->logits = xalloc((size_t)hp->n_vocab * 4, &fail);
-    c->att_scores = xalloc((size_t)eq_pool_size(c->pool) * p.n_ctx * 4, &fail);
-    c->qbuf_size = max_qbuf(m, p.n_batch);
-    c->qbuf = xalloc(c->qbuf_size, &fail);
-    if (fail) {
+    eq_status st = mm ? eq_backend_cpu_new(&bp, &c->be, errbuf, errlen) : EQ_ERR_NOMEM;
+    free(mm);
+    if (!st && !(c->logits = malloc((size_t)hp->n_vocab * sizeof(float)))) st = EQ_ERR_NOMEM;
+    if (st) {
         eq_ctx_free(c);
-        snprintf(errbuf, errlen, "out of memory allocating a context of %d tokens", p.n_ctx);
-        return EQ_ERR_NOMEM;
+        if (st == EQ_ERR_NOMEM) snprintf(errbuf, errlen, "out of memory allocating a context of %d tokens", p.n_ctx);
+        return st;
     }
     /* per-dimension rope divisors: Llama 3.1 rope_freqs, or LongRoPE long/short by context size */
     const eq_layer *L0 = &m->layers[0];
-    if (L0->rope_freqs.data) c->rope_factors = L0->rope_freqs.data;
-    else if (L0->rope_long.data && p.n_ctx > hp->n_ctx_orig) c->rope_factors = L0->rope_long.data;
-    else if (L0->rope_short.data) c->rope_factors = L0->rope_short.data;
+    if (L0->rope_freqs.data) c->rope_factors = &L0->rope_freqs;
+    else if (L0->rope_long.data && p.n_ctx > hp->n_ctx_orig) c->rope_factors = &L0->rope_long;
+    else if (L0->rope_short.data) c->rope_factors = &L0->rope_short;
     *out = c;
     return EQ_OK;
 }
@@ -121,7 +96,7 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
 const char *eq_ctx_errmsg(const eq_ctx *c) { return c ? c->err : "no context"; }
 int eq_ctx_n_ctx(const eq_ctx *c) { return c->n_ctx; }
 int eq_ctx_n_past(const eq_ctx *c) { return c->n_past; }
-int eq_ctx_n_threads(const eq_ctx *c) { return eq_pool_size(c->pool); }
+int eq_ctx_n_threads(const eq_ctx *c) { return c->be->n_threads; }
 
 eq_status eq_ctx_truncate(eq_ctx *c, int n_past) {
     if (n_past < 0 || n_past > c->n_past) {
@@ -159,7 +134,8 @@ eq_status eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, 
         /* rows wanted in this step: always its tail, since the wanted rows end the input */
         int lo = i > first_out ? i : first_out;
         int k_out = i + k > lo ? i + k - lo : 0;
-        eq_status st = eq_forward(c, tokens + i, k, k_out, k_out ? out + (size_t)(lo - first_out) * n_vocab : NULL);
+        eq_status st = eq_forward(c, tokens + i, k, k_out);
+        if (!st) st = eq_forward_read(c, k_out, k_out ? out + (size_t)(lo - first_out) * n_vocab : NULL);
         if (st) {
             c->n_past = start;  /* nothing half-done: the cache is as it was */
             c->has_logits = 0;

@@ -6,8 +6,7 @@
 #include "edgeq.h"
 #include "gguf/gguf.h"
 #include "tokenizer/vocab.h"
-#include "runtime/threadpool.h"
-#include "ops/ops.h"          /* eq_weight, eq_rope_type */
+#include "backend/backend.h"  /* eq_backend, eq_weight, eq_rope_type */
 
 typedef enum { EQ_ARCH_LLAMA, EQ_ARCH_QWEN2, EQ_ARCH_PHI3 } eq_arch;
 
@@ -54,22 +53,26 @@ struct eq_ctx {
     eq_model *m;
     int n_ctx, n_batch, n_past;
     eq_kv_type kv_type;
-    eq_pool *pool;
-    void **k_cache, **v_cache;   /* per layer: [n_ctx][n_head_kv * head_dim] */
-    /* scratch, sized for n_batch tokens */
-    float *x, *xb, *q, *k, *v, *att, *hb, *hb2, *logits, *att_scores;
-    void *qbuf;                  /* activations converted to a kernel's vec_dot_type */
-    size_t qbuf_size;
-    const float *rope_factors;   /* per-dimension divisors (LongRoPE / Llama 3 rope_freqs) */
+    eq_backend *be;              /* activations, KV cache, scratch, threads: backend/backend.h */
+    float *logits;               /* host copy of the last token's logits, n_vocab */
+    const eq_weight *rope_factors;  /* per-dimension divisors (LongRoPE / Llama 3 rope_freqs) */
+    int n_logit_rows;            /* rows of the backend's LOGITS the last eq_forward filled */
     int has_logits;
     int (*abort_cb)(void *);
     void *abort_user;
     char err[256];
 };
 
-/* The forward pass of the pre-norm decoder (llama, qwen2, phi3): n tokens at n_past. Logits of
- * the last token go to c->logits; with out, those of the last n_out tokens also go there
- * (row by row, n_vocab floats each). */
-eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out);
+/* The forward pass of the pre-norm decoder (llama, qwen2, phi3): n tokens at n_past, asked of
+ * the context's backend and submitted; the logits of the last max(n_out, 1) tokens stay in
+ * the backend's LOGITS slot. n_past is not advanced (the caller does, on success). */
+eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out);
+/* After eq_forward (for a GPU, once its readback is done, in a later call): the logits of the
+ * last token to c->logits and, with out, those of the last n_out tokens there (n_vocab floats
+ * each). EQ_ERR_FORMAT names the layer when a backend reports not-finite numbers here. */
+eq_status eq_forward_read(eq_ctx *c, int n_out, float *out);
+
+/* Streamed upload (backend/backend.h): fn sees each tensor once, as soon as its bytes are in. */
+void eq_loader_set_upload(eq_loader *l, eq_upload_fn fn, void *user);
 
 #endif

@@ -36,6 +36,7 @@ eq_status eq_bind_weight(eq_model *m, eq_weight *w, const char *name, int64_t ne
         return EQ_ERR_UNSUPPORTED;
     }
     w->data = t->data;
+    w->dev = t->dev;
     w->type = t->type;
     w->ne0 = ne0;
     w->ne1 = ne1;

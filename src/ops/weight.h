@@ -8,10 +8,12 @@
 
 /* A weight as stored in the file: ne1 rows of ne0 values, each row nb1 bytes. */
 typedef struct {
-    const void *data;   /* NULL when the tensor is absent */
+    const void *data;   /* host bytes; NULL when the tensor is absent */
     int type;
     int64_t ne0, ne1;
     size_t nb1;
+    void *dev;          /* where a backend placed a copy (backend/backend.h's upload hook);
+                           NULL: the ops read `data` in place (the CPU) */
 } eq_weight;
 
 #endif

@@ -11,7 +11,7 @@ fi
 [ -n "$CLANG" ] || { echo "fuzz: no clang found (apt-get install clang)"; exit 1; }
 out=build/fuzz
 mkdir -p $out/corpus
-srcs=$(ls src/*.c src/gguf/*.c src/quant/*.c src/arch/*/*.c src/ops/*.c src/models/*.c src/tokenizer/*.c src/runtime/*.c)
+srcs=$(ls src/*.c src/gguf/*.c src/quant/*.c src/arch/*/*.c src/ops/*.c src/backend/*/*.c src/models/*.c src/tokenizer/*.c src/runtime/*.c)
 $CLANG -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -DEQ_THREADS=1 \
   -Iinclude -Isrc tests/fuzz/fuzz_gguf.c $srcs -lm -lpthread -o $out/fuzz_gguf
 # seeds: small GGUF files we have (vocab files are large; take their first 64 KiB as well)

@@ -1,0 +1,184 @@
+/* The CPU backend: every op runs when it is called, on host arrays, with the kernels of
+ * src/ops; submit has nothing left to do and read is a copy. */
+#include "backend/cpu/cpu.h"
+#include "ops/ops.h"
+#include "quant/quant.h"
+#include "runtime/memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW(c, a, t, len) ((c)->act[a] + (size_t)(t) * (size_t)(len))
+
+static void cpu_free(eq_backend *b) {
+    eq_cpu *c = (eq_cpu *)b;
+    if (!c) return;
+    for (int l = 0; l < c->p.n_layer; l++) {
+        if (c->k_cache) free(c->k_cache[l]);
+        if (c->v_cache) free(c->v_cache[l]);
+    }
+    free(c->k_cache); free(c->v_cache);
+    for (int a = 0; a < EQ_ACT_COUNT; a++) free(c->act[a]);
+    free(c->att_scores); free(c->qbuf);
+    eq_pool_free(c->pool);
+    free(c);
+}
+
+static void cpu_get_rows(eq_backend *b, eq_act dst, const eq_weight *w, const eq_token *ids, int n) {
+    eq_cpu *c = (eq_cpu *)b;
+    const eq_to_float_fn to_float = eq_type_traits_get(w->type)->to_float;
+    for (int t = 0; t < n; t++)
+        to_float((const char *)w->data + (size_t)ids[t] * w->nb1, ROW(c, dst, t, w->ne0), w->ne0);
+}
+
+static void cpu_rmsnorm(eq_backend *b, eq_act dst, eq_act src, int src_row0, int n, int len, const eq_weight *w, float eps) {
+    eq_cpu *c = (eq_cpu *)b;
+    for (int t = 0; t < n; t++) eq_rmsnorm(ROW(c, dst, t, len), ROW(c, src, src_row0 + t, len), w->data, len, eps);
+}
+
+/* LOGITS rows past the first are allocated when first asked for. */
+static int logits_rows(eq_cpu *c, int n) {
+    if (n <= c->logits_rows) return 1;
+    float *p = eq_aligned_alloc(64, (size_t)n * c->p.width[EQ_ACT_LOGITS] * sizeof(float));
+    if (!p) {
+        c->failed = EQ_ERR_NOMEM;
+        snprintf(c->base.err, sizeof c->base.err, "out of memory for the logits of %d tokens", n);
+        return 0;
+    }
+    free(c->act[EQ_ACT_LOGITS]);
+    c->act[EQ_ACT_LOGITS] = p;
+    c->logits_rows = n;
+    return 1;
+}
+
+static void cpu_matmul(eq_backend *b, eq_act dst, const eq_weight *w, const eq_weight *bias, eq_act src, int n) {
+    eq_cpu *c = (eq_cpu *)b;
+    if (c->failed || (dst == EQ_ACT_LOGITS && !logits_rows(c, n))) return;
+    const int ld = (int)w->ne1;
+    eq_matmul(c->pool, w, c->act[src], n, c->act[dst], ld, c->qbuf);
+    if (bias && bias->data) eq_add_bias(c->act[dst], bias->data, ld, n, ld);
+}
+
+static void cpu_copy_cols(eq_backend *b, eq_act dst, eq_act src, int n, int col0, int len, int src_len) {
+    eq_cpu *c = (eq_cpu *)b;
+    for (int t = 0; t < n; t++)
+        memcpy(ROW(c, dst, t, len), ROW(c, src, t, src_len) + col0, (size_t)len * sizeof(float));
+}
+
+static void cpu_rope(eq_backend *b, eq_act a, int n, int n_head, int pos0, const eq_rope *r, const eq_weight *factors) {
+    eq_cpu *c = (eq_cpu *)b;
+    eq_rope rr = *r;
+    rr.freq_factors = factors ? factors->data : NULL;
+    const int len = n_head * r->head_dim;
+    for (int t = 0; t < n; t++) eq_rope_apply(&rr, ROW(c, a, t, len), n_head, pos0 + t);
+}
+
+static void cpu_scale(eq_backend *b, eq_act a, int n, int len, float s) {
+    float *x = ((eq_cpu *)b)->act[a];
+    for (size_t i = 0; i < (size_t)n * len; i++) x[i] *= s;
+}
+
+static void cpu_swiglu(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0) {
+    eq_cpu *c = (eq_cpu *)b;
+    if (dst == gate && ld == len && up_col0 == 0) {   /* separate gate and up: one pass */
+        eq_swiglu(c->act[dst], c->act[up], n * len);
+        return;
+    }
+    for (int t = 0; t < n; t++) {
+        float *g = ROW(c, dst, t, len);
+        memcpy(g, ROW(c, gate, t, ld), (size_t)len * sizeof(float));
+        eq_swiglu(g, ROW(c, up, t, ld) + up_col0, len);
+    }
+}
+
+static void cpu_add(eq_backend *b, eq_act dst, eq_act src, int n, int len) {
+    eq_cpu *c = (eq_cpu *)b;
+    float *y = c->act[dst];
+    const float *x = c->act[src];
+    for (size_t i = 0; i < (size_t)n * len; i++) y[i] += x[i];
+}
+
+/* The test is on the exponent bits, branch-free, vectorized: about 3k floats per token and
+ * layer, next to the megabytes of weights each token reads. */
+static int cpu_check_finite(eq_backend *b, eq_act a, int n, int len, int site, int first) {
+    eq_cpu *c = (eq_cpu *)b;
+    if (c->failed) return -1;
+    for (int r = 0; r < n; r++) {
+        const float *p = ROW(c, a, r, len);
+        uint32_t any = 0;
+        for (int i = 0; i < len; i++) {
+            uint32_t bits;
+            memcpy(&bits, &p[i], 4);
+            any |= (bits & 0x7f800000u) == 0x7f800000u;
+        }
+        if (any) return first + r;
+    }
+    return -1;
+}
+
+static eq_status cpu_submit(eq_backend *b) {
+    eq_cpu *c = (eq_cpu *)b;
+    eq_status st = c->failed;
+    c->failed = EQ_OK;   /* the next step starts clean (err keeps the message) */
+    return st;
+}
+
+static eq_status cpu_read(eq_backend *b, eq_act a, int row0, int n, int len, float *dst, eq_fault *fault) {
+    eq_cpu *c = (eq_cpu *)b;
+    memcpy(dst, ROW(c, a, row0, len), (size_t)n * len * sizeof(float));
+    return EQ_OK;
+}
+
+static const eq_backend_ops cpu_ops = {
+    cpu_free, cpu_get_rows, cpu_rmsnorm, cpu_matmul, cpu_copy_cols, cpu_rope, cpu_scale,
+    eq_cpu_store_kv, eq_cpu_attention, cpu_swiglu, cpu_add, cpu_check_finite, cpu_submit, cpu_read,
+};
+
+static void *xalloc(size_t n, int *fail) {
+    void *p = NULL;
+    if (n && !(p = eq_aligned_alloc(64, n))) *fail = 1;
+    return p;
+}
+
+eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char *err, size_t errlen) {
+    *out = NULL;
+    eq_cpu *c = calloc(1, sizeof *c);
+    if (!c) { snprintf(err, errlen, "out of memory"); return EQ_ERR_NOMEM; }
+    c->base.op = &cpu_ops;
+    c->base.name = "cpu";
+    c->p = *p;
+    c->p.mm = NULL;   /* not kept: only sized from here */
+    int fail = 0;
+    if (!(c->pool = eq_pool_new(p->n_threads))) fail = 1;
+    c->base.n_threads = c->pool ? eq_pool_size(c->pool) : 0;
+
+    const size_t kv_bytes = (size_t)p->n_ctx * p->n_head_kv * p->head_dim * (p->kv_type == EQ_KV_F16 ? 2 : 4);
+    c->k_cache = calloc((size_t)p->n_layer, sizeof(void *));
+    c->v_cache = calloc((size_t)p->n_layer, sizeof(void *));
+    if (!c->k_cache || !c->v_cache) fail = 1;
+    for (int l = 0; l < p->n_layer && !fail; l++) {
+        c->k_cache[l] = xalloc(kv_bytes, &fail);
+        c->v_cache[l] = xalloc(kv_bytes, &fail);
+    }
+    for (int a = 0; a < EQ_ACT_COUNT; a++) {
+        size_t rows = a == EQ_ACT_LOGITS ? 1 : (size_t)p->n_batch;
+        c->act[a] = xalloc(rows * p->width[a] * sizeof(float), &fail);
+    }
+    c->logits_rows = 1;
+    if (c->pool) c->att_scores = xalloc((size_t)c->base.n_threads * p->n_ctx * sizeof(float), &fail);
+    size_t qbuf = 0;
+    for (int i = 0; i < p->n_mm; i++) {
+        const eq_weight *w = p->mm[i];
+        size_t s = eq_matmul_qbuf_size(w->type, w->ne0, p->n_batch);
+        if (s > qbuf) qbuf = s;
+    }
+    c->qbuf = xalloc(qbuf, &fail);
+    if (fail) {
+        cpu_free(&c->base);
+        snprintf(err, errlen, "out of memory allocating a context of %d tokens", p->n_ctx);
+        return EQ_ERR_NOMEM;
+    }
+    *out = &c->base;
+    return EQ_OK;
+}

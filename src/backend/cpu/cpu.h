@@ -1,0 +1,27 @@
+/* The CPU backend: the ops of src/ops on host arrays, threaded by the pool, the KV cache in
+ * host memory. Weights are read in place from the model's tensor memory (eq_weight.data). */
+#ifndef EQ_BACKEND_CPU_H
+#define EQ_BACKEND_CPU_H
+
+#include "backend/backend.h"
+#include "runtime/threadpool.h"
+
+typedef struct {
+    eq_backend base;
+    eq_backend_params p;
+    eq_pool *pool;
+    float *act[EQ_ACT_COUNT];    /* n_batch rows of p.width[a] (LOGITS: logits_rows rows) */
+    int logits_rows;
+    void **k_cache, **v_cache;   /* per layer: [n_ctx][n_head_kv * head_dim] of kv_type */
+    float *att_scores;           /* per pool share: n_ctx */
+    void *qbuf;                  /* activations converted to a kernel's vec_dot_type */
+    eq_status failed;            /* sticky, reported by submit */
+} eq_cpu;
+
+eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char *err, size_t errlen);
+
+/* attention.c */
+void eq_cpu_store_kv(eq_backend *b, int layer, int n, int pos0);
+void eq_cpu_attention(eq_backend *b, int layer, int n, int pos0, float scale);
+
+#endif
