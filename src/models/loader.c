@@ -21,6 +21,9 @@ struct eq_loader {
     eq_gguf **g;
     void **arenas;
     uint64_t *size;     /* declared part sizes (0: unknown) */
+    uint64_t *n_ready;  /* per part: tensors (in file order) announced to upload */
+    eq_upload_fn upload;
+    void *upload_user;
     eq_status failed;
     char err[320];
 };
@@ -50,7 +53,8 @@ eq_loader *eq_loader_new(const eq_model_params *params, int n_parts) {
     l->g = calloc((size_t)n_parts, sizeof *l->g);
     l->arenas = calloc((size_t)n_parts, sizeof *l->arenas);
     l->size = calloc((size_t)n_parts, sizeof *l->size);
-    if (!l->g || !l->arenas || !l->size) { eq_loader_free(l); return NULL; }
+    l->n_ready = calloc((size_t)n_parts, sizeof *l->n_ready);
+    if (!l->g || !l->arenas || !l->size || !l->n_ready) { eq_loader_free(l); return NULL; }
     return l;
 }
 
@@ -64,7 +68,31 @@ void eq_loader_free(eq_loader *l) {
     free(l->g);
     free(l->arenas);
     free(l->size);
+    free(l->n_ready);
     free(l);
+}
+
+void eq_loader_set_upload(eq_loader *l, eq_upload_fn fn, void *user) {
+    l->upload = fn;
+    l->upload_user = user;
+}
+
+/* Announce every tensor of the part whose last byte is now in: the reader routes bytes in
+ * file order and tensors do not overlap, so they complete in the order of g->order. */
+static eq_status announce(eq_loader *l, int part) {
+    eq_gguf *g = l->g[part];
+    if (!l->upload || !g->header_ready) return EQ_OK;
+    while (l->n_ready[part] < g->n_tensors) {
+        eq_gguf_tensor *t = g->order[l->n_ready[part]];
+        if (g->data_offset + t->offset + t->nbytes > g->pos) break;
+        l->n_ready[part]++;
+        if (!t->data) continue;   /* not loaded (vocab only) */
+        char err[200] = "";
+        eq_status st = l->upload(l->upload_user, part, t, err, sizeof err);
+        if (st) return l->n_parts > 1 ? lfail(l, st, "part %d: tensor '%s': %s", part + 1, t->name, err)
+                                      : lfail(l, st, "tensor '%s': %s", t->name, err);
+    }
+    return EQ_OK;
 }
 
 const char *eq_loader_errmsg(const eq_loader *l) { return l ? l->err : "out of memory"; }
@@ -122,6 +150,7 @@ eq_status eq_loader_feed(eq_loader *l, int part, const void *buf, size_t n) {
     }
     if (l->size[part] && g->pos > l->size[part])
         return lfail(l, EQ_ERR_FORMAT, "part %d: more bytes than its declared size", part + 1);
+    if ((st = announce(l, part))) return st;
     if (l->params.progress) {
         uint64_t loaded, total;
         eq_loader_progress(l, &loaded, &total);
