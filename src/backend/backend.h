@@ -65,9 +65,14 @@ typedef struct {
     eq_kv_type kv_type;
     int n_layer, n_head, n_head_kv, head_dim;
     int width[EQ_ACT_COUNT];        /* floats per row */
-    const eq_weight *const *mm;     /* every weight matmul will be given (scratch sizing, types) */
+    const eq_weight *const *mm;     /* every weight matmul will be given: the CPU sizes its
+                                       scratch by them; a backend without a kernel for one's
+                                       type fails its creation with EQ_ERR_UNSUPPORTED */
     int n_mm;
 } eq_backend_params;
+
+/* Backends are created by eq_ctx_new (models/context.c) from these parameters: today always
+ * the CPU one (backend/cpu/cpu.h); a GPU one joins with a context parameter to choose it. */
 
 /* Where check_finite found the first bad row: the caller's site number and token index. */
 typedef struct { int site, token; } eq_fault;

@@ -118,6 +118,10 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
 eq_status eq_forward_read(eq_ctx *c, int n_out, float *out) {
     const int V = c->m->hp.n_vocab, rows = c->n_logit_rows;
     eq_fault fault = {0, 0};
+    if (rows < 1 || n_out > rows) {
+        snprintf(c->err, sizeof c->err, "the last step computed the logits of %d tokens, not %d", rows, n_out);
+        return EQ_ERR_ARG;
+    }
     eq_status st = n_out > 0 && out ? c->be->op->read(c->be, EQ_ACT_LOGITS, rows - n_out, n_out, V, out, &fault)
                                     : c->be->op->read(c->be, EQ_ACT_LOGITS, rows - 1, 1, V, c->logits, &fault);
     if (st == EQ_ERR_FORMAT) return not_finite(c, fault.site, fault.token);
