@@ -147,6 +147,9 @@ eq_status  eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out,
 
 /* Optional: called between layers during decode; non-zero aborts with EQ_ERR_ABORTED. */
 void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user);
+/* The tokens the cache holds, in order (eq_decode appends, eq_ctx_truncate cuts): *n is
+ * eq_ctx_n_past. Valid until the next decode or truncate. */
+const eq_token *eq_ctx_tokens(const eq_ctx *c, int *n);
 
 /* ---- sampling ----------------------------------------------------------------------------- */
 
@@ -181,6 +184,77 @@ typedef struct { char pending[8]; int n_pending; } eq_detok;
 int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap);
 /* Flush whatever remains (invalid sequences become U+FFFD; at most 24 bytes); same return. */
 int eq_detok_flush(eq_detok *d, char *buf, int cap);
+
+/* ---- generation ---------------------------------------------------------------------------- */
+
+/* The one generation loop (the CLI, `serve` and the npm package all run it): prompt-prefix
+ * reuse, prompt batches, sampling, end of generation, max tokens, a full context, stop strings,
+ * finish reasons, counts and timings. It is step-wise: each eq_gen_step evaluates (the next
+ * prompt batch, or the last sampled token) and then samples, so a caller can return to its
+ * event loop between steps. One generation per context at a time; the context is the
+ * caller's and must outlive the generation. */
+typedef struct eq_gen eq_gen;
+
+typedef enum {
+    EQ_FINISH_NONE = 0,   /* still running, or ended by an error */
+    EQ_FINISH_STOP,       /* an end-of-generation token or a stop string */
+    EQ_FINISH_LENGTH      /* max_tokens reached, or the context is full */
+} eq_finish;
+
+/* sp.seed == EQ_SEED_RANDOM (-1 as a signed number) asks for a fresh random seed. */
+#define EQ_SEED_RANDOM UINT64_MAX
+
+typedef struct {
+    eq_sampler_params sp;      /* default: eq_sampler_default_params() with EQ_SEED_RANDOM */
+    int max_tokens;            /* < 0: until end of generation or a full context; 0: none */
+    /* stop strings, by length (they may hold NUL): the text ends before the first one met.
+     * Each is 1 to 65536 bytes, at most 64 of them; copied by eq_gen_start. */
+    const char *const *stop;
+    const size_t *stop_len;
+    int n_stop;
+    float frequency_penalty;   /* OpenAI's additive penalties over the completion so far: */
+    float presence_penalty;    /* logit -= count * frequency + (count > 0) * presence */
+    int n_batch;               /* prompt tokens per step (0: the context's n_batch) */
+    int reuse_prefix;          /* keep the cache's longest common prefix with the prompt */
+    int ignore_eos;            /* go on past end-of-generation tokens (counted, no text) */
+    int special;               /* render control tokens' text */
+    int raw_bytes;             /* release each token's bytes as they are (a terminal joins
+                                  split UTF-8, as llama.cpp's tools print) instead of whole
+                                  UTF-8 characters (invalid bytes as U+FFFD) */
+} eq_gen_params;
+
+eq_gen_params eq_gen_default_params(void);
+
+/* Start generating after prompt (n tokens, n >= 1, each in the vocabulary). The cache is
+ * cleared, or with reuse_prefix cut to its longest common prefix with the prompt (at most
+ * n - 1 tokens: the last prompt token is always evaluated, for its logits). Nothing is
+ * evaluated yet. EQ_ERR_CONTEXT_FULL when the prompt does not leave room for one token;
+ * EQ_ERR_ARG for bad parameters (errbuf names the problem). */
+eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_params *p,
+                       eq_gen **out, char *errbuf, size_t errlen);
+/* One step. The text it releases (stop strings cut, a tail that could still become one held
+ * back; whole UTF-8 characters unless raw_bytes) is in *text / *len, valid until the next call
+ * on g; it may hold NUL. *done turns 1 on the step that ends the generation (then
+ * eq_gen_finish_reason tells why; later steps release nothing). On an error (a decode failure,
+ * EQ_ERR_ABORTED from the context's abort callback) the generation is over: free it. The
+ * cache then holds what was evaluated before the failing step. */
+eq_status eq_gen_step(eq_gen *g, const char **text, size_t *len, int *done);
+eq_finish eq_gen_finish_reason(const eq_gen *g);
+
+typedef struct {
+    int n_prompt;        /* prompt tokens */
+    int n_cached;        /* of those, reused from the cache (not evaluated) */
+    int n_evaluated;     /* prompt tokens in the cache so far: n_prompt once the prompt is in */
+    int n_gen;           /* tokens generated (end-of-generation ones only with ignore_eos) */
+    double t_prompt;     /* seconds spent evaluating the prompt */
+    double t_gen;        /* seconds spent generating (sampling and evaluating those tokens) */
+    uint64_t seed;       /* the sampler's seed (the one drawn for EQ_SEED_RANDOM) */
+} eq_gen_stats;
+
+void        eq_gen_stats_get(const eq_gen *g, eq_gen_stats *out);
+/* The last error: a failed decode's is the context's message as it was (eq_ctx_errmsg). */
+const char *eq_gen_errmsg(const eq_gen *g);
+void        eq_gen_free(eq_gen *g);
 
 /* ---- chat templates ----------------------------------------------------------------------- */
 

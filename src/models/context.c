@@ -25,7 +25,7 @@ void eq_ctx_free(eq_ctx *c) {
     if (c->v_cache) for (int l = 0; l < c->m->hp.n_layer; l++) free(c->v_cache[l]);
     free(c->k_cache); free(c->v_cache);
     free(c->x); free(c->xb); free(c->q); free(c->k); free(c->v); free(c->att);
-    free(c->hb); free(c->hb2); free(c->logits); free(c->att_scores); free(c->qbuf);
+    free(c->hb); free(c->hb2); free(c->logits); free(c->att_scores); free(c->qbuf); free(c->tokens);
     eq_pool_free(c->pool);
     free(c);
 }
@@ -104,6 +104,7 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     c->att_scores = xalloc((size_t)eq_pool_size(c->pool) * p.n_ctx * 4, &fail);
     c->qbuf_size = max_qbuf(m, p.n_batch);
     c->qbuf = xalloc(c->qbuf_size, &fail);
+    c->tokens = xalloc((size_t)p.n_ctx * sizeof *c->tokens, &fail);
     if (fail) {
         eq_ctx_free(c);
         snprintf(errbuf, errlen, "out of memory allocating a context of %d tokens", p.n_ctx);
@@ -131,6 +132,11 @@ eq_status eq_ctx_truncate(eq_ctx *c, int n_past) {
     c->n_past = n_past;
     if (n_past == 0) c->has_logits = 0;
     return EQ_OK;
+}
+
+const eq_token *eq_ctx_tokens(const eq_ctx *c, int *n) {
+    *n = c->n_past;
+    return c->tokens;
 }
 
 void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user) {
@@ -167,6 +173,7 @@ eq_status eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, 
         }
         c->n_past += k;
     }
+    memcpy(c->tokens + start, tokens, (size_t)n * sizeof *tokens);   /* n <= n_ctx - start */
     c->has_logits = 1;
     return EQ_OK;
 }

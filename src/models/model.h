@@ -62,6 +62,7 @@ struct eq_ctx {
     size_t qbuf_size;
     const float *rope_factors;   /* per-dimension divisors (LongRoPE / Llama 3 rope_freqs) */
     int has_logits;
+    eq_token *tokens;            /* [n_ctx]: what the cache holds, n_past of them */
     int (*abort_cb)(void *);
     void *abort_user;
     char err[256];
