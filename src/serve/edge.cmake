@@ -1,4 +1,4 @@
-# The edge-function mode behind `edgeq serve` (tools/cmd_serve.c): wasm/wasi/edge.c, a library
+# The edge-function mode behind `edgeq serve` (tools/cmd_serve.c): src/serve/edge.c, a library
 # of its own so a native CGI or another host can reuse it. Included by CMakeLists.txt for
 # every target. JSON through the vendored cJSON (third_party/cjson).
 add_library(edgeq-edge STATIC ${CMAKE_CURRENT_LIST_DIR}/edge.c ${CMAKE_CURRENT_LIST_DIR}/edge_json.c)
