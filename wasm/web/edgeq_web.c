@@ -14,6 +14,7 @@
 #include <emscripten/emscripten.h>
 #include <malloc.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,79 @@ EXPORT int eqw_sample(eq_sampler *s, const eqw_ctx *w) {
 EXPORT void eqw_sampler_accept(eq_sampler *s, int t) { eq_sampler_accept(s, t); }
 EXPORT void eqw_sampler_reset(eq_sampler *s) { eq_sampler_reset(s); }
 EXPORT void eqw_sampler_free(eq_sampler *s) { eq_sampler_free(s); }
+
+/* ---- generation (eq_gen) -------------------------------------------------------------------
+ * js/src/engine.js drives one eq_gen per context with eqw_gen_step, returning to the event loop
+ * between steps. Stop strings travel as one buffer of bytes (UTF-8) and their lengths. */
+
+/* Returns the generation or NULL: the status in *st, the message in eqw_errmsg. max_tokens < 0:
+ * no limit. */
+EXPORT eq_gen *eqw_gen_start(eqw_ctx *w, const eq_token *prompt, int n, float temp, int top_k, float top_p,
+                             float min_p, float repeat_penalty, int repeat_last_n, double seed, int max_tokens,
+                             const char *stops, const int *stop_lens, int n_stop, int n_batch, int reuse_prefix,
+                             int ignore_eos, int *st) {
+    eq_gen_params p = eq_gen_default_params();
+    if (!seed_of(seed, &p.sp.seed)) {
+        snprintf(g_err, sizeof g_err, "bad seed %g: an integer is needed", seed);
+        *st = EQ_ERR_ARG;
+        return NULL;
+    }
+    p.sp.temp = temp;
+    p.sp.top_k = top_k;
+    p.sp.top_p = top_p;
+    p.sp.min_p = min_p;
+    p.sp.repeat_penalty = repeat_penalty;
+    p.sp.repeat_last_n = repeat_last_n;
+    p.max_tokens = max_tokens;
+    p.n_batch = n_batch > 0 ? n_batch : 0;
+    p.reuse_prefix = reuse_prefix;
+    p.ignore_eos = ignore_eos;
+    const char *sv[64];
+    size_t sl[64];
+    if (n_stop < 0 || n_stop > 64) {
+        snprintf(g_err, sizeof g_err, "%d stop strings: at most 64 are allowed", n_stop);
+        *st = EQ_ERR_ARG;
+        return NULL;
+    }
+    for (int i = 0, off = 0; i < n_stop; i++) {
+        sv[i] = stops + off;
+        sl[i] = stop_lens[i] > 0 ? (size_t)stop_lens[i] : 0;
+        off += stop_lens[i] > 0 ? stop_lens[i] : 0;
+    }
+    p.stop = sv;
+    p.stop_len = sl;
+    p.n_stop = n_stop;
+    eq_gen *g = NULL;
+    *st = eq_gen_start(w->ctx, prompt, n, &p, &g, g_err, sizeof g_err);
+    return g;
+}
+
+/* One step: out[0] the released text's address, out[1] its length (complete UTF-8), out[2]
+ * done. A decode in the step can be aborted through the context's flag, cleared first. */
+EXPORT int eqw_gen_step(eq_gen *g, eqw_ctx *w, int *out) {
+    const char *text;
+    size_t len;
+    int done;
+    atomic_store(&w->abort, 0);
+    eq_status st = eq_gen_step(g, &text, &len, &done);
+    out[0] = (int)(intptr_t)text;
+    out[1] = (int)len;
+    out[2] = done;
+    return st;
+}
+
+/* 1 stop, 2 length, 0 not finished */
+EXPORT int eqw_gen_finish_reason(const eq_gen *g) { return eq_gen_finish_reason(g); }
+/* out: prompt tokens, cached tokens, generated tokens */
+EXPORT void eqw_gen_stats(const eq_gen *g, int *out) {
+    eq_gen_stats s;
+    eq_gen_stats_get(g, &s);
+    out[0] = s.n_prompt;
+    out[1] = s.n_cached;
+    out[2] = s.n_gen;
+}
+EXPORT const char *eqw_gen_errmsg(const eq_gen *g) { return eq_gen_errmsg(g); }
+EXPORT void eqw_gen_free(eq_gen *g) { eq_gen_free(g); }
 
 /* ---- quantization, client-side ------------------------------------------------------------
  * The same quantizer as `edgeq quantize` (llama-quantize's bytes), over callbacks instead of
