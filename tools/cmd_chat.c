@@ -49,8 +49,10 @@ int cmd_chat(const cli_args *a) {
     eq_model *m = cli_load(a, 0);
     if (!m) return 1;
     eq_ctx *c = cli_context(a, m);
-    eq_sampler *s = c ? eq_sampler_new(&a->sp, eq_model_n_vocab(m)) : NULL;
-    if (!s) { if (c) cli_error("bad sampling parameters"); eq_ctx_free(c); eq_model_free(m); return 1; }
+    eq_sampler *s = NULL;
+    char err[256];
+    if (c && eq_sampler_new(&a->sp, eq_model_n_vocab(m), &s, err, sizeof err)) cli_error("sampling: %s", err);
+    if (!s) { eq_ctx_free(c); eq_model_free(m); return 1; }
     const char *tmpl = eq_chat_template_name(m);
     char path[1024];
     fprintf(stderr, "edgeq: chatting with %s (template: %s). Empty line or Ctrl-D ends.\n", cli_esc(path, sizeof path, a->model),

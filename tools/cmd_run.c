@@ -108,10 +108,11 @@ int cmd_run(const cli_args *a) {
     eq_model *m = cli_load(a, 0);
     if (!m) { free(prompt); return 1; }
     eq_ctx *c = cli_context(a, m);
-    eq_sampler *s = c ? eq_sampler_new(&a->sp, eq_model_n_vocab(m)) : NULL;
+    eq_sampler *s = NULL;
+    char err[256];
+    if (c && eq_sampler_new(&a->sp, eq_model_n_vocab(m), &s, err, sizeof err)) cli_error("sampling: %s", err);
     eq_token *ids = NULL;
     int rc = 1, n = -1;
-    if (c && !s) cli_error("bad sampling parameters");
     if (s) n = cli_tokenize(m, prompt, !a->no_bos, !a->no_parse_special, &ids);
     if (n == 0) cli_error("the prompt is empty");
     if (n > 0 && n >= eq_ctx_n_ctx(c)) {

@@ -111,8 +111,8 @@ export class Engine {
   // ---- streamed loading -------------------------------------------------------------------------
   beginLoad(nParts, { vocabOnly = false } = {}) {
     this.unload();
-    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0);
-    if (!this.loader) throw new EdgeqError('NOMEM', this.str(this.m._eqw_errmsg()));
+    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0, this.scratch);
+    if (!this.loader) throw statusError(this.i32(this.scratch, 1)[0] || 4, this.str(this.m._eqw_errmsg()));
   }
   setPartSize(part, size) {
     const st = this.m._eqw_loader_set_part_size(this.loader, part, size);
@@ -478,8 +478,8 @@ export class Engine {
     const seed = samplerSeed(opts.seed);
     const sampler = this.m._eqw_sampler_new(this.m._eqw_model_n_vocab(this.model),
       num(opts.temperature, 0.8), num(opts.topK, 40) | 0, num(opts.topP, 0.95), num(opts.minP, 0.05),
-      num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, seed);
-    if (!sampler) throw new EdgeqError('ARG', this.str(this.m._eqw_errmsg()));
+      num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, seed, this.scratch);
+    if (!sampler) throw statusError(this.i32(this.scratch, 1)[0] || 5, this.str(this.m._eqw_errmsg()));
     this.endGeneration();
     if (opts.cachePrompt === false) this.reset(); // no prefix reuse (benchmarks, reproducibility)
     let stop = opts.stop ?? [];

@@ -284,7 +284,10 @@ static eq_model *model_make(const weights *w, int type) {
 
     /* streamed in odd-sized chunks, as a fetch body would arrive */
     eq_model *m = NULL;
-    eq_loader *ld = eq_loader_new(NULL, 1);
+    eq_loader *ld = NULL;
+    char lerr[128] = "";
+    st = eq_loader_new(NULL, 1, &ld, lerr, sizeof lerr);
+    CHECKF(!st, "%s: eq_loader_new: %s", a->name, lerr);
     for (size_t at = 0; at < file.n && !st; at += 40000)
         st = eq_loader_feed(ld, 0, file.p + at, file.n - at < 40000 ? file.n - at : 40000);
     if (!st) st = eq_loader_finish(ld, &m);

@@ -718,8 +718,10 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     }
     eq_sampler_params sp = r->sp;
     if (!r->has_seed && !o->seed_given) sp.seed = ent;
-    s = eq_sampler_new(&sp, n_vocab);
-    if (!s) { eq_edge_set_error(&err, 400, "invalid_request_error", "invalid_value", NULL, "Invalid sampling parameters."); st = EQ_ERR_ARG; goto fail; }
+    char serr[160];
+    st = eq_sampler_new(&sp, n_vocab, &s, serr, sizeof serr);
+    if (st == EQ_ERR_NOMEM) { eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); goto fail; }
+    if (st) { eq_edge_set_error(&err, 400, "invalid_request_error", "invalid_value", NULL, "Invalid sampling parameters: %s.", serr); goto fail; }
     const int penalize = r->freq_pen != 0 || r->pres_pen != 0;
     const int max_tokens = r->max_tokens != -2 ? r->max_tokens : o->max_tokens;
     if (penalize) {
