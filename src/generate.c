@@ -138,8 +138,9 @@ eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_pa
     g->seed = p.sp.seed == EQ_SEED_RANDOM ? eq_entropy64() : p.sp.seed;
     eq_sampler_params sp = p.sp;
     sp.seed = g->seed;
-    if (!(g->s = eq_sampler_new(&sp, n_vocab)))
-        return start_fail(g, EQ_ERR_ARG, errbuf, errlen, "bad sampling parameters");
+    char serr[160];
+    eq_status sst = eq_sampler_new(&sp, n_vocab, &g->s, serr, sizeof serr);
+    if (sst) return start_fail(g, sst, errbuf, errlen, "sampling: %s", serr);
     g->pcap = 256;
     g->prompt = malloc((size_t)n * sizeof *prompt);
     g->piece = malloc((size_t)g->pcap);

@@ -79,8 +79,10 @@ int cmd_chat(const cli_args *a) {
     eq_model *m = cli_load(a, 0);
     if (!m) return 1;
     eq_ctx *c = cli_context(a, m);
-    eq_sampler *probe = c ? eq_sampler_new(&a->sp, eq_model_n_vocab(m)) : NULL;   /* bad options fail up front */
-    if (!probe) { if (c) cli_error("bad sampling parameters"); eq_ctx_free(c); eq_model_free(m); return 1; }
+    eq_sampler *probe = NULL;   /* bad options fail up front */
+    char err[256];
+    if (c && eq_sampler_new(&a->sp, eq_model_n_vocab(m), &probe, err, sizeof err)) cli_error("sampling: %s", err);
+    if (!probe) { eq_ctx_free(c); eq_model_free(m); return 1; }
     eq_sampler_free(probe);
     const char *tmpl = eq_chat_template_name(m);
     char path[1024];

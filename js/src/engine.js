@@ -109,8 +109,8 @@ export class Engine {
   // ---- streamed loading -------------------------------------------------------------------------
   beginLoad(nParts, { vocabOnly = false } = {}) {
     this.unload();
-    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0);
-    if (!this.loader) throw new EdgeqError('NOMEM', this.str(this.m._eqw_errmsg()));
+    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0, this.scratch);
+    if (!this.loader) throw statusError(this.i32(this.scratch, 1)[0] || 4, this.str(this.m._eqw_errmsg()));
   }
   setPartSize(part, size) {
     const st = this.m._eqw_loader_set_part_size(this.loader, part, size);

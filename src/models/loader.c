@@ -4,6 +4,7 @@
 #include "models/weights.h"   /* eq_read_hparams, eq_gemma3_hparams */
 #include "quant/quant.h"
 #include "runtime/memory.h"
+#include "runtime/status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,17 +44,25 @@ static eq_status lfail(eq_loader *l, eq_status st, const char *fmt, ...) {
     return st;
 }
 
-eq_loader *eq_loader_new(const eq_model_params *params, int n_parts) {
-    if (n_parts < 1 || n_parts > 4096) return NULL;
+eq_status eq_loader_new(const eq_model_params *params, int n_parts, eq_loader **out, char *errbuf, size_t errlen) {
+    if (!out) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "eq_loader_new: out is NULL");
+    *out = NULL;
+    if (n_parts < 1 || n_parts > 4096)
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad n_parts %d: a model has 1 to 4096 parts", n_parts);
     eq_loader *l = calloc(1, sizeof *l);
-    if (!l) return NULL;
+    if (!l) return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
     l->params = params ? *params : eq_model_default_params();
     l->n_parts = n_parts;
     l->g = calloc((size_t)n_parts, sizeof *l->g);
     l->arenas = calloc((size_t)n_parts, sizeof *l->arenas);
     l->size = calloc((size_t)n_parts, sizeof *l->size);
-    if (!l->g || !l->arenas || !l->size) { eq_loader_free(l); return NULL; }
-    return l;
+    if (!l->g || !l->arenas || !l->size) {
+        eq_loader_free(l);
+        return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
+    }
+    if (errbuf && errlen) errbuf[0] = 0;
+    *out = l;
+    return EQ_OK;
 }
 
 void eq_loader_free(eq_loader *l) {
@@ -318,9 +327,10 @@ eq_status eq_model_load(const char *path, const eq_model_params *params, eq_mode
     *out = NULL;
     if (!path) { snprintf(errbuf, errlen, "no model path given"); return EQ_ERR_ARG; }
     int n = split_count(path);
-    eq_loader *l = eq_loader_new(params, n);
-    if (!l) { snprintf(errbuf, errlen, "%s: out of memory", path); return EQ_ERR_NOMEM; }
-    eq_status st = EQ_OK;
+    eq_loader *l;
+    char lerr[128];
+    eq_status st = eq_loader_new(params, n, &l, lerr, sizeof lerr);
+    if (st) return eq_errf(errbuf, errlen, st, "%s: %s", path, lerr);
     size_t plen = strlen(path);
     char *p = malloc(plen + 1);
     if (!p) st = EQ_ERR_NOMEM;

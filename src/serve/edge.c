@@ -667,7 +667,7 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     char msg[256];
     if ((st = eq_gen_start(c, ids, n_prompt, &gp, &gn, msg, sizeof msg))) {   /* the cache is cleared */
         if (st == EQ_ERR_NOMEM) eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory.");
-        else eq_edge_set_error(&err, 400, "invalid_request_error", "invalid_value", NULL, "Invalid sampling parameters.");
+        else eq_edge_set_error(&err, 400, "invalid_request_error", "invalid_value", NULL, "Invalid request: %s.", msg);
         goto fail;
     }
 

@@ -99,12 +99,12 @@ int eq_detok_push_bytes(eq_detok *d, const char *piece, int plen, char *buf, int
     return ret;
 }
 
-int eq_detok_flush(eq_detok *d, char *buf, int cap) {
-    if (!d || cap < 0 || (!buf && cap > 0)) return -1;
+int eq_detok_flush(eq_detok *d, char *buf, size_t cap) {
+    if (!d || (!buf && cap > 0)) return -1;
     if (d->n_pending < 0 || d->n_pending > (int)sizeof d->pending) d->n_pending = 0;
     size_t used;
     size_t need = convert((const uint8_t *)d->pending, (size_t)d->n_pending, 1, NULL, &used);
-    if (need > (size_t)cap) return (int)need;
+    if (need > cap) return (int)need;
     convert((const uint8_t *)d->pending, (size_t)d->n_pending, 1, buf, &used);
     d->n_pending = 0;
     return (int)need;

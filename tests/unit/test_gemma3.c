@@ -74,11 +74,12 @@ static eq_status load(const spec *s, int vocab_only, eq_model **m, char *err, si
     eq_gguf_writer_free(w);
     eq_model_params p = eq_model_default_params();
     p.vocab_only = vocab_only;
-    eq_loader *l = eq_loader_new(&p, 1);
+    eq_loader *l = NULL;
     *m = NULL;
+    if (!st) st = eq_loader_new(&p, 1, &l, err, errlen);
     if (!st) st = eq_loader_feed(l, 0, f.p, f.n);
     if (!st) st = eq_loader_finish(l, m);
-    snprintf(err, errlen, "%s", eq_loader_errmsg(l));
+    if (l) snprintf(err, errlen, "%s", eq_loader_errmsg(l));
     eq_loader_free(l);
     free(f.p);
     return st;

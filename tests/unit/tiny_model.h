@@ -247,11 +247,14 @@ static eq_model *model_make_vocab(const weights *w, int type, const tiny_token *
 
     /* streamed in odd-sized chunks, as a fetch body would arrive */
     eq_model *m = NULL;
-    eq_loader *ld = eq_loader_new(NULL, 1);
+    eq_loader *ld = NULL;
+    char lerr[256];
+    st = eq_loader_new(NULL, 1, &ld, lerr, sizeof lerr);
+    CHECKF(!st, "%s %s: eq_loader_new: %s", a->name, eq_type_name(type), lerr);
     for (size_t at = 0; at < file.n && !st; at += 40000)
         st = eq_loader_feed(ld, 0, file.p + at, file.n - at < 40000 ? file.n - at : 40000);
     if (!st) st = eq_loader_finish(ld, &m);
-    CHECKF(!st && m, "%s %s: loading the model: %s", a->name, eq_type_name(type), eq_loader_errmsg(ld));
+    CHECKF(!st && m, "%s %s: loading the model: %s", a->name, eq_type_name(type), ld ? eq_loader_errmsg(ld) : lerr);
     eq_loader_free(ld);
     free(file.p);
     return st ? NULL : m;

@@ -7,9 +7,7 @@
  * aborts or exits. Whoever allocates frees: every *_new has its *_free.
  */
 #include <edgeq.h>
-#include "quantize/quantize_model.h"   /* internal: the web module is part of the project */
-#include "quant/quant.h"
-#include "quant/quantize.h"
+#include <edgeq_quantize.h>
 
 #include <emscripten/emscripten.h>
 #include <malloc.h>
@@ -42,11 +40,12 @@ EXPORT double eqw_heap_used(void) { return (double)mallinfo().uordblks; }
 
 /* ---- streamed loading ------------------------------------------------------------------- */
 
-EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only) {
+/* Returns the loader or NULL (the status in *st, the message in eqw_errmsg). */
+EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only, int *st) {
     eq_model_params p = eq_model_default_params();
     p.vocab_only = vocab_only;
-    eq_loader *l = eq_loader_new(&p, n_parts);
-    if (!l) snprintf(g_err, sizeof g_err, n_parts < 1 ? "bad part count %d" : "out of memory", n_parts);
+    eq_loader *l = NULL;
+    *st = eq_loader_new(&p, n_parts, &l, g_err, sizeof g_err);
     return l;
 }
 
@@ -118,17 +117,17 @@ EXPORT int eqw_tokenize(const eq_model *m, const char *text, size_t len, int add
     return eq_tokenize(m, text, len, add_special, parse_special, out, cap, n_out);
 }
 
-EXPORT int eqw_token_to_piece(const eq_model *m, int t, int special, char *buf, int cap) {
+EXPORT int eqw_token_to_piece(const eq_model *m, int t, int special, char *buf, size_t cap) {
     return eq_token_to_piece(m, t, special, buf, cap);
 }
 
 EXPORT eq_detok *eqw_detok_new(void) { return calloc(1, sizeof(eq_detok)); }
 EXPORT void eqw_detok_free(eq_detok *d) { free(d); }
 EXPORT void eqw_detok_reset(eq_detok *d) { memset(d, 0, sizeof *d); }
-EXPORT int eqw_detok_push(eq_detok *d, const eq_model *m, int t, char *buf, int cap) {
+EXPORT int eqw_detok_push(eq_detok *d, const eq_model *m, int t, char *buf, size_t cap) {
     return eq_detok_push(d, m, t, buf, cap);
 }
-EXPORT int eqw_detok_flush(eq_detok *d, char *buf, int cap) { return eq_detok_flush(d, buf, cap); }
+EXPORT int eqw_detok_flush(eq_detok *d, char *buf, size_t cap) { return eq_detok_flush(d, buf, cap); }
 
 /* ---- chat templates ----------------------------------------------------------------------- */
 
@@ -230,12 +229,14 @@ static int seed_of(double d, uint64_t *out) {
 
 /* seed: see seed_of. A caller without one draws a fresh one (js/src/engine.js uses
  * crypto.getRandomValues) so that unseeded replies differ; a bad one is refused rather than
- * quietly made 0, which made every reply the same. */
+ * quietly made 0, which made every reply the same. Returns the sampler or NULL (the status in
+ * *st, the message, naming the parameter, in eqw_errmsg). */
 EXPORT eq_sampler *eqw_sampler_new(int n_vocab, float temp, int top_k, float top_p, float min_p,
-                                   float repeat_penalty, int repeat_last_n, double seed) {
+                                   float repeat_penalty, int repeat_last_n, double seed, int *st) {
     uint64_t sv;
     if (!seed_of(seed, &sv)) {
         snprintf(g_err, sizeof g_err, "bad seed %g: an integer is needed", seed);
+        *st = EQ_ERR_ARG;
         return NULL;
     }
     eq_sampler_params p = eq_sampler_default_params();
@@ -246,8 +247,8 @@ EXPORT eq_sampler *eqw_sampler_new(int n_vocab, float temp, int top_k, float top
     p.repeat_penalty = repeat_penalty;
     p.repeat_last_n = repeat_last_n;
     p.seed = sv;
-    eq_sampler *s = eq_sampler_new(&p, n_vocab);
-    if (!s) snprintf(g_err, sizeof g_err, "bad sampling parameters");
+    eq_sampler *s = NULL;
+    *st = eq_sampler_new(&p, n_vocab, &s, g_err, sizeof g_err);
     return s;
 }
 
