@@ -106,8 +106,6 @@ EXPORT int eqw_model_tensor_info(const eq_model *m, int i, const char **name, co
 EXPORT int eqw_token_bos(const eq_model *m) { return eq_token_bos(m); }
 EXPORT int eqw_token_eos(const eq_model *m) { return eq_token_eos(m); }
 EXPORT int eqw_token_eot(const eq_model *m) { return eq_token_eot(m); }
-EXPORT int eqw_token_is_eog(const eq_model *m, int t) { return eq_token_is_eog(m, t); }
-EXPORT int eqw_add_bos(const eq_model *m) { return eq_add_bos(m); }
 EXPORT const char *eqw_chat_template_name(const eq_model *m) { return eq_chat_template_name(m); }
 
 /* ---- tokenizer ---------------------------------------------------------------------------- */
@@ -120,14 +118,6 @@ EXPORT int eqw_tokenize(const eq_model *m, const char *text, size_t len, int add
 EXPORT int eqw_token_to_piece(const eq_model *m, int t, int special, char *buf, size_t cap) {
     return eq_token_to_piece(m, t, special, buf, cap);
 }
-
-EXPORT eq_detok *eqw_detok_new(void) { return calloc(1, sizeof(eq_detok)); }
-EXPORT void eqw_detok_free(eq_detok *d) { free(d); }
-EXPORT void eqw_detok_reset(eq_detok *d) { memset(d, 0, sizeof *d); }
-EXPORT int eqw_detok_push(eq_detok *d, const eq_model *m, int t, char *buf, size_t cap) {
-    return eq_detok_push(d, m, t, buf, cap);
-}
-EXPORT int eqw_detok_flush(eq_detok *d, char *buf, size_t cap) { return eq_detok_flush(d, buf, cap); }
 
 /* ---- chat templates ----------------------------------------------------------------------- */
 
@@ -208,12 +198,7 @@ EXPORT void eqw_ctx_free(eqw_ctx *w) {
 EXPORT atomic_int *eqw_ctx_abort_flag(eqw_ctx *w) { return &w->abort; }
 EXPORT const char *eqw_ctx_errmsg(const eqw_ctx *w) { return eq_ctx_errmsg(w->ctx); }
 EXPORT int eqw_ctx_n_ctx(const eqw_ctx *w) { return eq_ctx_n_ctx(w->ctx); }
-EXPORT int eqw_ctx_n_past(const eqw_ctx *w) { return eq_ctx_n_past(w->ctx); }
 EXPORT int eqw_ctx_truncate(eqw_ctx *w, int n_past) { return eq_ctx_truncate(w->ctx, n_past); }
-EXPORT int eqw_decode(eqw_ctx *w, const eq_token *tokens, int n) {
-    atomic_store(&w->abort, 0);
-    return eq_decode(w->ctx, tokens, n);
-}
 EXPORT const float *eqw_ctx_logits(const eqw_ctx *w) { return eq_ctx_logits(w->ctx); }
 
 /* ---- sampling ----------------------------------------------------------------------------- */
@@ -226,42 +211,6 @@ static int seed_of(double d, uint64_t *out) {
     if (d < 0 && d >= -9223372036854775808.0 && (double)(int64_t)d == d) { *out = (uint64_t)(int64_t)d; return 1; }
     return 0;
 }
-
-/* seed: see seed_of. A caller without one draws a fresh one (js/src/engine.js uses
- * crypto.getRandomValues) so that unseeded replies differ; a bad one is refused rather than
- * quietly made 0, which made every reply the same. Returns the sampler or NULL (the status in
- * *st, the message, naming the parameter, in eqw_errmsg). */
-EXPORT eq_sampler *eqw_sampler_new(int n_vocab, float temp, int top_k, float top_p, float min_p,
-                                   float repeat_penalty, int repeat_last_n, double seed, int *st) {
-    uint64_t sv;
-    if (!seed_of(seed, &sv)) {
-        snprintf(g_err, sizeof g_err, "bad seed %g: an integer is needed", seed);
-        *st = EQ_ERR_ARG;
-        return NULL;
-    }
-    eq_sampler_params p = eq_sampler_default_params();
-    p.temp = temp;
-    p.top_k = top_k;
-    p.top_p = top_p;
-    p.min_p = min_p;
-    p.repeat_penalty = repeat_penalty;
-    p.repeat_last_n = repeat_last_n;
-    p.seed = sv;
-    eq_sampler *s = NULL;
-    *st = eq_sampler_new(&p, n_vocab, &s, g_err, sizeof g_err);
-    return s;
-}
-
-/* Sample from the context's current logits; -1 when there are none. */
-EXPORT int eqw_sample(eq_sampler *s, const eqw_ctx *w) {
-    const float *logits = eq_ctx_logits(w->ctx);
-    if (!logits) return -1;
-    return eq_sampler_sample(s, logits);
-}
-
-EXPORT void eqw_sampler_accept(eq_sampler *s, int t) { eq_sampler_accept(s, t); }
-EXPORT void eqw_sampler_reset(eq_sampler *s) { eq_sampler_reset(s); }
-EXPORT void eqw_sampler_free(eq_sampler *s) { eq_sampler_free(s); }
 
 /* ---- generation (eq_gen) -------------------------------------------------------------------
  * js/src/engine.js drives one eq_gen per context with eqw_gen_step, returning to the event loop
