@@ -2,7 +2,28 @@
  *
  * The public C API. Small and stable: every call that can fail returns an eq_status, and the
  * object involved keeps a human-readable message (SQLite's errmsg model). The library never
- * prints, never aborts, never exits. Whoever allocates frees.
+ * prints, never aborts, never exits. Whoever allocates frees. Constructors return an eq_status
+ * and hand the object over through an out pointer (NULL on failure), with a one-line message
+ * naming the bad parameter in the caller's errbuf (errlen bytes; NULL/0 when not wanted).
+ * Writing GGUF files (the quantizer, the Hugging Face converter) is in edgeq_quantize.h.
+ *
+ * Sizes: byte lengths and buffer capacities in bytes are size_t; counts of tokens, layers,
+ * parts and threads are int (a context holds far fewer than INT_MAX tokens). Calls that fill a
+ * caller's buffer say what they return when it is too small: the length needed, never a cut.
+ *
+ * Threads. A loaded eq_model is read-only after eq_model_load / eq_loader_finish returns:
+ * any number of threads may use it at once (tokenize, detokenize, read its metadata, format
+ * chats) and each may run its own eq_ctx over it; it must outlive them, and eq_model_free is
+ * called once none is in use. An eq_ctx, eq_sampler, eq_loader and eq_detok belong to one
+ * thread at a time: no call on one object may overlap another call on the same object
+ * (handing an object to another thread between calls is fine). The library keeps no global
+ * mutable state, so calls on different objects never interfere. A context starts its own
+ * worker threads (eq_ctx_params.n_threads, on builds with threads) that only run the matrix
+ * and attention work of its eq_decode calls; they never call back into the caller: the abort
+ * callback (eq_ctx_set_abort) and the load progress callback run on the thread that made the
+ * call (eq_decode*, eq_model_load / eq_loader_feed), so they need no locking of their own; the
+ * abort callback may read a flag that another thread sets (make that flag atomic). The
+ * quantizer runs a pool of its own the same way (see edgeq_quantize.h).
  */
 #ifndef EDGEQ_H
 #define EDGEQ_H
@@ -10,11 +31,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* EQ_API marks the exported entry points. The library is compiled with hidden visibility
+ * (CMake's C_VISIBILITY_PRESET), so a shared build (libedgeq.so, the EQ_SHARED option)
+ * exports these and nothing else. (A Windows DLL would need dllexport/dllimport here; edgeq
+ * is not built for Windows.) */
+#ifndef EQ_API
+#  if defined(__GNUC__) && __GNUC__ >= 4
+#    define EQ_API __attribute__((visibility("default")))
+#  else
+#    define EQ_API
+#  endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define EQ_VERSION "0.1.0"
+/* The one place the version is written: CMake reads these three numbers for project(VERSION),
+ * tests/api/check.sh holds js/package.json and `edgeq --version` to them. */
+#define EQ_VERSION_MAJOR 0
+#define EQ_VERSION_MINOR 1
+#define EQ_VERSION_PATCH 0
+#define EQ_VERSION_STR_(a, b, c) #a "." #b "." #c
+#define EQ_VERSION_XSTR_(a, b, c) EQ_VERSION_STR_(a, b, c)
+#define EQ_VERSION EQ_VERSION_XSTR_(EQ_VERSION_MAJOR, EQ_VERSION_MINOR, EQ_VERSION_PATCH)  /* "0.1.0" */
+/* The library's own EQ_VERSION: differs from the header's when a program was compiled against
+ * another version than the one it runs with (SQLite's sqlite3_libversion). */
+EQ_API const char *eq_version(void);
+
 #define EQ_MAX_THREADS 512   /* the most threads (work shares) a context or quantization takes */
 
 typedef enum {
@@ -29,7 +73,7 @@ typedef enum {
     EQ_ERR_NEED_MORE      /* streamed input is not complete yet (not an error while feeding) */
 } eq_status;
 
-const char *eq_status_str(eq_status s);
+EQ_API const char *eq_status_str(eq_status s);
 
 typedef int32_t eq_token;
 
@@ -46,64 +90,67 @@ typedef struct {
     int vocab_only;          /* load the tokenizer and metadata only (tensors are skipped) */
 } eq_model_params;
 
-eq_model_params eq_model_default_params(void);
+EQ_API eq_model_params eq_model_default_params(void);
 
 /* Load from a path. A split file (`name-00001-of-0000N.gguf`) pulls in its siblings.
  * On failure *out is NULL and errbuf (if given) holds a one-line message naming the problem. */
-eq_status eq_model_load(const char *path, const eq_model_params *params, eq_model **out,
+EQ_API eq_status eq_model_load(const char *path, const eq_model_params *params, eq_model **out,
                         char *errbuf, size_t errlen);
 
 /* Streamed loading: bytes are pushed in as they arrive (fetch body, WASI fd, Blob).
  * For split models, each part is fed on its own part index (0-based) in any interleaving;
  * n_parts is 1 for a single file. Tensor memory is allocated once per part, as soon as that
- * part's header is in, and every later byte is copied straight to its final place. */
-eq_loader  *eq_loader_new(const eq_model_params *params, int n_parts);
-eq_status   eq_loader_feed(eq_loader *l, int part, const void *buf, size_t n);
+ * part's header is in, and every later byte is copied straight to its final place. The
+ * loader's own failures (feed, finish) are then read with eq_loader_errmsg. */
+EQ_API eq_status   eq_loader_new(const eq_model_params *params, int n_parts, eq_loader **out,
+                              char *errbuf, size_t errlen);   /* n_parts in [1, 4096] */
+EQ_API eq_status   eq_loader_feed(eq_loader *l, int part, const void *buf, size_t n);
 /* Optional, before feeding: the part's byte size (file size, Content-Length). Lets bad
  * offsets and truncation be reported before any tensor memory is allocated. */
-eq_status   eq_loader_set_part_size(eq_loader *l, int part, uint64_t size);
+EQ_API eq_status   eq_loader_set_part_size(eq_loader *l, int part, uint64_t size);
 /* Bytes consumed so far and expected in all (0 when not yet known). */
-void        eq_loader_progress(const eq_loader *l, uint64_t *loaded, uint64_t *total);
+EQ_API void        eq_loader_progress(const eq_loader *l, uint64_t *loaded, uint64_t *total);
 /* All parts fed: build the model. On success the model is handed over in *out. */
-eq_status   eq_loader_finish(eq_loader *l, eq_model **out);
-const char *eq_loader_errmsg(const eq_loader *l);
-void        eq_loader_free(eq_loader *l);
+EQ_API eq_status   eq_loader_finish(eq_loader *l, eq_model **out);
+EQ_API const char *eq_loader_errmsg(const eq_loader *l);
+EQ_API void        eq_loader_free(eq_loader *l);
 
-void eq_model_free(eq_model *m);
+EQ_API void eq_model_free(eq_model *m);
 
 /* ---- model information -------------------------------------------------------------------- */
 
-const char *eq_model_arch(const eq_model *m);          /* "llama", "phi3", "qwen2" */
-int         eq_model_n_vocab(const eq_model *m);
-int         eq_model_n_ctx_train(const eq_model *m);
-int         eq_model_n_embd(const eq_model *m);
-int         eq_model_n_layer(const eq_model *m);
-uint64_t    eq_model_n_params(const eq_model *m);
-uint64_t    eq_model_size_bytes(const eq_model *m);      /* bytes of tensor data */
+EQ_API const char *eq_model_arch(const eq_model *m);          /* "llama", "phi3", "qwen2" */
+EQ_API int         eq_model_n_vocab(const eq_model *m);
+EQ_API int         eq_model_n_ctx_train(const eq_model *m);
+EQ_API int         eq_model_n_embd(const eq_model *m);
+EQ_API int         eq_model_n_layer(const eq_model *m);
+EQ_API uint64_t    eq_model_n_params(const eq_model *m);
+EQ_API uint64_t    eq_model_size_bytes(const eq_model *m);      /* bytes of tensor data */
 /* Metadata as text (numbers formatted; arrays summarised: type, count, first four entries).
  * eq_model_meta_str has snprintf's contract: it returns the text's full length (strings whole,
  * whatever their size) and writes at most cap bytes, NUL included, into the caller's buffer
  * (so threads sharing a model do not share a result); -1 if the key is absent. */
-int         eq_model_meta_count(const eq_model *m);
-const char *eq_model_meta_key(const eq_model *m, int i);
-int         eq_model_meta_str(const eq_model *m, const char *key, char *buf, size_t cap);
-int         eq_model_tensor_count(const eq_model *m);
+EQ_API int         eq_model_meta_count(const eq_model *m);
+EQ_API const char *eq_model_meta_key(const eq_model *m, int i);
+EQ_API int         eq_model_meta_str(const eq_model *m, const char *key, char *buf, size_t cap);
+EQ_API int         eq_model_tensor_count(const eq_model *m);
 /* name, type name ("Q4_K"), dims (up to 4, ne[0] first) */
-eq_status   eq_model_tensor_info(const eq_model *m, int i, const char **name, const char **type,
+EQ_API eq_status   eq_model_tensor_info(const eq_model *m, int i, const char **name, const char **type,
                                  int64_t ne[4], int *n_dims);
 
 /* ---- tokenizer ---------------------------------------------------------------------------- */
 
-eq_token eq_token_bos(const eq_model *m);  /* -1 when the vocabulary has none */
-eq_token eq_token_eos(const eq_model *m);
-eq_token eq_token_eot(const eq_model *m);
-int      eq_token_is_eog(const eq_model *m, eq_token t);   /* end of generation (EOS, EOT, ...) */
-int      eq_add_bos(const eq_model *m);
+EQ_API eq_token eq_token_bos(const eq_model *m);  /* -1 when the vocabulary has none */
+EQ_API eq_token eq_token_eos(const eq_model *m);
+EQ_API eq_token eq_token_eot(const eq_model *m);
+EQ_API int      eq_token_is_eog(const eq_model *m, eq_token t);   /* end of generation (EOS, EOT, ...) */
+EQ_API int      eq_add_bos(const eq_model *m);
 
 /* Tokenize like llama_tokenize: add_special adds BOS/EOS as the vocabulary asks, parse_special
- * turns special-token text (e.g. "<|im_end|>") into its token. Writes at most cap tokens and
- * sets *n_out to the number needed; EQ_ERR_ARG if cap was too small. */
-eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_special,
+ * turns special-token text (e.g. "<|im_end|>") into its token. text is len bytes (need not be
+ * NUL-terminated). Writes at most cap tokens (a count, not bytes) and sets *n_out to the number
+ * needed; EQ_ERR_ARG if cap was too small. */
+EQ_API eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_special,
                       int parse_special, eq_token *out, int cap, int *n_out);
 
 /* The raw bytes a token stands for (byte-fallback and byte-level tokens decoded). For
@@ -111,7 +158,7 @@ eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_s
  * tokens' text. Returns the piece's length n, or -1 for an invalid token. The piece is written
  * only when it fits (n <= cap); otherwise buf is untouched and the caller grows it to n bytes
  * and asks again (a piece has no size limit and is never cut). cap 0 asks for the length. */
-int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, int cap);
+EQ_API int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, size_t cap);
 
 /* ---- inference context -------------------------------------------------------------------- */
 
@@ -126,27 +173,30 @@ typedef struct {
     eq_kv_type kv_type;
 } eq_ctx_params;
 
-eq_ctx_params eq_ctx_default_params(void);
-eq_status  eq_ctx_new(eq_model *m, const eq_ctx_params *p, eq_ctx **out, char *errbuf, size_t errlen);
-void       eq_ctx_free(eq_ctx *c);
-const char *eq_ctx_errmsg(const eq_ctx *c);
-int        eq_ctx_n_ctx(const eq_ctx *c);
-int        eq_ctx_n_past(const eq_ctx *c);
-int        eq_ctx_n_threads(const eq_ctx *c);   /* the thread count chosen (n_threads, or the default) */
+EQ_API eq_ctx_params eq_ctx_default_params(void);
+EQ_API eq_status  eq_ctx_new(eq_model *m, const eq_ctx_params *p, eq_ctx **out, char *errbuf, size_t errlen);
+EQ_API void       eq_ctx_free(eq_ctx *c);
+EQ_API const char *eq_ctx_errmsg(const eq_ctx *c);
+EQ_API int        eq_ctx_n_ctx(const eq_ctx *c);
+EQ_API int        eq_ctx_n_past(const eq_ctx *c);
+EQ_API int        eq_ctx_n_threads(const eq_ctx *c);   /* the thread count chosen (n_threads, or the default) */
 /* Drop the cache back to n_past tokens (0 clears it). */
-eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
+EQ_API eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
 
 /* Evaluate n tokens at the current position; afterwards eq_ctx_logits gives the logits of the
  * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit; EQ_ERR_FORMAT (the
  * cache left as it was) when the model's numbers turn NaN or infinite: a corrupt file. */
-eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
-const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
+EQ_API eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
+EQ_API const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
 /* eq_decode that also writes the logits of the last n_out of the n tokens to out (n_out rows
  * of n_vocab floats): what perplexity and scoring need. n_out = 0 is eq_decode. */
-eq_status  eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out);
+EQ_API eq_status  eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out);
 
 /* Optional: called between layers during decode; non-zero aborts with EQ_ERR_ABORTED. */
-void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user);
+EQ_API void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user);
+/* The tokens the cache holds, in order (eq_decode appends, eq_ctx_truncate cuts): *n is
+ * eq_ctx_n_past. Valid until the next decode or truncate. */
+EQ_API const eq_token *eq_ctx_tokens(const eq_ctx *c, int *n);
 
 /* ---- sampling ----------------------------------------------------------------------------- */
 
@@ -161,15 +211,17 @@ typedef struct {
 } eq_sampler_params;
 
 typedef struct eq_sampler eq_sampler;
-eq_sampler_params eq_sampler_default_params(void);
-/* NULL on bad parameters (n_vocab <= 0, NaN/inf temp, NaN top_p/min_p, repeat_penalty <= 0 or
- * not finite, repeat_last_n < 0) or when out of memory; NULL p means the defaults. */
-eq_sampler *eq_sampler_new(const eq_sampler_params *p, int n_vocab);
+EQ_API eq_sampler_params eq_sampler_default_params(void);
+/* EQ_ERR_ARG on bad parameters (n_vocab <= 0, NaN/inf temp, NaN top_p/min_p, repeat_penalty
+ * <= 0 or not finite, repeat_last_n < 0), EQ_ERR_NOMEM when out of memory; *out is then NULL
+ * and errbuf names the parameter. NULL p means the defaults. */
+EQ_API eq_status   eq_sampler_new(const eq_sampler_params *p, int n_vocab, eq_sampler **out,
+                                  char *errbuf, size_t errlen);
 /* Pick the next token from logits; the sampler remembers accepted tokens for the penalty. */
-eq_token    eq_sampler_sample(eq_sampler *s, const float *logits);
-void        eq_sampler_accept(eq_sampler *s, eq_token t);
-void        eq_sampler_reset(eq_sampler *s);
-void        eq_sampler_free(eq_sampler *s);
+EQ_API eq_token    eq_sampler_sample(eq_sampler *s, const float *logits);
+EQ_API void        eq_sampler_accept(eq_sampler *s, eq_token t);
+EQ_API void        eq_sampler_reset(eq_sampler *s);
+EQ_API void        eq_sampler_free(eq_sampler *s);
 
 /* ---- streamed detokenization -------------------------------------------------------------- */
 
@@ -178,9 +230,80 @@ typedef struct { char pending[8]; int n_pending; } eq_detok;
 /* Append token t's text and write the complete UTF-8 it releases to buf. Returns that length
  * n, or -1 for an invalid token. Like eq_token_to_piece, when n > cap nothing is written and
  * nothing changes: grow buf to n bytes and push the same token again. */
-int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap);
+EQ_API int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, size_t cap);
 /* Flush whatever remains (invalid sequences become U+FFFD; at most 24 bytes); same return. */
-int eq_detok_flush(eq_detok *d, char *buf, int cap);
+EQ_API int eq_detok_flush(eq_detok *d, char *buf, size_t cap);
+
+/* ---- generation ---------------------------------------------------------------------------- */
+
+/* The one generation loop (the CLI, `serve` and the npm package all run it): prompt-prefix
+ * reuse, prompt batches, sampling, end of generation, max tokens, a full context, stop strings,
+ * finish reasons, counts and timings. It is step-wise: each eq_gen_step evaluates (the next
+ * prompt batch, or the last sampled token) and then samples, so a caller can return to its
+ * event loop between steps. One generation per context at a time; the context is the
+ * caller's and must outlive the generation. */
+typedef struct eq_gen eq_gen;
+
+typedef enum {
+    EQ_FINISH_NONE = 0,   /* still running, or ended by an error */
+    EQ_FINISH_STOP,       /* an end-of-generation token or a stop string */
+    EQ_FINISH_LENGTH      /* max_tokens reached, or the context is full */
+} eq_finish;
+
+/* sp.seed == EQ_SEED_RANDOM (-1 as a signed number) asks for a fresh random seed. */
+#define EQ_SEED_RANDOM UINT64_MAX
+
+typedef struct {
+    eq_sampler_params sp;      /* default: eq_sampler_default_params() with EQ_SEED_RANDOM */
+    int max_tokens;            /* < 0: until end of generation or a full context; 0: none */
+    /* stop strings, by length (they may hold NUL): the text ends before the first one met.
+     * Each is 1 to 65536 bytes, at most 64 of them; copied by eq_gen_start. */
+    const char *const *stop;
+    const size_t *stop_len;
+    int n_stop;
+    float frequency_penalty;   /* OpenAI's additive penalties over the completion so far: */
+    float presence_penalty;    /* logit -= count * frequency + (count > 0) * presence */
+    int n_batch;               /* prompt tokens per step (0: the context's n_batch) */
+    int reuse_prefix;          /* keep the cache's longest common prefix with the prompt */
+    int ignore_eos;            /* go on past end-of-generation tokens (counted, no text) */
+    int special;               /* render control tokens' text */
+    int raw_bytes;             /* release each token's bytes as they are (a terminal joins
+                                  split UTF-8, as llama.cpp's tools print) instead of whole
+                                  UTF-8 characters (invalid bytes as U+FFFD) */
+} eq_gen_params;
+
+EQ_API eq_gen_params eq_gen_default_params(void);
+
+/* Start generating after prompt (n tokens, n >= 1, each in the vocabulary). The cache is
+ * cleared, or with reuse_prefix cut to its longest common prefix with the prompt (at most
+ * n - 1 tokens: the last prompt token is always evaluated, for its logits). Nothing is
+ * evaluated yet. EQ_ERR_CONTEXT_FULL when the prompt does not leave room for one token;
+ * EQ_ERR_ARG for bad parameters (errbuf names the problem). */
+EQ_API eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_params *p,
+                              eq_gen **out, char *errbuf, size_t errlen);
+/* One step. The text it releases (stop strings cut, a tail that could still become one held
+ * back; whole UTF-8 characters unless raw_bytes) is in *text / *len, valid until the next call
+ * on g; it may hold NUL. *done turns 1 on the step that ends the generation (then
+ * eq_gen_finish_reason tells why; later steps release nothing). On an error (a decode failure,
+ * EQ_ERR_ABORTED from the context's abort callback) the generation is over: free it. The
+ * cache then holds what was evaluated before the failing step. */
+EQ_API eq_status eq_gen_step(eq_gen *g, const char **text, size_t *len, int *done);
+EQ_API eq_finish eq_gen_finish_reason(const eq_gen *g);
+
+typedef struct {
+    int n_prompt;        /* prompt tokens */
+    int n_cached;        /* of those, reused from the cache (not evaluated) */
+    int n_evaluated;     /* prompt tokens in the cache so far: n_prompt once the prompt is in */
+    int n_gen;           /* tokens generated (end-of-generation ones only with ignore_eos) */
+    double t_prompt;     /* seconds spent evaluating the prompt */
+    double t_gen;        /* seconds spent generating (sampling and evaluating those tokens) */
+    uint64_t seed;       /* the sampler's seed (the one drawn for EQ_SEED_RANDOM) */
+} eq_gen_stats;
+
+EQ_API void        eq_gen_stats_get(const eq_gen *g, eq_gen_stats *out);
+/* The last error: a failed decode's is the context's message as it was (eq_ctx_errmsg). */
+EQ_API const char *eq_gen_errmsg(const eq_gen *g);
+EQ_API void        eq_gen_free(eq_gen *g);
 
 /* ---- chat templates ----------------------------------------------------------------------- */
 
@@ -188,12 +311,12 @@ typedef struct { const char *role; const char *content; } eq_chat_msg;
 
 /* The template family recognised from tokenizer.chat_template ("chatml", "llama3", "phi3",
  * "gemma", "zephyr", "llama2", ...), or NULL when the model has none we know. */
-const char *eq_chat_template_name(const eq_model *m);
+EQ_API const char *eq_chat_template_name(const eq_model *m);
 /* Format messages with the model's template (or the named one when tmpl_name is non-NULL);
  * EQ_ERR_UNSUPPORTED for a family name we do not know.
  * add_assistant appends the assistant prefix. Writes at most cap bytes (NUL-terminated) and
  * sets *n_out to the full length; EQ_ERR_ARG if cap was too small. */
-eq_status eq_chat_apply(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
+EQ_API eq_status eq_chat_apply(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
                         int add_assistant, char *buf, size_t cap, size_t *n_out);
 
 /* Tokenizing an eq_chat_apply prompt with parse_special on would let a message forge turns:
@@ -209,7 +332,7 @@ enum {
  * Text without special-token text gives exactly eq_tokenize(prompt, 1, 1)'s tokens. flags: 0 or
  * EQ_CHAT_SPECIAL_IN_CONTENT. Same buffer contract as eq_tokenize (EQ_ERR_ARG and *n_out the
  * count needed when cap is too small); errors as eq_chat_apply's. */
-eq_status eq_chat_tokenize(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
+EQ_API eq_status eq_chat_tokenize(const eq_model *m, const char *tmpl_name, const eq_chat_msg *msgs, int n,
                            int add_assistant, int flags, eq_token *out, int cap, int *n_out);
 
 #ifdef __cplusplus

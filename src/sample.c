@@ -2,10 +2,10 @@
  *   repetition penalty -> top-k -> top-p -> min-p -> temperature -> draw.
  *
  * Contract (in addition to include/edgeq.h):
- *   - eq_sampler_new returns NULL on bad parameters: n_vocab <= 0; temp NaN or infinite;
- *     top_p or min_p NaN; repeat_penalty NaN, infinite or <= 0; repeat_last_n < 0 (llama.cpp's
- *     "-1 = whole context" has no meaning here, so it is refused rather than guessed); or when
- *     memory runs out. p == NULL means eq_sampler_default_params().
+ *   - eq_sampler_new fails with EQ_ERR_ARG, naming the parameter, on: n_vocab <= 0; temp NaN
+ *     or infinite; top_p or min_p NaN; repeat_penalty NaN, infinite or <= 0; repeat_last_n < 0
+ *     (llama.cpp's "-1 = whole context" has no meaning here, so it is refused rather than
+ *     guessed); with EQ_ERR_NOMEM when memory runs out. p == NULL means the defaults.
  *   - eq_sampler_sample returns -1 when s or logits is NULL, otherwise a token in [0, n_vocab).
  *     NaN logits are never picked (unless every logit is NaN); +inf counts as the largest value.
  *   - The draw uses the sampler's own xoshiro256** stream seeded from params.seed, so a seed
@@ -13,6 +13,7 @@
  *     accepted tokens and re-seeds the stream (as llama.cpp's dist sampler does).
  */
 #include "edgeq.h"
+#include "runtime/status.h"
 
 #include <float.h>
 #include <math.h>
@@ -85,16 +86,24 @@ static int penalty_on(const eq_sampler_params *p) {
     return p->repeat_penalty != 1.0f && p->repeat_last_n > 0;
 }
 
-eq_sampler *eq_sampler_new(const eq_sampler_params *params, int n_vocab) {
+eq_status eq_sampler_new(const eq_sampler_params *params, int n_vocab, eq_sampler **out, char *errbuf,
+                         size_t errlen) {
+    if (!out) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "eq_sampler_new: out is NULL");
+    *out = NULL;
     eq_sampler_params p = params ? *params : eq_sampler_default_params();
-    if (n_vocab <= 0) return NULL;
-    if (isnan(p.temp) || isinf(p.temp)) return NULL;
-    if (isnan(p.top_p) || isnan(p.min_p)) return NULL;
-    if (!isfinite(p.repeat_penalty) || p.repeat_penalty <= 0.0f) return NULL;
-    if (p.repeat_last_n < 0) return NULL;
+    if (n_vocab <= 0) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad n_vocab %d: must be > 0", n_vocab);
+    if (isnan(p.temp) || isinf(p.temp))
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad temp %g: must be a finite number", (double)p.temp);
+    if (isnan(p.top_p)) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad top_p: NaN");
+    if (isnan(p.min_p)) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad min_p: NaN");
+    if (!isfinite(p.repeat_penalty) || p.repeat_penalty <= 0.0f)
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad repeat_penalty %g: must be finite and > 0",
+                       (double)p.repeat_penalty);
+    if (p.repeat_last_n < 0)
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad repeat_last_n %d: must be >= 0", p.repeat_last_n);
 
     eq_sampler *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
+    if (!s) return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
     s->p = p;
     s->n_vocab = n_vocab;
     s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
@@ -105,10 +114,12 @@ eq_sampler *eq_sampler_new(const eq_sampler_params *params, int n_vocab) {
         if (!s->ring || !s->count) goto fail;
     }
     rng_seed(s);
-    return s;
+    if (errbuf && errlen) errbuf[0] = 0;
+    *out = s;
+    return EQ_OK;
 fail:
     eq_sampler_free(s);
-    return NULL;
+    return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory (a sampler over %d tokens)", n_vocab);
 }
 
 void eq_sampler_free(eq_sampler *s) {

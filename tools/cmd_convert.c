@@ -1,8 +1,7 @@
 /* edgeq convert HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0|auto]: a Hugging Face model
  * folder to GGUF, as llama.cpp's convert_hf_to_gguf.py writes it. */
 #include "cli.h"
-#include "format/hf_convert.h"
-#include "quant/quant.h"
+#include "edgeq_quantize.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,17 +16,19 @@ static void print_warning(void *user, const char *msg) {
 
 int cmd_convert(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
-    int outtype = EQ_HF_OUTTYPE_AUTO;
+    eq_hf_convert_params p = eq_hf_convert_default_params();
+    p.warn = print_warning;
+    p.on_temp = cli_on_temp;   /* an interrupted conversion removes its temporary file */
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--outtype")) {
             if (i + 1 >= argc) return cli_error("option --outtype needs a value"), 2;
             const char *v = argv[++i];
-            if (!strcmp(v, "f32")) outtype = EQ_TYPE_F32;
-            else if (!strcmp(v, "f16")) outtype = EQ_TYPE_F16;
-            else if (!strcmp(v, "bf16")) outtype = EQ_TYPE_BF16;
-            else if (!strcmp(v, "q8_0")) outtype = EQ_TYPE_Q8_0;
-            else if (!strcmp(v, "auto")) outtype = EQ_HF_OUTTYPE_AUTO;
+            if (!strcmp(v, "f32")) p.outtype = EQ_TYPE_F32;
+            else if (!strcmp(v, "f16")) p.outtype = EQ_TYPE_F16;
+            else if (!strcmp(v, "bf16")) p.outtype = EQ_TYPE_BF16;
+            else if (!strcmp(v, "q8_0")) p.outtype = EQ_TYPE_Q8_0;
+            else if (!strcmp(v, "auto")) p.outtype = EQ_HF_OUTTYPE_AUTO;
             else return cli_error("--outtype must be f32, f16, bf16, q8_0 or auto (got '%s')", v), 2;
         } else if (o[0] == '-' && o[1]) {
             return cli_error("unknown option '%s' for 'convert' (see edgeq --help)", o), 2;
@@ -37,7 +38,6 @@ int cmd_convert(int argc, char **argv) {
     }
     if (!dir || !out) return cli_error("usage: edgeq convert HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]"), 2;
     char err[1024];
-    /* cli_on_temp: an interrupted conversion removes its temporary file */
-    if (eq_hf_convert_ex(dir, out, outtype, print_warning, cli_on_temp, NULL, err, sizeof err)) return cli_error("%s", err);
+    if (eq_hf_convert(dir, out, &p, err, sizeof err)) return cli_error("%s", err);
     return 0;
 }

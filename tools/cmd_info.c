@@ -5,7 +5,9 @@
 #include <string.h>
 
 int cmd_info(const cli_args *a) {
-    eq_model *m = cli_load(a, 0);
+    /* everything shown is in the header: no tensor memory, and architectures whose forward
+     * pass is not written yet (gemma3) are shown too */
+    eq_model *m = cli_load(a, 1);
     if (!m) return 1;
     char e1[1024], e2[1024];
     printf("file:          %s\n", cli_esc(e1, sizeof e1, a->model));

@@ -1,10 +1,8 @@
 /* edgeq quantize IN.gguf OUT.gguf TYPE: llama-quantize's mixtures and bytes. Unlike the other
  * commands it takes positional arguments (as llama-quantize does), so it parses its own. */
 #include "cli.h"
-#include "quantize/quantize_model.h"
-#include "quant/quant.h"
-#include "quant/quantize.h"
-#include "runtime/outfile.h"
+#include "edgeq_quantize.h"
+#include "runtime/outfile.h"   /* eq_outfile_check: the CLI refuses a bad output before its banner */
 
 #include <errno.h>
 #include <stdlib.h>

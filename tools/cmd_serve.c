@@ -1,5 +1,5 @@
 /* edgeq serve: the edge-function mode. One OpenAI chat-completions request on stdin, the
- * response on stdout (JSON, or server-sent events for "stream": true); see wasm/wasi/edge.h.
+ * response on stdout (JSON, or server-sent events for "stream": true); see src/serve/edge.h.
  *
  *   edgeq serve -m model.gguf [-c CTX] [-b BATCH] [-n MAX_TOKENS] [sampling defaults] [-v]
  *   wasmtime run --dir=. edgeq.wasm serve -m model.gguf < request.json

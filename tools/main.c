@@ -10,7 +10,7 @@ static int dispatch(int argc, char **argv) {
     if (argc < 2) { cli_usage(stderr); return 2; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { cli_usage(stdout); return 0; }
-    if (!strcmp(cmd, "--version")) { printf("edgeq %s\n", EQ_VERSION); return 0; }
+    if (!strcmp(cmd, "--version")) { printf("edgeq %s\n", eq_version()); return 0; }
     if (!strcmp(cmd, "quantize")) return cmd_quantize(argc, argv);
     if (!strcmp(cmd, "serve")) { int cmd_serve(int, char **); return cmd_serve(argc, argv); } /* edge mode: own options, EDGEQ_MODEL */
     if (!strcmp(cmd, "convert")) return cmd_convert(argc, argv);   /* positional arguments */

@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
 JOBS=${JOBS:-2}
+# one version: the package's must be the library's (include/edgeq.h, read by CMake too)
+v_h=$(sed -nE 's/^#define EQ_VERSION_(MAJOR|MINOR|PATCH) ([0-9]+).*/\2/p' include/edgeq.h | paste -sd.)
+v_js=$(node -p 'require("./js/package.json").version')
+[ "$v_h" = "$v_js" ] || { echo "js/package.json is version $v_js, include/edgeq.h $v_h" >&2; exit 1; }
 B=${WEB_BUILD_DIR:-build/web}
 if [ -z "${SKIP_CMAKE:-}" ]; then
   [ -f "$B/CMakeCache.txt" ] || cmake --preset web >/dev/null

@@ -46,9 +46,7 @@ export class Engine {
     this.loader = 0;
     this.model = 0;
     this.ctx = 0;
-    this.detok = 0;
-    this.ctxTokens = []; // tokens currently in the KV cache, in order
-    this.gen = null;
+    this.gen = null; // the running generation: { id, ptr (eq_gen), seed }
     this.genId = 0;
   }
 
@@ -111,8 +109,8 @@ export class Engine {
   // ---- streamed loading -------------------------------------------------------------------------
   beginLoad(nParts, { vocabOnly = false } = {}) {
     this.unload();
-    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0);
-    if (!this.loader) throw new EdgeqError('NOMEM', this.str(this.m._eqw_errmsg()));
+    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0, this.scratch);
+    if (!this.loader) throw statusError(this.i32(this.scratch, 1)[0] || 4, this.str(this.m._eqw_errmsg()));
   }
   setPartSize(part, size) {
     const st = this.m._eqw_loader_set_part_size(this.loader, part, size);
@@ -144,8 +142,6 @@ export class Engine {
     this.m._eqw_loader_free(this.loader);
     this.loader = 0;
     this.model = model;
-    this.detok = this.m._eqw_detok_new();
-    if (!this.detok) { this.unload(); throw new EdgeqError('NOMEM', 'out of memory'); }
   }
   abortLoad() {
     if (this.loader) this.m._eqw_loader_free(this.loader);
@@ -193,10 +189,8 @@ export class Engine {
     this.endGeneration();
     this.abortLoad();
     if (this.ctx) this.m._eqw_ctx_free(this.ctx);
-    if (this.detok) this.m._eqw_detok_free(this.detok);
     if (this.model) this.m._eqw_model_free(this.model);
-    this.ctx = this.detok = this.model = 0;
-    this.ctxTokens = [];
+    this.ctx = this.model = 0;
   }
 
   /** Free everything including the engine's own buffers (the module is dropped after this). */
@@ -221,7 +215,6 @@ export class Engine {
     }
     this.ctx = ctx;
     this.nThreads = nThreads;
-    this.ctxTokens = [];
   }
   /** Address of the context's abort flag (an int32 in the heap; store non-zero to abort decode). */
   abortFlagAddress() { return this.ctx ? this.m._eqw_ctx_abort_flag(this.ctx) >>> 0 : 0; }
@@ -414,40 +407,12 @@ export class Engine {
     if (!this.ctx) throw new EdgeqError('ARG', 'the model was loaded without a context (vocabOnly)');
   }
 
-  /** Decode tokens at the end of the cache (throws; the cache is unchanged on failure). */
-  decode(tokens) {
-    const p = this._malloc(tokens.length * 4);
-    try {
-      this.i32(p, tokens.length).set(tokens);
-      const st = this.m._eqw_decode(this.ctx, p, tokens.length);
-      if (st) throw statusError(st, this.str(this.m._eqw_ctx_errmsg(this.ctx)));
-      for (const t of tokens) this.ctxTokens.push(t);
-    } finally {
-      this._free(p);
-    }
-  }
-
   /** Empty the KV cache: the next prompt is evaluated from scratch. */
   reset() {
     this._needCtx();
     this.endGeneration();
     const st = this.m._eqw_ctx_truncate(this.ctx, 0);
     if (st) throw statusError(st, this.str(this.m._eqw_ctx_errmsg(this.ctx)));
-    this.ctxTokens.length = 0;
-  }
-
-  /** Prepare the cache for a prompt: keep the longest common prefix, return what is left. */
-  _reuse(tokens) {
-    let p = 0;
-    const c = this.ctxTokens;
-    while (p < c.length && p < tokens.length && c[p] === tokens[p]) p++;
-    if (p >= tokens.length) p = tokens.length - 1; // at least one token must be decoded for logits
-    if (p < c.length) {
-      const st = this.m._eqw_ctx_truncate(this.ctx, p);
-      if (st) throw statusError(st, this.str(this.m._eqw_ctx_errmsg(this.ctx)));
-      c.length = p;
-    }
-    return tokens.slice(p);
   }
 
   /** Logits of the last evaluated position (a copy), or null before any. */
@@ -460,167 +425,72 @@ export class Engine {
   }
 
   /**
-   * Start a generation; returns its id. Drive it with step() until done.
+   * Start a generation (eq_gen in the C core: prefix reuse, sampling, stop strings, finish
+   * reasons); returns its id. Drive it with step() until done.
    * opts: prompt (string) or tokens (number[]), maxTokens, temperature, topK, topP, minP,
    * repeatPenalty, repeatLastN, seed (none: a fresh random one), stop (string|string[]),
-   * addSpecial, parseSpecial, batchSize
+   * addSpecial, parseSpecial, batchSize, cachePrompt (false: no prefix reuse), ignoreEos
    */
   startGeneration(opts = {}) {
     this._needCtx();
     const tokens = opts.tokens ? Array.from(opts.tokens, (t) => t | 0)
       : this.tokenize(opts.prompt ?? '', { addSpecial: opts.addSpecial ?? true, parseSpecial: opts.parseSpecial ?? true });
     if (tokens.length === 0) throw new EdgeqError('ARG', 'the prompt is empty');
-    const nCtx = this.m._eqw_ctx_n_ctx(this.ctx);
-    if (tokens.length >= nCtx) {
-      throw new EdgeqError('CONTEXT_FULL', `the prompt is ${tokens.length} tokens, the context only ${nCtx}`);
-    }
     const num = (v, d) => (v === undefined || v === null ? d : Number(v));
     const seed = samplerSeed(opts.seed);
-    const sampler = this.m._eqw_sampler_new(this.m._eqw_model_n_vocab(this.model),
-      num(opts.temperature, 0.8), num(opts.topK, 40) | 0, num(opts.topP, 0.95), num(opts.minP, 0.05),
-      num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, seed);
-    if (!sampler) throw new EdgeqError('ARG', this.str(this.m._eqw_errmsg()));
-    this.endGeneration();
-    if (opts.cachePrompt === false) this.reset(); // no prefix reuse (benchmarks, reproducibility)
     let stop = opts.stop ?? [];
     if (typeof stop === 'string') stop = [stop];
-    stop = stop.filter((s) => typeof s === 'string' && s.length > 0);
-    this.m._eqw_detok_reset(this.detok);
-    this.gen = {
-      id: ++this.genId,
-      sampler,
-      seed, // reported in the step results: passing it again repeats the generation
-      prompt: tokens,
-      pending: null, // prompt tokens still to decode
-      maxTokens: opts.maxTokens === undefined || opts.maxTokens === null ? Infinity : Math.max(0, opts.maxTokens | 0),
-      // prompt tokens per step: without shared memory an abort can only land between steps,
-      // so steps are kept short there
-      batch: Math.max(1, opts.batchSize | 0 || (this.shared ? 256 : 64)),
-      stop,
-      held: '', // text held back while it could still become a stop string
-      nGen: 0,
-      done: false,
-      finishReason: null,
-      last: -1, // sampled token not yet decoded
-      ignoreEos: !!opts.ignoreEos, // generate past end-of-generation tokens (benchmarks)
-    };
-    this.gen.pending = this._reuse(tokens);
-    this.gen.nCached = tokens.length - this.gen.pending.length;
+    stop = stop.filter((s) => typeof s === 'string' && s.length > 0).map((s) => enc.encode(s));
+    const maxTokens = opts.maxTokens === undefined || opts.maxTokens === null ? -1 : Math.max(0, opts.maxTokens | 0);
+    // prompt tokens per step: without shared memory an abort can only land between steps,
+    // so steps are kept short there
+    const batch = Math.max(1, opts.batchSize | 0 || (this.shared ? 256 : 64));
+    this.endGeneration();
+    const nStopBytes = stop.reduce((n, b) => n + b.length, 0);
+    const mem = this._malloc(tokens.length * 4 + stop.length * 4 + nStopBytes + 4);
+    try {
+      this.i32(mem, tokens.length).set(tokens);
+      const lens = mem + tokens.length * 4, bytes = lens + stop.length * 4;
+      this.i32(lens, stop.length).set(stop.map((b) => b.length));
+      let o = bytes;
+      for (const b of stop) { this.u8().set(b, o); o += b.length; }
+      const ptr = this.m._eqw_gen_start(this.ctx, mem, tokens.length,
+        num(opts.temperature, 0.8), num(opts.topK, 40) | 0, num(opts.topP, 0.95), num(opts.minP, 0.05),
+        num(opts.repeatPenalty, 1.0), num(opts.repeatLastN, 64) | 0, seed, maxTokens,
+        bytes, lens, stop.length, batch, opts.cachePrompt === false ? 0 : 1, opts.ignoreEos ? 1 : 0, this.scratch);
+      if (!ptr) throw statusError(this.i32(this.scratch, 1)[0], this.str(this.m._eqw_errmsg()));
+      this.gen = { id: ++this.genId, ptr, seed }; // the seed goes back in the results: passing it again repeats the generation
+    } finally {
+      this._free(mem);
+    }
     return this.gen.id;
   }
 
   endGeneration() {
-    if (this.gen && this.gen.sampler) this.m._eqw_sampler_free(this.gen.sampler);
+    if (this.gen) this.m._eqw_gen_free(this.gen.ptr);
     this.gen = null;
   }
 
   /**
-   * One step: decode a batch of the prompt, or sample + decode one token. Returns
+   * One step: decode a batch of the prompt, or the last token, and sample. Returns
    * { text, done, finishReason, promptTokens, completionTokens, cachedTokens, seed }.
    */
   step(id) {
     const g = this.gen;
     if (!g || g.id !== id) throw new EdgeqError('ARG', 'this generation is no longer active');
-    const res = (text) => ({
-      text,
-      done: g.done,
-      finishReason: g.finishReason,
-      promptTokens: g.prompt.length,
-      completionTokens: g.nGen,
-      cachedTokens: g.nCached,
-      seed: g.seed,
-    });
-    try {
-      if (g.pending.length) {
-        const chunk = g.pending.slice(0, g.batch);
-        this.decode(chunk);
-        g.pending = g.pending.slice(chunk.length);
-        if (!g.pending.length) {
-          for (const t of g.prompt) this.m._eqw_sampler_accept(g.sampler, t);
-          if (g.maxTokens === 0) return this._finish(g, 'length', res);
-        }
-        return res('');
-      }
-      if (g.done) return res('');
-      if (g.last >= 0) { // decode the token sampled in the previous step
-        const t = g.last;
-        g.last = -1;
-        if (this.ctxTokens.length >= this.m._eqw_ctx_n_ctx(this.ctx)) return this._finish(g, 'length', res);
-        this.decode([t]);
-      }
-      const t = this.m._eqw_sample(g.sampler, this.ctx);
-      if (t < 0) throw new EdgeqError('RUNTIME', 'no logits to sample from');
-      this.m._eqw_sampler_accept(g.sampler, t);
-      const eog = this.m._eqw_token_is_eog(this.model, t);
-      if (eog && !g.ignoreEos) return this._finish(g, 'stop', res);
-      g.nGen++;
-      g.last = t;
-      if (eog) { // counted and decoded, but no text
-        if (g.nGen >= g.maxTokens) return this._finish(g, 'length', res);
-        return res('');
-      }
-      const n = this._piece((p, cap) => this.m._eqw_detok_push(this.detok, this.model, t, p, cap));
-      if (n < 0) throw new EdgeqError('NOMEM', `out of memory detokenizing token ${t}`);
-      let text = n > 0 ? this.str(this.piece, n) : '';
-      text = this._stopFilter(g, text);
-      if (g.done) { this._release(g); return res(text); }
-      if (g.nGen >= g.maxTokens) {
-        const rest = this._finish(g, 'length', res);
-        rest.text = text + rest.text;
-        return rest;
-      }
-      return res(text);
-    } catch (e) {
+    const out = this.scratch;
+    const st = this.m._eqw_gen_step(g.ptr, this.ctx, out);
+    if (st) {
+      const err = statusError(st, this.str(this.m._eqw_gen_errmsg(g.ptr)));
       this.endGeneration();
-      throw e;
+      throw err;
     }
-  }
-
-  _stopFilter(g, text) {
-    if (!g.stop.length) return text;
-    const buf = g.held + text;
-    let cut = -1;
-    for (const s of g.stop) {
-      const i = buf.indexOf(s);
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-    }
-    if (cut >= 0) {
-      g.held = '';
-      g.done = true;
-      g.finishReason = 'stop';
-      return buf.slice(0, cut);
-    }
-    // hold back the longest suffix that is a prefix of a stop string
-    let keep = 0;
-    for (const s of g.stop) {
-      for (let k = Math.min(s.length - 1, buf.length); k > keep; k--) {
-        if (buf.endsWith(s.slice(0, k))) { keep = k; break; }
-      }
-    }
-    g.held = buf.slice(buf.length - keep);
-    return buf.slice(0, buf.length - keep);
-  }
-
-  _finish(g, reason, res) {
-    let text = g.held;
-    g.held = '';
-    const n = this._piece((p, cap) => this.m._eqw_detok_flush(this.detok, p, cap));
-    if (n > 0) text += this.str(this.piece, n);
-    if (g.stop.length && text) {
-      const t = this._stopFilter(g, text);
-      text = t + g.held; // at the end nothing more can complete a stop string
-      g.held = '';
-      if (g.done) reason = 'stop';
-    }
-    g.done = true;
-    g.finishReason = reason;
-    this._release(g);
-    return res(text);
-  }
-
-  _release(g) {
-    if (g.sampler) this.m._eqw_sampler_free(g.sampler);
-    g.sampler = 0;
-    if (this.gen === g) this.gen = null;
+    const [ptr, len, done] = this.i32(out, 3);
+    const text = len > 0 ? this.str(ptr, len) : '';
+    this.m._eqw_gen_stats(g.ptr, out);
+    const [promptTokens, cachedTokens, completionTokens] = this.i32(out, 3);
+    const finishReason = done ? (this.m._eqw_gen_finish_reason(g.ptr) === 1 ? 'stop' : 'length') : null;
+    if (done) this.endGeneration();
+    return { text, done: !!done, finishReason, promptTokens, completionTokens, cachedTokens, seed: g.seed };
   }
 }

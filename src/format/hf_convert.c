@@ -1,4 +1,4 @@
-/* Hugging Face folder -> GGUF (see hf_convert.h): config.json, the tensor plan, the stream. */
+/* Hugging Face folder -> GGUF (see include/edgeq_quantize.h): config.json, the tensor plan, the stream. */
 #include "format/hf_internal.h"
 #include "format/json.h"
 #include "format/safetensors.h"
@@ -703,8 +703,11 @@ static eq_status autoconfig(eq_hf *h) {
     return st ? eq_hf_fail(h, st, "out of memory") : EQ_OK;
 }
 
-eq_status eq_hf_convert(const char *hf_dir, const char *out_path, int outtype, char *err, size_t errlen) {
-    return eq_hf_convert_ex(hf_dir, out_path, outtype, NULL, NULL, NULL, err, errlen);
+eq_hf_convert_params eq_hf_convert_default_params(void) {
+    eq_hf_convert_params p;
+    memset(&p, 0, sizeof p);
+    p.outtype = EQ_HF_OUTTYPE_AUTO;
+    return p;
 }
 
 /* Every file of the folder the conversion may read (malloc'd paths, then the shards' own), for
@@ -731,8 +734,12 @@ static void input_list_free(const char **v) {
     free(v);
 }
 
-eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype, eq_hf_warn_fn warn,
-                           eq_outfile_temp_fn on_temp, void *user, char *err, size_t errlen) {
+eq_status eq_hf_convert(const char *hf_dir, const char *out_path, const eq_hf_convert_params *params,
+                        char *err, size_t errlen) {
+    const eq_hf_convert_params pd = params ? *params : eq_hf_convert_default_params();
+    const int outtype = pd.outtype;
+    eq_outfile_temp_fn on_temp = pd.on_temp;
+    void *user = pd.user;
     char dummy[8];
     if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
     err[0] = 0;
@@ -741,7 +748,7 @@ eq_status eq_hf_convert_ex(const char *hf_dir, const char *out_path, int outtype
     h->dir = hf_dir;
     h->err = err;
     h->errlen = errlen;
-    h->warn = warn;
+    h->warn = pd.warn;
     h->warn_user = user;
     if (!hf_dir || !out_path) return eq_hf_fail(h, EQ_ERR_ARG, "no model folder or output file given");
     if (outtype != EQ_HF_OUTTYPE_AUTO && outtype != EQ_TYPE_F32 && outtype != EQ_TYPE_F16 && outtype != EQ_TYPE_BF16 && outtype != EQ_TYPE_Q8_0)

@@ -3,7 +3,8 @@
 #ifndef EQ_HF_INTERNAL_H
 #define EQ_HF_INTERNAL_H
 
-#include "format/hf_convert.h"
+#include "edgeq_quantize.h"
+#include "runtime/outfile.h"
 #include "cJSON.h"
 #include "gguf/writer.h"
 
@@ -22,7 +23,7 @@ typedef struct {
     eq_gguf_writer *w;
     char *err;
     size_t errlen;
-    eq_hf_warn_fn warn;           /* NULL: warnings are dropped */
+    void (*warn)(void *user, const char *msg);   /* NULL: warnings are dropped */
     void *warn_user;
 } eq_hf;
 

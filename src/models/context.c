@@ -16,6 +16,7 @@ void eq_ctx_free(eq_ctx *c) {
     if (!c) return;
     if (c->be) c->be->op->free(c->be);
     free(c->logits);
+    free(c->tokens);
     free(c);
 }
 
@@ -79,6 +80,7 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     eq_status st = mm ? eq_backend_cpu_new(&bp, &c->be, errbuf, errlen) : EQ_ERR_NOMEM;
     free(mm);
     if (!st && !(c->logits = malloc((size_t)hp->n_vocab * sizeof(float)))) st = EQ_ERR_NOMEM;
+    if (!st && !(c->tokens = malloc((size_t)p.n_ctx * sizeof *c->tokens))) st = EQ_ERR_NOMEM;
     if (st) {
         eq_ctx_free(c);
         if (st == EQ_ERR_NOMEM) snprintf(errbuf, errlen, "out of memory allocating a context of %d tokens", p.n_ctx);
@@ -106,6 +108,11 @@ eq_status eq_ctx_truncate(eq_ctx *c, int n_past) {
     c->n_past = n_past;
     if (n_past == 0) c->has_logits = 0;
     return EQ_OK;
+}
+
+const eq_token *eq_ctx_tokens(const eq_ctx *c, int *n) {
+    *n = c->n_past;
+    return c->tokens;
 }
 
 void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user) {
@@ -143,6 +150,7 @@ eq_status eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, 
         }
         c->n_past += k;
     }
+    memcpy(c->tokens + start, tokens, (size_t)n * sizeof *tokens);   /* n <= n_ctx - start */
     c->has_logits = 1;
     return EQ_OK;
 }

@@ -1,8 +1,10 @@
 /* Streamed model loading: one GGUF push parser per file part. When a part's header is in,
  * its tensor memory is allocated once and every later byte lands in its final place. */
 #include "models/model.h"
+#include "models/weights.h"   /* eq_read_hparams, eq_gemma3_hparams */
 #include "quant/quant.h"
 #include "runtime/memory.h"
+#include "runtime/status.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 eq_status eq_llama_bind(eq_model *m, char *err, size_t errlen);
 eq_status eq_qwen2_bind(eq_model *m, char *err, size_t errlen);
 eq_status eq_phi3_bind(eq_model *m, char *err, size_t errlen);
+eq_status eq_gemma3_bind(eq_model *m, char *err, size_t errlen);
 
 #define ARENA_ALIGN 64
 
@@ -44,18 +47,26 @@ static eq_status lfail(eq_loader *l, eq_status st, const char *fmt, ...) {
     return st;
 }
 
-eq_loader *eq_loader_new(const eq_model_params *params, int n_parts) {
-    if (n_parts < 1 || n_parts > 4096) return NULL;
+eq_status eq_loader_new(const eq_model_params *params, int n_parts, eq_loader **out, char *errbuf, size_t errlen) {
+    if (!out) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "eq_loader_new: out is NULL");
+    *out = NULL;
+    if (n_parts < 1 || n_parts > 4096)
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad n_parts %d: a model has 1 to 4096 parts", n_parts);
     eq_loader *l = calloc(1, sizeof *l);
-    if (!l) return NULL;
+    if (!l) return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
     l->params = params ? *params : eq_model_default_params();
     l->n_parts = n_parts;
     l->g = calloc((size_t)n_parts, sizeof *l->g);
     l->arenas = calloc((size_t)n_parts, sizeof *l->arenas);
     l->size = calloc((size_t)n_parts, sizeof *l->size);
     l->n_ready = calloc((size_t)n_parts, sizeof *l->n_ready);
-    if (!l->g || !l->arenas || !l->size || !l->n_ready) { eq_loader_free(l); return NULL; }
-    return l;
+    if (!l->g || !l->arenas || !l->size || !l->n_ready) {
+        eq_loader_free(l);
+        return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
+    }
+    if (errbuf && errlen) errbuf[0] = 0;
+    *out = l;
+    return EQ_OK;
 }
 
 void eq_loader_free(eq_loader *l) {
@@ -200,8 +211,22 @@ static eq_status bind_arch(eq_model *m, char *err, size_t errlen) {
     case EQ_ARCH_LLAMA: return eq_llama_bind(m, err, errlen);
     case EQ_ARCH_QWEN2: return eq_qwen2_bind(m, err, errlen);
     case EQ_ARCH_PHI3: return eq_phi3_bind(m, err, errlen);
+    case EQ_ARCH_GEMMA3: return eq_gemma3_bind(m, err, errlen);
     }
     return EQ_ERR_UNSUPPORTED;
+}
+
+/* Vocabulary-only: the hyperparameters too when the architecture is one we read (`edgeq info`
+ * shows them), but a vocabulary file need not have them: on any error they stay zero. */
+static void vocab_only_hparams(eq_model *m, int arch_known) {
+    char err[256];
+    eq_status st = !arch_known ? EQ_ERR_UNSUPPORTED
+                 : m->arch == EQ_ARCH_GEMMA3 ? eq_gemma3_hparams(m, err, sizeof err)
+                 : eq_read_hparams(m, err, sizeof err);
+    if (st) {
+        memset(&m->hp, 0, sizeof m->hp);
+        m->hp.n_vocab = eq_vocab_n_tokens(m->vocab);
+    }
 }
 
 eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
@@ -242,13 +267,17 @@ eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
     eq_status st = EQ_OK;
     if (!arch) { st = EQ_ERR_FORMAT; snprintf(err, sizeof err, "missing metadata 'general.architecture'"); goto fail; }
     snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);
+    int arch_known = 1;
     if (!strcmp(arch, "llama")) m->arch = EQ_ARCH_LLAMA;
     else if (!strcmp(arch, "qwen2")) m->arch = EQ_ARCH_QWEN2;
     else if (!strcmp(arch, "phi3")) m->arch = EQ_ARCH_PHI3;
+    else if (!strcmp(arch, "gemma3")) m->arch = EQ_ARCH_GEMMA3;   /* hyperparameters only, so far */
     else if (!m->vocab_only) {
         st = EQ_ERR_UNSUPPORTED;
         snprintf(err, sizeof err, "unsupported architecture '%s' (llama, qwen2 and phi3 are supported)", arch);
         goto fail;
+    } else {
+        arch_known = 0;
     }
     if ((st = eq_vocab_load(g0, &m->vocab, err, sizeof err))) goto fail;
     const char *tmpl = eq_gguf_get_str(g0, "tokenizer.chat_template");
@@ -260,7 +289,8 @@ eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
             m->n_params += (uint64_t)(t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3]);
             m->n_bytes += t->nbytes;
         }
-    if (!m->vocab_only && (st = bind_arch(m, err, sizeof err))) goto fail;
+    if (m->vocab_only) vocab_only_hparams(m, arch_known);
+    else if ((st = bind_arch(m, err, sizeof err))) goto fail;
     if (!m->vocab_only && m->hp.n_vocab != m->tok_embd.ne1) {
         st = EQ_ERR_FORMAT;
         snprintf(err, sizeof err, "vocabulary has %d tokens but token_embd has %lld rows", m->hp.n_vocab, (long long)m->tok_embd.ne1);
@@ -326,9 +356,10 @@ eq_status eq_model_load(const char *path, const eq_model_params *params, eq_mode
     *out = NULL;
     if (!path) { snprintf(errbuf, errlen, "no model path given"); return EQ_ERR_ARG; }
     int n = split_count(path);
-    eq_loader *l = eq_loader_new(params, n);
-    if (!l) { snprintf(errbuf, errlen, "%s: out of memory", path); return EQ_ERR_NOMEM; }
-    eq_status st = EQ_OK;
+    eq_loader *l;
+    char lerr[128];
+    eq_status st = eq_loader_new(params, n, &l, lerr, sizeof lerr);
+    if (st) return eq_errf(errbuf, errlen, st, "%s: %s", path, lerr);
     size_t plen = strlen(path);
     char *p = malloc(plen + 1);
     if (!p) st = EQ_ERR_NOMEM;

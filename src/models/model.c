@@ -4,6 +4,7 @@
 #include "quant/quant.h"
 #include "tokenizer/detok.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,11 +104,15 @@ eq_status eq_tokenize(const eq_model *m, const char *text, size_t len, int add_s
     return eq_vocab_tokenize(m->vocab, text, len, add_special, parse_special, out, cap, n_out);
 }
 
-int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, int cap) {
-    return eq_vocab_token_to_piece(m->vocab, t, special, buf, cap);
+/* The vocabulary's helpers count in int: a capacity past INT_MAX is as good as INT_MAX
+ * (no piece is that long). */
+static int int_cap(size_t cap) { return cap > INT_MAX ? INT_MAX : (int)cap; }
+
+int eq_token_to_piece(const eq_model *m, eq_token t, int special, char *buf, size_t cap) {
+    return eq_vocab_token_to_piece(m->vocab, t, special, buf, int_cap(cap));
 }
 
-int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, int cap) {
+int eq_detok_push(eq_detok *d, const eq_model *m, eq_token t, char *buf, size_t cap) {
     if (!m) return -1;
-    return eq_detok_push_vocab(d, m->vocab, t, buf, cap);
+    return eq_detok_push_vocab(d, m->vocab, t, buf, int_cap(cap));
 }

@@ -8,12 +8,13 @@
 #include "tokenizer/vocab.h"
 #include "backend/backend.h"  /* eq_backend, eq_weight, eq_rope_type */
 
-typedef enum { EQ_ARCH_LLAMA, EQ_ARCH_QWEN2, EQ_ARCH_PHI3 } eq_arch;
+typedef enum { EQ_ARCH_LLAMA, EQ_ARCH_QWEN2, EQ_ARCH_PHI3, EQ_ARCH_GEMMA3 } eq_arch;
 
 typedef struct {
     eq_weight attn_norm, wq, wk, wv, wqkv, bq, bk, bv, bqkv, wo;
     eq_weight ffn_norm, w_gate, w_up, w_down;   /* phi3: w_up holds gate and up, stacked */
     eq_weight rope_freqs, rope_long, rope_short;
+    int swa;                   /* gemma3: this layer attends to the last n_swa positions only */
 } eq_layer;
 
 typedef struct {
@@ -26,6 +27,12 @@ typedef struct {
     float yarn_beta_fast, yarn_beta_slow;
     int n_ctx_orig;            /* rope.scaling.original_context_length (LongRoPE / YaRN) */
     int q_prescale;            /* phi3 scales Q by 1/sqrt(head_dim) before attention */
+    /* gemma3 (gemma3.c; the others leave them 0) */
+    int n_swa;                 /* sliding window of the layers marked swa; 0: none */
+    float rope_base_swa;       /* rope base of those layers (rope.freq_base_swa, else 10000) */
+    float final_logit_softcap; /* logits = c * tanh(logits / c); 0: none */
+    float embd_scale;          /* token embeddings are multiplied by it (sqrt(n_embd)) */
+    float attn_scale;          /* Q is multiplied by it before attention */
 } eq_hparams;
 
 struct eq_model {
@@ -58,6 +65,7 @@ struct eq_ctx {
     const eq_weight *rope_factors;  /* per-dimension divisors (LongRoPE / Llama 3 rope_freqs) */
     int n_logit_rows;            /* rows of the backend's LOGITS the last eq_forward filled */
     int has_logits;
+    eq_token *tokens;            /* [n_ctx]: what the cache holds, n_past of them */
     int (*abort_cb)(void *);
     void *abort_user;
     char err[256];

@@ -81,6 +81,9 @@ static int get_float(const eq_model *m, const char *suffix, float *out) {
     return 1;
 }
 
+int eq_hparam_int(const eq_model *m, const char *suffix, int64_t *out) { return get_int(m, suffix, out); }
+int eq_hparam_float(const eq_model *m, const char *suffix, float *out) { return get_float(m, suffix, out); }
+
 #define REQ_INT(field, suffix, lo, hi)                                                                  \
     do {                                                                                              \
         int64_t v_;                                                                                   \

@@ -14,6 +14,13 @@ eq_status eq_bind_layer_weight(eq_model *m, eq_weight *w, const char *pattern, i
 
 /* The common hyperparameters under "<arch>.": errors name the missing key. */
 eq_status eq_read_hparams(eq_model *m, char *err, size_t errlen);
+/* One of them for the per-architecture files: "<arch>.<suffix>" as an integer (a per-layer
+ * array must be uniform) or a number; 1 read, 0 absent, -1 (integer) the wrong type. */
+int eq_hparam_int(const eq_model *m, const char *suffix, int64_t *out);
+int eq_hparam_float(const eq_model *m, const char *suffix, float *out);
+
+/* gemma3.c: its hyperparameters (also read for vocabulary-only loads, for `edgeq info`) */
+eq_status eq_gemma3_hparams(eq_model *m, char *err, size_t errlen);
 
 /* Bind token_embd, output_norm, output (tied to token_embd when absent) and, per layer, the
  * norms, attention and FFN weights with llama.cpp's names. Fused phi3 tensors when fused. */

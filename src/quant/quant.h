@@ -5,14 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "edgeq_quantize.h"   /* the EQ_TYPE_* ids, eq_type_name, eq_type_from_name */
 
-enum {
-    EQ_TYPE_F32  = 0,  EQ_TYPE_F16  = 1,  EQ_TYPE_Q4_0 = 2,  EQ_TYPE_Q4_1 = 3,
-    EQ_TYPE_Q5_0 = 6,  EQ_TYPE_Q5_1 = 7,  EQ_TYPE_Q8_0 = 8,  EQ_TYPE_Q8_1 = 9,
-    EQ_TYPE_Q2_K = 10, EQ_TYPE_Q3_K = 11, EQ_TYPE_Q4_K = 12, EQ_TYPE_Q5_K = 13,
-    EQ_TYPE_Q6_K = 14, EQ_TYPE_Q8_K = 15, EQ_TYPE_BF16 = 30,
-    EQ_TYPE_COUNT = 40
-};
+enum { EQ_TYPE_COUNT = 40 };  /* bound of the ids (the table's size) */
 
 #define EQ_QK 32    /* block size of the legacy formats */
 #define EQ_QK_K 256 /* super-block size of the K formats */
@@ -47,8 +42,6 @@ const eq_type_traits *eq_type_traits_get(int type);
 /* The scalar reference: the oracle the tests compare every SIMD kernel against. */
 const eq_type_traits *eq_type_traits_ref(int type);
 
-const char *eq_type_name(int type);            /* "?" when unknown */
-int         eq_type_from_name(const char *name); /* -1 when unknown (case-insensitive) */
 /* Bytes of one row of ne0 values; 0 when the type is unknown or ne0 is not a whole number of blocks. */
 size_t      eq_row_size(int type, int64_t ne0);
 /* The SIMD flavour compiled in: "avx2", "avx512", "neon", "wasm-simd128" or "scalar". */

@@ -11,9 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* 1 when eq_quantize_rows can produce `type` (F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K..Q6_K). */
-int eq_quantize_supported(int type);
+#include "edgeq_quantize.h"   /* EQ_FTYPE_*, eq_quantize_supported, eq_ftype_from_name/_name */
 
 /* Quantize nrows rows of n_per_row floats from src into dst (nrows * eq_row_size(type,
  * n_per_row) bytes). imatrix: n_per_row importance weights shared by all rows, or NULL.
@@ -25,20 +23,6 @@ size_t eq_quantize_rows(int type, const float *src, void *dst, int64_t nrows, in
 
 /* ---- file types and the per-tensor type choice (llama-quant.cpp's rules) ---- */
 
-/* llama_ftype values, as stored in general.file_type. */
-enum {
-    EQ_FTYPE_ALL_F32 = 0, EQ_FTYPE_MOSTLY_F16 = 1, EQ_FTYPE_MOSTLY_Q4_0 = 2, EQ_FTYPE_MOSTLY_Q4_1 = 3,
-    EQ_FTYPE_MOSTLY_Q8_0 = 7, EQ_FTYPE_MOSTLY_Q5_0 = 8, EQ_FTYPE_MOSTLY_Q5_1 = 9,
-    EQ_FTYPE_MOSTLY_Q2_K = 10, EQ_FTYPE_MOSTLY_Q3_K_S = 11, EQ_FTYPE_MOSTLY_Q3_K_M = 12,
-    EQ_FTYPE_MOSTLY_Q3_K_L = 13, EQ_FTYPE_MOSTLY_Q4_K_S = 14, EQ_FTYPE_MOSTLY_Q4_K_M = 15,
-    EQ_FTYPE_MOSTLY_Q5_K_S = 16, EQ_FTYPE_MOSTLY_Q5_K_M = 17, EQ_FTYPE_MOSTLY_Q6_K = 18,
-    EQ_FTYPE_MOSTLY_BF16 = 32
-};
-
-/* "Q4_K_M" (case-insensitive; also llama-quantize's aliases Q3_K, Q4_K, Q5_K) -> EQ_FTYPE_*;
- * -1 when unknown or not supported here. */
-int         eq_ftype_from_name(const char *name);
-const char *eq_ftype_name(int ftype);          /* canonical name, "?" when unknown */
 int         eq_ftype_default_type(int ftype);  /* EQ_TYPE_* of the mixture's base, -1 when unknown */
 
 typedef struct {

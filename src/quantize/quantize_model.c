@@ -2,7 +2,7 @@
  * tensor (a slab of rows at a time) through dequantize -> quantize -> writer. Everything
  * that can be checked before writing (types, requantization, the importance matrix) is
  * checked before the output file is created. */
-#include "quantize/quantize_model.h"
+#include "edgeq_quantize.h"
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
 #include "quant/quant.h"

@@ -4,7 +4,8 @@
 
 #include <stddef.h>
 
-/* aligned_alloc(align, n rounded up to align); free() releases it. */
+/* aligned_alloc(align, n rounded up to align); free() releases it. On wasm32 a block of 1 MiB
+ * or more is only 8-byte aligned (see memory.c): wasm loads have no alignment requirement. */
 void *eq_aligned_alloc(size_t align, size_t n);
 
 #endif

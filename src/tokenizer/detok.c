@@ -64,23 +64,33 @@ size_t eq_utf8_repair(const void *src, size_t n, char *out) {
 }
 
 int eq_detok_push_vocab(eq_detok *d, const eq_vocab *v, eq_token t, char *buf, int cap) {
-    if (!d || cap < 0 || (!buf && cap > 0)) return -1;
-    if (d->n_pending < 0 || d->n_pending > (int)sizeof d->pending) d->n_pending = 0;
-    if (!v) return -1;
+    if (!d || cap < 0 || (!buf && cap > 0) || !v) return -1;
     /* control tokens (end of turn, ...) render as nothing: this is text for people */
     int plen = eq_vocab_piece(v, t, 0, NULL, 0);
     if (plen < 0) return -1;
+    char small[256];
+    char *piece = plen <= (int)sizeof small ? small : malloc((size_t)plen);
+    if (!piece) return -1;
+    eq_vocab_piece(v, t, 0, piece, plen);
+    int ret = eq_detok_push_bytes(d, piece, plen, buf, cap);
+    if (piece != small) free(piece);
+    return ret;
+}
+
+int eq_detok_push_bytes(eq_detok *d, const char *piece, int plen, char *buf, int cap) {
+    if (!d || cap < 0 || (!buf && cap > 0) || plen < 0 || (!piece && plen > 0)) return -1;
+    if (d->n_pending < 0 || d->n_pending > (int)sizeof d->pending) d->n_pending = 0;
     size_t n = (size_t)d->n_pending + (size_t)plen;
     uint8_t small[256];
     uint8_t *all = n <= sizeof small ? small : malloc(n);
     if (!all) return -1;
     memcpy(all, d->pending, (size_t)d->n_pending);
-    eq_vocab_piece(v, t, 0, (char *)all + d->n_pending, plen);
+    if (plen) memcpy(all + d->n_pending, piece, (size_t)plen);
     size_t used;
     size_t need = convert(all, n, 0, NULL, &used);
     int ret = need > (size_t)INT_MAX ? -1 : (int)need;
     if (ret >= 0 && need <= (size_t)cap) {
-        convert(all, n, 0, buf, &used);
+        convert(all, n, 0, (char *)buf, &used);
         d->n_pending = (int)(n - used);   /* at most 3 bytes: an unfinished sequence */
         memcpy(d->pending, all + used, (size_t)d->n_pending);
     }
@@ -89,12 +99,12 @@ int eq_detok_push_vocab(eq_detok *d, const eq_vocab *v, eq_token t, char *buf, i
     return ret;
 }
 
-int eq_detok_flush(eq_detok *d, char *buf, int cap) {
-    if (!d || cap < 0 || (!buf && cap > 0)) return -1;
+int eq_detok_flush(eq_detok *d, char *buf, size_t cap) {
+    if (!d || (!buf && cap > 0)) return -1;
     if (d->n_pending < 0 || d->n_pending > (int)sizeof d->pending) d->n_pending = 0;
     size_t used;
     size_t need = convert((const uint8_t *)d->pending, (size_t)d->n_pending, 1, NULL, &used);
-    if (need > (size_t)cap) return (int)need;
+    if (need > cap) return (int)need;
     convert((const uint8_t *)d->pending, (size_t)d->n_pending, 1, buf, &used);
     d->n_pending = 0;
     return (int)need;

@@ -17,5 +17,7 @@ size_t eq_utf8_repair(const void *src, size_t n, char *out);
 
 /* eq_detok_push (the public entry, in models/model.c) on a vocabulary: the same contract. */
 int eq_detok_push_vocab(eq_detok *d, const eq_vocab *v, eq_token t, char *buf, int cap);
+/* The same on a piece's bytes (plen of them), e.g. eq_token_to_piece's with special on. */
+int eq_detok_push_bytes(eq_detok *d, const char *piece, int plen, char *buf, int cap);
 
 #endif

@@ -1,5 +1,5 @@
 # edgeq inside another project (add_subdirectory) keeps to itself:
-#   cmake -DSRC=<edgeq source> -DBIN=<scratch build dir> [-DCC=<C compiler>] -P check.cmake
+#   cmake -DSRC=<edgeq source> -DBIN=<scratch build dir> [-DCC=<C compiler>] [-DLIB=<libedgeq.a>] -P check.cmake
 # configures tests/cmake-consumer (no build type, default options) and reads its
 # compile_commands.json: the consumer's own file gets none of edgeq's warnings, ISA or
 # sanitizer flags, definitions or optimisation level (edgeq must not pick the parent's build
@@ -58,7 +58,26 @@ foreach(flag -Wall -march=native)
   check("NOT at EQUAL -1" "edgeq's own sources lost ${flag}: ${edgeq_src}")
 endforeach()
 check("unit_tests EQUAL 0" "${unit_tests} unit test sources are built below the top level")
+
+# With -DLIB=<libedgeq.a built by the caller>: a program that links a cJSON of its own beside
+# the archive links, and each side keeps its own cJSON (own_cjson.c; compiled and run here,
+# seconds, rather than building edgeq again inside the consumer).
+if(LIB)
+  set(scratch "${BIN}/own-cjson")
+  file(MAKE_DIRECTORY "${scratch}")
+  if(NOT CC)
+    set(CC cc)
+  endif()
+  execute_process(COMMAND "${CC}" -std=c99 -Wall -Werror "-I${SRC}/include" "${SRC}/tests/cmake-consumer/own_cjson.c"
+      "${LIB}" -lm -pthread -o "${BIN}/own_cjson"
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  check("rc EQUAL 0" "a program with its own cJSON does not link with libedgeq.a:\n${out}")
+  if(rc EQUAL 0)
+    execute_process(COMMAND "${BIN}/own_cjson" "${scratch}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    check("rc EQUAL 0" "own_cjson:\n${out}")
+  endif()
+endif()
 message("cmake-consumer: ${pass} passed, ${fail} failed")
 if(fail)
-  message(FATAL_ERROR "edgeq leaks into a project that add_subdirectory()s it")
+  message(FATAL_ERROR "edgeq leaks into a project that builds or links it")
 endif()

@@ -8,8 +8,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int mode = 0; mode < 2; mode++) {
         eq_model_params mp = eq_model_default_params();
         mp.vocab_only = mode;  /* vocab-only skips tensor allocation: exercise both paths */
-        eq_loader *l = eq_loader_new(&mp, 1);
-        if (!l) return 0;
+        eq_loader *l;
+        if (eq_loader_new(&mp, 1, &l, NULL, 0)) return 0;
         if (mode == 0) eq_loader_set_part_size(l, 0, size);
         size_t chunk = mode ? 17 : size;
         eq_status st = EQ_OK;

@@ -196,7 +196,7 @@ test('sampling options, stop strings, maxTokens', async () => {
   const cut = await collect(llm.complete(PROMPTS[0], { temperature: 0, maxTokens: N, stop: [stopAt] }));
   assert.equal(cut, full.slice(0, full.indexOf(stopAt)));
   assert.equal(await collect(llm.complete(PROMPTS[0], { temperature: 0, maxTokens: 0 })), '');
-  await rejectsWith(collect(llm.complete(PROMPTS[0], { temperature: Number.NaN, maxTokens: 2 })), 'ARG');
+  await rejectsWith(collect(llm.complete(PROMPTS[0], { temperature: Number.NaN, maxTokens: 2 })), 'ARG', /temp/);
 });
 
 test('chat completions (OpenAI shape), streamed and not', async () => {

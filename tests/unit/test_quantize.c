@@ -5,7 +5,7 @@
 #include "eqtest.h"
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
-#include "quantize/quantize_model.h"
+#include "edgeq_quantize.h"
 #include "quant/quant.h"
 #include "quant/quantize.h"
 

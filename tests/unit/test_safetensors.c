@@ -5,7 +5,7 @@
 #include "eqtest.h"
 #include "format/json.h"
 #include "format/safetensors.h"
-#include "format/hf_convert.h"
+#include "edgeq_quantize.h"
 #include "quant/quant.h"
 
 #include <stdint.h>
@@ -188,19 +188,23 @@ static void test_files(void) {
     /* the converter: no config.json, then an unsupported architecture; never an output file */
     char out[520];
     snprintf(out, sizeof out, "%s/out.gguf", dir);
-    CHECK(eq_hf_convert(dir, out, EQ_HF_OUTTYPE_AUTO, err, sizeof err) != EQ_OK && strstr(err, "config.json"));
+    CHECK(eq_hf_convert(dir, out, NULL, err, sizeof err) != EQ_OK && strstr(err, "config.json"));
     snprintf(path, sizeof path, "%s/config.json", dir);
     const char *cfg = "{\"architectures\":[\"MambaForCausalLM\"],\"hidden_size\":64}";
     write_file(path, cfg, strlen(cfg));
-    CHECK(eq_hf_convert(dir, out, EQ_HF_OUTTYPE_AUTO, err, sizeof err) == EQ_ERR_UNSUPPORTED && strstr(err, "MambaForCausalLM"));
+    CHECK(eq_hf_convert(dir, out, NULL, err, sizeof err) == EQ_ERR_UNSUPPORTED && strstr(err, "MambaForCausalLM"));
     cfg = "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":\"64\"}";
     write_file(path, cfg, strlen(cfg));
-    CHECK(eq_hf_convert(dir, out, EQ_HF_OUTTYPE_AUTO, err, sizeof err) == EQ_ERR_FORMAT && strstr(err, "hidden_size"));
+    CHECK(eq_hf_convert(dir, out, NULL, err, sizeof err) == EQ_ERR_FORMAT && strstr(err, "hidden_size"));
     cfg = "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":1,"
           "\"vocab_size\":8,\"intermediate_size\":16}";
     write_file(path, cfg, strlen(cfg));
     /* the shards hold tensors "a" and "b", which are no llama weights */
-    CHECK(eq_hf_convert(dir, out, EQ_HF_OUTTYPE_AUTO, err, sizeof err) == EQ_ERR_UNSUPPORTED && strstr(err, "'a'"));
+    CHECK(eq_hf_convert(dir, out, NULL, err, sizeof err) == EQ_ERR_UNSUPPORTED && strstr(err, "'a'"));
+    eq_hf_convert_params cp = eq_hf_convert_default_params();
+    CHECK(cp.outtype == EQ_HF_OUTTYPE_AUTO && !cp.warn && !cp.on_temp);
+    cp.outtype = EQ_TYPE_Q4_0;   /* not an output type the script offers */
+    CHECK(eq_hf_convert(dir, out, &cp, err, sizeof err) == EQ_ERR_ARG && strstr(err, "q8_0"));
     struct stat sb;
     CHECK(stat(out, &sb) != 0);
     snprintf(path, sizeof path, "%s.tmp", out);

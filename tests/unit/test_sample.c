@@ -19,6 +19,24 @@ static eq_sampler_params plain_params(void) {
     return p;
 }
 
+/* A sampler that must be created (a failure is reported and gives NULL). */
+static eq_sampler *new_sampler(const eq_sampler_params *p, int n_vocab) {
+    eq_sampler *s = NULL;
+    char err[128];
+    eq_status st = eq_sampler_new(p, n_vocab, &s, err, sizeof err);
+    CHECKF(st == EQ_OK && s, "eq_sampler_new: %s", err);
+    return s;
+}
+
+/* eq_sampler_new refuses: EQ_ERR_ARG, *out NULL, the message names `param` */
+static int refused(const eq_sampler_params *p, int n_vocab, const char *param) {
+    eq_sampler *s = (eq_sampler *)p;   /* any non-NULL value: must come back NULL */
+    char err[128] = "";
+    eq_status st = eq_sampler_new(p, n_vocab, &s, err, sizeof err);
+    if (st == EQ_OK) eq_sampler_free(s);
+    return st == EQ_ERR_ARG && s == NULL && strstr(err, param) != NULL;
+}
+
 /* Draw n times; counts[id]++ */
 static void draw_many(eq_sampler *s, const float *logits, int n, int *counts, int n_vocab) {
     memset(counts, 0, sizeof(int) * (size_t)n_vocab);
@@ -33,17 +51,21 @@ static void test_params(void) {
     CHECK(fabsf(d.temp - 0.8f) < 1e-6f && d.top_k == 40 && fabsf(d.top_p - 0.95f) < 1e-6f);
     CHECK(fabsf(d.min_p - 0.05f) < 1e-6f && d.repeat_penalty == 1.0f && d.repeat_last_n == 64);
 
-    CHECK(eq_sampler_new(&d, 0) == NULL);
-    CHECK(eq_sampler_new(&d, -5) == NULL);
-    eq_sampler_params b = d; b.temp = NAN;            CHECK(eq_sampler_new(&b, 10) == NULL);
-    b = d; b.temp = INFINITY;                         CHECK(eq_sampler_new(&b, 10) == NULL);
-    b = d; b.top_p = NAN;                             CHECK(eq_sampler_new(&b, 10) == NULL);
-    b = d; b.min_p = NAN;                             CHECK(eq_sampler_new(&b, 10) == NULL);
-    b = d; b.repeat_penalty = NAN;                    CHECK(eq_sampler_new(&b, 10) == NULL);
-    b = d; b.repeat_penalty = 0.0f;                   CHECK(eq_sampler_new(&b, 10) == NULL);
-    b = d; b.repeat_last_n = -1;                      CHECK(eq_sampler_new(&b, 10) == NULL);
+    /* a refusal is EQ_ERR_ARG, no sampler, and a message naming the parameter */
+    CHECK(refused(&d, 0, "n_vocab"));
+    CHECK(refused(&d, -5, "n_vocab"));
+    eq_sampler_params b = d; b.temp = NAN;            CHECK(refused(&b, 10, "temp"));
+    b = d; b.temp = INFINITY;                         CHECK(refused(&b, 10, "temp"));
+    b = d; b.top_p = NAN;                             CHECK(refused(&b, 10, "top_p"));
+    b = d; b.min_p = NAN;                             CHECK(refused(&b, 10, "min_p"));
+    b = d; b.repeat_penalty = NAN;                    CHECK(refused(&b, 10, "repeat_penalty"));
+    b = d; b.repeat_penalty = 0.0f;                   CHECK(refused(&b, 10, "repeat_penalty"));
+    b = d; b.repeat_last_n = -1;                      CHECK(refused(&b, 10, "repeat_last_n"));
+    CHECK(eq_sampler_new(&d, 10, NULL, NULL, 0) == EQ_ERR_ARG);   /* no out pointer */
 
-    eq_sampler *s = eq_sampler_new(NULL, 10);   /* NULL params = defaults */
+    eq_sampler *s = (eq_sampler *)&d;   /* overwritten: NULL on failure, the sampler on success */
+    char err[128] = "stale";
+    CHECK(eq_sampler_new(NULL, 10, &s, err, sizeof err) == EQ_OK && err[0] == 0);   /* NULL params = defaults */
     CHECK(s != NULL);
     CHECK(eq_sampler_sample(s, NULL) == -1);
     CHECK(eq_sampler_sample(NULL, NULL) == -1);
@@ -58,7 +80,7 @@ static void test_params(void) {
 static void test_greedy(void) {
     float l[8] = { 0.1f, 2.0f, -1.0f, 3.5f, 3.4f, 0.0f, -7.0f, 1.0f };
     eq_sampler_params p = greedy_params();
-    eq_sampler *s = eq_sampler_new(&p, 8);
+    eq_sampler *s = new_sampler(&p, 8);
     CHECK(eq_sampler_sample(s, l) == 3);
     float tie[8] = { 1.0f, 5.0f, 5.0f, 5.0f, 0, 0, 0, 0 };
     CHECK(eq_sampler_sample(s, tie) == 1);   /* ties: lowest id */
@@ -69,7 +91,7 @@ static void test_greedy(void) {
     for (int seed = 0; seed < 50; seed++) {
         eq_sampler_params q = eq_sampler_default_params();
         q.top_k = 1; q.temp = 5.0f; q.top_p = 1.0f; q.min_p = 0.0f; q.seed = (uint64_t)seed;
-        eq_sampler *t = eq_sampler_new(&q, 8);
+        eq_sampler *t = new_sampler(&q, 8);
         for (int i = 0; i < 20; i++) ok &= eq_sampler_sample(t, l) == 3;
         ok &= eq_sampler_sample(t, tie) == 1;
         eq_sampler_free(t);
@@ -81,7 +103,7 @@ static void test_greedy(void) {
     static float big[NV];
     for (int i = 0; i < NV; i++) big[i] = (float)((i * 7919) % 1000) / 100.0f;
     big[123457] = 50.0f;
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     CHECK(eq_sampler_sample(s, big) == 123457);
     eq_sampler_free(s);
 }
@@ -92,9 +114,9 @@ static void test_seed(void) {
     for (int i = 0; i < NV; i++) l[i] = sinf((float)i) * 2.0f;
     eq_sampler_params p = plain_params();
     p.seed = 42;
-    eq_sampler *a = eq_sampler_new(&p, NV), *b = eq_sampler_new(&p, NV);
+    eq_sampler *a = new_sampler(&p, NV), *b = new_sampler(&p, NV);
     p.seed = 43;
-    eq_sampler *c = eq_sampler_new(&p, NV);
+    eq_sampler *c = new_sampler(&p, NV);
     eq_token sa[N], sb[N], sc[N];
     for (int i = 0; i < N; i++) {
         sa[i] = eq_sampler_sample(a, l);
@@ -112,7 +134,7 @@ static void test_seed(void) {
 
     /* default chain (top-k, top-p, min-p, temp 0.8) is reproducible too */
     eq_sampler_params d = eq_sampler_default_params();
-    a = eq_sampler_new(&d, NV); b = eq_sampler_new(&d, NV);
+    a = new_sampler(&d, NV); b = new_sampler(&d, NV);
     same = 1;
     for (int i = 0; i < N; i++) same &= eq_sampler_sample(a, l) == eq_sampler_sample(b, l);
     CHECK(same);
@@ -138,7 +160,7 @@ static void test_distribution(void) {
     for (int i = 0; i < NV; i++) z += exp(l[i]);
     for (int i = 0; i < NV; i++) prob[i] = exp(l[i]) / z;
     eq_sampler_params p = plain_params();
-    eq_sampler *s = eq_sampler_new(&p, NV);
+    eq_sampler *s = new_sampler(&p, NV);
     draw_many(s, l, N, counts, NV);
     /* 5 degrees of freedom: P(chi2 > 25) ~ 1.4e-4; the seed is fixed so this is deterministic */
     double x = chi2(counts, prob, NV, N);
@@ -147,7 +169,7 @@ static void test_distribution(void) {
 
     /* temperature 2 flattens: p ~ exp(l / 2) */
     p.temp = 2.0f;
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     z = 0;
     for (int i = 0; i < NV; i++) z += exp(l[i] / 2.0);
     for (int i = 0; i < NV; i++) prob[i] = exp(l[i] / 2.0) / z;
@@ -163,7 +185,7 @@ static void test_top_k(void) {
     int counts[NV];
     eq_sampler_params p = plain_params();
     p.top_k = 3;   /* ids 5, 4, 9 */
-    eq_sampler *s = eq_sampler_new(&p, NV);
+    eq_sampler *s = new_sampler(&p, NV);
     draw_many(s, l, N, counts, NV);
     int outside = 0;
     for (int i = 0; i < NV; i++) if (i != 5 && i != 4 && i != 9) outside += counts[i];
@@ -185,7 +207,7 @@ static void test_top_p(void) {
     eq_sampler_params p = plain_params();
     /* cumulative: 0.5 (id2), 0.75 (id1), 0.875 (id4), ...: top_p 0.7 keeps {2, 1} */
     p.top_p = 0.7f;
-    eq_sampler *s = eq_sampler_new(&p, NV);
+    eq_sampler *s = new_sampler(&p, NV);
     draw_many(s, l, N, counts, NV);
     CHECK(counts[0] == 0 && counts[3] == 0 && counts[4] == 0);
     CHECK(counts[2] > 0 && counts[1] > 0);
@@ -195,7 +217,7 @@ static void test_top_p(void) {
 
     /* 0.8 crosses at id4: keeps {2, 1, 4} */
     p.top_p = 0.8f;
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     draw_many(s, l, N, counts, NV);
     CHECK(counts[0] == 0 && counts[3] == 0);
     CHECK(counts[2] > 0 && counts[1] > 0 && counts[4] > 0);
@@ -203,7 +225,7 @@ static void test_top_p(void) {
 
     /* tiny top_p still keeps the best token */
     p.top_p = 0.0f;
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     draw_many(s, l, 200, counts, NV);
     CHECK(counts[2] == 200);
     eq_sampler_free(s);
@@ -211,7 +233,7 @@ static void test_top_p(void) {
     /* top-p is measured after top-k: with top-k 2 the set {2, 1} renormalises to 2/3, 1/3 and
      * top_p 0.6 keeps only id 2 */
     p.top_p = 0.6f; p.top_k = 2;
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     draw_many(s, l, 500, counts, NV);
     CHECK(counts[2] == 500);
     eq_sampler_free(s);
@@ -226,12 +248,12 @@ static void test_top_p(void) {
     static int cb[NB];
     p = plain_params();
     p.top_p = 0.45f;  /* the pair holds 0.5: the tail is cut */
-    s = eq_sampler_new(&p, NB);
+    s = new_sampler(&p, NB);
     draw_many(s, big, 2000, cb, NB);
     CHECK(cb[10] + cb[3000] == 2000);
     eq_sampler_free(s);
     p.top_p = 0.9f;   /* needs ~3200 tail tokens (1/8000 each): lowest ids first among equals */
-    s = eq_sampler_new(&p, NB);
+    s = new_sampler(&p, NB);
     draw_many(s, big, 1000, cb, NB);
     int tail_hi = 0, tail_lo = 0;
     for (int i = 0; i < NB; i++) {
@@ -249,7 +271,7 @@ static void test_min_p(void) {
     int counts[NV];
     eq_sampler_params p = plain_params();
     p.min_p = 0.25f;   /* keeps ids 0, 1, 4 */
-    eq_sampler *s = eq_sampler_new(&p, NV);
+    eq_sampler *s = new_sampler(&p, NV);
     draw_many(s, l, N, counts, NV);
     CHECK(counts[2] == 0 && counts[3] == 0);
     CHECK(counts[0] > 0 && counts[1] > 0 && counts[4] > 0);
@@ -257,13 +279,13 @@ static void test_min_p(void) {
 
     p.min_p = 0.1f;    /* keeps all but id 3 */
     p.top_k = 4;       /* sorted path */
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     draw_many(s, l, N, counts, NV);
     CHECK(counts[3] == 0 && counts[2] > 0);
     eq_sampler_free(s);
 
     p.min_p = 2.0f; p.top_k = 0;   /* nothing qualifies: the best stays */
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     draw_many(s, l, 100, counts, NV);
     CHECK(counts[0] == 100);
     eq_sampler_free(s);
@@ -274,7 +296,7 @@ static void test_penalty(void) {
     eq_sampler_params p = greedy_params();
     p.repeat_penalty = 1.5f;
     p.repeat_last_n = 3;
-    eq_sampler *s = eq_sampler_new(&p, 4);
+    eq_sampler *s = new_sampler(&p, 4);
     CHECK(eq_sampler_sample(s, l) == 1);
     eq_sampler_accept(s, 1);                 /* 2.0 / 1.5 = 1.33 < 1.8 */
     CHECK(eq_sampler_sample(s, l) == 2);
@@ -291,7 +313,7 @@ static void test_penalty(void) {
 
     /* negative logits are multiplied: a penalised -1 falls below an unpenalised -1.2 */
     float n[3] = { -1.0f, -1.2f, -5.0f };
-    s = eq_sampler_new(&p, 3);
+    s = new_sampler(&p, 3);
     CHECK(eq_sampler_sample(s, n) == 0);
     eq_sampler_accept(s, 0);
     CHECK(eq_sampler_sample(s, n) == 1);
@@ -299,7 +321,7 @@ static void test_penalty(void) {
 
     /* repeat_penalty 1 is off */
     p.repeat_penalty = 1.0f;
-    s = eq_sampler_new(&p, 4);
+    s = new_sampler(&p, 4);
     eq_sampler_accept(s, 1);
     CHECK(eq_sampler_sample(s, l) == 1);
     eq_sampler_free(s);
@@ -309,12 +331,12 @@ static void test_hostile(void) {
     enum { NV = 8 };
     float l[NV] = { NAN, 1.0f, INFINITY, -INFINITY, NAN, 3.0f, INFINITY, 0.0f };
     eq_sampler_params p = greedy_params();
-    eq_sampler *s = eq_sampler_new(&p, NV);
+    eq_sampler *s = new_sampler(&p, NV);
     CHECK(eq_sampler_sample(s, l) == 2);           /* +inf wins, lowest id */
     eq_sampler_free(s);
 
     p = eq_sampler_default_params();
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     int ok = 1;
     for (int i = 0; i < 200; i++) {
         eq_token t = eq_sampler_sample(s, l);
@@ -327,7 +349,7 @@ static void test_hostile(void) {
     for (int i = 0; i < NV; i++) { allnan[i] = NAN; allneg[i] = -INFINITY; }
     p = plain_params();
     p.top_p = 0.9f; p.min_p = 0.1f;
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     eq_token a = eq_sampler_sample(s, allnan), b = eq_sampler_sample(s, allneg);
     CHECK(a >= 0 && a < NV && b >= 0 && b < NV);
     float one_nan[NV] = { 1, 1, 1, NAN, 1, 1, 1, 1 };
@@ -340,14 +362,14 @@ static void test_hostile(void) {
     float huge[3] = { 3e38f, -3e38f, 2.9e38f };
     p = plain_params();
     p.temp = 1e-6f;
-    s = eq_sampler_new(&p, 3);
+    s = new_sampler(&p, 3);
     CHECK(eq_sampler_sample(s, huge) == 0);
     eq_sampler_free(s);
 
     /* penalty on +inf / FLT_MAX-sized logits */
     p = greedy_params();
     p.repeat_penalty = 1.3f;
-    s = eq_sampler_new(&p, NV);
+    s = new_sampler(&p, NV);
     eq_sampler_accept(s, 2);
     eq_token t = eq_sampler_sample(s, l);
     CHECK(t >= 0 && t < NV);

@@ -152,7 +152,8 @@ int main(void) {
     for (size_t start = 0; start < 2 * N_CHUNKS; start += 3) {   /* a few different chunkings */
         watch w = {.file = files, .fail_at = -1};
         parse_layout(&w, files);
-        eq_loader *l = eq_loader_new(NULL, N_PARTS);
+        eq_loader *l = NULL;
+        CHECK(!eq_loader_new(NULL, N_PARTS, &l, NULL, 0));
         eq_loader_set_upload(l, on_upload, &w);
         CHECKF(!feed_all(l, &w, files, start % N_CHUNKS, start >= N_CHUNKS), "%s", eq_loader_errmsg(l));
         int once = 1;
@@ -169,7 +170,8 @@ int main(void) {
     {   /* the whole of each part in one call: every tensor of it in that call */
         watch w = {.file = files, .fail_at = -1};
         parse_layout(&w, files);
-        eq_loader *l = eq_loader_new(NULL, N_PARTS);
+        eq_loader *l = NULL;
+        CHECK(!eq_loader_new(NULL, N_PARTS, &l, NULL, 0));
         eq_loader_set_upload(l, on_upload, &w);
         for (int p = 0; p < N_PARTS; p++) {
             w.before[p] = 0;
@@ -186,7 +188,8 @@ int main(void) {
     {   /* a failing hook fails the load, names the tensor, and stays failed */
         watch w = {.file = files, .fail_at = 2};
         parse_layout(&w, files);
-        eq_loader *l = eq_loader_new(NULL, N_PARTS);
+        eq_loader *l = NULL;
+        CHECK(!eq_loader_new(NULL, N_PARTS, &l, NULL, 0));
         eq_loader_set_upload(l, on_upload, &w);
         eq_status st = feed_all(l, &w, files, 0, 1);
         CHECKF(st == EQ_ERR_NOMEM && strstr(eq_loader_errmsg(l), "device out of memory") &&
@@ -201,7 +204,8 @@ int main(void) {
         parse_layout(&w, files);
         eq_model_params mp = eq_model_default_params();
         mp.vocab_only = 1;
-        eq_loader *l = eq_loader_new(&mp, N_PARTS);
+        eq_loader *l = NULL;
+        CHECK(!eq_loader_new(&mp, N_PARTS, &l, NULL, 0));
         eq_loader_set_upload(l, on_upload, &w);
         CHECK(!feed_all(l, &w, files, 1, 0) && w.n_calls == 0);
         eq_loader_free(l);

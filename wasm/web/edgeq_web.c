@@ -7,13 +7,12 @@
  * aborts or exits. Whoever allocates frees: every *_new has its *_free.
  */
 #include <edgeq.h>
-#include "quantize/quantize_model.h"   /* internal: the web module is part of the project */
-#include "quant/quant.h"
-#include "quant/quantize.h"
+#include <edgeq_quantize.h>
 
 #include <emscripten/emscripten.h>
 #include <malloc.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +40,12 @@ EXPORT double eqw_heap_used(void) { return (double)mallinfo().uordblks; }
 
 /* ---- streamed loading ------------------------------------------------------------------- */
 
-EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only) {
+/* Returns the loader or NULL (the status in *st, the message in eqw_errmsg). */
+EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only, int *st) {
     eq_model_params p = eq_model_default_params();
     p.vocab_only = vocab_only;
-    eq_loader *l = eq_loader_new(&p, n_parts);
-    if (!l) snprintf(g_err, sizeof g_err, n_parts < 1 ? "bad part count %d" : "out of memory", n_parts);
+    eq_loader *l = NULL;
+    *st = eq_loader_new(&p, n_parts, &l, g_err, sizeof g_err);
     return l;
 }
 
@@ -106,8 +106,6 @@ EXPORT int eqw_model_tensor_info(const eq_model *m, int i, const char **name, co
 EXPORT int eqw_token_bos(const eq_model *m) { return eq_token_bos(m); }
 EXPORT int eqw_token_eos(const eq_model *m) { return eq_token_eos(m); }
 EXPORT int eqw_token_eot(const eq_model *m) { return eq_token_eot(m); }
-EXPORT int eqw_token_is_eog(const eq_model *m, int t) { return eq_token_is_eog(m, t); }
-EXPORT int eqw_add_bos(const eq_model *m) { return eq_add_bos(m); }
 EXPORT const char *eqw_chat_template_name(const eq_model *m) { return eq_chat_template_name(m); }
 
 /* ---- tokenizer ---------------------------------------------------------------------------- */
@@ -117,17 +115,9 @@ EXPORT int eqw_tokenize(const eq_model *m, const char *text, size_t len, int add
     return eq_tokenize(m, text, len, add_special, parse_special, out, cap, n_out);
 }
 
-EXPORT int eqw_token_to_piece(const eq_model *m, int t, int special, char *buf, int cap) {
+EXPORT int eqw_token_to_piece(const eq_model *m, int t, int special, char *buf, size_t cap) {
     return eq_token_to_piece(m, t, special, buf, cap);
 }
-
-EXPORT eq_detok *eqw_detok_new(void) { return calloc(1, sizeof(eq_detok)); }
-EXPORT void eqw_detok_free(eq_detok *d) { free(d); }
-EXPORT void eqw_detok_reset(eq_detok *d) { memset(d, 0, sizeof *d); }
-EXPORT int eqw_detok_push(eq_detok *d, const eq_model *m, int t, char *buf, int cap) {
-    return eq_detok_push(d, m, t, buf, cap);
-}
-EXPORT int eqw_detok_flush(eq_detok *d, char *buf, int cap) { return eq_detok_flush(d, buf, cap); }
 
 /* ---- chat templates ----------------------------------------------------------------------- */
 
@@ -208,12 +198,7 @@ EXPORT void eqw_ctx_free(eqw_ctx *w) {
 EXPORT atomic_int *eqw_ctx_abort_flag(eqw_ctx *w) { return &w->abort; }
 EXPORT const char *eqw_ctx_errmsg(const eqw_ctx *w) { return eq_ctx_errmsg(w->ctx); }
 EXPORT int eqw_ctx_n_ctx(const eqw_ctx *w) { return eq_ctx_n_ctx(w->ctx); }
-EXPORT int eqw_ctx_n_past(const eqw_ctx *w) { return eq_ctx_n_past(w->ctx); }
 EXPORT int eqw_ctx_truncate(eqw_ctx *w, int n_past) { return eq_ctx_truncate(w->ctx, n_past); }
-EXPORT int eqw_decode(eqw_ctx *w, const eq_token *tokens, int n) {
-    atomic_store(&w->abort, 0);
-    return eq_decode(w->ctx, tokens, n);
-}
 EXPORT const float *eqw_ctx_logits(const eqw_ctx *w) { return eq_ctx_logits(w->ctx); }
 
 /* ---- sampling ----------------------------------------------------------------------------- */
@@ -227,39 +212,78 @@ static int seed_of(double d, uint64_t *out) {
     return 0;
 }
 
-/* seed: see seed_of. A caller without one draws a fresh one (js/src/engine.js uses
- * crypto.getRandomValues) so that unseeded replies differ; a bad one is refused rather than
- * quietly made 0, which made every reply the same. */
-EXPORT eq_sampler *eqw_sampler_new(int n_vocab, float temp, int top_k, float top_p, float min_p,
-                                   float repeat_penalty, int repeat_last_n, double seed) {
-    uint64_t sv;
-    if (!seed_of(seed, &sv)) {
+/* ---- generation (eq_gen) -------------------------------------------------------------------
+ * js/src/engine.js drives one eq_gen per context with eqw_gen_step, returning to the event loop
+ * between steps. Stop strings travel as one buffer of bytes (UTF-8) and their lengths. */
+
+/* Returns the generation or NULL: the status in *st, the message in eqw_errmsg. max_tokens < 0:
+ * no limit. */
+EXPORT eq_gen *eqw_gen_start(eqw_ctx *w, const eq_token *prompt, int n, float temp, int top_k, float top_p,
+                             float min_p, float repeat_penalty, int repeat_last_n, double seed, int max_tokens,
+                             const char *stops, const int *stop_lens, int n_stop, int n_batch, int reuse_prefix,
+                             int ignore_eos, int *st) {
+    eq_gen_params p = eq_gen_default_params();
+    if (!seed_of(seed, &p.sp.seed)) {
         snprintf(g_err, sizeof g_err, "bad seed %g: an integer is needed", seed);
+        *st = EQ_ERR_ARG;
         return NULL;
     }
-    eq_sampler_params p = eq_sampler_default_params();
-    p.temp = temp;
-    p.top_k = top_k;
-    p.top_p = top_p;
-    p.min_p = min_p;
-    p.repeat_penalty = repeat_penalty;
-    p.repeat_last_n = repeat_last_n;
-    p.seed = sv;
-    eq_sampler *s = eq_sampler_new(&p, n_vocab);
-    if (!s) snprintf(g_err, sizeof g_err, "bad sampling parameters");
-    return s;
+    p.sp.temp = temp;
+    p.sp.top_k = top_k;
+    p.sp.top_p = top_p;
+    p.sp.min_p = min_p;
+    p.sp.repeat_penalty = repeat_penalty;
+    p.sp.repeat_last_n = repeat_last_n;
+    p.max_tokens = max_tokens;
+    p.n_batch = n_batch > 0 ? n_batch : 0;
+    p.reuse_prefix = reuse_prefix;
+    p.ignore_eos = ignore_eos;
+    const char *sv[64];
+    size_t sl[64];
+    if (n_stop < 0 || n_stop > 64) {
+        snprintf(g_err, sizeof g_err, "%d stop strings: at most 64 are allowed", n_stop);
+        *st = EQ_ERR_ARG;
+        return NULL;
+    }
+    for (int i = 0, off = 0; i < n_stop; i++) {
+        sv[i] = stops + off;
+        sl[i] = stop_lens[i] > 0 ? (size_t)stop_lens[i] : 0;
+        off += stop_lens[i] > 0 ? stop_lens[i] : 0;
+    }
+    p.stop = sv;
+    p.stop_len = sl;
+    p.n_stop = n_stop;
+    eq_gen *g = NULL;
+    *st = eq_gen_start(w->ctx, prompt, n, &p, &g, g_err, sizeof g_err);
+    return g;
 }
 
-/* Sample from the context's current logits; -1 when there are none. */
-EXPORT int eqw_sample(eq_sampler *s, const eqw_ctx *w) {
-    const float *logits = eq_ctx_logits(w->ctx);
-    if (!logits) return -1;
-    return eq_sampler_sample(s, logits);
+/* One step: out[0] the released text's address, out[1] its length (complete UTF-8), out[2]
+ * done. A decode in the step can be aborted through the context's flag, cleared first. */
+EXPORT int eqw_gen_step(eq_gen *g, eqw_ctx *w, int *out) {
+    const char *text;
+    size_t len;
+    int done;
+    atomic_store(&w->abort, 0);
+    eq_status st = eq_gen_step(g, &text, &len, &done);
+    out[0] = (int)(intptr_t)text;
+    out[1] = (int)len;
+    out[2] = done;
+    return st;
 }
 
-EXPORT void eqw_sampler_accept(eq_sampler *s, int t) { eq_sampler_accept(s, t); }
-EXPORT void eqw_sampler_reset(eq_sampler *s) { eq_sampler_reset(s); }
-EXPORT void eqw_sampler_free(eq_sampler *s) { eq_sampler_free(s); }
+/* 1 stop, 2 length, 0 not finished */
+EXPORT int eqw_gen_finish_reason(const eq_gen *g) { return eq_gen_finish_reason(g); }
+/* out: prompt tokens, cached tokens, generated tokens */
+EXPORT void eqw_gen_stats(const eq_gen *g, int *out) {
+    eq_gen_stats s;
+    eq_gen_stats_get(g, &s);
+    out[0] = s.n_prompt;
+    out[1] = s.n_cached;
+    out[2] = s.n_gen;
+}
+EXPORT const char *eqw_gen_errmsg(const eq_gen *g) { return eq_gen_errmsg(g); }
+EXPORT void eqw_gen_free(eq_gen *g) { eq_gen_free(g); }
 
 /* ---- quantization, client-side ------------------------------------------------------------
  * The same quantizer as `edgeq quantize` (llama-quantize's bytes), over callbacks instead of

@@ -53,7 +53,6 @@ function(eqw_module name lib env)
   add_executable(${name} ${EQW_DIR}/edgeq_web.c)
   target_link_libraries(${name} PRIVATE ${lib})
   eq_target_options(${name})
-  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)  # quantize_model.h
   target_compile_options(${name} PRIVATE ${ARGN})
   target_link_options(${name} PRIVATE ${EQW_LINK} ${ARGN} -sENVIRONMENT=${env})
   set_target_properties(${name} PROPERTIES SUFFIX ".js" LINK_DEPENDS ${EQW_DIR}/web.cmake)

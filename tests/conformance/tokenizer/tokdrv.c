@@ -3,7 +3,9 @@
  * test-tokenizer-0 does (add_special = false, parse_special = false) and compares.
  *
  *   tokdrv VOCAB.gguf INP OUT [add_special parse_special]   -> "N passed, N failed"
- *   tokdrv VOCAB.gguf -t TEXT_FILE [add_special parse_special]  -> ids of the whole file */
+ *   tokdrv VOCAB.gguf -t TEXT_FILE [add_special parse_special]  -> ids of the whole file
+ *   tokdrv VOCAB.gguf --pieces  -> "n_vocab bos eos eot add_bos", then "id is_eog piece
+ *                                  piece_special" per token (llama_ref.c --pieces prints the same) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +42,26 @@ static int tokenize(const eq_vocab *v, const char *s, size_t n, int as, int ps, 
     return got;
 }
 
+static void put_escaped(const char *s, int n) {
+    for (int i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '\\') printf("\\x%02x", c);
+        else putchar(c);
+    }
+}
+
+static void piece(const eq_vocab *v, eq_token t, int special) {
+    static char buf[1 << 16];
+    int n = eq_vocab_token_to_piece(v, t, special, buf, (int)sizeof buf);
+    if (n < 0 || n > (int)sizeof buf) { printf("<bad piece: %d>", n); return; }
+    put_escaped(buf, n);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: %s VOCAB INP OUT | VOCAB -t FILE\n", argv[0]); return 2; }
+    if (argc < 3 || (argc < 4 && strcmp(argv[2], "--pieces"))) {
+        fprintf(stderr, "usage: %s VOCAB INP OUT | VOCAB -t FILE | VOCAB --pieces\n", argv[0]);
+        return 2;
+    }
     char err[256];
     eq_gguf *g;
     if (eq_gguf_read_file(argv[1], NULL, NULL, &g, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 2; }
@@ -49,6 +69,19 @@ int main(int argc, char **argv) {
     if (eq_vocab_load(g, &v, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 2; }
     eq_gguf_free(g);
     int as = argc > 5 ? atoi(argv[4]) : 0, ps = argc > 5 ? atoi(argv[5]) : 0;
+    if (!strcmp(argv[2], "--pieces")) {
+        int nv = eq_vocab_n_tokens(v);
+        printf("%d %d %d %d %d\n", nv, eq_vocab_bos(v), eq_vocab_eos(v), eq_vocab_eot(v), eq_vocab_add_bos(v));
+        for (eq_token t = 0; t < nv; t++) {
+            printf("%d %d ", t, eq_vocab_is_eog(v, t));
+            piece(v, t, 0);
+            putchar(' ');
+            piece(v, t, 1);
+            putchar('\n');
+        }
+        eq_vocab_free(v);
+        return 0;
+    }
     size_t ilen, olen;
     if (!strcmp(argv[2], "-t")) {
         char *t = slurp(argv[3], &ilen);

@@ -532,21 +532,14 @@ void eq_edge_send_error(const eq_edge_sink *sink, const eq_edge_error *e) {
     cJSON_Delete(o);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 typedef struct {
     const eq_edge_req *r;
     const eq_edge_sink *sink;
     char id[48];
     double created;
     const char *model;
-    char *text;               /* the completion so far (len bytes, NUL-terminated; may hold NUL) */
+    char *text;               /* a non-streamed completion (len bytes; may hold NUL) */
     size_t len, cap;
-    size_t sent;              /* bytes of text released (streamed or final) */
     int oom;
 } gen;
 
@@ -585,68 +578,18 @@ static void send_chunk(gen *g, int role, const char *content, size_t n, const ch
     cJSON_Delete(o);
 }
 
-/* Release text up to `upto` (streamed as one content delta). */
-static void release(gen *g, size_t upto) {
-    if (upto <= g->sent) return;
-    if (g->r->stream) send_chunk(g, 0, g->text + g->sent, upto - g->sent, NULL);
-    g->sent = upto;
-}
-
-static size_t find(const char *hay, size_t n, const char *needle, size_t m) {
-    if (m > n) return (size_t)-1;
-    for (size_t i = 0; i + m <= n; i++)
-        if (hay[i] == needle[0] && !memcmp(hay + i, needle, m)) return i;
-    return (size_t)-1;
-}
-
-/* After new text: stop at the earliest stop sequence (dropping it and what follows), else
- * release all but the longest tail that could still become one. Returns 1 on a stop. */
-static int check_stop(gen *g, int final) {
-    const eq_edge_req *r = g->r;
-    size_t best = (size_t)-1;
-    for (int i = 0; i < r->n_stop; i++) {
-        size_t at = find(g->text + g->sent, g->len - g->sent, r->stop[i], r->stop_len[i]);
-        if (at != (size_t)-1 && g->sent + at < best) best = g->sent + at;
-    }
-    if (best != (size_t)-1) {
-        g->len = best;
-        g->text[best] = 0;
-        release(g, best);
-        return 1;
-    }
-    size_t hold = 0;
-    if (!final)
-        for (int i = 0; i < r->n_stop; i++) {
-            size_t k = r->stop_len[i] - 1;
-            if (k > g->len - g->sent) k = g->len - g->sent;
-            for (; k > hold; k--)
-                if (!memcmp(g->text + g->len - k, r->stop[i], k)) { hold = k; break; }
-        }
-    release(g, g->len - hold);
-    return 0;
-}
-
-/* Make *buf hold at least n bytes (a token's text); -1 when out of memory (g->oom set). */
-static int grow(char **buf, int *cap, int n, gen *g) {
-    char *nb = realloc(*buf, (size_t)n);
-    if (!nb) { g->oom = 1; return -1; }
-    *buf = nb;
-    *cap = n;
-    return 0;
-}
-
-static int append(gen *g, const char *p, int n) {
-    if (n <= 0) return 0;
-    if (g->len + (size_t)n + 1 > g->cap) {
+static int append(gen *g, const char *p, size_t n) {
+    if (!n) return 0;
+    if (g->len + n + 1 > g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 1024;
-        while (cap < g->len + (size_t)n + 1) cap *= 2;
+        while (cap < g->len + n + 1) cap *= 2;
         char *nb = realloc(g->text, cap);
         if (!nb) { g->oom = 1; return -1; }
         g->text = nb;
         g->cap = cap;
     }
-    memcpy(g->text + g->len, p, (size_t)n);
-    g->len += (size_t)n;
+    memcpy(g->text + g->len, p, n);
+    g->len += n;
     g->text[g->len] = 0;
     return 0;
 }
@@ -698,14 +641,10 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     snprintf(g.id, sizeof g.id, "chatcmpl-%016llx%08llx", (unsigned long long)eq_mix64(ent),
              (unsigned long long)(eq_mix64(ent + 1) >> 32));
 
-    eq_token *ids = NULL, *hist = NULL;
-    char *piece = NULL;
-    int pcap = 0;
-    float *plogits = NULL;
-    int *counts = NULL;
-    eq_sampler *s = NULL;
+    eq_token *ids = NULL;
+    eq_gen *gn = NULL;
     eq_status st = EQ_OK;
-    const int n_vocab = eq_model_n_vocab(m), n_ctx = eq_ctx_n_ctx(c);
+    const int n_ctx = eq_ctx_n_ctx(c);
 
     int n_prompt = prompt_tokens(m, r, &ids, &err);
     if (n_prompt < 0) { st = EQ_ERR_FORMAT; goto fail; }
@@ -716,69 +655,49 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
         st = EQ_ERR_CONTEXT_FULL;
         goto fail;
     }
-    eq_sampler_params sp = r->sp;
-    if (!r->has_seed && !o->seed_given) sp.seed = ent;
-    s = eq_sampler_new(&sp, n_vocab);
-    if (!s) { eq_edge_set_error(&err, 400, "invalid_request_error", "invalid_value", NULL, "Invalid sampling parameters."); st = EQ_ERR_ARG; goto fail; }
-    const int penalize = r->freq_pen != 0 || r->pres_pen != 0;
-    const int max_tokens = r->max_tokens != -2 ? r->max_tokens : o->max_tokens;
-    if (penalize) {
-        plogits = malloc((size_t)n_vocab * sizeof *plogits);
-        counts = calloc((size_t)n_vocab, sizeof *counts);
-        hist = malloc((size_t)(n_ctx + 1) * sizeof *hist);   /* distinct completion tokens */
-        if (!plogits || !counts || !hist) { eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); st = EQ_ERR_NOMEM; goto fail; }
-    }
-
-    eq_ctx_truncate(c, 0);
-    double t0 = now_s();
-    st = eq_decode(c, ids, n_prompt);
-    double t_prompt = now_s() - t0;
-    if (st) {
-        eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", NULL, NULL, "Evaluating the prompt failed: %s", eq_ctx_errmsg(c));
+    eq_gen_params gp = eq_gen_default_params();
+    gp.sp = r->sp;
+    if (!r->has_seed && !o->seed_given) gp.sp.seed = ent;
+    gp.max_tokens = r->max_tokens != -2 ? r->max_tokens : o->max_tokens;
+    gp.stop = r->stop;
+    gp.stop_len = r->stop_len;
+    gp.n_stop = r->n_stop;
+    gp.frequency_penalty = r->freq_pen;
+    gp.presence_penalty = r->pres_pen;
+    char msg[256];
+    if ((st = eq_gen_start(c, ids, n_prompt, &gp, &gn, msg, sizeof msg))) {   /* the cache is cleared */
+        if (st == EQ_ERR_NOMEM) eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory.");
+        else eq_edge_set_error(&err, 400, "invalid_request_error", "invalid_value", NULL, "Invalid request: %s.", msg);
         goto fail;
     }
-    for (int i = 0; i < n_prompt; i++) eq_sampler_accept(s, ids[i]);
 
-    /* from here on the response is committed: a stream starts now */
-    if (r->stream) {
-        if (sink->head) sink->head(sink->user, 200, "text/event-stream");
-        send_chunk(&g, 1, "", 0, NULL);
-    }
-    const char *finish = "length";
-    eq_detok dt = {0};
-    pcap = 256;                   /* grows to the longest token text: there is no limit */
-    if (!(piece = malloc((size_t)pcap))) g.oom = 1;
-    int n_gen = 0, n_hist = 0, stopped = 0;
-    t0 = now_s();
-    while (piece && (max_tokens < 0 || n_gen < max_tokens)) {
-        const float *logits = eq_ctx_logits(c);
-        if (penalize) {
-            memcpy(plogits, logits, (size_t)n_vocab * sizeof *plogits);
-            for (int i = 0; i < n_hist; i++)
-                plogits[hist[i]] -= (float)counts[hist[i]] * r->freq_pen + r->pres_pen;
-            logits = plogits;
+    int streaming = 0, done = 0;
+    eq_gen_stats gs;
+    while (!done) {
+        const char *text;
+        size_t len;
+        st = eq_gen_step(gn, &text, &len, &done);
+        eq_gen_stats_get(gn, &gs);
+        if (st && gs.n_evaluated < gs.n_prompt) {
+            eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", NULL, NULL, "Evaluating the prompt failed: %s",
+                              eq_gen_errmsg(gn));
+            goto fail;
         }
-        eq_token t = eq_sampler_sample(s, logits);
-        if (t < 0 || t >= n_vocab) { eq_edge_set_error(&err, 500, "server_error", NULL, NULL, "Sampling failed."); st = EQ_ERR_ARG; break; }
-        eq_sampler_accept(s, t);
-        if (eq_token_is_eog(m, t)) { finish = "stop"; break; }
-        n_gen++;
-        if (penalize && counts[t]++ == 0) hist[n_hist++] = t;
-        int k = eq_detok_push(&dt, m, t, piece, pcap);
-        if (k > pcap && grow(&piece, &pcap, k, &g) == 0) k = eq_detok_push(&dt, m, t, piece, pcap);
-        if (k < 0) { g.oom = 1; break; }   /* t is in range: only memory can fail */
-        if (k > pcap || append(&g, piece, k) || (k > 0 && check_stop(&g, 0))) { stopped = !g.oom; break; }
-        if (eq_ctx_n_past(c) >= n_ctx) break;   /* context full: "length" */
-        if ((st = eq_decode(c, &t, 1))) {
-            eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", NULL, NULL, "Decoding failed: %s", eq_ctx_errmsg(c));
+        /* from here on the response is committed: a stream starts once the prompt is in */
+        if (r->stream && !streaming && gs.n_evaluated == gs.n_prompt) {
+            streaming = 1;
+            if (sink->head) sink->head(sink->user, 200, "text/event-stream");
+            send_chunk(&g, 1, "", 0, NULL);
+        }
+        if (st) {
+            if (st == EQ_ERR_NOMEM) eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory.");
+            else eq_edge_set_error(&err, 500, "server_error", NULL, NULL, "Decoding failed: %s", eq_gen_errmsg(gn));
             break;
         }
-    }
-    double t_gen = now_s() - t0;
-    if (stopped) finish = "stop";
-    if (!st && !g.oom && !stopped) {
-        int k = eq_detok_flush(&dt, piece, pcap);   /* at most 24 bytes */
-        if (k <= pcap && append(&g, piece, k) == 0 && check_stop(&g, 1)) finish = "stop";
+        if (!len) continue;
+        if (r->stream) send_chunk(&g, 0, text, len, NULL);
+        else append(&g, text, len);
+        if (g.oom) break;
     }
     if (g.oom && !st) { eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); st = EQ_ERR_NOMEM; }
     if (st) {
@@ -790,6 +709,9 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
         sink->write(sink->user, "data: [DONE]\n\n", 14);
         goto done;
     }
+    const char *finish = eq_gen_finish_reason(gn) == EQ_FINISH_STOP ? "stop" : "length";
+    const int n_gen = gs.n_gen;
+    const double t_prompt = gs.t_prompt, t_gen = gs.t_gen;
 
     cJSON *usage = cJSON_CreateObject(), *timings = cJSON_CreateObject();
     cJSON_AddNumberToObject(usage, "prompt_tokens", n_prompt);
@@ -853,11 +775,7 @@ fail:
     st = fail_status(st);
 done:
     free(ids);
-    free(hist);
-    free(plogits);
-    free(counts);
     free(g.text);
-    free(piece);
-    eq_sampler_free(s);
+    eq_gen_free(gn);
     return st;
 }

@@ -1,0 +1,91 @@
+/* cJSON under edgeq's own names: every public cJSON_* function becomes eq_cJSON_*, so that a
+ * program linking libedgeq.a and a cJSON of its own (another version, other hooks) gets no
+ * duplicate symbols and neither copy calls the other. edgeq's sources include "cJSON.h" with
+ * this folder, not its parent, on the include path (CMakeLists.txt); cJSON.c here compiles the
+ * vendored file with these names. The list is cJSON.h's CJSON_PUBLIC functions; tests/api
+ * fails if libedgeq.a defines any cJSON_* symbol. */
+#ifndef EQ_CJSON_PREFIXED_H
+#define EQ_CJSON_PREFIXED_H
+
+#define cJSON_AddArrayToObject eq_cJSON_AddArrayToObject
+#define cJSON_AddBoolToObject eq_cJSON_AddBoolToObject
+#define cJSON_AddFalseToObject eq_cJSON_AddFalseToObject
+#define cJSON_AddItemReferenceToArray eq_cJSON_AddItemReferenceToArray
+#define cJSON_AddItemReferenceToObject eq_cJSON_AddItemReferenceToObject
+#define cJSON_AddItemToArray eq_cJSON_AddItemToArray
+#define cJSON_AddItemToObject eq_cJSON_AddItemToObject
+#define cJSON_AddItemToObjectCS eq_cJSON_AddItemToObjectCS
+#define cJSON_AddNullToObject eq_cJSON_AddNullToObject
+#define cJSON_AddNumberToObject eq_cJSON_AddNumberToObject
+#define cJSON_AddObjectToObject eq_cJSON_AddObjectToObject
+#define cJSON_AddRawToObject eq_cJSON_AddRawToObject
+#define cJSON_AddStringToObject eq_cJSON_AddStringToObject
+#define cJSON_AddTrueToObject eq_cJSON_AddTrueToObject
+#define cJSON_Compare eq_cJSON_Compare
+#define cJSON_CreateArray eq_cJSON_CreateArray
+#define cJSON_CreateArrayReference eq_cJSON_CreateArrayReference
+#define cJSON_CreateBool eq_cJSON_CreateBool
+#define cJSON_CreateDoubleArray eq_cJSON_CreateDoubleArray
+#define cJSON_CreateFalse eq_cJSON_CreateFalse
+#define cJSON_CreateFloatArray eq_cJSON_CreateFloatArray
+#define cJSON_CreateIntArray eq_cJSON_CreateIntArray
+#define cJSON_CreateNull eq_cJSON_CreateNull
+#define cJSON_CreateNumber eq_cJSON_CreateNumber
+#define cJSON_CreateObject eq_cJSON_CreateObject
+#define cJSON_CreateObjectReference eq_cJSON_CreateObjectReference
+#define cJSON_CreateRaw eq_cJSON_CreateRaw
+#define cJSON_CreateString eq_cJSON_CreateString
+#define cJSON_CreateStringArray eq_cJSON_CreateStringArray
+#define cJSON_CreateStringReference eq_cJSON_CreateStringReference
+#define cJSON_CreateTrue eq_cJSON_CreateTrue
+#define cJSON_Delete eq_cJSON_Delete
+#define cJSON_DeleteItemFromArray eq_cJSON_DeleteItemFromArray
+#define cJSON_DeleteItemFromObject eq_cJSON_DeleteItemFromObject
+#define cJSON_DeleteItemFromObjectCaseSensitive eq_cJSON_DeleteItemFromObjectCaseSensitive
+#define cJSON_DetachItemFromArray eq_cJSON_DetachItemFromArray
+#define cJSON_DetachItemFromObject eq_cJSON_DetachItemFromObject
+#define cJSON_DetachItemFromObjectCaseSensitive eq_cJSON_DetachItemFromObjectCaseSensitive
+#define cJSON_DetachItemViaPointer eq_cJSON_DetachItemViaPointer
+#define cJSON_Duplicate eq_cJSON_Duplicate
+#define cJSON_GetArrayItem eq_cJSON_GetArrayItem
+#define cJSON_GetArraySize eq_cJSON_GetArraySize
+#define cJSON_GetErrorPtr eq_cJSON_GetErrorPtr
+#define cJSON_GetNumberValue eq_cJSON_GetNumberValue
+#define cJSON_GetObjectItem eq_cJSON_GetObjectItem
+#define cJSON_GetObjectItemCaseSensitive eq_cJSON_GetObjectItemCaseSensitive
+#define cJSON_GetStringValue eq_cJSON_GetStringValue
+#define cJSON_HasObjectItem eq_cJSON_HasObjectItem
+#define cJSON_InitHooks eq_cJSON_InitHooks
+#define cJSON_InsertItemInArray eq_cJSON_InsertItemInArray
+#define cJSON_IsArray eq_cJSON_IsArray
+#define cJSON_IsBool eq_cJSON_IsBool
+#define cJSON_IsFalse eq_cJSON_IsFalse
+#define cJSON_IsInvalid eq_cJSON_IsInvalid
+#define cJSON_IsNull eq_cJSON_IsNull
+#define cJSON_IsNumber eq_cJSON_IsNumber
+#define cJSON_IsObject eq_cJSON_IsObject
+#define cJSON_IsRaw eq_cJSON_IsRaw
+#define cJSON_IsString eq_cJSON_IsString
+#define cJSON_IsTrue eq_cJSON_IsTrue
+#define cJSON_Minify eq_cJSON_Minify
+#define cJSON_Parse eq_cJSON_Parse
+#define cJSON_ParseWithLength eq_cJSON_ParseWithLength
+#define cJSON_ParseWithLengthOpts eq_cJSON_ParseWithLengthOpts
+#define cJSON_ParseWithOpts eq_cJSON_ParseWithOpts
+#define cJSON_Print eq_cJSON_Print
+#define cJSON_PrintBuffered eq_cJSON_PrintBuffered
+#define cJSON_PrintPreallocated eq_cJSON_PrintPreallocated
+#define cJSON_PrintUnformatted eq_cJSON_PrintUnformatted
+#define cJSON_ReplaceItemInArray eq_cJSON_ReplaceItemInArray
+#define cJSON_ReplaceItemInObject eq_cJSON_ReplaceItemInObject
+#define cJSON_ReplaceItemInObjectCaseSensitive eq_cJSON_ReplaceItemInObjectCaseSensitive
+#define cJSON_ReplaceItemViaPointer eq_cJSON_ReplaceItemViaPointer
+#define cJSON_SetNumberHelper eq_cJSON_SetNumberHelper
+#define cJSON_SetValuestring eq_cJSON_SetValuestring
+#define cJSON_Version eq_cJSON_Version
+#define cJSON_free eq_cJSON_free
+#define cJSON_malloc eq_cJSON_malloc
+
+#include "../cJSON.h"
+
+#endif
