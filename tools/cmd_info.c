@@ -5,8 +5,7 @@
 #include <string.h>
 
 int cmd_info(const cli_args *a) {
-    /* everything shown is in the header: no tensor memory, and architectures whose forward
-     * pass is not written yet (gemma3) are shown too */
+    /* everything shown is in the header: no tensor memory is needed */
     eq_model *m = cli_load(a, 1);
     if (!m) return 1;
     char e1[1024], e2[1024];

@@ -98,7 +98,7 @@ const HINTS = {
   HTTP: (e) => (e.status === 404 ? 'The model URL was not found (HTTP 404).' : `The server answered HTTP ${e.status ?? ''}.`),
   NETWORK: () => 'The download failed. Check the URL; a model on another origin must allow CORS (on a cross-origin isolated page also Cross-Origin-Resource-Policy).',
   FORMAT: () => 'This is not a valid GGUF model file, or it is truncated.',
-  UNSUPPORTED: () => 'edgeq cannot run this model: its architecture or a tensor type is not supported (llama, qwen2 and phi3; F32/F16/BF16, Q4_0…Q8_0, Q2_K…Q6_K).',
+  UNSUPPORTED: () => 'edgeq cannot run this model: its architecture or a tensor type is not supported (llama, qwen2, phi3 and gemma3; F32/F16/BF16, Q4_0…Q8_0, Q2_K…Q6_K).',
   NOMEM: () => 'Not enough memory: WebAssembly (wasm32) stops at 4 GB and the browser may grant less. Try a smaller model or a smaller context.',
   CONTEXT_FULL: () => 'The conversation no longer fits in the context. Start a new chat, or raise the context size in Settings and reload the model.',
   ARG: () => 'Invalid argument.',

@@ -83,7 +83,8 @@ typedef struct {
     void (*free)(eq_backend *b);
     /* dst rows t < n = w's row ids[t] as floats (w may be quantized: tok_embd) */
     void (*get_rows)(eq_backend *b, eq_act dst, const eq_weight *w, const eq_token *ids, int n);
-    /* dst rows t < n = rmsnorm(src row src_row0 + t) * w, rows of len */
+    /* dst rows t < n = rmsnorm(src row src_row0 + t) * w, rows of len. Slot rows are packed,
+     * so n rows of n_head * head_dim may be normed as n * n_head rows of head_dim (QK-norm). */
     void (*rmsnorm)(eq_backend *b, eq_act dst, eq_act src, int src_row0, int n, int len, const eq_weight *w, float eps);
     /* dst row t = W · src row t (+ bias) for t < n: src rows w->ne0 long, dst rows w->ne1.
      * bias: NULL or absent (data NULL) for none. */
@@ -97,11 +98,16 @@ typedef struct {
     void (*scale)(eq_backend *b, eq_act a, int n, int len, float s);
     /* keys and values of n tokens (the K and V slots) into the layer's cache at pos0.. */
     void (*store_kv)(eq_backend *b, int layer, int n, int pos0);
-    /* ATT row t = causal attention of Q row t over the layer's cache [0, pos0 + t] */
-    void (*attention)(eq_backend *b, int layer, int n, int pos0, float scale);
+    /* ATT row t = causal attention of Q row t over the layer's cache [0, pos0 + t], or with a
+     * sliding window (window > 0) over its last `window` positions only */
+    void (*attention)(eq_backend *b, int layer, int n, int pos0, float scale, int window);
     /* dst[t][i] = silu(gate[t][i]) * up[t][up_col0 + i], i < len; gate and up rows ld long
      * (fused gate/up: one slot, up_col0 = len). dst may be gate when ld == len. */
     void (*swiglu)(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0);
+    /* the same with gelu (tanh approximation, rounded through F16 as ggml's CPU does): gemma3 */
+    void (*geglu)(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0);
+    /* a = cap * tanh(a / cap) over n rows of len (gemma3's final logit softcapping) */
+    void (*softcap)(eq_backend *b, eq_act a, int n, int len, float cap);
     /* dst += src over n rows of len (the residual) */
     void (*add)(eq_backend *b, eq_act dst, eq_act src, int n, int len);
     /* rows 0..n of len in a: the token (first + row) of the first row holding a NaN or an

@@ -1,6 +1,9 @@
-/* The forward pass of a pre-norm decoder-only transformer (llama, qwen2, phi3), read top to
- * bottom: embed, then per layer RMS norm → Q/K/V → rope → causal attention over the KV cache →
- * output projection → residual, RMS norm → SwiGLU feed-forward → residual; final norm, logits.
+/* The forward pass of a pre-norm decoder-only transformer (llama, qwen2, phi3, gemma3), read
+ * top to bottom: embed, then per layer RMS norm → Q/K/V → rope → causal attention over the KV
+ * cache → output projection → residual, RMS norm → SwiGLU feed-forward → residual; final norm,
+ * logits. gemma3 adds, each where the weight or flag is present: scaled embeddings, a norm per
+ * Q/K head, norms of the attention and FFN outputs before their residual adds, rope base and
+ * sliding window per layer, GeGLU, and logits softcapped.
  * Every step is asked of the context's backend (backend/backend.h), which holds the
  * activations (the slots X, XB, Q, K, V, ATT, HB, HB2, LOGITS) and the KV cache. */
 #include "models/model.h"
@@ -45,6 +48,7 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
         }
     }
     op->get_rows(be, EQ_ACT_X, &m->tok_embd, tokens, n);
+    if (hp->embd_scale) op->scale(be, EQ_ACT_X, n, E, hp->embd_scale);
 
     eq_rope rope = {hp->n_rot, hd, hp->rope_type, hp->rope_base, hp->rope_freq_scale, hp->rope_attn_factor, 0.0f, {0, 0}, NULL};
     if (hp->rope_yarn) {
@@ -53,12 +57,16 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
         /* llama.cpp folds the YaRN magnitude correction into attn_factor and cancels it again */
         rope.attn_factor *= 1.0f / (1.0f + 0.1f * logf(1.0f / hp->rope_freq_scale));
     }
-    /* phi3 scales Q before attention, the others the scores */
-    const float kq_scale = 1.0f / sqrtf((float)hd);
+    /* phi3 and gemma3 scale Q before attention, the others the scores */
+    const float kq_scale = hp->attn_scale ? hp->attn_scale : 1.0f / sqrtf((float)hd);
+    void (*const glu)(eq_backend *, eq_act, eq_act, eq_act, int, int, int, int) = hp->gelu ? op->geglu : op->swiglu;
 
     for (int l = 0; l < hp->n_layer; l++) {
         const eq_layer *L = &m->layers[l];
         const int site = l * AT_COUNT;
+        /* gemma3's sliding-window layers: their own rope base, no rope scaling */
+        eq_rope rope_l = rope;
+        if (L->swa) { rope_l.freq_base = hp->rope_base_swa; rope_l.freq_scale = 1.0f; }
         if (c->abort_cb && c->abort_cb(c->abort_user)) {
             snprintf(c->err, sizeof c->err, "aborted");
             return EQ_ERR_ABORTED;
@@ -78,13 +86,18 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
             op->matmul(be, EQ_ACT_K, &L->wk, &L->bk, EQ_ACT_XB, n);
             op->matmul(be, EQ_ACT_V, &L->wv, &L->bv, EQ_ACT_XB, n);
         }
-        op->rope(be, EQ_ACT_Q, n, hp->n_head, pos0, &rope, c->rope_factors);
-        op->rope(be, EQ_ACT_K, n, hp->n_head_kv, pos0, &rope, c->rope_factors);
+        if (L->q_norm.data) {   /* QK-norm: each head's rows normed on their own */
+            op->rmsnorm(be, EQ_ACT_Q, EQ_ACT_Q, 0, n * hp->n_head, hd, &L->q_norm, hp->norm_eps);
+            op->rmsnorm(be, EQ_ACT_K, EQ_ACT_K, 0, n * hp->n_head_kv, hd, &L->k_norm, hp->norm_eps);
+        }
+        op->rope(be, EQ_ACT_Q, n, hp->n_head, pos0, &rope_l, c->rope_factors);
+        op->rope(be, EQ_ACT_K, n, hp->n_head_kv, pos0, &rope_l, c->rope_factors);
         if (hp->q_prescale) op->scale(be, EQ_ACT_Q, n, Qd, kq_scale);
         op->store_kv(be, l, n, pos0);
-        op->attention(be, l, n, pos0, hp->q_prescale ? 1.0f : kq_scale);
+        op->attention(be, l, n, pos0, hp->q_prescale ? 1.0f : kq_scale, L->swa ? hp->n_swa : 0);
         CHECK_FINITE(EQ_ACT_ATT, n, Qd, 0, site + AT_ATTN);
         op->matmul(be, EQ_ACT_XB, &L->wo, NULL, EQ_ACT_ATT, n);
+        if (L->attn_post_norm.data) op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_XB, 0, n, E, &L->attn_post_norm, hp->norm_eps);
         op->add(be, EQ_ACT_X, EQ_ACT_XB, n, E);
 
         op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_X, 0, n, E, &L->ffn_norm, hp->norm_eps);
@@ -92,14 +105,15 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
         if (!L->w_gate.data) {
             /* fused: the first F outputs are the gate, the next F the up projection */
             op->matmul(be, EQ_ACT_HB2, &L->w_up, NULL, EQ_ACT_XB, n);
-            op->swiglu(be, EQ_ACT_HB, EQ_ACT_HB2, EQ_ACT_HB2, n, F, 2 * F, F);
+            glu(be, EQ_ACT_HB, EQ_ACT_HB2, EQ_ACT_HB2, n, F, 2 * F, F);
         } else {
             op->matmul(be, EQ_ACT_HB, &L->w_gate, NULL, EQ_ACT_XB, n);
             op->matmul(be, EQ_ACT_HB2, &L->w_up, NULL, EQ_ACT_XB, n);
-            op->swiglu(be, EQ_ACT_HB, EQ_ACT_HB, EQ_ACT_HB2, n, F, F, 0);
+            glu(be, EQ_ACT_HB, EQ_ACT_HB, EQ_ACT_HB2, n, F, F, 0);
         }
         CHECK_FINITE(EQ_ACT_HB, n, F, 0, site + AT_FFN);
         op->matmul(be, EQ_ACT_XB, &L->w_down, NULL, EQ_ACT_HB, n);
+        if (L->ffn_post_norm.data) op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_XB, 0, n, E, &L->ffn_post_norm, hp->norm_eps);
         op->add(be, EQ_ACT_X, EQ_ACT_XB, n, E);
     }
 
@@ -108,6 +122,7 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
     op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_X, t0, rows, E, &m->output_norm, hp->norm_eps);
     CHECK_FINITE(EQ_ACT_XB, rows, E, t0, site);
     op->matmul(be, EQ_ACT_LOGITS, &m->output, NULL, EQ_ACT_XB, rows);
+    if (hp->final_logit_softcap) op->softcap(be, EQ_ACT_LOGITS, rows, hp->n_vocab, hp->final_logit_softcap);
     CHECK_FINITE(EQ_ACT_LOGITS, rows, hp->n_vocab, t0, site);
     c->n_logit_rows = rows;
     eq_status st = op->submit(be);

@@ -4,8 +4,7 @@
  * default 6: layers 5, 11, 17, ...) attends to everything with rope.freq_base. Heads are
  * key_length wide whatever n_embd / n_head is; embeddings are scaled by sqrt(n_embd), Q by
  * 1/sqrt(key_length) (27B: 1/sqrt(n_embd / n_head)); final_logit_softcapping is optional.
- * The forward pass (Q/K norms, post-attention and post-FFN norms, GELU) is not written yet, so
- * binding refuses the model: only vocabulary-only loads succeed (they read these too). */
+ * The forward pass is decoder.c's, with the flags and weights bound here. */
 #include "models/weights.h"
 
 #include <math.h>
@@ -66,11 +65,24 @@ eq_status eq_gemma3_hparams(eq_model *m, char *err, size_t errlen) {
     return EQ_OK;
 }
 
-/* Until the forward pass exists: refused whatever the file holds (when it lands, this reads
- * eq_gemma3_hparams first and binds the tensors). */
+/* llama's tensors (no biases, tied output unless output.weight is there) plus four norms per
+ * layer. Gemma's norms scale by (1 + w); llama.cpp's converter already stored 1 + w, so they
+ * are plain RMS norm weights here. */
 eq_status eq_gemma3_bind(eq_model *m, char *err, size_t errlen) {
-    (void)m;
-    snprintf(err, errlen, "unsupported architecture 'gemma3' (its forward pass is not written yet; "
-                          "llama, qwen2 and phi3 are supported)");
-    return EQ_ERR_UNSUPPORTED;
+    eq_status st = eq_gemma3_hparams(m, err, errlen);
+    if (st) return st;
+    eq_hparams *hp = &m->hp;
+    hp->q_prescale = 1;
+    hp->gelu = 1;
+    if ((st = eq_bind_decoder(m, 0, 0, 0, err, errlen))) return st;
+    const int64_t E = hp->n_embd, hd = hp->head_dim;
+    for (int i = 0; i < hp->n_layer; i++) {
+        eq_layer *l = &m->layers[i];
+        if ((st = eq_bind_layer_weight(m, &l->q_norm, "blk.%d.attn_q_norm.weight", i, hd, 1, 1, err, errlen))
+            || (st = eq_bind_layer_weight(m, &l->k_norm, "blk.%d.attn_k_norm.weight", i, hd, 1, 1, err, errlen))
+            || (st = eq_bind_layer_weight(m, &l->attn_post_norm, "blk.%d.post_attention_norm.weight", i, E, 1, 1, err, errlen))
+            || (st = eq_bind_layer_weight(m, &l->ffn_post_norm, "blk.%d.post_ffw_norm.weight", i, E, 1, 1, err, errlen)))
+            return st;
+    }
+    return EQ_OK;
 }

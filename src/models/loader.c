@@ -271,10 +271,10 @@ eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
     if (!strcmp(arch, "llama")) m->arch = EQ_ARCH_LLAMA;
     else if (!strcmp(arch, "qwen2")) m->arch = EQ_ARCH_QWEN2;
     else if (!strcmp(arch, "phi3")) m->arch = EQ_ARCH_PHI3;
-    else if (!strcmp(arch, "gemma3")) m->arch = EQ_ARCH_GEMMA3;   /* hyperparameters only, so far */
+    else if (!strcmp(arch, "gemma3")) m->arch = EQ_ARCH_GEMMA3;
     else if (!m->vocab_only) {
         st = EQ_ERR_UNSUPPORTED;
-        snprintf(err, sizeof err, "unsupported architecture '%s' (llama, qwen2 and phi3 are supported)", arch);
+        snprintf(err, sizeof err, "unsupported architecture '%s' (llama, qwen2, phi3 and gemma3 are supported)", arch);
         goto fail;
     } else {
         arch_known = 0;

@@ -14,6 +14,8 @@ typedef struct {
     eq_weight attn_norm, wq, wk, wv, wqkv, bq, bk, bv, bqkv, wo;
     eq_weight ffn_norm, w_gate, w_up, w_down;   /* phi3: w_up holds gate and up, stacked */
     eq_weight rope_freqs, rope_long, rope_short;
+    eq_weight q_norm, k_norm;               /* gemma3: RMS norm of each Q and K head */
+    eq_weight attn_post_norm, ffn_post_norm; /* gemma3: norms of the attention and FFN outputs */
     int swa;                   /* gemma3: this layer attends to the last n_swa positions only */
 } eq_layer;
 
@@ -32,7 +34,8 @@ typedef struct {
     float rope_base_swa;       /* rope base of those layers (rope.freq_base_swa, else 10000) */
     float final_logit_softcap; /* logits = c * tanh(logits / c); 0: none */
     float embd_scale;          /* token embeddings are multiplied by it (sqrt(n_embd)) */
-    float attn_scale;          /* Q is multiplied by it before attention */
+    float attn_scale;          /* Q is multiplied by it before attention (0: 1/sqrt(head_dim)) */
+    int gelu;                  /* GeGLU feed-forward instead of SwiGLU */
 } eq_hparams;
 
 struct eq_model {
@@ -71,7 +74,7 @@ struct eq_ctx {
     char err[256];
 };
 
-/* The forward pass of the pre-norm decoder (llama, qwen2, phi3): n tokens at n_past, asked of
+/* The forward pass of the pre-norm decoder (llama, qwen2, phi3, gemma3): n tokens at n_past, asked of
  * the context's backend and submitted; the logits of the last max(n_out, 1) tokens stay in
  * the backend's LOGITS slot. n_past is not advanced (the caller does, on success). */
 eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out);

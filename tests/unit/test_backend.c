@@ -43,8 +43,10 @@ static void r_copy_cols(eq_backend *b, eq_act dst, eq_act src, int n, int col0, 
 static void r_rope(eq_backend *b, eq_act a, int n, int n_head, int pos0, const eq_rope *r, const eq_weight *f) { put(b, "rope"); }
 static void r_scale(eq_backend *b, eq_act a, int n, int len, float s) { put(b, "scale"); }
 static void r_store_kv(eq_backend *b, int layer, int n, int pos0) { put(b, "kv"); }
-static void r_attention(eq_backend *b, int layer, int n, int pos0, float scale) { put(b, "attn"); }
+static void r_attention(eq_backend *b, int layer, int n, int pos0, float scale, int window) { put(b, "attn"); }
 static void r_swiglu(eq_backend *b, eq_act dst, eq_act g, eq_act u, int n, int len, int ld, int up_col0) { put(b, "swiglu"); }
+static void r_geglu(eq_backend *b, eq_act dst, eq_act g, eq_act u, int n, int len, int ld, int up_col0) { put(b, "geglu"); }
+static void r_softcap(eq_backend *b, eq_act a, int n, int len, float cap) { put(b, "softcap"); }
 static void r_add(eq_backend *b, eq_act dst, eq_act src, int n, int len) { put(b, "add"); }
 static int r_check(eq_backend *b, eq_act a, int n, int len, int site, int first) {
     rec *r = (rec *)b;
@@ -66,7 +68,8 @@ static eq_status r_read(eq_backend *b, eq_act a, int row0, int n, int len, float
     return r->read_st;
 }
 static const eq_backend_ops rec_ops = {r_free, r_get_rows, r_rmsnorm, r_matmul, r_copy_cols, r_rope, r_scale,
-                                       r_store_kv, r_attention, r_swiglu, r_add, r_check, r_submit, r_read};
+                                       r_store_kv, r_attention, r_swiglu, r_geglu, r_softcap, r_add, r_check,
+                                       r_submit, r_read};
 
 static const char *const LAYER =
     "norm:0+3 check mm:Q mm:K mm:V rope rope kv attn check mm:XB add norm:0+3 check mm:HB mm:HB2 swiglu check mm:XB add";

@@ -1,4 +1,6 @@
-/* Causal attention over the host KV cache (F16 or F32), as ggml computes it. */
+/* Causal attention over the host KV cache (F16 or F32), as ggml computes it; with a sliding
+ * window, a position sees only the last `window` positions (itself included). The cache keeps
+ * every position even then: a window's worth would do (a ring), later. */
 #include "backend/cpu/cpu.h"
 #include "quant/quant.h"
 #include "quant/fp16.h"
@@ -28,6 +30,7 @@ typedef struct {
     eq_cpu *c;
     int layer, n, pos0;
     float scale;
+    int window;
 } attn_job;
 
 /* One thread owns each (token, head) pair. */
@@ -47,6 +50,8 @@ static void attention(void *arg, int ith, int nth) {
     for (int ph = lo; ph < hi; ph++) {
         const int t = ph / n_head, h = ph % n_head, kvh = h / group;
         const int pos = j->pos0 + t;
+        /* llama.cpp masks key p for query pos when pos - p >= window */
+        const int first = j->window > 0 && pos - j->window + 1 > 0 ? pos - j->window + 1 : 0;
         const float *q = c->act[EQ_ACT_Q] + (size_t)t * q_dim + (size_t)h * hd;
         const void *qv = q;
         if (kv_f16) {
@@ -56,7 +61,7 @@ static void attention(void *arg, int ith, int nth) {
         }
         const char *kbase = (const char *)c->k_cache[j->layer] + (size_t)kvh * hd * esz;
         float mx = -INFINITY;
-        for (int p = 0; p <= pos; p++) {
+        for (int p = first; p <= pos; p++) {
             float s;
             dot->vec_dot(hd, &s, kbase + (size_t)p * kv_row, qv);
             s *= j->scale;
@@ -64,7 +69,7 @@ static void attention(void *arg, int ith, int nth) {
             if (s > mx) mx = s;
         }
         double sum = 0.0;
-        for (int p = 0; p <= pos; p++) {
+        for (int p = first; p <= pos; p++) {
             float e = expf(scores[p] - mx);
             scores[p] = e;
             sum += e;
@@ -73,7 +78,7 @@ static void attention(void *arg, int ith, int nth) {
         float *out = c->act[EQ_ACT_ATT] + (size_t)t * q_dim + (size_t)h * hd;
         memset(out, 0, (size_t)hd * sizeof *out);
         const char *vbase = (const char *)c->v_cache[j->layer] + (size_t)kvh * hd * esz;
-        for (int p = 0; p <= pos; p++) {
+        for (int p = first; p <= pos; p++) {
             float w = scores[p] * inv;
             /* llama.cpp multiplies an F16 V cache by the probabilities converted to F16 */
             if (kv_f16) w = eq_fp16_to_fp32(eq_fp32_to_fp16(w));
@@ -83,8 +88,8 @@ static void attention(void *arg, int ith, int nth) {
     }
 }
 
-void eq_cpu_attention(eq_backend *b, int layer, int n, int pos0, float scale) {
+void eq_cpu_attention(eq_backend *b, int layer, int n, int pos0, float scale, int window) {
     eq_cpu *c = (eq_cpu *)b;
-    attn_job j = {c, layer, n, pos0, scale};
+    attn_job j = {c, layer, n, pos0, scale, window};
     eq_pool_run(c->pool, attention, &j);
 }

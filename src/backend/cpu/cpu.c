@@ -5,6 +5,7 @@
 #include "quant/quant.h"
 #include "runtime/memory.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,22 @@ static void cpu_swiglu(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n,
     }
 }
 
+static void cpu_geglu(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0) {
+    eq_cpu *c = (eq_cpu *)b;
+    for (int t = 0; t < n; t++) {
+        float *g = ROW(c, dst, t, len);
+        if (g != ROW(c, gate, t, ld)) memcpy(g, ROW(c, gate, t, ld), (size_t)len * sizeof(float));
+        eq_geglu(g, ROW(c, up, t, ld) + up_col0, len);
+    }
+}
+
+/* as ggml computes it: scale, tanh, scale */
+static void cpu_softcap(eq_backend *b, eq_act a, int n, int len, float cap) {
+    float *x = ((eq_cpu *)b)->act[a];
+    const float inv = 1.0f / cap;
+    for (size_t i = 0; i < (size_t)n * len; i++) x[i] = tanhf(x[i] * inv) * cap;
+}
+
 static void cpu_add(eq_backend *b, eq_act dst, eq_act src, int n, int len) {
     eq_cpu *c = (eq_cpu *)b;
     float *y = c->act[dst];
@@ -132,7 +149,8 @@ static eq_status cpu_read(eq_backend *b, eq_act a, int row0, int n, int len, flo
 
 static const eq_backend_ops cpu_ops = {
     cpu_free, cpu_get_rows, cpu_rmsnorm, cpu_matmul, cpu_copy_cols, cpu_rope, cpu_scale,
-    eq_cpu_store_kv, eq_cpu_attention, cpu_swiglu, cpu_add, cpu_check_finite, cpu_submit, cpu_read,
+    eq_cpu_store_kv, eq_cpu_attention, cpu_swiglu, cpu_geglu, cpu_softcap, cpu_add, cpu_check_finite, cpu_submit,
+    cpu_read,
 };
 
 static void *xalloc(size_t n, int *fail) {

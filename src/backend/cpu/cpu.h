@@ -22,6 +22,6 @@ eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char 
 
 /* attention.c */
 void eq_cpu_store_kv(eq_backend *b, int layer, int n, int pos0);
-void eq_cpu_attention(eq_backend *b, int layer, int n, int pos0, float scale);
+void eq_cpu_attention(eq_backend *b, int layer, int n, int pos0, float scale, int window);
 
 #endif
