@@ -20,7 +20,14 @@ For every case (arch, vocab, type, variant) x prompt:
      and a divergence at a step where llama's top-2 logits are a near tie (gap < 1e-3 * std for
      F32/F16/BF16, < 3e-2 * std for quantized types: about the logit noise between two correct
      implementations) is noted, not failed. --strict requires the whole text anyway.
-Plus the real SmolLM2-135M-Instruct Q4_1 model: same greedy text for 3 prompts.
+Plus real models, under the same rules: SmolLM2-135M-Instruct Q4_1 (3 prompts) and Gemma 3 270M
+(base), its Q4_K_M file (scripts/get-gemma3.sh) and an F16 copy made from it with
+`edgeq quantize --allow-requantize ... F16` (cached beside it): plain-text completions, one of them
+longer than the 512-token sliding window of its local layers. The F16 copy must give llama's text;
+the Q4_K_M file's greedy text is decided by rounding (llama.cpp's own two CPU backends part after a
+few tokens on most prompts), so there only the top-1 and cosine >= 0.998 of the last prompt
+position's logits are required (the text is reported). Gemma 3 cases are skipped when the file
+cannot be had (no network and no cache).
 
 Prints one line per case and "N passed, N failed, N skipped"; exit 1 on any failure, 2 on setup problems.
 --oracle-only: skip edgeq; check oracle determinism and report top-1/top-2 margin statistics (near ties).
@@ -61,6 +68,8 @@ NEAR_TIE_REL = 1e-3  # top1-top2 gap < NEAR_TIE_REL * std(logits) counts as a ne
 # implementations differ by ~0.1-0.5 in logits (std ~4.5) -> 3e-2; float types: 1e-3.
 TIE_REL = {"F32": 1e-3, "F16": 1e-3, "BF16": 1e-3}
 TIE_REL_QUANT = 3e-2
+# gemma3/Q4_K_M: observed 0.9990-0.9994; the F16 copy without the sliding window gives 0.92
+LOOSE_COS_MIN = 0.998
 
 PROMPTS = [
     "Once upon a time",
@@ -71,6 +80,47 @@ SMOL_PROMPTS = [
     "The capital of France is",
     "def fibonacci(n):",
     "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
+]
+
+# Gemma 3 270M is a base model: plain completions. The last prompt is over 512 tokens, so the
+# sliding-window layers see only part of it (and the greedy steps after it less still).
+GEMMA_LONG = (
+    "The river begins as a thin stream of meltwater high in the mountains, where snow lies on the "
+    "slopes for most of the year. In spring the sun grows stronger, the snow softens, and small "
+    "channels of water run together between the rocks until they form a brook that is loud enough "
+    "to be heard from the path above it. Shepherds who bring their flocks to the high meadows in "
+    "summer know every bend of it, and they give names to the pools where the water slows down and "
+    "the trout wait in the shade of the banks. Lower down, the brook is joined by others from the "
+    "neighbouring valleys, and by the time it reaches the first village it has become a proper "
+    "river, wide enough to need a bridge. The old stone bridge in the village was built more than "
+    "three hundred years ago, and it has survived many floods, although the parapet has been "
+    "rebuilt twice. Beyond the village the valley opens out, and the river starts to wander across "
+    "a broad plain of fields and orchards. Here the farmers have dug ditches to bring its water to "
+    "their crops, and in dry summers there are arguments about who may open the sluice gates and "
+    "for how long. The plain is famous for its apples and pears, and in autumn the roads are busy "
+    "with carts and lorries carrying fruit to the market town. The market town stands where the "
+    "river meets a larger one coming from the east, and it grew rich in the middle ages from the "
+    "trade that passed along both rivers. Barges carried timber, wool, salt and grain, and the "
+    "merchants who controlled the quays built tall houses with carved wooden gables that still line "
+    "the main square. Today the barges are gone, replaced by the railway and later by the motorway, "
+    "but the quays have been turned into a promenade with cafes and benches, and on warm evenings "
+    "the whole town seems to walk along the water. From the town the river flows on towards the "
+    "coast through a landscape of low hills and woods. It passes under a railway viaduct of forty "
+    "arches, past a ruined abbey whose monks once kept fish ponds beside the water, and through a "
+    "series of locks that were built in the nineteenth century to allow steamships to reach the "
+    "town. The locks are still worked by hand, and the lock keepers live in small brick cottages "
+    "with gardens full of vegetables and flowers. Near the sea the river slows and widens into an "
+    "estuary, where the tide comes in twice a day and covers the mud flats with a thin sheet of "
+    "water. Thousands of birds gather there in winter, and people come from far away to watch them "
+    "through telescopes from the sea wall. At the mouth of the estuary there is a lighthouse, and "
+    "beyond it the river finally gives its water to the open sea. If you ask the people who live "
+    "along its banks what the river means to them, each of them will give you a different answer, "
+    "but most of them will agree that")
+GEMMA_PROMPTS = [
+    "The capital of France is",
+    "Once upon a time",
+    "The three primary colors are",
+    GEMMA_LONG,
 ]
 
 
@@ -304,6 +354,23 @@ def cosine(a, b):
 
 
 # ----------------------------------------------------------------------------- main
+def gemma3_models(verbose=False):
+    """(Q4_K_M path, F16 path) of Gemma 3 270M, or None when it cannot be had"""
+    r = subprocess.run(["bash", os.path.join(REPO, "scripts", "get-gemma3.sh")], capture_output=True, text=True)
+    q = r.stdout.strip()
+    if r.returncode != 0 or not os.path.exists(q):
+        return None
+    f16 = os.path.join(os.path.dirname(q), "gemma-3-270m-f16.gguf")
+    if not os.path.exists(f16):
+        t0 = time.time()
+        r = subprocess.run([EDGEQ, "quantize", "--allow-requantize", q, f16, "F16"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"edgeq quantize to F16 failed: {r.stderr.strip()[-400:]}")
+        if verbose:
+            print(f"  made {f16} in {time.time() - t0:.1f}s", flush=True)
+    return q, f16
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small subset (6 random models, 1 prompt each + SmolLM2 x1)")
@@ -313,6 +380,7 @@ def main():
     ap.add_argument("--edgeq-threads", default="2", help="comma list, e.g. 1,2")
     ap.add_argument("-n", type=int, default=32)
     ap.add_argument("--no-smollm2", action="store_true")
+    ap.add_argument("--no-gemma3", action="store_true")
     ap.add_argument("--strict", action="store_true",
                     help="require the whole text even where llama.cpp's own CPU backends disagree")
     ap.add_argument("--tie-rel", type=float, default=None,
@@ -323,14 +391,18 @@ def main():
     cases = quick_matrix() if args.quick else full_matrix()
     prompts = PROMPTS[:1] if args.quick else PROMPTS
     smol_prompts = SMOL_PROMPTS[:1] if args.quick else SMOL_PROMPTS
+    gemma_prompts = GEMMA_PROMPTS[:1] if args.quick else GEMMA_PROMPTS
     rx = re.compile(args.filter) if args.filter else None
     cases = [c for c in cases if not rx or rx.search(c.name)]
     do_smol = not args.no_smollm2 and (not rx or rx.search("smollm2/Q4_1"))
+    gemma_types = [t for t in ("F16", "Q4_K_M") if not args.no_gemma3 and (not rx or rx.search("gemma3/" + t))]
     if args.list:
         for c in cases:
             print(c.name, " ".join(c.extra))
         if do_smol:
             print("smollm2/Q4_1")
+        for t in gemma_types:
+            print("gemma3/" + t)
         return 0
 
     if not os.path.exists(ORACLE) or not os.path.isdir(VOCABS):
@@ -355,21 +427,37 @@ def main():
     n_tied = 0
     t_start = time.time()
 
+    # (case or None, name, model path or None, type for the tolerances, loose, prompt index, prompt);
+    # loose: the text is reported, not required (LOOSE_COS_MIN instead)
     work = []
     for c in cases:
         for i, p in enumerate(prompts):
-            work.append((c, i, p))
+            work.append((c, c.name, None, c.qtype, False, i, p))
     if do_smol:
         for i, p in enumerate(smol_prompts):
-            work.append((None, i, p))
+            work.append((None, "smollm2/Q4_1", SMOLLM2, "Q4_1", False, i, p))
+    if gemma_types:
+        try:
+            g = gemma3_models(args.verbose)
+        except Exception as e:  # noqa: BLE001
+            g = None
+            n_fail += 1
+            print(f"FAIL gemma3: {e}", flush=True)
+        if g is None:
+            n_skip += len(gemma_types)
+            print("SKIP gemma3: scripts/get-gemma3.sh could not fetch the model", flush=True)
+        else:
+            for t in gemma_types:
+                for i, p in enumerate(gemma_prompts):
+                    q = t == "Q4_K_M"
+                    work.append((None, "gemma3/" + t, g[0] if q else g[1], "Q4_K" if q else "F16", q, i, p))
 
     with tempfile.TemporaryDirectory() as tmp:
-        for c, pi, prompt in work:
+        for c, name, model, qtype, loose, pi, prompt in work:
             t0 = time.time()
-            name = (c.name if c else "smollm2/Q4_1") + f" p{pi}"
-            qtype = c.qtype if c else "Q4_1"
+            name += f" p{pi}"
             try:
-                model = build_model(c, args.verbose) if c else SMOLLM2
+                model = build_model(c, args.verbose) if c else model
                 ctx, n_vocab = model_ctx(model)
                 ctx = min(ctx, 2048) if not c else ctx
                 o = oracle_case(model, prompt, args.n, ctx, n_vocab)
@@ -416,7 +504,10 @@ def main():
                     step = max([i for i, off in enumerate(o["offsets"]) if off <= k] or [0])
                     rel = o["rel_gaps"][step] if step < len(o["rel_gaps"]) else 1.0
                     tie = args.tie_rel if args.tie_rel is not None else TIE_REL.get(qtype, TIE_REL_QUANT)
-                    if k < need and (args.strict or rel >= tie):
+                    if loose:
+                        info.append(f"text = llama up to step {step} (rel gap {rel:.2g}), then "
+                                    f"{text[max(0, k - 10):k + 30]!r}")
+                    elif k < need and (args.strict or rel >= tie):
                         problems.append(where + f" (step {step}, llama rel gap {rel:.2g})")
                     elif k < need:
                         n_tied += 1
@@ -435,6 +526,8 @@ def main():
                         problems.append(f"t{t}: top-1 {top_e} vs llama {top_o} (llama gap {o['gaps'][0]:.3g})")
                     if qtype in COS_TYPES and cs < COS_MIN:
                         problems.append(f"t{t}: cosine {cs:.7f} < {COS_MIN}")
+                    if loose and cs < LOOSE_COS_MIN:
+                        problems.append(f"t{t}: cosine {cs:.7f} < {LOOSE_COS_MIN}")
                 info.append(f"{dt:.2f}s")
             if problems:
                 n_fail += 1
