@@ -86,7 +86,7 @@ static int abort_cb(void *user) { (void)user; return abort_left-- <= 0; }
 
 int main(void) {
     weights w;
-    weights_make(&w, &(arch_case){"llama", "llama", 4, 2, 0, 0, 0, 0, 0, 10000.0f, 0.0f, 0, 0}, 7);
+    weights_make(&w, &(arch_case){"llama", "llama", 4, 2, 0, 0, 0, 0, 0, 10000.0f, 0.0f, 0, 0, 0}, 7);
     eq_model *m = model_make_vocab(&w, EQ_TYPE_F32, NULL, 0, 2);
     if (!m) return eqt_done();
 

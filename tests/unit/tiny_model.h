@@ -22,7 +22,15 @@ typedef struct {
     int tied, biases, fused, neox;
     float rope_base, rope_linear;   /* rope.scaling.factor of linear scaling, 0: none */
     int rope_freqs, longrope;
+    int gemma;                      /* gemma3: heads GEMMA_HD wide, 4 more norms, GeGLU, window */
 } arch_case;
+
+/* gemma3's shape here: heads wider than E / n_head (Q = n_head * 128 = 512 with 4 heads), layer
+ * 0 slides over the last GEMMA_WINDOW positions with its own rope base, layer 1 is global
+ * (pattern 2), logits softcapped at GEMMA_SOFTCAP (tight enough to bend them). */
+enum { GEMMA_HD = 128, GEMMA_WINDOW = 4, GEMMA_PATTERN = 2 };
+#define GEMMA_ROPE_SWA 20000.0f
+#define GEMMA_SOFTCAP 3.0f
 
 #define PHI3_ATTN_FACTOR 1.19f
 
@@ -34,6 +42,7 @@ typedef struct {
     float *tok_embd, *out_norm, *output;   /* output NULL when tied */
     float *attn_norm[NL], *wq[NL], *wk[NL], *wv[NL], *bq[NL], *bk[NL], *bv[NL], *wo[NL];
     float *ffn_norm[NL], *wg[NL], *wu[NL], *wd[NL];
+    float *q_norm[NL], *k_norm[NL], *post_attn[NL], *post_ffn[NL];   /* gemma3 */
     float *rope_freqs, *rope_long, *rope_short;
     float attn_factor;
 } weights;
@@ -57,7 +66,7 @@ static void weights_make(weights *w, const arch_case *a, uint64_t seed) {
     memset(w, 0, sizeof *w);
     g_rng = seed;
     w->a = a;
-    w->hd = E / a->n_head;
+    w->hd = a->gemma ? GEMMA_HD : E / a->n_head;
     w->n_rot = a->n_rot ? a->n_rot : w->hd;
     w->Q = a->n_head * w->hd;
     w->KV = a->n_head_kv * w->hd;
@@ -78,6 +87,12 @@ static void weights_make(weights *w, const arch_case *a, uint64_t seed) {
         w->wg[l] = randv((size_t)F * E, 2 * s, 0);
         w->wu[l] = randv((size_t)F * E, s, 0);
         w->wd[l] = randv((size_t)E * F, 1.0f / sqrtf((float)F), 0);
+        if (a->gemma) {
+            w->q_norm[l] = randv(w->hd, 0.1f, 1.0f);
+            w->k_norm[l] = randv(w->hd, 0.1f, 1.0f);
+            w->post_attn[l] = randv(E, 0.1f, 1.0f);
+            w->post_ffn[l] = randv(E, 0.1f, 1.0f);
+        }
     }
     w->out_norm = randv(E, 0.1f, 1.0f);
     if (!a->tied) w->output = randv((size_t)V * E, 2 * s, 0);
@@ -103,6 +118,7 @@ static void weights_free(weights *w) {
     for (int l = 0; l < NL; l++) {
         free(w->attn_norm[l]); free(w->wq[l]); free(w->wk[l]); free(w->wv[l]); free(w->bq[l]); free(w->bk[l]);
         free(w->bv[l]); free(w->wo[l]); free(w->ffn_norm[l]); free(w->wg[l]); free(w->wu[l]); free(w->wd[l]);
+        free(w->q_norm[l]); free(w->k_norm[l]); free(w->post_attn[l]); free(w->post_ffn[l]);
     }
     free(w->rope_freqs); free(w->rope_long); free(w->rope_short);
 }
@@ -163,6 +179,14 @@ static eq_model *model_make_vocab(const weights *w, int type, const tiny_token *
         eq_gguf_writer_set_u32(wr, KEY("rope.scaling.original_context_length"), N_CTX_ORIG);
         eq_gguf_writer_set_f32(wr, KEY("rope.scaling.attn_factor"), w->attn_factor);
     }
+    if (a->gemma) {
+        eq_gguf_writer_set_u32(wr, KEY("attention.key_length"), (uint32_t)w->hd);
+        eq_gguf_writer_set_u32(wr, KEY("attention.value_length"), (uint32_t)w->hd);
+        eq_gguf_writer_set_u32(wr, KEY("attention.sliding_window"), GEMMA_WINDOW);
+        eq_gguf_writer_set_u32(wr, KEY("attention.sliding_window_pattern"), GEMMA_PATTERN);
+        eq_gguf_writer_set_f32(wr, KEY("rope.freq_base_swa"), GEMMA_ROPE_SWA);
+        eq_gguf_writer_set_f32(wr, KEY("final_logit_softcapping"), GEMMA_SOFTCAP);
+    }
 #undef KEY
     /* a vocabulary of plain tokens: the test feeds ids, it never tokenizes */
     static char texts[V][8];
@@ -214,6 +238,12 @@ static eq_model *model_make_vocab(const weights *w, int type, const tiny_token *
             add_t(t, &n, NAME("ffn_up.weight"), type, E, w->wu[l], F, NULL, 0, NULL, 0);
         }
         add_t(t, &n, NAME("ffn_down.weight"), type, F, w->wd[l], E, NULL, 0, NULL, 0);
+        if (a->gemma) {
+            add_t(t, &n, NAME("attn_q_norm.weight"), f32, w->hd, w->q_norm[l], 1, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("attn_k_norm.weight"), f32, w->hd, w->k_norm[l], 1, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("post_attention_norm.weight"), f32, E, w->post_attn[l], 1, NULL, 0, NULL, 0);
+            add_t(t, &n, NAME("post_ffw_norm.weight"), f32, E, w->post_ffn[l], 1, NULL, 0, NULL, 0);
+        }
 #undef NAME
     }
     add_t(t, &n, "output_norm.weight", f32, E, w->out_norm, 1, NULL, 0, NULL, 0);
