@@ -505,8 +505,8 @@ def main():
                     rel = o["rel_gaps"][step] if step < len(o["rel_gaps"]) else 1.0
                     tie = args.tie_rel if args.tie_rel is not None else TIE_REL.get(qtype, TIE_REL_QUANT)
                     if loose:
-                        info.append(f"text = llama up to step {step} (rel gap {rel:.2g}), then "
-                                    f"{text[max(0, k - 10):k + 30]!r}")
+                        info.append(f"text = llama for {k} bytes (to step {step}, llama rel gap {rel:.2g}), "
+                                    f"then edgeq {text[k:k + 30]!r}")
                     elif k < need and (args.strict or rel >= tie):
                         problems.append(where + f" (step {step}, llama rel gap {rel:.2g})")
                     elif k < need:
