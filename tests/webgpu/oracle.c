@@ -174,13 +174,15 @@ static void store_kv_case(int kv_dim, int T, int pos0) {
     const int n = T * kv_dim;
     float *x = xmalloc((size_t)n * sizeof *x);
     for (int i = 0; i < n; i++) {
-        switch (i % 6) {
+        switch (i % 7) {
         case 0: x[i] = urand(-4, 4); break;
         case 1: x[i] = urand(-1, 1) * 1e-5f; break;                 /* half subnormals */
         case 2: x[i] = urand(-1, 1) * 7e4f; break;                  /* some overflow */
         case 3: x[i] = eq_f32_from_bits(eq_f32_bits(urand(0.5f, 2)) | 0x1000u) * (i & 1 ? -1 : 1); break; /* near ties */
         case 4: x[i] = eq_f32_from_bits(0x33000000u + (uint32_t)(rnd() % 0x2000000u)); break;   /* tiny */
-        default: x[i] = eq_f32_from_bits(((uint32_t)rnd() & 0x807fe000u) | 0x3f800000u); break; /* exact ties */
+        case 6: x[i] = ldexpf((float)(2 * (rnd() % 1024) + 1), -25) * (rnd() & 1 ? -1.0f : 1.0f); break; /* half-subnormal ties */
+        case 5: x[i] = eq_f32_from_bits(((uint32_t)rnd() & 0x807fe000u) | 0x3f801000u); break; /* exact ties */
+        default: break;
         }
     }
     uint16_t *h = xmalloc((size_t)n * sizeof *h);

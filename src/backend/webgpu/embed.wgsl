@@ -17,7 +17,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     let t = g.y;
     if (t >= p.T || 4u * c >= p.K) { return; }
     let id = IDS[t];
-    if (id < p.row_first || id - p.row_first >= p.n_rows) { return; }
+    if (id - p.row_first >= p.n_rows) { return; }   // also ids below row_first: u32 wraps
     let v = deq4(p.w_off + (id - p.row_first) * p.row_bytes, 4u * c);
     let b = p.out_off + t * p.ld_out + 4u * c;
     Y[b] = v.x; Y[b + 1u] = v.y; Y[b + 2u] = v.z; Y[b + 3u] = v.w;
