@@ -16,7 +16,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { createRuntime, loadWGSL, rowBytes } from '../../wasm/web/webgpu.js';
 
 const dir = process.env.EQ_WGSL_CASES;
@@ -36,7 +35,7 @@ before(async () => {
     const { create, globals } = await import(process.env.EQ_WEBGPU_MODULE ?? 'webgpu');
     Object.assign(globalThis, globals);
     gpu = create(['backend=vulkan']);
-    const sources = await loadWGSL(pathToFileURL(new URL('../../src/backend/webgpu/', import.meta.url).pathname));
+    const sources = await loadWGSL(new URL('../../src/backend/webgpu/', import.meta.url));
     rt = await createRuntime({ gpu, sources });
     console.log('# adapter:', JSON.stringify(rt.info));
 });
@@ -231,4 +230,23 @@ test('weights are split at row boundaries under the binding limit; bad shapes ar
     assert.throws(() => rowBytes(12, 100), /multiple/);
     assert.throws(() => rowBytes(99, 256), /no kernel/);
     assert.throws(() => rt.weight(2, 64, 2, new Uint8Array(10)), /expected 72/);
+});
+
+test('a weight written in pieces (streamed load) across chunk boundaries', async () => {
+    const c = cases.find((k) => k.kind === 'matvec' && k.type_name === 'Q4_0' && k.N === 77);
+    const bytes = new Uint8Array(get(c, 'w'));
+    const saved = rt.maxChunk;
+    let w;
+    try { rt.maxChunk = 306 * 20; w = rt.weight(c.type, c.K, c.N, null); } finally { rt.maxChunk = saved; }
+    assert.equal(w.chunks.length, 4);
+    let n = 0;
+    for (const [a, e] of [[0, 1000], [1000, 12000], [12000, bytes.length]]) n += rt.writeWeight(w, a, bytes.subarray(a, e));
+    assert.equal(n, bytes.length);
+    assert.throws(() => rt.writeWeight(w, 1001, bytes.subarray(1001, 1010)), /aligned/);
+    const x = rt.buffer(c.K * 4, get(c, 'x')), y = rt.buffer(c.N * 4);
+    const b = rt.batch();
+    b.matvec(w, x, y);
+    b.submit();
+    const a = get(c, 'absy');
+    close('matvec', await readF32(y, c.N), get(c, 'y'), (i) => a[i], 2e-5);
 });

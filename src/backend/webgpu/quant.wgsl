@@ -13,6 +13,7 @@
 fn ld8(b: u32) -> u32 { return (W[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu; }
 // b even: a half never straddles two words in these layouts (every field offset is even)
 fn ld16(b: u32) -> u32 { return (W[b >> 2u] >> ((b & 2u) * 8u)) & 0xffffu; }
+// Unaligned, W[i + 1] holds byte b + 3: inside the (4-byte padded) buffer whenever the bytes read are.
 fn ld32(b: u32) -> u32 {
     let i = b >> 2u;
     let s = (b & 3u) * 8u;
