@@ -13,6 +13,18 @@ EQ_CACHE=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
 WEBGPU_VERSION=0.6.2
 fail() { echo "webgpu: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
+missing=()
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+command -v cmake >/dev/null || missing+=(cmake)
+# SwiftShader (Chromium's Vulkan CPU driver) is the adapter where there is no GPU
+[ -z "${EQ_WEBGPU_ICD:-}" ] && [ ! -f /usr/lib/chromium/vk_swiftshader_icd.json ] && missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt_install "${missing[@]}" || fail "apt-get install ${missing[*]} failed"
+fi
+
 NM=$EQ_CACHE/npm-webgpu
 have=$(node -p "try{require('$NM/node_modules/webgpu/package.json').version}catch(e){'none'}" 2>/dev/null)
 if [ "$have" != "$WEBGPU_VERSION" ]; then
