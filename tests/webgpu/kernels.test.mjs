@@ -250,3 +250,12 @@ test('a weight written in pieces (streamed load) across chunk boundaries', async
     const a = get(c, 'absy');
     close('matvec', await readF32(y, c.N), get(c, 'y'), (i) => a[i], 2e-5);
 });
+
+test('a WebGPU validation error surfaces at the next read', async () => {
+    const X = rt.buffer(64);
+    const b = rt.batch();
+    b.add(X, X, { n: 4 });   // one buffer bound read-only and read-write in one dispatch
+    b.submit();
+    await assert.rejects(rt.read(X, 0, 4), /writable usage/);
+    assert.equal((await rt.read(X, 0, 4)).getFloat32(0, true), 0);   // and the runtime goes on
+});

@@ -110,6 +110,10 @@ class Runtime {
         this.params = null;             // the uniform ring, grown on demand
         this.readbuf = null;            // MAP_READ staging, reused
         this.dummy = this.buffer(16);   // bound where an optional input is absent
+        // validation errors and a lost device surface at the next read(), never as silent zeros
+        this.errors = [];
+        device.addEventListener?.('uncapturederror', (e) => this.errors.push(e.error?.message ?? String(e)));
+        device.lost?.then((info) => { if (info.reason !== 'destroyed') this.errors.push(`device lost: ${info.message}`); });
     }
 
     async _build(src, types) {
@@ -201,6 +205,7 @@ class Runtime {
         e.copyBufferToBuffer(buf, offset, this.readbuf, 0, n);
         this.device.queue.submit([e.finish()]);
         await this.readbuf.mapAsync(globalThis.GPUMapMode.READ, 0, n);
+        if (this.errors.length) { this.readbuf.unmap(); throw new Error(`webgpu: ${this.errors.splice(0).join('; ')}`); }
         const copy = this.readbuf.getMappedRange(0, n).slice(0, size);
         this.readbuf.unmap();
         return new DataView(copy);
