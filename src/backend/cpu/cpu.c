@@ -141,6 +141,25 @@ static void *xalloc(size_t n, int *fail) {
     return p;
 }
 
+size_t eq_backend_cpu_bytes(const eq_backend_params *p, size_t *kv_out) {
+    /* what eq_backend_cpu_new allocates, in the same terms (kept beside it so they agree);
+     * the thread count is the one asked for, an upper bound of the pool's */
+    const size_t kv_bytes = (size_t)p->n_ctx * p->n_head_kv * p->head_dim * (p->kv_type == EQ_KV_F16 ? 2 : 4);
+    size_t kv = 2 * (size_t)p->n_layer * kv_bytes, total = kv;
+    for (int a = 0; a < EQ_ACT_COUNT; a++) {
+        size_t rows = a == EQ_ACT_LOGITS ? 1 : (size_t)p->n_batch;
+        total += rows * p->width[a] * sizeof(float);
+    }
+    total += (size_t)(p->n_threads > 0 ? p->n_threads : 1) * p->n_ctx * sizeof(float);
+    size_t qbuf = 0;
+    for (int i = 0; i < p->n_mm; i++) {
+        size_t s = eq_matmul_qbuf_size(p->mm[i]->type, p->mm[i]->ne0, p->n_batch);
+        if (s > qbuf) qbuf = s;
+    }
+    if (kv_out) *kv_out = kv;
+    return total + qbuf;
+}
+
 eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char *err, size_t errlen) {
     *out = NULL;
     eq_cpu *c = calloc(1, sizeof *c);
