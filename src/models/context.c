@@ -88,13 +88,13 @@ eq_status eq_ctx_estimate(const eq_model *m, const eq_ctx_params *params, eq_ctx
     eq_backend_params bp;
     backend_params(m, &p, &bp);
     if (!bp.mm) { snprintf(errbuf, errlen, "out of memory"); return EQ_ERR_NOMEM; }
-    size_t kv = 0;
-    size_t be = eq_backend_cpu_bytes(&bp, &kv);
+    uint64_t kv = 0;
+    const uint64_t be = eq_backend_cpu_bytes(&bp, &kv);
     free((void *)bp.mm);
     out->n_ctx = p.n_ctx;
     out->kv_bytes = kv;
     /* the context's own logits and token list, as eq_ctx_new allocates them */
-    out->scratch_bytes = (uint64_t)(be - kv) + (uint64_t)m->hp.n_vocab * sizeof(float) + (uint64_t)p.n_ctx * sizeof(eq_token);
+    out->scratch_bytes = (be - kv) + (uint64_t)m->hp.n_vocab * sizeof(float) + (uint64_t)p.n_ctx * sizeof(eq_token);
     out->total_bytes = out->kv_bytes + out->scratch_bytes;
     return EQ_OK;
 }

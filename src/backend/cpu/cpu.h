@@ -20,7 +20,7 @@ typedef struct {
 
 /* The bytes eq_backend_cpu_new(p) allocates (all but a few small tables); *kv_out (may be
  * NULL) gets the KV cache's share. p->mm must be set, as for eq_backend_cpu_new. */
-size_t eq_backend_cpu_bytes(const eq_backend_params *p, size_t *kv_out);
+uint64_t eq_backend_cpu_bytes(const eq_backend_params *p, uint64_t *kv_out);
 eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char *err, size_t errlen);
 
 /* attention.c */
