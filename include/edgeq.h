@@ -176,6 +176,19 @@ typedef struct {
 EQ_API eq_ctx_params eq_ctx_default_params(void);
 EQ_API eq_status  eq_ctx_new(eq_model *m, const eq_ctx_params *p, eq_ctx **out, char *errbuf, size_t errlen);
 EQ_API void       eq_ctx_free(eq_ctx *c);
+/* What eq_ctx_new(m, p) would allocate, without allocating it: the KV cache, and the
+ * scratch (activations, matmul conversion buffers, attention scores, logits, token list).
+ * For refusing a context that would not fit a memory budget before trying. Same parameter
+ * errors as eq_ctx_new. */
+typedef struct {
+    int n_ctx;                /* the context size p resolves to (0: the model's) */
+    uint64_t kv_bytes;
+    uint64_t scratch_bytes;
+    uint64_t total_bytes;     /* kv_bytes + scratch_bytes */
+} eq_ctx_mem;
+EQ_API eq_status  eq_ctx_estimate(const eq_model *m, const eq_ctx_params *p, eq_ctx_mem *out,
+                                  char *errbuf, size_t errlen);
+
 EQ_API const char *eq_ctx_errmsg(const eq_ctx *c);
 EQ_API int        eq_ctx_n_ctx(const eq_ctx *c);
 EQ_API int        eq_ctx_n_past(const eq_ctx *c);
@@ -289,6 +302,14 @@ EQ_API eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq
  * cache then holds what was evaluated before the failing step. */
 EQ_API eq_status eq_gen_step(eq_gen *g, const char **text, size_t *len, int *done);
 EQ_API eq_finish eq_gen_finish_reason(const eq_gen *g);
+/* End the generation now, as max_tokens would (EQ_FINISH_LENGTH, or EQ_FINISH_STOP when the
+ * held-back text completes a stop string): what was held back (an incomplete UTF-8 character,
+ * the start of a possible stop string) is released in *text / *len, valid until eq_gen_free.
+ * For deadlines: call it between steps once the prompt is in, or after a step failed with
+ * EQ_ERR_ABORTED while generating. EQ_ERR_ARG before the prompt is in or after other errors;
+ * EQ_OK with nothing released when the generation had ended. */
+EQ_API eq_status eq_gen_stop(eq_gen *g, const char **text, size_t *len);
+
 
 typedef struct {
     int n_prompt;        /* prompt tokens */

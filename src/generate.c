@@ -356,6 +356,32 @@ eq_status eq_gen_step(eq_gen *g, const char **text, size_t *len, int *done) {
     return EQ_OK;
 }
 
+eq_status eq_gen_stop(eq_gen *g, const char **text, size_t *len) {
+    *text = "";
+    *len = 0;
+    if (!g) return EQ_ERR_ARG;
+    if (g->phase == PH_DONE) return EQ_OK;
+    /* an abort while evaluating the last sampled token loses only that evaluation: the text
+     * up to it was released or is held here, so the completion can still end cleanly */
+    const int aborted_gen = g->phase == PH_FAILED && g->failed == EQ_ERR_ABORTED && g->next == g->n_prompt;
+    if (g->phase != PH_SAMPLE && g->phase != PH_EVAL && !aborted_gen) {
+        snprintf(g->err, sizeof g->err, "the generation cannot be stopped here (the prompt is not in, or it failed)");
+        return EQ_ERR_ARG;
+    }
+    if (g->rel) {   /* as eq_gen_step: what the last step released is gone */
+        memmove(g->buf, g->buf + g->rel, g->len - g->rel);
+        g->len -= g->rel;
+        g->rel = 0;
+    }
+    g->err[0] = 0;
+    g->failed = EQ_OK;
+    eq_status st = finish_flush(g, EQ_FINISH_LENGTH);
+    if (st) return st;
+    *text = g->buf ? g->buf : "";
+    *len = g->rel;
+    return EQ_OK;
+}
+
 eq_finish eq_gen_finish_reason(const eq_gen *g) { return g && g->phase == PH_DONE ? g->finish : EQ_FINISH_NONE; }
 
 void eq_gen_stats_get(const eq_gen *g, eq_gen_stats *out) {

@@ -68,6 +68,7 @@ suite cli-corrupt bash tests/cli/corrupt.sh
 
 # 5. WebAssembly: the browser/Node module and the npm package; the WASI module under wasmtime
 suite js bash tests/js/run.sh
+suite webgpu bash tests/webgpu/run.sh
 suite browser bash tests/browser/run.sh
 suite web-demo bash tests/web-demo/run.sh
 suite wasi bash tests/wasi/run.sh

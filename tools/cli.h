@@ -13,6 +13,8 @@ typedef struct {
     int n_chunks;                        /* perplexity: at most this many chunks (0: all) */
     int n_predict, n_ctx, n_threads, n_batch, n_prompt_bench, reps;
     int json, no_bos, no_parse_special, show_tensors, verbose, ids_only, special;
+    /* serve's per-request limits (0: none; max_memory_mb -1: the build's default) */
+    int max_tokens_cap, deadline_ms, max_memory_mb;
     eq_sampler_params sp;
 } cli_args;
 

@@ -10,6 +10,16 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef __wasi__
+/* wasm32's linear memory ends at 4 GiB: a context that cannot fit there is refused up front
+ * (64 MiB left for the stack, the vocabulary, the request and the allocator's slack) */
+#define EQ_SERVE_MEMORY_DEFAULT 4032
+#define EQ_SERVE_MEMORY_DEFAULT_TEXT "4032 in this WASI build: 4 GiB of linear memory less 64 MiB"
+#else
+#define EQ_SERVE_MEMORY_DEFAULT 0
+#define EQ_SERVE_MEMORY_DEFAULT_TEXT "0 natively, 4032 in the WASI build"
+#endif
+
 void cli_usage(FILE *f) {
     fprintf(f,
         "usage: edgeq COMMAND [options]\n"
@@ -25,7 +35,13 @@ void cli_usage(FILE *f) {
         "  bench     -m FILE [-p 128] [-n 64] [-t N] [-r REPS] [--json]\n"
         "  perplexity -m FILE -f TEXT [-c 512] [--chunks N] [--save-logits FILE | --kl-base FILE] [--json]\n"
         "            (llama-perplexity's numbers; --kl-divergence-base/--kl-divergence also accepted)\n"
-        "  serve     -m FILE [-c CTX] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
+        "  serve     -m FILE [-c CTX] [-n N] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
+        "            per-request limits: --max-tokens-cap N (completion tokens; larger requests are\n"
+        "            clamped, none asked gets N; ends with finish_reason \"length\"),\n"
+        "            --deadline-ms N (wall time from the request's arrival, prompt included: before the\n"
+        "            first token a 503 \"timeout\" error, after it the completion ends with \"length\"),\n"
+        "            --max-memory-mb N (weights + KV cache + scratch must fit, else a 503 naming both;\n"
+        "            0: no cap; default %s)\n"
         "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
         "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose),\n"
@@ -33,7 +49,7 @@ void cli_usage(FILE *f) {
         "        threads than those CPUs: the results do not depend on the count)\n"
         "output files (quantize, convert, --logits-out, --save-logits) are written under a temporary name\n"
         "in their folder (.NAME.edgeq-*.tmp) and renamed when complete; they may not be an input or a folder\n",
-        EQ_MAX_THREADS);
+        EQ_SERVE_MEMORY_DEFAULT_TEXT, EQ_MAX_THREADS);
 }
 
 static int parse_int(const char *s, const char *opt, int lo, int hi, int *out) {
@@ -110,6 +126,8 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
     const char *llama_logits_file = NULL;  /* llama-perplexity's spelling: saves, or with --kl-divergence compares */
     int kl_flag = 0;
     if (bench) { a->n_prompt_bench = 128; a->n_predict = 64; }
+    a->max_memory_mb = EQ_SERVE_MEMORY_DEFAULT;
+    const int serve = !strcmp(cmd, "serve");
     for (int i = first; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -149,6 +167,9 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
             if (strcmp(v, "f16") && strcmp(v, "f32")) { cli_error("--kv-type must be f16 or f32"); return 2; }
             a->kv_type = v;
         }
+        else if (serve && !strcmp(o, "--max-tokens-cap")) INT(a->max_tokens_cap, 1, 1 << 24);
+        else if (serve && !strcmp(o, "--deadline-ms")) INT(a->deadline_ms, 1, 86400000);
+        else if (serve && !strcmp(o, "--max-memory-mb")) INT(a->max_memory_mb, 0, 1 << 24);
         else if (!strcmp(o, "--json")) a->json = 1;
         else if (!strcmp(o, "--no-bos")) a->no_bos = 1;
         else if (!strcmp(o, "--no-parse-special")) a->no_parse_special = 1;

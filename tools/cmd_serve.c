@@ -11,12 +11,18 @@
  * run directly, an error response exits 1. CONTENT_LENGTH, when set, must be digits, within
  * the body limit, and match what stdin holds (else 400/413, never a guess). The request is validated before the model is loaded, so a bad
  * request costs no load. Defaults sized for edge memory limits: context min(model, 1024),
- * batch 64 (-c 512 keeps SmolLM2-135M Q4_1 near 110 MiB of linear memory). */
+ * batch 64 (-c 512 keeps SmolLM2-135M Q4_1 near 110 MiB of linear memory).
+ *
+ * Per-request limits: --max-tokens-cap (clamps the completion), --deadline-ms (wall time from
+ * the start of this command: model load and prompt included), --max-memory-mb (weights plus
+ * the context's estimate, checked before the context is allocated; default 4032 under WASI,
+ * whose 32-bit linear memory ends at 4 GiB). */
 #include "cli.h"
 #include "edge.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
     int cgi;
@@ -127,6 +133,7 @@ static const char *model_label(const char *path, char *buf, size_t cap) {
 static int finish(const serve_io *io) { return io->cgi || io->status == 200 ? 0 : 1; }
 
 int cmd_serve(int argc, char **argv) {
+    const double t_arrived = eq_edge_now();   /* --deadline-ms counts from here */
     serve_io io = {0, 0};
     const char *method = getenv("REQUEST_METHOD");
     io.cgi = method != NULL;
@@ -168,6 +175,10 @@ int cmd_serve(int argc, char **argv) {
     o.max_tokens = a.n_predict;
     char label[128];
     o.model_name = model_label(a.model, label, sizeof label);
+    o.max_tokens_cap = a.max_tokens_cap;
+    o.deadline_ms = a.deadline_ms;
+    if (a.deadline_ms) o.deadline = t_arrived + a.deadline_ms / 1000.0;
+    const uint64_t max_memory = (uint64_t)a.max_memory_mb << 20;
 
     size_t len = 0;
     char *body = read_body(o.max_body, &len, &err);
@@ -181,19 +192,32 @@ int cmd_serve(int argc, char **argv) {
     eq_model *m = NULL;
     eq_ctx *c = NULL;
     char msg[512];
-    eq_status st = eq_model_load(a.model, &mp, &m, msg, sizeof msg);
-    if (st) {
+    eq_status st = EQ_OK;
+    struct stat sb;
+    /* weights alone over the cap: refused before a load that could only fail or crowd the host
+     * (the file's size is the weights' within a few KiB of header; a split model's first part
+     * is a lower bound, the full check follows the load) */
+    if (max_memory && stat(a.model, &sb) == 0 && (uint64_t)sb.st_size > max_memory) {
+        eq_edge_set_error(&err, 503, "server_error", "memory_limit_exceeded", NULL,
+                          "Not enough memory: the model file is %.1f MiB, over the server's memory cap of %d MiB.",
+                          (double)sb.st_size / (1024.0 * 1024.0), a.max_memory_mb);
+        st = EQ_ERR_NOMEM;
+    }
+    if (!st && eq_edge_deadline_passed(&o)) { eq_edge_timeout_error(&err, &o, "reading the request"); st = EQ_ERR_ABORTED; }
+    if (!st && (st = eq_model_load(a.model, &mp, &m, msg, sizeof msg))) {
         /* the path is server configuration, so it may be told; the client did nothing wrong */
         eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error",
                           st == EQ_ERR_NOMEM ? "out_of_memory" : "model_not_available", NULL, "Cannot load the model: %s", msg);
-    } else {
+    } else if (!st) {
         eq_ctx_params cp = eq_ctx_default_params();
         int train = eq_model_n_ctx_train(m);
         cp.n_ctx = a.n_ctx ? a.n_ctx : (train > 0 && train < 1024 ? train : 1024);
         cp.n_batch = a.n_batch ? a.n_batch : 64;   /* scratch scales with the batch; 64 costs little speed */
         cp.n_threads = a.n_threads;
         if (a.kv_type && !strcmp(a.kv_type, "f32")) cp.kv_type = EQ_KV_F32;
-        if ((st = eq_ctx_new(m, &cp, &c, msg, sizeof msg)))
+        if (eq_edge_deadline_passed(&o)) { eq_edge_timeout_error(&err, &o, "loading the model"); st = EQ_ERR_ABORTED; }
+        else if ((st = eq_edge_check_memory(m, &cp, max_memory, &err))) {}   /* err says which number exceeded which */
+        else if ((st = eq_ctx_new(m, &cp, &c, msg, sizeof msg)))
             eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error",
                               st == EQ_ERR_NOMEM ? "out_of_memory" : NULL, NULL, "Cannot create the context: %s", msg);
     }

@@ -20,21 +20,19 @@ void eq_ctx_free(eq_ctx *c) {
     free(c);
 }
 
-eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, char *errbuf, size_t errlen) {
-    char dummy[8];
-    if (!errbuf) { errbuf = dummy; errlen = sizeof dummy; }
-    *out = NULL;
+/* The parameters with defaults filled in, checked; EQ_ERR_ARG with errbuf set. */
+static eq_status resolve_params(const eq_model *m, const eq_ctx_params *params, eq_ctx_params *out,
+                                char *errbuf, size_t errlen) {
     if (!m || m->vocab_only) {
         snprintf(errbuf, errlen, "the model was loaded without weights (vocab only)");
         return EQ_ERR_ARG;
     }
     eq_ctx_params p = params ? *params : eq_ctx_default_params();
-    const eq_hparams *hp = &m->hp;
     if (p.n_ctx < 0 || p.n_threads < 0 || p.n_batch < 0 || (p.kv_type != EQ_KV_F16 && p.kv_type != EQ_KV_F32)) {
         snprintf(errbuf, errlen, "bad context parameters");
         return EQ_ERR_ARG;
     }
-    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train;
+    if (p.n_ctx == 0) p.n_ctx = m->hp.n_ctx_train;
     if (p.n_ctx > (1 << 22)) {
         snprintf(errbuf, errlen, "context size %d is too large", p.n_ctx);
         return EQ_ERR_ARG;
@@ -46,6 +44,69 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     if (p.n_threads == 0) p.n_threads = eq_cpu_count();
     if (p.n_batch == 0) p.n_batch = 256;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    *out = p;
+    return EQ_OK;
+}
+
+/* The backend's parameters for p (resolved); bp->mm is malloc'ed (NULL when out of memory):
+ * every weight a matmul takes, since the CPU sizes its conversion scratch by them. */
+static void backend_params(const eq_model *m, const eq_ctx_params *p, eq_backend_params *bp) {
+    const eq_hparams *hp = &m->hp;
+    /* the backend's slots, each n_batch rows of its widest use (see decoder.c) */
+    const int E = hp->n_embd, F = hp->n_ff;
+    const int Qd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim;
+    const int wide = (Qd + 2 * KVd) > 2 * F ? (Qd + 2 * KVd) : 2 * F;
+    eq_backend_params b = {p->n_ctx, p->n_batch, p->n_threads, p->kv_type, hp->n_layer, hp->n_head, hp->n_head_kv,
+                           hp->head_dim, {0}, NULL, 0};
+    b.width[EQ_ACT_X] = b.width[EQ_ACT_XB] = E;
+    b.width[EQ_ACT_Q] = b.width[EQ_ACT_ATT] = Qd;
+    b.width[EQ_ACT_K] = b.width[EQ_ACT_V] = KVd;
+    b.width[EQ_ACT_HB] = b.width[EQ_ACT_HB2] = wide;
+    b.width[EQ_ACT_LOGITS] = hp->n_vocab;
+    const eq_weight **mm = malloc(((size_t)hp->n_layer * 8 + 1) * sizeof *mm);
+    if (mm) {
+        mm[b.n_mm++] = &m->output;
+        for (int l = 0; l < hp->n_layer; l++) {
+            const eq_layer *L = &m->layers[l];
+            const eq_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+            for (size_t i = 0; i < sizeof ws / sizeof *ws; i++)
+                if (ws[i]->data) mm[b.n_mm++] = ws[i];
+        }
+        b.mm = mm;
+    }
+    *bp = b;
+}
+
+eq_status eq_ctx_estimate(const eq_model *m, const eq_ctx_params *params, eq_ctx_mem *out,
+                          char *errbuf, size_t errlen) {
+    char dummy[8];
+    if (!errbuf) { errbuf = dummy; errlen = sizeof dummy; }
+    memset(out, 0, sizeof *out);
+    eq_ctx_params p;
+    eq_status st = resolve_params(m, params, &p, errbuf, errlen);
+    if (st) return st;
+    eq_backend_params bp;
+    backend_params(m, &p, &bp);
+    if (!bp.mm) { snprintf(errbuf, errlen, "out of memory"); return EQ_ERR_NOMEM; }
+    uint64_t kv = 0;
+    const uint64_t be = eq_backend_cpu_bytes(&bp, &kv);
+    free((void *)bp.mm);
+    out->n_ctx = p.n_ctx;
+    out->kv_bytes = kv;
+    /* the context's own logits and token list, as eq_ctx_new allocates them */
+    out->scratch_bytes = (be - kv) + (uint64_t)m->hp.n_vocab * sizeof(float) + (uint64_t)p.n_ctx * sizeof(eq_token);
+    out->total_bytes = out->kv_bytes + out->scratch_bytes;
+    return EQ_OK;
+}
+
+eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, char *errbuf, size_t errlen) {
+    char dummy[8];
+    if (!errbuf) { errbuf = dummy; errlen = sizeof dummy; }
+    *out = NULL;
+    eq_ctx_params p;
+    eq_status st = resolve_params(m, params, &p, errbuf, errlen);
+    if (st) return st;
+    const eq_hparams *hp = &m->hp;
 
     eq_ctx *c = calloc(1, sizeof *c);
     if (!c) { snprintf(errbuf, errlen, "out of memory"); return EQ_ERR_NOMEM; }
@@ -54,31 +115,10 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     c->n_batch = p.n_batch;
     c->kv_type = p.kv_type;
 
-    /* the backend's slots, each n_batch rows of its widest use (see decoder.c) */
-    const int E = hp->n_embd, F = hp->n_ff;
-    const int Qd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim;
-    const int wide = (Qd + 2 * KVd) > 2 * F ? (Qd + 2 * KVd) : 2 * F;
-    eq_backend_params bp = {p.n_ctx, p.n_batch, p.n_threads, p.kv_type, hp->n_layer, hp->n_head, hp->n_head_kv,
-                            hp->head_dim, {0}, NULL, 0};
-    bp.width[EQ_ACT_X] = bp.width[EQ_ACT_XB] = E;
-    bp.width[EQ_ACT_Q] = bp.width[EQ_ACT_ATT] = Qd;
-    bp.width[EQ_ACT_K] = bp.width[EQ_ACT_V] = KVd;
-    bp.width[EQ_ACT_HB] = bp.width[EQ_ACT_HB2] = wide;
-    bp.width[EQ_ACT_LOGITS] = hp->n_vocab;
-    /* every weight a matmul takes: the CPU sizes its conversion scratch by them */
-    const eq_weight **mm = malloc(((size_t)hp->n_layer * 8 + 1) * sizeof *mm);
-    if (mm) {
-        mm[bp.n_mm++] = &m->output;
-        for (int l = 0; l < hp->n_layer; l++) {
-            const eq_layer *L = &m->layers[l];
-            const eq_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-            for (size_t i = 0; i < sizeof ws / sizeof *ws; i++)
-                if (ws[i]->data) mm[bp.n_mm++] = ws[i];
-        }
-        bp.mm = mm;
-    }
-    eq_status st = mm ? eq_backend_cpu_new(&bp, &c->be, errbuf, errlen) : EQ_ERR_NOMEM;
-    free(mm);
+    eq_backend_params bp;
+    backend_params(m, &p, &bp);
+    st = bp.mm ? eq_backend_cpu_new(&bp, &c->be, errbuf, errlen) : EQ_ERR_NOMEM;
+    free((void *)bp.mm);
     if (!st && !(c->logits = malloc((size_t)hp->n_vocab * sizeof(float)))) st = EQ_ERR_NOMEM;
     if (!st && !(c->tokens = malloc((size_t)p.n_ctx * sizeof *c->tokens))) st = EQ_ERR_NOMEM;
     if (st) {

@@ -83,6 +83,45 @@ void eq_edge_set_error(eq_edge_error *e, int status, const char *type, const cha
     }
 }
 
+double eq_edge_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int eq_edge_deadline_passed(const eq_edge_opts *o) {
+    return o && o->deadline > 0 && eq_edge_now() >= o->deadline;
+}
+
+/* 503 rather than 504: this server is the origin, and 504 is a gateway's word for an upstream
+ * that did not answer (RFC 9110 15.6.5); a budget this server could not meet is "unable to
+ * handle the request at the moment" (15.6.4), which clients retry like a 504. */
+void eq_edge_timeout_error(eq_edge_error *err, const eq_edge_opts *o, const char *where) {
+    eq_edge_set_error(err, 503, "server_error", "timeout", NULL,
+                      "The request ran out of time: its deadline of %d ms passed while %s, before any token was generated.",
+                      o ? o->deadline_ms : 0, where);
+}
+
+eq_status eq_edge_check_memory(const eq_model *m, const eq_ctx_params *cp, uint64_t max_bytes, eq_edge_error *err) {
+    if (!max_bytes) return EQ_OK;
+    eq_ctx_mem mem;
+    char msg[256];
+    eq_status st = eq_ctx_estimate(m, cp, &mem, msg, sizeof msg);
+    if (st) {
+        eq_edge_set_error(err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", st == EQ_ERR_NOMEM ? "out_of_memory" : NULL,
+                          NULL, "Cannot size the context: %s.", msg);
+        return st;
+    }
+    const uint64_t weights = eq_model_size_bytes(m), need = weights + mem.total_bytes;
+    if (need <= max_bytes) return EQ_OK;
+    const double MiB = 1024.0 * 1024.0;
+    eq_edge_set_error(err, 503, "server_error", "memory_limit_exceeded", NULL,
+                      "Not enough memory: the model's weights (%.1f MiB) and a context of %d tokens (KV cache %.1f MiB, "
+                      "scratch %.1f MiB) need %.1f MiB, over the server's memory cap of %.0f MiB.",
+                      weights / MiB, mem.n_ctx, mem.kv_bytes / MiB, mem.scratch_bytes / MiB, need / MiB, max_bytes / MiB);
+    return EQ_ERR_NOMEM;
+}
+
 #define BAD(code, param, ...) eq_edge_set_error(err, 400, "invalid_request_error", code, param, __VA_ARGS__)
 
 const char *eq_edge_status_text(int status) {
@@ -625,6 +664,8 @@ static int prompt_tokens(eq_model *m, const eq_edge_req *r, eq_token **out, eq_e
 
 static eq_status fail_status(eq_status st) { return st ? st : EQ_ERR_ARG; }
 
+static int deadline_cb(void *user) { return eq_edge_deadline_passed(user); }
+
 eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq_edge_opts *o,
                           const eq_edge_sink *sink) {
     eq_edge_opts def = eq_edge_default_opts();
@@ -646,6 +687,13 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     eq_status st = EQ_OK;
     const int n_ctx = eq_ctx_n_ctx(c);
 
+    if (eq_edge_deadline_passed(o)) {
+        eq_edge_timeout_error(&err, o, "setting up");
+        st = EQ_ERR_ABORTED;
+        goto fail;
+    }
+    /* the decoder polls this between layers: a long prompt stops within one layer's work */
+    if (o->deadline > 0) eq_ctx_set_abort(c, deadline_cb, (void *)o);
     int n_prompt = prompt_tokens(m, r, &ids, &err);
     if (n_prompt < 0) { st = EQ_ERR_FORMAT; goto fail; }
     if (n_prompt >= n_ctx) {
@@ -659,6 +707,9 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     gp.sp = r->sp;
     if (!r->has_seed && !o->seed_given) gp.sp.seed = ent;
     gp.max_tokens = r->max_tokens != -2 ? r->max_tokens : o->max_tokens;
+    /* clamped, not refused: what llama-server does with its -n (OpenAI itself refuses only
+     * numbers over the model's own limit); the completion then ends with "length" */
+    if (o->max_tokens_cap > 0 && (gp.max_tokens < 0 || gp.max_tokens > o->max_tokens_cap)) gp.max_tokens = o->max_tokens_cap;
     gp.stop = r->stop;
     gp.stop_len = r->stop_len;
     gp.n_stop = r->n_stop;
@@ -676,8 +727,22 @@ eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq
     while (!done) {
         const char *text;
         size_t len;
-        st = eq_gen_step(gn, &text, &len, &done);
         eq_gen_stats_get(gn, &gs);
+        const int late = eq_edge_deadline_passed(o);
+        st = late ? EQ_ERR_ABORTED : eq_gen_step(gn, &text, &len, &done);
+        eq_gen_stats_get(gn, &gs);
+        if (st == EQ_ERR_ABORTED && o->deadline > 0) {
+            if (gs.n_evaluated < gs.n_prompt) {
+                char where[96];
+                snprintf(where, sizeof where, "evaluating the prompt (%d of %d tokens in)", gs.n_evaluated, gs.n_prompt);
+                eq_edge_timeout_error(&err, o, where);
+                goto fail;
+            }
+            /* tokens were generated: the completion ends here, as at max_tokens, with the
+             * text held back so far (eq_gen_stop) */
+            st = eq_gen_stop(gn, &text, &len);
+            done = 1;
+        }
         if (st && gs.n_evaluated < gs.n_prompt) {
             eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error", NULL, NULL, "Evaluating the prompt failed: %s",
                               eq_gen_errmsg(gn));
@@ -774,6 +839,7 @@ fail:
     eq_edge_send_error(sink, &err);
     st = fail_status(st);
 done:
+    if (o->deadline > 0) eq_ctx_set_abort(c, NULL, NULL);   /* o is the caller's: not kept past this call */
     free(ids);
     free(g.text);
     eq_gen_free(gn);

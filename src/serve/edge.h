@@ -39,12 +39,22 @@ typedef struct {
                                  gets a fresh one (OpenAI's default is non-deterministic) */
     const char *model_name;   /* "model" in responses when the request names none */
     size_t max_body;          /* largest request body accepted (bytes) */
+    /* Per-request limits (0: none). max_tokens_cap clamps whatever the request asks (as
+     * llama-server clamps n_predict to its -n), and is the default when it asks nothing.
+     * deadline is an instant on eq_edge_now()'s clock (the caller starts it when the request
+     * arrives); deadline_ms is the budget it was made from, for messages. */
+    int max_tokens_cap;
+    double deadline;
+    int deadline_ms;
 } eq_edge_opts;
+
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC, WASI's too): what deadlines are set on. */
+double eq_edge_now(void);
 
 eq_edge_opts eq_edge_default_opts(void);
 
 typedef struct {
-    int status;               /* HTTP status: 400, 405, 413, 500, 503 */
+    int status;               /* HTTP status: 400, 405, 413, 500, 503 (also a passed deadline) */
     const char *type;         /* "invalid_request_error", "server_error" */
     char param[96];           /* offending field ("messages[2].role"), or "" for null */
     const char *code;         /* "invalid_json", "context_length_exceeded", ... or NULL */
@@ -83,6 +93,17 @@ int  eq_edge_req_stream(const eq_edge_req *r);
  * Returns EQ_OK when a completion was sent, otherwise the failure (already reported). */
 eq_status eq_edge_respond(const eq_edge_req *r, eq_model *m, eq_ctx *c, const eq_edge_opts *o,
                           const eq_edge_sink *sink);
+
+/* The error a passed deadline answers before any token was sent: 503, code "timeout"; where
+ * names the stage ("loading the model"). */
+void eq_edge_timeout_error(eq_edge_error *err, const eq_edge_opts *o, const char *where);
+/* 1 when o has a deadline and it has passed. */
+int  eq_edge_deadline_passed(const eq_edge_opts *o);
+
+/* Before creating a context with parameters cp for model m: does the model's weights plus the
+ * context (KV cache and scratch, eq_ctx_estimate) fit max_bytes? EQ_OK, or err set to a 503
+ * (code "memory_limit_exceeded") naming both numbers, and EQ_ERR_NOMEM. max_bytes 0: no cap. */
+eq_status eq_edge_check_memory(const eq_model *m, const eq_ctx_params *cp, uint64_t max_bytes, eq_edge_error *err);
 
 /* Send an error response (head + JSON body). */
 void eq_edge_send_error(const eq_edge_sink *sink, const eq_edge_error *e);

@@ -245,6 +245,51 @@ int main(void) {
         const eq_token *have = eq_ctx_tokens(c, &n);
         CHECK(n == r.stats.n_evaluated && n < N_P && !memcmp(have, k_prompt, (size_t)n * sizeof *have));
     }
+    {   /* eq_gen_stop, a deadline's early end: refused before the prompt is in; between steps,
+         * and after an abort while generating, it ends with "length" and releases the tail held
+         * back for a stop string that never completed */
+        char stop[80];
+        memcpy(stop, p1, l1);
+        stop[l1] = '#';
+        size_t sl = l1 + 1;
+        const char *sv[1] = {stop};
+        eq_gen_params p = greedy(8);
+        p.stop = sv;
+        p.stop_len = &sl;
+        p.n_stop = 1;
+        eq_gen *g = NULL;
+        char err[256], got[256];
+        const char *t;
+        size_t l, n = 0;
+        int done = 0;
+        CHECK(eq_gen_start(c, k_prompt, N_P, &p, &g, err, sizeof err) == EQ_OK);
+        CHECK(eq_gen_stop(g, &t, &l) == EQ_ERR_ARG && l == 0 && eq_gen_errmsg(g)[0]);
+        for (int i = 0; i < 2 && !done; i++) {
+            CHECK(eq_gen_step(g, &t, &l, &done) == EQ_OK);
+            memcpy(got + n, t, l);
+            n += l;
+        }
+        CHECK(!done && n == l0);   /* p1 is held back: it could begin "p1#" */
+        CHECK(eq_gen_stop(g, &t, &l) == EQ_OK && l == l1 && !memcmp(t, p1, l1));
+        CHECK(eq_gen_finish_reason(g) == EQ_FINISH_LENGTH);
+        CHECK(eq_gen_stop(g, &t, &l) == EQ_OK && l == 0);   /* already over */
+        eq_gen_free(g);
+
+        memcpy(stop, p0, l0);
+        stop[l0] = '#';
+        sl = l0 + 1;
+        abort_left = NL;   /* the prompt's one batch passes; the first generated token's decode aborts */
+        eq_ctx_set_abort(c, abort_cb, NULL);
+        CHECK(eq_gen_start(c, k_prompt, N_P, &p, &g, err, sizeof err) == EQ_OK);
+        CHECK(eq_gen_step(g, &t, &l, &done) == EQ_OK && l == 0 && !done);   /* p0 held back */
+        CHECK(eq_gen_step(g, &t, &l, &done) == EQ_ERR_ABORTED);
+        eq_ctx_set_abort(c, NULL, NULL);
+        CHECK(eq_gen_stop(g, &t, &l) == EQ_OK && l == l0 && !memcmp(t, p0, l0));
+        eq_gen_stats st;
+        eq_gen_stats_get(g, &st);
+        CHECK(eq_gen_finish_reason(g) == EQ_FINISH_LENGTH && st.n_gen == 1);
+        eq_gen_free(g);
+    }
     {   /* bad parameters, each with a message */
         eq_gen *g = NULL;
         char err[256];

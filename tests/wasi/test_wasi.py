@@ -711,6 +711,175 @@ def edge_text():
     check("unknown role quoted in the error: whole characters, valid UTF-8", ok, msg)
 
 
+def limits():
+    """Per-request limits: --max-tokens-cap, --deadline-ms, --max-memory-mb (native and module)."""
+    section("edge mode: per-request limits (--max-tokens-cap, --deadline-ms, --max-memory-mb)")
+    h = native(["serve", "--help"])
+    check("serve --help documents the three limits",
+          h.rc == 0 and all(f in h.out for f in (b"--max-tokens-cap", b"--deadline-ms", b"--max-memory-mb")), h.text[-300:])
+    cgi = {"REQUEST_METHOD": "POST"}
+
+    def cgi_error(r):
+        hd, body = split_cgi(r.out)
+        return hd, validate_error(body)
+
+    q = {"messages": [{"role": "user", "content": "Tell me a long story about a dragon."}], "temperature": 0}
+    for runner in ("native", None):
+        who = "native" if runner else "module"
+        got = []
+        for extra in ({"max_tokens": 50}, {"max_completion_tokens": 50}, {}, {"max_tokens": 2}):
+            r = serve(dict(q, **extra), args=["--max-tokens-cap", "4"], runner=runner)
+            try:
+                j = json.loads(r.out)
+                validate_completion(j)
+                got.append((j["usage"]["completion_tokens"], j["choices"][0]["finish_reason"]))
+            except Exception as e:  # noqa: BLE001
+                got.append(f"{e}: {r.text[:120]!r}")
+        check(f"{who}: --max-tokens-cap 4 clamps 50 (either name) and is the default; 2 stays 2",
+              got == [(4, "length"), (4, "length"), (4, "length"), (2, "length")], repr(got))
+        r = serve(dict(q, max_tokens=50, stream=True, stream_options={"include_usage": True}),
+                  args=["--max-tokens-cap", "3"], runner=runner)
+        try:
+            evs = parse_sse(r.out)
+            fin = [e["choices"][0]["finish_reason"] for e in evs if e["choices"] and e["choices"][0]["finish_reason"]]
+            ok = r.rc == 0 and fin == ["length"] and evs[-1]["usage"]["completion_tokens"] == 3
+        except Exception as e:  # noqa: BLE001
+            ok, fin = False, f"{e}: {r.text[-200:]!r}"
+        check(f"{who}: --max-tokens-cap streamed: 3 tokens, finish_reason length, [DONE]", ok, str(fin))
+
+    # a deadline of a few ms: a 503 "timeout" error, whatever stage it meets, never a token
+    long_prompt = {"messages": [{"role": "user", "content": "word " * 440 + "Summarize."}], "max_tokens": 8, "temperature": 0}
+    for runner in ("native", None):
+        who = "native" if runner else "module"
+        for stream in (False, True):
+            r = serve(dict(long_prompt, stream=stream), args=["--deadline-ms", "3"], runner=runner, env=cgi)
+            try:
+                hd, e = cgi_error(r)
+                ok = (hd.get("status", "").startswith("503") and hd.get("content-type") == "application/json"
+                      and e["code"] == "timeout" and e["type"] == "server_error" and "3 ms" in e["message"])
+            except Exception as ex:  # noqa: BLE001
+                ok, e = False, f"{ex}: {r.text[:200]!r}"
+            check(f"{who}: --deadline-ms 3 on a long prompt ({'streamed' if stream else 'whole'}): 503 timeout, no token", ok, str(e))
+
+    # interrupted inside the prompt: one batch of 452 tokens (-b 512) takes seconds; the abort
+    # callback stops it between layers, so the answer comes long before the batch would end
+    t_full = native(["serve", "-m", MODEL, "-c", "512", "-b", "512", "-t", "1"], stdin=json.dumps(long_prompt)).secs
+    seen = []
+    for ms in (150, 300, 600):
+        if ms > t_full * 1000 / 3:
+            break
+        r = native(["serve", "-m", MODEL, "-c", "512", "-b", "512", "-t", "1", "--deadline-ms", str(ms)],
+                   stdin=json.dumps(long_prompt))
+        try:
+            e = validate_error(r.out)
+        except Exception as ex:  # noqa: BLE001
+            seen.append(f"{ex}: {r.text[:150]!r}")
+            break
+        seen.append((ms, round(r.secs, 2), e["message"][:120]))
+        if "evaluating the prompt (0 of" in e["message"]:
+            break
+    ok = (bool(seen) and isinstance(seen[-1], tuple) and "evaluating the prompt (0 of" in seen[-1][2]
+          and seen[-1][1] < t_full / 2)
+    check(f"a deadline inside a one-batch prompt evaluation stops it between layers (full run {t_full:.2f} s)", ok, repr(seen))
+
+    # a deadline after the first token: the completion ends with "length" (SSE: the finish chunk,
+    # the usage chunk and [DONE]); its text is the start of the undisturbed greedy text
+    story = dict(q, max_tokens=400)
+    for runner, budgets in (("native", (300, 600, 1200, 2400)), (None, (600, 1200, 2400, 4800, 9600))):
+        who = "native" if runner else "module"
+        full = serve(story, args=["-t", "1"] if runner else [], runner=runner)
+        try:
+            full_text = json.loads(full.out)["choices"][0]["message"]["content"]
+        except Exception as e:  # noqa: BLE001
+            check(f"{who}: the story without a deadline", False, f"{e}: {full.text[:200]!r}")
+            continue
+        for stream in (True, False):
+            tried, result = [], None
+            for ms in budgets:
+                r = serve(dict(story, stream=stream, stream_options={"include_usage": True}) if stream else story,
+                          args=["--deadline-ms", str(ms)] + (["-t", "1"] if runner else []), runner=runner)
+                if r.rc == 1 and b'"timeout"' in r.out and not r.out.startswith(b"data:"):
+                    tried.append(ms)   # still before the first token: a longer budget
+                    continue
+                result = (ms, r)
+                break
+            if result is None:
+                check(f"{who}: a deadline mid-{'stream' if stream else 'completion'}", False, f"timed out before a token at {tried} ms")
+                continue
+            ms, r = result
+            try:
+                if stream:
+                    evs = parse_sse(r.out)
+                    for e in evs:
+                        validate_completion(e, stream=True)
+                    text = "".join(e["choices"][0]["delta"].get("content", "") for e in evs if e["choices"])
+                    fin = [e["choices"][0]["finish_reason"] for e in evs if e["choices"] and e["choices"][0]["finish_reason"]]
+                    n = evs[-1]["usage"]["completion_tokens"]
+                else:
+                    j = json.loads(r.out)
+                    validate_completion(j)
+                    text, fin, n = j["choices"][0]["message"]["content"], [j["choices"][0]["finish_reason"]], j["usage"]["completion_tokens"]
+                ok = r.rc == 0 and fin == ["length"] and 0 < n < 400 and full_text.startswith(text) and len(text) < len(full_text)
+                detail = f"{ms} ms: {n} tokens, finish {fin}, {text[:60]!r}"
+            except Exception as e:  # noqa: BLE001
+                ok, detail = False, f"{e}: {r.text[-300:]!r}"
+            check(f"{who}: a deadline mid-{'stream ends the SSE stream' if stream else 'completion returns the text'} "
+                  f"with finish_reason length", ok, detail)
+
+    # memory: a context that cannot fit is refused before it is allocated, naming the numbers
+    for runner in ("native", None):
+        who = "native" if runner else "module"
+        r = serve(q, args=["-c", "8192", "--max-memory-mb", "128"], runner=runner, env=cgi)
+        try:
+            hd, e = cgi_error(r)
+            ok = (hd.get("status", "").startswith("503") and e["code"] == "memory_limit_exceeded"
+                  and "8192 tokens" in e["message"] and "KV cache 180.0 MiB" in e["message"] and "128 MiB" in e["message"])
+        except Exception as ex:  # noqa: BLE001
+            ok, e = False, f"{ex}: {r.text[:200]!r}"
+        check(f"{who}: --max-memory-mb 128 with -c 8192: 503 memory_limit_exceeded naming both numbers", ok, str(e))
+        r = serve(dict(q, max_tokens=4), args=["--max-memory-mb", "40"], runner=runner)
+        try:
+            e = validate_error(r.out)
+            ok = r.rc == 1 and e["code"] == "memory_limit_exceeded" and "model file" in e["message"] and "40 MiB" in e["message"]
+        except Exception as ex:  # noqa: BLE001
+            ok, e = False, f"{ex}: {r.text[:200]!r}"
+        check(f"{who}: --max-memory-mb below the model file: refused before loading it", ok, str(e))
+    # the module's default cap: 4 GiB of linear memory cannot hold a 2^22-token cache
+    r = serve(dict(q, max_tokens=4), args=["-c", str(1 << 22)])
+    try:
+        e = validate_error(r.out)
+        ok = r.rc == 1 and e["code"] == "memory_limit_exceeded" and "4032 MiB" in e["message"]
+    except Exception as ex:  # noqa: BLE001
+        ok, e = False, f"{ex}: {r.text[:200]!r} {r.err[-200:]!r}"
+    check("module: the default cap (4032 MiB) refuses a context that cannot fit in wasm32", ok, str(e))
+    # the host's limit fits the model but not the context: our estimate refuses first; without
+    # our cap the allocation fails inside the module: a 503 either way, never a trap
+    for args, code in ((["--max-memory-mb", "110"], "memory_limit_exceeded"), (["--max-memory-mb", "0"], "out_of_memory")):
+        r = serve(dict(q, max_tokens=4), args=["-c", "1024"] + args, max_mem=110 * MiB)
+        try:
+            e = validate_error(r.out)
+            ok = r.rc == 1 and e["code"] == code and b"trap" not in r.err
+        except Exception as ex:  # noqa: BLE001
+            ok, e = False, f"{ex}: {r.text[:200]!r} {r.err[-200:]!r}"
+        check(f"module, -c 1024 under a 110 MiB host limit, {' '.join(args)}: 503 {code}, no trap", ok, str(e))
+
+    # generous limits change nothing
+    base = dict(q, max_tokens=24)
+    roomy = ["--max-tokens-cap", "1000", "--deadline-ms", "600000", "--max-memory-mb", "1024"]
+    for runner in ("native", None):
+        who = "native" if runner else "module"
+        a, b = serve(base, runner=runner), serve(base, args=roomy, runner=runner)
+        try:
+            ja, jb = json.loads(a.out), json.loads(b.out)
+            ok = (a.rc == b.rc == 0 and ja["choices"][0]["message"] == jb["choices"][0]["message"]
+                  and ja["usage"] == jb["usage"] and jb["choices"][0]["finish_reason"] == ja["choices"][0]["finish_reason"])
+        except Exception as ex:  # noqa: BLE001
+            ok, ja = False, f"{ex}: {b.text[:200]!r}"
+        check(f"{who}: generous limits leave a normal request unchanged", ok, str(ja)[:200])
+    r = serve(q, args=["--deadline-ms", "0"], runner="native")
+    check("--deadline-ms 0 is a misconfiguration (500), not 'no deadline'", r.rc == 1 and b"server_misconfigured" in r.out, r.text[:200])
+
+
 def memory():
     section("memory: linear-memory caps (wasmtime store limits)")
     q = {"messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 16, "temperature": 0}
@@ -750,6 +919,7 @@ def main():
     edge(chat_text)
     edge_errors()
     edge_text()
+    limits()
     memory()
     for n in notes:
         print(f"note: {n}")

@@ -6,6 +6,7 @@
 #include "runtime/memory.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,26 @@ static void *xalloc(size_t n, int *fail) {
     return p;
 }
 
+uint64_t eq_backend_cpu_bytes(const eq_backend_params *p, uint64_t *kv_out) {
+    /* what eq_backend_cpu_new allocates, in the same terms (kept beside it so they agree), in
+     * 64 bits: on wasm32 a size_t product wraps long before these numbers do. The thread
+     * count is the one asked for, an upper bound of the pool's. */
+    const uint64_t kv_bytes = (uint64_t)p->n_ctx * (uint64_t)p->n_head_kv * (uint64_t)p->head_dim * (p->kv_type == EQ_KV_F16 ? 2 : 4);
+    uint64_t kv = 2 * (uint64_t)p->n_layer * kv_bytes, total = kv;
+    for (int a = 0; a < EQ_ACT_COUNT; a++) {
+        uint64_t rows = a == EQ_ACT_LOGITS ? 1 : (uint64_t)p->n_batch;
+        total += rows * (uint64_t)p->width[a] * sizeof(float);
+    }
+    total += (uint64_t)(p->n_threads > 0 ? p->n_threads : 1) * (uint64_t)p->n_ctx * sizeof(float);
+    uint64_t qbuf = 0;
+    for (int i = 0; i < p->n_mm; i++) {
+        uint64_t s = eq_matmul_qbuf_size(p->mm[i]->type, p->mm[i]->ne0, p->n_batch);
+        if (s > qbuf) qbuf = s;
+    }
+    if (kv_out) *kv_out = kv;
+    return total + qbuf;
+}
+
 eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char *err, size_t errlen) {
     *out = NULL;
     eq_cpu *c = calloc(1, sizeof *c);
@@ -168,6 +189,13 @@ eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char 
     c->p = *p;
     c->p.mm = NULL;   /* not kept: only sized from here */
     int fail = 0;
+    /* every size below is a size_t product: when the whole does not fit the address space
+     * (wasm32, a huge n_ctx), one of them would wrap and allocate too little */
+    if (eq_backend_cpu_bytes(p, NULL) > (uint64_t)SIZE_MAX) {
+        free(c);
+        snprintf(err, errlen, "a context of %d tokens needs more memory than this address space holds", p->n_ctx);
+        return EQ_ERR_NOMEM;
+    }
     if (!(c->pool = eq_pool_new(p->n_threads))) fail = 1;
     c->base.n_threads = c->pool ? eq_pool_size(c->pool) : 0;
 

@@ -18,6 +18,9 @@ typedef struct {
     eq_status failed;            /* sticky, reported by submit */
 } eq_cpu;
 
+/* The bytes eq_backend_cpu_new(p) allocates (all but a few small tables); *kv_out (may be
+ * NULL) gets the KV cache's share. p->mm must be set, as for eq_backend_cpu_new. */
+uint64_t eq_backend_cpu_bytes(const eq_backend_params *p, uint64_t *kv_out);
 eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char *err, size_t errlen);
 
 /* attention.c */

@@ -1,0 +1,375 @@
+// The WebGPU runtime of edgeq's GPU backend: device, pipelines, weight storage, encoding of
+// the forward pass's dispatches, small readbacks. ESM, for browsers and Node (Dawn's `webgpu`
+// package): nothing here touches the DOM or the file system; the WGSL sources come in as
+// strings (loadWGSL fetches them). The kernels live in src/backend/webgpu/ (see its README);
+// the Emscripten glue will call this module once the C backend seam encodes through it.
+//
+//   const rt = await createRuntime({ gpu: navigator.gpu, sources: await loadWGSL(url) });
+//   const w = rt.weight(EQ_TYPE.Q4_K, 2048, 5632, bytes);         // split under the binding limit
+//   const b = rt.batch(); b.rmsnorm(...); b.matvec(w, xb, hb); ...; b.argmax(logits, n, res);
+//   b.submit(); const tok = (await rt.read(res, 0, 4)).getUint32(0, true);
+
+// GGML type ids (src/quant/quant.h) -> block size (values) and block bytes
+export const EQ_TYPE = { F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q2_K: 10, Q3_K: 11, Q4_K: 12, Q5_K: 13, Q6_K: 14 };
+const BLOCK = {
+    0: [1, 4, 'f32'], 1: [1, 2, 'f16'], 2: [32, 18, 'q4_0'], 3: [32, 20, 'q4_1'], 6: [32, 22, 'q5_0'],
+    7: [32, 24, 'q5_1'], 8: [32, 34, 'q8_0'], 10: [256, 84, 'q2_K'], 11: [256, 110, 'q3_K'],
+    12: [256, 144, 'q4_K'], 13: [256, 176, 'q5_K'], 14: [256, 210, 'q6_K'],
+};
+export const WGSL_FILES = ['common', 'quant', 'matvec', 'matmul', 'embed', 'norm', 'rope', 'kv', 'attention', 'elementwise', 'argmax'];
+
+export function rowBytes(type, ne0) {
+    const b = BLOCK[type];
+    if (!b) throw new Error(`webgpu: tensor type ${type} has no kernel`);
+    if (ne0 % b[0] || ne0 % 4) throw new Error(`webgpu: row length ${ne0} is not a multiple of ${Math.max(b[0], 4)}`);
+    return (ne0 / b[0]) * b[1];
+}
+
+// The kernel sources: a directory URL (fetch, or the file system for file: URLs in Node).
+export async function loadWGSL(dirURL) {
+    const out = {};
+    for (const f of WGSL_FILES) {
+        const url = new URL(`${f}.wgsl`, dirURL);
+        if (url.protocol === 'file:') {
+            const { readFile } = await import('node:fs/promises');
+            out[f] = await readFile(url, 'utf8');
+        } else {
+            const r = await fetch(url);
+            if (!r.ok) throw new Error(`webgpu: ${url}: HTTP ${r.status}`);
+            out[f] = await r.text();
+        }
+    }
+    return out;
+}
+
+// Params structs: every field 4 bytes, in the WGSL struct's order; 'f' fields are f32.
+const PARAMS = {
+    matvec: 'K n_rows row_bytes w_off row0 x_off out_off nwg_x',
+    matmul: 'K n_rows row_bytes w_off row0 x_off out_off T ld_x ld_out',
+    embed: 'K row_first n_rows row_bytes w_off T ld_out out_off',
+    rmsnorm: 'n has_w x_off ld_x out_off ld_out f:eps pad',
+    rope: 'n_head head_dim n_rot mode pos0 T ld off f:theta_scale f:freq_scale f:attn_factor f:ext_factor f:corr0 f:corr1 has_ff nwg_x f:yarn_mscale',
+    store_kv: 'kv_dim T pos0 src_off src_ld nwg_x pad0 pad1',
+    attention: 'n_head n_head_kv head_dim kv_dim pos0 q_off q_ld out_off out_ld f:scale pad0 pad1',
+    elementwise: 'n T nwg_x f:s y_off y_ld x_off x_ld u_off u_ld pad0 pad1',
+    argmax: 'n off pad0 pad1',
+};
+const SLOT = 256;   // minUniformBufferOffsetAlignment's default: one params slot per dispatch
+
+// Kernel table: WGSL files (after common), entry point, params layout.
+const KERNELS = {
+    matvec: { files: ['quant', 'matvec'], params: 'matvec', quant: true },
+    matmul: { files: ['quant', 'matmul'], params: 'matmul', quant: true },
+    embed: { files: ['quant', 'embed'], params: 'embed', quant: true },
+    rmsnorm: { files: ['norm'], params: 'rmsnorm' },
+    rope: { files: ['rope'], params: 'rope' },
+    store_kv: { files: ['kv'], params: 'store_kv' },
+    attention: { files: ['attention'], params: 'attention' },
+    add: { files: ['elementwise'], entry: 'add', params: 'elementwise' },
+    bias: { files: ['elementwise'], entry: 'bias', params: 'elementwise' },
+    scale: { files: ['elementwise'], entry: 'scale', params: 'elementwise' },
+    swiglu: { files: ['elementwise'], entry: 'swiglu', params: 'elementwise' },
+    argmax: { files: ['argmax'], params: 'argmax' },
+};
+
+// Adapter + device at the default limits (what a phone gives: 128 MiB per storage binding),
+// every pipeline compiled once. opts: gpu (navigator.gpu or Dawn's), sources (loadWGSL's
+// result), types (weight types to build kernels for, default all), maxBinding (a lower
+// split size, for tests), powerPreference.
+export async function createRuntime(opts) {
+    const gpu = opts.gpu ?? globalThis.navigator?.gpu;
+    if (!gpu) throw new Error('webgpu: this environment has no WebGPU (navigator.gpu)');
+    const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    if (!adapter) throw new Error('webgpu: no adapter found (no GPU, or WebGPU is disabled)');
+    // Optional features only where present; the core kernels never need them.
+    const want = ['shader-f16', 'subgroups'].filter((f) => adapter.features.has(f));
+    const device = await adapter.requestDevice({ requiredFeatures: want });
+    const rt = new Runtime(adapter, device, opts);
+    rt.gpu = gpu;   // Dawn for Node frees the instance when collected, devices and all
+    await rt._build(opts.sources, opts.types ?? Object.keys(BLOCK).map(Number));
+    return rt;
+}
+
+class Runtime {
+    constructor(adapter, device, opts) {
+        this.adapter = adapter;
+        this.device = device;
+        const L = device.limits;
+        this.info = {
+            adapter: adapter.info ? { vendor: adapter.info.vendor, architecture: adapter.info.architecture, device: adapter.info.device, description: adapter.info.description } : {},
+            features: [...device.features],
+            limits: { maxStorageBufferBindingSize: L.maxStorageBufferBindingSize, maxBufferSize: L.maxBufferSize, maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize, maxComputeWorkgroupsPerDimension: L.maxComputeWorkgroupsPerDimension },
+        };
+        // a chunk must fit one binding and one buffer; buffer sizes are 4-byte multiples
+        this.maxChunk = Math.min(L.maxStorageBufferBindingSize, L.maxBufferSize, opts.maxBinding ?? Infinity) & ~3;
+        this.maxWG = L.maxComputeWorkgroupsPerDimension;
+        this.pipelines = new Map();     // 'matvec:12' -> GPUComputePipeline
+        this.bindGroups = new Map();    // key -> GPUBindGroup (steady state: no new objects)
+        this.ids = new WeakMap();       // GPUBuffer -> small id for the keys
+        this.nextId = 1;
+        this.params = null;             // the uniform ring, grown on demand
+        this.readbuf = null;            // MAP_READ staging, reused
+        this.dummy = this.buffer(16);   // bound where an optional input is absent
+        // validation errors and a lost device surface at the next read(), never as silent zeros
+        this.errors = [];
+        device.addEventListener?.('uncapturederror', (e) => this.errors.push(e.error?.message ?? String(e)));
+        device.lost?.then((info) => { if (info.reason !== 'destroyed') this.errors.push(`device lost: ${info.message}`); });
+    }
+
+    async _build(src, types) {
+        if (!src) throw new Error('webgpu: no WGSL sources (loadWGSL)');
+        const jobs = [];
+        for (const [name, k] of Object.entries(KERNELS)) {
+            for (const type of k.quant ? types : [null]) {
+                let code = src.common + '\n' + k.files.map((f) => src[f]).join('\n');
+                if (k.quant) code += `\nfn deq4(o: u32, k: u32) -> vec4<f32> { return deq4_${BLOCK[type][2]}(o, k); }\n`;
+                const module = this.device.createShaderModule({ code, label: `${name}:${type}` });
+                jobs.push(this.device.createComputePipelineAsync({ layout: 'auto', label: `${name}:${type}`, compute: { module, entryPoint: k.entry ?? 'main' } })
+                    .then((p) => this.pipelines.set(k.quant ? `${name}:${type}` : name, p))
+                    .catch(async (e) => {
+                        const info = module.getCompilationInfo ? await module.getCompilationInfo() : null;
+                        const msgs = info ? info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('\n') : '';
+                        throw new Error(`webgpu: pipeline ${name}:${type}: ${e.message}\n${msgs}`);
+                    }));
+            }
+        }
+        await Promise.all(jobs);
+    }
+
+    id(buf) {
+        let i = this.ids.get(buf);
+        if (!i) { i = this.nextId++; this.ids.set(buf, i); }
+        return i;
+    }
+
+    // A storage buffer (activations, caches): size rounded up to 4 bytes. data: optional
+    // ArrayBufferView written at creation.
+    buffer(size, data) {
+        const GU = globalThis.GPUBufferUsage;
+        if (data) size = Math.max(size, data.byteLength);
+        const b = this.device.createBuffer({ size: Math.max(16, (size + 3) & ~3), usage: GU.STORAGE | GU.COPY_SRC | GU.COPY_DST, mappedAtCreation: !!data });
+        if (data) {
+            new Uint8Array(b.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+            b.unmap();
+        }
+        return b;
+    }
+
+    // A weight of ne1 rows of ne0 values in GGUF blocks, split at row boundaries into buffers
+    // of at most maxChunk bytes each (GPU bytes = tensor bytes + < 4 per chunk).
+    // bytes: Uint8Array of ne1 * rowBytes, or null (filled later with writeWeight).
+    weight(type, ne0, ne1, bytes) {
+        const rb = rowBytes(type, ne0);
+        if (rb > this.maxChunk) throw new Error(`webgpu: one row of ${rb} bytes exceeds the ${this.maxChunk}-byte binding limit`);
+        if (bytes && bytes.byteLength !== rb * ne1) throw new Error(`webgpu: weight has ${bytes.byteLength} bytes, expected ${rb * ne1}`);
+        const per = Math.floor(this.maxChunk / rb);
+        const chunks = [];
+        for (let r = 0; r < ne1; r += per) {
+            const rows = Math.min(per, ne1 - r);
+            const data = bytes ? bytes.subarray(r * rb, (r + rows) * rb) : undefined;
+            chunks.push({ buffer: this.buffer(rows * rb, data), row0: r, rows });
+        }
+        return { type, ne0, ne1, rowBytes: rb, chunks };
+    }
+
+    // Write bytes of a weight at byte offset `at` of the tensor (a streamed load: any range,
+    // chunk boundaries handled here). writeBuffer needs 4-byte multiples: a ragged end is padded
+    // with the bytes already there, which the caller must then write again (rows arrive in order).
+    writeWeight(w, at, bytes) {
+        let done = 0;
+        for (const c of w.chunks) {
+            const c0 = c.row0 * w.rowBytes, c1 = c0 + c.rows * w.rowBytes;
+            const a = Math.max(at, c0), e = Math.min(at + bytes.byteLength, c1);
+            if (a >= e) continue;
+            if ((a - c0) % 4) throw new Error('webgpu: writeWeight offsets must be 4-byte aligned within a chunk');
+            const n = e - a, pad = (n + 3) & ~3;
+            let src = bytes.subarray(a - at, e - at);
+            if (pad !== n) { const t = new Uint8Array(pad); t.set(src); src = t; }
+            this.device.queue.writeBuffer(c.buffer, a - c0, src);
+            done += n;
+        }
+        return done;
+    }
+
+    batch() { return new Batch(this); }
+
+    // Read `size` bytes at `offset` of a buffer (after everything submitted so far): a DataView.
+    async read(buf, offset, size) {
+        const GU = globalThis.GPUBufferUsage;
+        const n = (size + 3) & ~3;
+        if (!this.readbuf || this.readbuf.size < n) {
+            this.readbuf?.destroy();
+            this.readbuf = this.device.createBuffer({ size: Math.max(256, n), usage: GU.MAP_READ | GU.COPY_DST });
+        }
+        const e = this.device.createCommandEncoder();
+        e.copyBufferToBuffer(buf, offset, this.readbuf, 0, n);
+        this.device.queue.submit([e.finish()]);
+        await this.readbuf.mapAsync(globalThis.GPUMapMode.READ, 0, n);
+        if (this.errors.length) { this.readbuf.unmap(); throw new Error(`webgpu: ${this.errors.splice(0).join('; ')}`); }
+        const copy = this.readbuf.getMappedRange(0, n).slice(0, size);
+        this.readbuf.unmap();
+        return new DataView(copy);
+    }
+
+    destroy() {
+        this.readbuf?.destroy();
+        this.params?.destroy();
+        this.device.destroy();
+    }
+}
+
+// One command buffer: dispatches are recorded, then encoded at submit into one compute pass
+// (WebGPU orders storage writes between dispatches); the params of all dispatches land in the
+// uniform ring with a single writeBuffer. Recording first lets the ring grow before any bind
+// group names it.
+class Batch {
+    constructor(rt) {
+        this.rt = rt;
+        this.ops = [];    // {pipe, name, slot, buffers, grid} or {copy: [...]}
+        this.slots = [];  // ArrayBuffers of params, one per dispatch
+    }
+
+    _dispatch(name, kparams, fields, buffers, grid) {
+        const pipe = this.rt.pipelines.get(name);
+        if (!pipe) throw new Error(`webgpu: no pipeline ${name}`);
+        const ab = new ArrayBuffer(SLOT), u = new Uint32Array(ab), f = new Float32Array(ab);
+        PARAMS[kparams].split(' ').forEach((field, i) => {
+            const isF = field.startsWith('f:');
+            const v = fields[isF ? field.slice(2) : field] ?? 0;
+            if (isF) f[i] = v;
+            else {
+                if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`webgpu: ${name}: ${field} = ${v} is not a u32`);
+                u[i] = v;
+            }
+        });
+        for (const g of grid) if (g > this.rt.maxWG) throw new Error(`webgpu: ${name}: ${g} workgroups in one dimension`);
+        this.ops.push({ pipe, name, slot: this.slots.length, buffers, grid });
+        this.slots.push(ab);
+    }
+
+    // grid for n workgroups of a 1-D problem: [x, y] with x <= the per-dimension limit
+    _grid1(nwg) {
+        const x = Math.min(nwg, this.rt.maxWG);
+        return [Math.max(1, x), Math.max(1, Math.ceil(nwg / x))];
+    }
+
+    // Y[out_off + row] = W x (one token), each chunk one dispatch
+    matvec(w, X, Y, o = {}) {
+        for (const c of w.chunks) {
+            const nwg = Math.ceil(c.rows / 8), g = this._grid1(nwg);
+            this._dispatch(`matvec:${w.type}`, 'matvec', { K: w.ne0, n_rows: c.rows, row_bytes: w.rowBytes, w_off: 0, row0: c.row0, x_off: o.x_off ?? 0, out_off: o.out_off ?? 0, nwg_x: g[0] },
+                [[0, c.buffer], [2, X], [3, Y]], g);
+        }
+    }
+
+    // Y[out_off + t*ld_out + row] = W X[t] for t < T
+    matmul(w, X, Y, o) {
+        const T = o.T, ld_x = o.ld_x ?? w.ne0, ld_out = o.ld_out ?? w.ne1;
+        const ty = Math.ceil(T / 32);
+        for (const c of w.chunks) {
+            this._dispatch(`matmul:${w.type}`, 'matmul', { K: w.ne0, n_rows: c.rows, row_bytes: w.rowBytes, w_off: 0, row0: c.row0, x_off: o.x_off ?? 0, out_off: o.out_off ?? 0, T, ld_x, ld_out },
+                [[0, c.buffer], [2, X], [3, Y]], [Math.ceil(c.rows / 64), ty]);
+        }
+    }
+
+    // Y[out_off + t*ld_out ..] = row ids[t] of W, dequantized
+    embed(w, ids, Y, o) {
+        for (const c of w.chunks) {
+            this._dispatch(`embed:${w.type}`, 'embed', { K: w.ne0, row_first: c.row0, n_rows: c.rows, row_bytes: w.rowBytes, w_off: 0, T: o.T, ld_out: o.ld_out ?? w.ne0, out_off: o.out_off ?? 0 },
+                [[0, c.buffer], [2, ids], [3, Y]], [Math.ceil(w.ne0 / 4 / 64), o.T]);
+        }
+    }
+
+    rmsnorm(X, Wn, Y, o) {
+        this._dispatch('rmsnorm', 'rmsnorm', { n: o.n, has_w: Wn ? 1 : 0, x_off: o.x_off ?? 0, ld_x: o.ld_x ?? o.n, out_off: o.out_off ?? 0, ld_out: o.ld_out ?? o.n, eps: o.eps },
+            [[2, X], [3, Wn ?? this.rt.dummy], [4, Y]], [o.T]);
+    }
+
+    // o: n_head, head_dim, n_rot, mode, pos0, T, ld, off, freq_base, freq_scale, attn_factor,
+    // ext_factor, corr_dims, freqFactors (a buffer of n_rot/2 floats, or null)
+    rope(X, o) {
+        const half = o.n_rot / 2, g = this._grid1(Math.ceil(o.T * o.n_head * half / 64));
+        const fs = o.freq_scale ?? 1, af = o.attn_factor ?? 1;
+        this._dispatch('rope', 'rope', {
+            ...o, ld: o.ld ?? o.n_head * o.head_dim, off: o.off ?? 0,
+            theta_scale: Math.fround(Math.pow(o.freq_base, -2 / o.n_rot)), freq_scale: fs, attn_factor: af,
+            ext_factor: o.ext_factor ?? 0, corr0: o.corr_dims?.[0] ?? 0, corr1: o.corr_dims?.[1] ?? 0,
+            has_ff: o.freqFactors ? 1 : 0, nwg_x: g[0], yarn_mscale: Math.fround(af * Math.fround(1 + 0.1 * Math.log(1 / fs))),
+        }, [[2, X], [3, o.freqFactors ?? this.rt.dummy]], g);
+    }
+
+    storeKV(S, cache, o) {
+        const g = this._grid1(Math.ceil(o.T * o.kv_dim / 2 / 64));
+        this._dispatch('store_kv', 'store_kv', { kv_dim: o.kv_dim, T: o.T, pos0: o.pos0, src_off: o.src_off ?? 0, src_ld: o.src_ld ?? o.kv_dim, nwg_x: g[0] },
+            [[2, S], [3, cache]], g);
+    }
+
+    attention(Q, Kc, Vc, O, o) {
+        const hd = o.head_dim;
+        if (hd > 256 || hd % 4 || o.n_head % o.n_head_kv) throw new Error(`webgpu: attention: head_dim ${hd} (<= 256, multiple of 4), ${o.n_head}/${o.n_head_kv} heads`);
+        this._dispatch('attention', 'attention', { ...o, kv_dim: o.n_head_kv * hd, q_off: o.q_off ?? 0, q_ld: o.q_ld ?? o.n_head * hd, out_off: o.out_off ?? 0, out_ld: o.out_ld ?? o.n_head * hd, scale: o.scale ?? 1 / Math.sqrt(hd) },
+            [[2, Q], [3, Kc], [4, Vc], [5, O]], [o.n_head, o.T]);
+    }
+
+    _elementwise(kind, bufs, o) {
+        const g = this._grid1(Math.ceil(o.n * (o.T ?? 1) / 256));
+        this._dispatch(kind, 'elementwise', { T: 1, y_ld: o.n, x_ld: o.n, u_ld: o.n, ...o, nwg_x: g[0] }, bufs, g);
+    }
+    add(X, Y, o) { this._elementwise('add', [[2, X], [4, Y]], o); }          // Y += X
+    bias(B, Y, o) { this._elementwise('bias', [[2, B], [4, Y]], o); }        // Y[t] += B
+    scale(Y, o) { this._elementwise('scale', [[4, Y]], o); }                 // Y *= o.s
+    swiglu(G, U, Y, o) { this._elementwise('swiglu', [[2, G], [3, U], [4, Y]], o); }
+
+    argmax(L, R, o) {
+        this._dispatch('argmax', 'argmax', { n: o.n, off: o.off ?? 0 }, [[2, L], [3, R]], [1]);
+    }
+
+    copy(src, srcOff, dst, dstOff, size) { this.ops.push({ copy: [src, srcOff, dst, dstOff, size] }); }
+
+    submit() {
+        const rt = this.rt, dev = rt.device;
+        rt._ensureParams(this.slots.length);
+        const enc = dev.createCommandEncoder();
+        let pass = null;
+        for (const op of this.ops) {
+            if (op.copy) {
+                if (pass) { pass.end(); pass = null; }
+                enc.copyBufferToBuffer(...op.copy);
+                continue;
+            }
+            // binding 1: this dispatch's params slot; the data bindings as given
+            const key = `${op.name}|${op.slot}|${rt.params.size}|${op.buffers.map(([b, buf]) => `${b}:${rt.id(buf)}`).join(',')}`;
+            let bg = rt.bindGroups.get(key);
+            if (!bg) {
+                const entries = [{ binding: 1, resource: { buffer: rt.params, offset: op.slot * SLOT, size: SLOT } }];
+                for (const [b, buf] of op.buffers) entries.push({ binding: b, resource: { buffer: buf } });
+                bg = dev.createBindGroup({ layout: op.pipe.getBindGroupLayout(0), entries });
+                rt.bindGroups.set(key, bg);
+            }
+            if (!pass) pass = enc.beginComputePass();
+            pass.setPipeline(op.pipe);
+            pass.setBindGroup(0, bg);
+            pass.dispatchWorkgroups(op.grid[0], op.grid[1] ?? 1, op.grid[2] ?? 1);
+        }
+        if (pass) pass.end();
+        if (this.slots.length) {
+            const all = new Uint8Array(this.slots.length * SLOT);
+            this.slots.forEach((ab, i) => all.set(new Uint8Array(ab), i * SLOT));
+            dev.queue.writeBuffer(rt.params, 0, all);
+        }
+        dev.queue.submit([enc.finish()]);
+        this.ops = [];
+        this.slots = [];
+    }
+}
+
+// the uniform ring holds n slots; grown (doubling) when a batch needs more (the GPU may still
+// read the old one: it is dropped, not destroyed); bind groups that named it are dropped too
+Runtime.prototype._ensureParams = function (n) {
+    if (this.params && this.params.size >= n * SLOT) return;
+    const GU = globalThis.GPUBufferUsage;
+    let size = this.params ? this.params.size : 64 * SLOT;
+    while (size < n * SLOT) size *= 2;
+    this.params = this.device.createBuffer({ size, usage: GU.UNIFORM | GU.COPY_DST });
+    this.bindGroups.clear();
+};
