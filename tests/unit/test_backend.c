@@ -1,6 +1,6 @@
 /* The seam from the forward pass's side, with a backend that only records what it is asked:
  * eq_forward asks the backend for every step (the op sequence of a layer, fused or not, the
- * output rows) and ends with submit; a deferred backend's not-finite report at read is worded
+ * output rows; gemma3's extra steps) and ends with submit; a deferred backend's not-finite report at read is worded
  * like the CPU's immediate one (layer and position); a synchronous one stops the step before
  * submit; a failing submit passes its message on. No model file: the model and context are
  * built by hand (internal headers), since only their shapes matter here. */
@@ -43,7 +43,11 @@ static void r_copy_cols(eq_backend *b, eq_act dst, eq_act src, int n, int col0, 
 static void r_rope(eq_backend *b, eq_act a, int n, int n_head, int pos0, const eq_rope *r, const eq_weight *f) { put(b, "rope"); }
 static void r_scale(eq_backend *b, eq_act a, int n, int len, float s) { put(b, "scale"); }
 static void r_store_kv(eq_backend *b, int layer, int n, int pos0) { put(b, "kv"); }
-static void r_attention(eq_backend *b, int layer, int n, int pos0, float scale, int window) { put(b, "attn"); }
+static void r_attention(eq_backend *b, int layer, int n, int pos0, float scale, int window) {
+    char s[64];
+    snprintf(s, sizeof s, window ? "attn:w%d" : "attn", window);
+    put(b, s);
+}
 static void r_swiglu(eq_backend *b, eq_act dst, eq_act g, eq_act u, int n, int len, int ld, int up_col0) { put(b, "swiglu"); }
 static void r_geglu(eq_backend *b, eq_act dst, eq_act g, eq_act u, int n, int len, int ld, int up_col0) { put(b, "geglu"); }
 static void r_softcap(eq_backend *b, eq_act a, int n, int len, float cap) { put(b, "softcap"); }
@@ -75,6 +79,11 @@ static const char *const LAYER =
     "norm:0+3 check mm:Q mm:K mm:V rope rope kv attn check mm:XB add norm:0+3 check mm:HB mm:HB2 swiglu check mm:XB add";
 static const char *const LAYER_PHI3 =
     "norm:0+3 check mm:HB split split split rope rope scale kv attn check mm:XB add norm:0+3 check mm:HB2 swiglu check mm:XB add";
+/* gemma3: QK-norm over each head's rows (3 tokens x 2 Q heads, x 1 KV head), Q pre-scaled, a
+ * window on the sliding layers, the post-norms before each residual add, GeGLU */
+#define LAYER_GEMMA3(attn) \
+    "norm:0+3 check mm:Q mm:K mm:V norm:0+6 norm:0+3 rope rope scale kv " attn " check mm:XB norm:0+3 add " \
+    "norm:0+3 check mm:HB mm:HB2 geglu check mm:XB norm:0+3 add"
 
 int main(void) {
     static float dummy[64], logits[10 * 3];
@@ -119,6 +128,31 @@ int main(void) {
     snprintf(want, sizeof want, "embed %s %s norm:2+1 check mm:LOGITS check submit", LAYER_PHI3, LAYER_PHI3);
     CHECK(eq_forward(&c, toks, 3, 0) == EQ_OK);
     CHECKF(!strcmp(r.log, want), "\n got %s\nwant %s", r.log, want);
+
+    /* gemma3: scaled embeddings, layer 0 sliding (window 4), layer 1 global, softcapped logits */
+    eq_layer g_layers[2];
+    memset(g_layers, 0, sizeof g_layers);
+    for (int l = 0; l < 2; l++) {
+        eq_layer *L = &g_layers[l];
+        L->w_gate.data = L->q_norm.data = L->k_norm.data = L->attn_post_norm.data = L->ffn_post_norm.data = dummy;
+    }
+    g_layers[0].swa = 1;
+    eq_hparams hp_saved = m.hp;
+    eq_layer *layers_saved = m.layers;
+    m.layers = g_layers;
+    m.hp.n_swa = 4;
+    m.hp.rope_base_swa = 10000;
+    m.hp.embd_scale = 2;
+    m.hp.attn_scale = 0.5f;
+    m.hp.final_logit_softcap = 30;
+    m.hp.gelu = 1;
+    r.log[0] = 0;
+    snprintf(want, sizeof want, "embed scale %s %s norm:2+1 check mm:LOGITS softcap check submit",
+             LAYER_GEMMA3("attn:w4"), LAYER_GEMMA3("attn"));
+    CHECK(eq_forward(&c, toks, 3, 0) == EQ_OK);
+    CHECKF(!strcmp(r.log, want), "\n got %s\nwant %s", r.log, want);
+    m.hp = hp_saved;
+    m.layers = layers_saved;
 
     /* a deferred backend reports at read: worded as the CPU's immediate check */
     r.read_st = EQ_ERR_FORMAT;
