@@ -4,28 +4,13 @@
  * file: the first one is missing). Models are written in memory; the forward pass is tested
  * in test_forward.c and against llama.cpp in tests/conformance/models. */
 #include "eqtest.h"
+#include "membuf.h"
 #include "gguf/writer.h"
 #include "models/model.h"
 
 #include <math.h>
 #include <string.h>
 
-typedef struct { unsigned char *p; size_t n, cap; } membuf;
-
-static int mem_sink(void *user, const void *data, size_t n) {
-    membuf *b = user;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1 << 16;
-        while (cap < b->n + n) cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) return 1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-    return 0;
-}
 
 enum { PAT_NONE, PAT_INT, PAT_BOOLS, PAT_BAD_LEN };
 typedef struct {

@@ -2,6 +2,7 @@
  * interleaved, announces each tensor exactly once, in the feed call that delivers its last
  * byte, with its bytes in place; a failing hook fails the load and names the tensor. */
 #include "eqtest.h"
+#include "membuf.h"
 #include "models/model.h"
 #include "gguf/writer.h"
 #include "quant/quant.h"
@@ -12,22 +13,6 @@
 #define N_PARTS 2
 #define MAX_T 16
 
-typedef struct { uint8_t *b; size_t n, cap; } membuf;
-
-static int sink(void *user, const void *data, size_t n) {
-    membuf *m = user;
-    if (m->n + n > m->cap) {
-        size_t cap = m->cap ? m->cap : 4096;
-        while (cap < m->n + n) cap *= 2;
-        uint8_t *nb = realloc(m->b, cap);
-        if (!nb) return 1;
-        m->b = nb;
-        m->cap = cap;
-    }
-    memcpy(m->b + m->n, data, n);
-    m->n += n;
-    return 0;
-}
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint8_t next_byte(void) {
@@ -53,7 +38,7 @@ static int make_part(int no, membuf *out) {
         int k = (i + 3 * no) % 12;
         ok = !eq_gguf_writer_add_tensor(w, name, types[k], shapes[k][1] > 1 ? 2 : 1, shapes[k]);
     }
-    ok = ok && !eq_gguf_writer_open_sink(w, "part", sink, out);
+    ok = ok && !eq_gguf_writer_open_sink(w, "part", mem_sink, out);
     for (int i = 0; i < nt && ok; i++) {
         uint64_t n = eq_gguf_writer_tensor_size(w, i);
         uint8_t *b = malloc(n);
@@ -94,7 +79,7 @@ static eq_status on_upload(void *user, int part, eq_gguf_tensor *t, char *err, s
      * which the reader buffers until it parses) in the call that completed the header */
     if (!w->header_call[part]) w->header_call[part] = w->feed_no;
     if (end > w->after[part] || (end <= w->before[part] && w->feed_no != w->header_call[part])) w->bad_when++;
-    if (t->nbytes != g->tensors[i].nbytes || memcmp(t->data, w->file[part].b + at, (size_t)t->nbytes)) w->bad_bytes++;
+    if (t->nbytes != g->tensors[i].nbytes || memcmp(t->data, w->file[part].p + at, (size_t)t->nbytes)) w->bad_bytes++;
     /* in file order within a part: every tensor that ends before it was announced already */
     for (uint64_t j = 0; j < g->n_tensors; j++)
         if (g->data_offset + g->tensors[j].offset + g->tensors[j].nbytes < end && !w->count[part][j]) w->bad_order++;
@@ -126,7 +111,7 @@ static eq_status feed_all(eq_loader *l, watch *w, const membuf *files, size_t fi
             w->before[p] = pos[p];
             w->after[p] = pos[p] + n;
             w->feed_no++;
-            eq_status st = eq_loader_feed(l, p, files[p].b + pos[p], n);
+            eq_status st = eq_loader_feed(l, p, files[p].p + pos[p], n);
             if (st) return st;
             pos[p] += n;
         }
@@ -137,7 +122,7 @@ static eq_status feed_all(eq_loader *l, watch *w, const membuf *files, size_t fi
 static void parse_layout(watch *w, const membuf *files) {
     for (int p = 0; p < N_PARTS; p++) {
         w->layout[p] = eq_gguf_new(files[p].n, NULL, NULL);
-        CHECK(w->layout[p] && !eq_gguf_feed(w->layout[p], files[p].b, files[p].n) && !eq_gguf_finish(w->layout[p]));
+        CHECK(w->layout[p] && !eq_gguf_feed(w->layout[p], files[p].p, files[p].n) && !eq_gguf_finish(w->layout[p]));
     }
 }
 
@@ -177,7 +162,7 @@ int main(void) {
             w.before[p] = 0;
             w.after[p] = files[p].n;
             w.feed_no++;
-            CHECK(!eq_loader_feed(l, p, files[p].b, files[p].n));
+            CHECK(!eq_loader_feed(l, p, files[p].p, files[p].n));
             CHECKF(w.n_calls == (p == 0 ? 12 : 19), "part %d: %d announcements", p, w.n_calls);
         }
         CHECK(!w.bad_when && !w.bad_bytes && !w.bad_order && !w.unknown);
@@ -194,7 +179,7 @@ int main(void) {
         eq_status st = feed_all(l, &w, files, 0, 1);
         CHECKF(st == EQ_ERR_NOMEM && strstr(eq_loader_errmsg(l), "device out of memory") &&
                strstr(eq_loader_errmsg(l), "tensor 'p"), "%d: %s", st, eq_loader_errmsg(l));
-        CHECK(eq_loader_feed(l, 0, files[0].b, 1) == EQ_ERR_NOMEM && w.n_calls == 3);
+        CHECK(eq_loader_feed(l, 0, files[0].p, 1) == EQ_ERR_NOMEM && w.n_calls == 3);
         eq_loader_free(l);
         free_layout(&w);
     }
@@ -211,6 +196,6 @@ int main(void) {
         eq_loader_free(l);
         free_layout(&w);
     }
-    for (int p = 0; p < N_PARTS; p++) free(files[p].b);
+    for (int p = 0; p < N_PARTS; p++) free(files[p].p);
     return eqt_done();
 }

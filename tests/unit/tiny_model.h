@@ -8,6 +8,7 @@
 #include "gguf/gguf.h"
 #include "gguf/writer.h"
 #include "quant/quant.h"
+#include "membuf.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -123,24 +124,7 @@ static void weights_free(weights *w) {
     free(w->rope_freqs); free(w->rope_long); free(w->rope_short);
 }
 
-/* ---- the model file, in memory --------------------------------------------------------------- */
-
-typedef struct { unsigned char *p; size_t n, cap; } membuf;
-
-static int mem_sink(void *user, const void *data, size_t n) {
-    membuf *b = user;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 1 << 20;
-        while (cap < b->n + n) cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) return 1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-    return 0;
-}
+/* ---- the model file, in memory (membuf.h) ----------------------------------------------------- */
 
 /* A tensor to write: rows x ne0 floats from up to three stacked parts (phi3's fusions). */
 typedef struct { const char *name; int type, rows, ne0; const float *part[3]; int part_rows[3]; } wtensor;
