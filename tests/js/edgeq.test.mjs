@@ -212,6 +212,7 @@ test('chat completions (OpenAI shape), streamed and not', async () => {
   assert.equal(res.choices.length, 1);
   assert.equal(res.choices[0].message.role, 'assistant');
   assert.equal(res.choices[0].message.content, ref);
+  assert.match(ref, /Paris/, 'the real model answers sensibly');
   assert.ok(['stop', 'length'].includes(res.choices[0].finish_reason));
   assert.equal(res.usage.prompt_tokens, (await llm.tokenize(prompt)).length);
   assert.equal(res.usage.total_tokens, res.usage.prompt_tokens + res.usage.completion_tokens);

@@ -417,6 +417,15 @@ def edge(chat_text):
     check("non-streamed: a valid chat.completion", ok, f"{r.text[:300]!r} {r.err[-300:]!r}")
     check("non-streamed: same text as `chat` (same template, greedy)", content and content + "\n" == chat_text,
           f"{content!r} vs {chat_text!r}")
+    # the real model answers a simple question sensibly (checked loosely: issue #12)
+    for runner in (None, "native"):
+        r2 = serve({"messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 16,
+                    "temperature": 0}, runner=runner)
+        try:
+            got = json.loads(r2.out)["choices"][0]["message"]["content"]
+        except Exception as e:  # noqa: BLE001
+            got = f"{e}: {r2.out[:200]!r}"
+        check(f"answers sensibly ({runner or 'wasmtime'}): the capital of France is Paris", "Paris" in got, repr(got[:200]))
     if isinstance(j, dict):
         check("usage counts: prompt tokens > 0, completion within max_tokens",
               j["usage"]["prompt_tokens"] > 5 and 0 < j["usage"]["completion_tokens"] <= 24, str(j.get("usage")))
