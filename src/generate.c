@@ -15,6 +15,7 @@
 #include "edgeq.h"
 #include "models/model.h"
 #include "runtime/entropy.h"
+#include "runtime/status.h"
 #include "tokenizer/detok.h"
 
 #include <math.h>
@@ -89,44 +90,33 @@ void eq_gen_free(eq_gen *g) {
     free(g);
 }
 
-static eq_status start_fail(eq_gen *g, eq_status st, char *errbuf, size_t errlen, const char *fmt, ...) {
-    if (errbuf && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errlen, fmt, ap);
-        va_end(ap);
-    }
-    eq_gen_free(g);
-    return st;
-}
-
 eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_params *params,
                        eq_gen **out, char *errbuf, size_t errlen) {
     if (errbuf && errlen) errbuf[0] = 0;
-    if (!out) return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "no place for the generation");
+    if (!out) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "no place for the generation");
     *out = NULL;
-    if (!c) return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "no context");
+    if (!c) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "no context");
     eq_gen_params p = params ? *params : eq_gen_default_params();
     const eq_model *m = c->m;
     const int n_vocab = eq_model_n_vocab(m), n_ctx = eq_ctx_n_ctx(c);
-    if (n <= 0 || !prompt) return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "the prompt is empty");
+    if (n <= 0 || !prompt) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "the prompt is empty");
     for (int i = 0; i < n; i++)
         if (prompt[i] < 0 || prompt[i] >= n_vocab)
-            return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "prompt token %d is %d, not in the vocabulary (0 to %d)", i,
+            return eq_errf(errbuf, errlen, EQ_ERR_ARG, "prompt token %d is %d, not in the vocabulary (0 to %d)", i,
                               (int)prompt[i], n_vocab - 1);
     if (n >= n_ctx)
-        return start_fail(NULL, EQ_ERR_CONTEXT_FULL, errbuf, errlen, "the prompt is %d tokens, the context only %d", n, n_ctx);
+        return eq_errf(errbuf, errlen, EQ_ERR_CONTEXT_FULL, "the prompt is %d tokens, the context only %d", n, n_ctx);
     if (p.n_stop < 0 || p.n_stop > MAX_STOP || (p.n_stop > 0 && (!p.stop || !p.stop_len)))
-        return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "bad stop strings (%d given, at most %d)", p.n_stop, MAX_STOP);
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad stop strings (%d given, at most %d)", p.n_stop, MAX_STOP);
     for (int i = 0; i < p.n_stop; i++)
         if (!p.stop[i] || p.stop_len[i] == 0 || p.stop_len[i] > MAX_STOP_LEN)
-            return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "stop string %d must be 1 to %d bytes long", i, MAX_STOP_LEN);
+            return eq_errf(errbuf, errlen, EQ_ERR_ARG, "stop string %d must be 1 to %d bytes long", i, MAX_STOP_LEN);
     if (!isfinite(p.frequency_penalty) || !isfinite(p.presence_penalty))
-        return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "the frequency and presence penalties must be finite");
-    if (p.n_batch < 0) return start_fail(NULL, EQ_ERR_ARG, errbuf, errlen, "bad batch size %d", p.n_batch);
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "the frequency and presence penalties must be finite");
+    if (p.n_batch < 0) return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad batch size %d", p.n_batch);
 
     eq_gen *g = calloc(1, sizeof *g);
-    if (!g) return start_fail(NULL, EQ_ERR_NOMEM, errbuf, errlen, "out of memory");
+    if (!g) return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
     g->c = c;
     g->m = m;
     g->p = p;
@@ -140,7 +130,7 @@ eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_pa
     sp.seed = g->seed;
     char serr[160];
     eq_status sst = eq_sampler_new(&sp, n_vocab, &g->s, serr, sizeof serr);
-    if (sst) return start_fail(g, sst, errbuf, errlen, "sampling: %s", serr);
+    if (sst) { eq_gen_free(g); return eq_errf(errbuf, errlen, sst, "sampling: %s", serr); }
     g->pcap = 256;
     g->prompt = malloc((size_t)n * sizeof *prompt);
     g->piece = malloc((size_t)g->pcap);
@@ -161,7 +151,7 @@ eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_pa
         g->hist = malloc((size_t)n_vocab * sizeof *g->hist);
         fail |= !g->plogits || !g->counts || !g->hist;
     }
-    if (fail) return start_fail(g, EQ_ERR_NOMEM, errbuf, errlen, "out of memory");
+    if (fail) { eq_gen_free(g); return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory"); }
     memcpy(g->prompt, prompt, (size_t)n * sizeof *prompt);
 
     int keep = 0;
