@@ -70,7 +70,8 @@ typedef enum {
     EQ_ERR_ARG,           /* bad argument from the caller */
     EQ_ERR_CONTEXT_FULL,  /* more tokens than the context holds */
     EQ_ERR_ABORTED,       /* the caller asked to stop */
-    EQ_ERR_NEED_MORE      /* streamed input is not complete yet (not an error while feeding) */
+    EQ_ERR_NEED_MORE,     /* streamed input is not complete yet (not an error while feeding) */
+    EQ_ERR_DEVICE         /* the GPU failed or was lost (the CPU path still works) */
 } eq_status;
 
 EQ_API const char *eq_status_str(eq_status s);
@@ -81,6 +82,11 @@ typedef struct eq_model  eq_model;
 typedef struct eq_ctx    eq_ctx;
 typedef struct eq_loader eq_loader;
 
+/* Where a model's weights and a context's work live. EQ_DEVICE_WEBGPU exists only in the
+ * browser/Node module (wasm/web), whose JavaScript runtime owns the GPU (the npm package's
+ * `device` option); other builds answer EQ_ERR_UNSUPPORTED. */
+typedef enum { EQ_DEVICE_CPU = 0, EQ_DEVICE_WEBGPU = 1 } eq_device;
+
 /* ---- loading ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -88,6 +94,10 @@ typedef struct {
     int (*progress)(void *user, uint64_t loaded, uint64_t total);
     void *progress_user;
     int vocab_only;          /* load the tokenizer and metadata only (tensors are skipped) */
+    eq_device device;        /* EQ_DEVICE_WEBGPU: also copy each tensor to the GPU as soon as
+                                its bytes are in. The host copy stays, so CPU contexts work on
+                                the same model. A tensor the GPU cannot take does not fail the
+                                load: it makes WebGPU contexts fail with the reason. */
 } eq_model_params;
 
 EQ_API eq_model_params eq_model_default_params(void);
@@ -171,6 +181,9 @@ typedef struct {
                              native builds no more OS threads than those CPUs run it */
     int n_batch;          /* prompt tokens evaluated per step (default 256) */
     eq_kv_type kv_type;
+    eq_device device;     /* EQ_DEVICE_WEBGPU: the whole forward pass on the GPU (a model
+                             loaded with that device, F16 KV cache). Such a context decodes
+                             step-wise only: through eq_gen, see eq_gen_pending */
 } eq_ctx_params;
 
 EQ_API eq_ctx_params eq_ctx_default_params(void);
@@ -301,6 +314,10 @@ EQ_API eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq
  * EQ_ERR_ABORTED from the context's abort callback) the generation is over: free it. The
  * cache then holds what was evaluated before the failing step. */
 EQ_API eq_status eq_gen_step(eq_gen *g, const char **text, size_t *len, int *done);
+/* 1 when the last eq_gen_step submitted work to a GPU and returned before its results (a
+ * browser cannot block on them): the host awaits the device (the JavaScript runtime's
+ * readback), then steps again, which reads the results and samples. Never on the CPU. */
+EQ_API int       eq_gen_pending(const eq_gen *g);
 EQ_API eq_finish eq_gen_finish_reason(const eq_gen *g);
 /* End the generation now, as max_tokens would (EQ_FINISH_LENGTH, or EQ_FINISH_STOP when the
  * held-back text completes a stop string): what was held back (an incomplete UTF-8 character,

@@ -41,6 +41,8 @@ struct eq_gen {
     int phase;
     int next;                 /* PH_PROMPT: the next prompt token to evaluate */
     eq_token last;            /* PH_EVAL: the token sampled last, not yet evaluated */
+    int pending;              /* tokens submitted to a deferred backend, not yet completed */
+    double t_submit;
     int n_gen;
     char **stop;              /* owned copies */
     size_t *stop_len;
@@ -235,29 +237,38 @@ static eq_status finish_flush(eq_gen *g, eq_finish why) {
     return EQ_OK;
 }
 
-/* The evaluate phase: the next prompt batch, or the token sampled last. */
+/* The evaluate phase: the next prompt batch, or the token sampled last. It submits the batch
+ * and completes it; on a deferred backend (a GPU) the step returns in between (g->pending,
+ * eq_gen_pending) and the next step completes it. */
 static eq_status evaluate(eq_gen *g) {
     eq_ctx *c = g->c;
-    if (g->phase == PH_PROMPT) {
-        int k = g->n_prompt - g->next;
-        if (k > g->n_batch) k = g->n_batch;
-        double t0 = now_s();
-        eq_status st = eq_decode(c, g->prompt + g->next, k);
-        g->t_prompt += now_s() - t0;
+    if (!g->pending) {
+        if (g->phase == PH_EVAL && eq_ctx_n_past(c) >= eq_ctx_n_ctx(c)) return finish_flush(g, EQ_FINISH_LENGTH);
+        int k = 1;
+        const eq_token *toks = &g->last;
+        if (g->phase == PH_PROMPT) {
+            k = g->n_prompt - g->next;
+            if (k > g->n_batch) k = g->n_batch;
+            toks = g->prompt + g->next;
+        }
+        g->t_submit = now_s();
+        eq_status st = eq_decode_submit(c, toks, k);
         if (st) return fail(g, st, "%s", eq_ctx_errmsg(c));
+        g->pending = k;
+        if (eq_ctx_deferred(c)) return EQ_OK;
+    }
+    const int k = g->pending;
+    g->pending = 0;
+    eq_status st = eq_decode_complete(c);
+    const double dt = now_s() - g->t_submit;
+    if (g->phase == PH_PROMPT) g->t_prompt += dt; else g->t_gen += dt;
+    if (st) return fail(g, st, "%s", eq_ctx_errmsg(c));
+    if (g->phase == PH_PROMPT) {
         g->next += k;
         if (g->next < g->n_prompt) return EQ_OK;
         for (int i = 0; i < g->n_prompt; i++) eq_sampler_accept(g->s, g->prompt[i]);
         if (g->p.max_tokens == 0) return finish_flush(g, EQ_FINISH_LENGTH);
-        g->phase = PH_SAMPLE;
-        return EQ_OK;
     }
-    /* PH_EVAL */
-    if (eq_ctx_n_past(c) >= eq_ctx_n_ctx(c)) return finish_flush(g, EQ_FINISH_LENGTH);
-    double t0 = now_s();
-    eq_status st = eq_decode(c, &g->last, 1);
-    g->t_gen += now_s() - t0;
-    if (st) return fail(g, st, "%s", eq_ctx_errmsg(c));
     g->phase = PH_SAMPLE;
     return EQ_OK;
 }
@@ -338,13 +349,15 @@ eq_status eq_gen_step(eq_gen *g, const char **text, size_t *len, int *done) {
     }
     g->err[0] = 0;
     eq_status st = evaluate(g);
-    if (!st && g->phase == PH_SAMPLE) st = sample(g);
+    if (!st && g->phase == PH_SAMPLE && !g->pending) st = sample(g);
     if (st) return st;
     *text = g->buf ? g->buf : "";
     *len = g->rel;
     *done = g->phase == PH_DONE;
     return EQ_OK;
 }
+
+int eq_gen_pending(const eq_gen *g) { return g && g->pending && g->phase != PH_FAILED && g->phase != PH_DONE; }
 
 eq_status eq_gen_stop(eq_gen *g, const char **text, size_t *len) {
     *text = "";

@@ -28,6 +28,14 @@ for f in st mt; do
 done
 cp "$B/edgeq-web-mt.worker.js" "$O/web/edgeq-web-mt.worker.js"
 cp "$B/edgeq-node-mt.worker.js" "$O/node/edgeq-node-mt.worker.js"
+# the WebGPU runtime, its kernels inlined (no fetch of .wgsl files: bundlers need nothing extra)
+node -e '
+const fs = require("fs");
+const dir = "src/backend/webgpu/";
+const src = {};
+for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".wgsl")).sort()) src[f.slice(0, -5)] = fs.readFileSync(dir + f, "utf8");
+fs.writeFileSync(process.argv[1], fs.readFileSync("wasm/web/webgpu.js", "utf8") + "\n// the kernels (src/backend/webgpu/*.wgsl), inlined by js/scripts/build.sh\nexport const WGSL = " + JSON.stringify(src) + ";\n");
+' "$O/webgpu.js"
 # the Node glue is CommonJS inside a "type": "module" package
 echo '{ "type": "commonjs" }' > "$O/node/package.json"
 ls -l "$O"/*.wasm | awk '{print "  " $5 " bytes  " $9}'

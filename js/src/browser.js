@@ -73,7 +73,9 @@ function defaultThreads() {
 /**
  * Load a model from a URL (string or URL, relative to the page), a File/Blob, or an array of
  * split parts. opts: onProgress({loaded,total}), signal, threads, contextSize, batchSize,
- * kvType, cache (default true: the Cache API), vocabOnly, workerUrl.
+ * kvType, cache (default true: the Cache API), vocabOnly, workerUrl, device ('auto': WebGPU
+ * when the worker has an adapter, else the CPU; 'webgpu': WebGPU or an error; 'cpu'),
+ * gpuMaxBufferBytes (tests: split weights into smaller buffers).
  */
 export async function load(source, opts = {}) {
   const { signal } = opts;
@@ -113,7 +115,7 @@ export async function load(source, opts = {}) {
       source: src,
       options: {
         baseUrl, threads, contextSize: opts.contextSize, batchSize: opts.batchSize, kvType: opts.kvType,
-        cache: opts.cache, vocabOnly: opts.vocabOnly,
+        cache: opts.cache, vocabOnly: opts.vocabOnly, device: opts.device, gpuMaxBufferBytes: opts.gpuMaxBufferBytes,
       },
     });
     if (res.abort) b.abortView = new Int32Array(res.abort.memory.buffer, res.abort.address, 1);

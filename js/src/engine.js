@@ -48,6 +48,23 @@ export class Engine {
     this.ctx = 0;
     this.gen = null; // the running generation: { id, ptr (eq_gen), seed }
     this.genId = 0;
+    this.gpu = null; // the WebGPU Device (wasm/web/webgpu.js) the C backend calls, or null
+    this.gpuInfo = null;
+    this.device = 'cpu'; // where the context runs
+    this.fallbackReason = null; // why it is not on the GPU
+  }
+
+  /**
+   * Use a GPU for what loads next (openGpu()'s result): tensors go up as they stream in, and
+   * the context runs there when it can. dev null: the CPU, for `reason`.
+   */
+  setGpu({ dev, info, reason }) {
+    if (this.gpu && this.gpu !== dev) this.gpu.rt.destroy();
+    this.gpu = dev;
+    this.gpuInfo = info;
+    this.fallbackReason = dev ? null : reason;
+    this.m.eqGpu = dev;
+    if (dev) dev.heap = () => this.buffer();
   }
 
   // ---- memory helpers -------------------------------------------------------------------------
@@ -109,7 +126,7 @@ export class Engine {
   // ---- streamed loading -------------------------------------------------------------------------
   beginLoad(nParts, { vocabOnly = false } = {}) {
     this.unload();
-    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0, this.scratch);
+    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0, this.gpu && !vocabOnly ? 1 : 0, this.scratch);
     if (!this.loader) throw statusError(this.i32(this.scratch, 1)[0] || 4, this.str(this.m._eqw_errmsg()));
   }
   setPartSize(part, size) {
@@ -196,25 +213,57 @@ export class Engine {
   /** Free everything including the engine's own buffers (the module is dropped after this). */
   destroy() {
     this.unload();
+    if (this.gpu) this.setGpu({ dev: null, info: null, reason: null });
     this._free(this.stage); this._free(this.scratch); this._free(this.piece);
     this.stage = this.scratch = this.piece = 0;
   }
 
   // ---- context ----------------------------------------------------------------------------------
-  createContext({ contextSize = 0, threads = 1, batchSize = 0, kvType = 'f16' } = {}) {
+  /**
+   * The inference context. device 'auto': on the GPU when the model went up there (setGpu),
+   * else the CPU, the reason kept for info(); 'webgpu': the GPU or an error; 'cpu'.
+   */
+  createContext({ contextSize = 0, threads = 1, batchSize = 0, kvType = 'f16', device = 'auto' } = {}) {
     this._needModel();
     const nTrain = this.m._eqw_model_n_ctx_train(this.model);
     const nCtx = contextSize > 0 ? contextSize : Math.min(nTrain > 0 ? nTrain : 4096, 4096);
     let nThreads = Math.max(1, threads | 0);
     if (!this.threaded) nThreads = 1;
     else if (this.poolSize) nThreads = Math.min(nThreads, this.poolSize + 1);
-    const ctx = this.m._eqw_ctx_new(this.model, nCtx, nThreads, batchSize | 0, kvType === 'f32' ? 1 : 0);
-    if (!ctx) {
-      const msg = this.str(this.m._eqw_errmsg());
-      throw new EdgeqError(/out of memory/.test(msg) ? 'NOMEM' : 'ARG', msg);
+    this.ctxOpts = { contextSize: nCtx, threads: nThreads, batchSize, kvType };
+    const make = (gpu) => {
+      const ctx = this.m._eqw_ctx_new(this.model, nCtx, nThreads, batchSize | 0, kvType === 'f32' ? 1 : 0, gpu ? 1 : 0, this.scratch);
+      if (!ctx) {
+        const msg = this.str(this.m._eqw_errmsg());
+        throw statusError(this.i32(this.scratch, 1)[0] || 5, msg);
+      }
+      return ctx;
+    };
+    this.device = 'cpu';
+    if (this.gpu && device !== 'cpu') {
+      try {
+        this.ctx = make(true);
+        this.device = 'webgpu';
+        this.fallbackReason = null;
+      } catch (e) {
+        if (device === 'webgpu') throw new EdgeqError(e.code, `cannot run on WebGPU: ${e.message}`);
+        this.fallbackReason = e.message;
+        console.warn(`edgeq: running on the CPU: ${e.message}`);
+      }
+    } else if (device === 'webgpu') {
+      throw new EdgeqError('UNSUPPORTED', `cannot run on WebGPU: ${this.fallbackReason || 'no GPU device was opened'}`);
     }
-    this.ctx = ctx;
-    this.nThreads = nThreads;
+    if (this.device === 'cpu') this.ctx = make(false);
+    this.nThreads = this.device === 'cpu' ? nThreads : 1;
+  }
+
+  /** The GPU failed mid-way: the context moves to the CPU (the model's host copy). */
+  _gpuLost(msg) {
+    this.endGeneration();
+    if (this.ctx) this.m._eqw_ctx_free(this.ctx);
+    this.ctx = 0;
+    this.fallbackReason = `the GPU failed: ${msg}`;
+    this.createContext({ ...this.ctxOpts, device: 'cpu' });
   }
   /** Address of the context's abort flag (an int32 in the heap; store non-zero to abort decode). */
   abortFlagAddress() { return this.ctx ? this.m._eqw_ctx_abort_flag(this.ctx) >>> 0 : 0; }
@@ -278,6 +327,9 @@ export class Engine {
         threads: this.ctx ? this.nThreads : 0,
         contextSize: this.ctx ? m._eqw_ctx_n_ctx(this.ctx) : 0,
         memoryBytes: this.memoryBytes(),
+        device: this.device,
+        fallbackReason: this.device === 'cpu' ? this.fallbackReason : null,
+        gpu: this.gpu ? { ...this.gpuInfo, ...this.gpu.stats() } : null,
       },
     };
   }
@@ -475,15 +527,25 @@ export class Engine {
    * One step: decode a batch of the prompt, or the last token, and sample. Returns
    * { text, done, finishReason, promptTokens, completionTokens, cachedTokens, seed }.
    */
-  step(id) {
+  async step(id) {
     const g = this.gen;
     if (!g || g.id !== id) throw new EdgeqError('ARG', 'this generation is no longer active');
     const out = this.scratch;
-    const st = this.m._eqw_gen_step(g.ptr, this.ctx, out);
-    if (st) {
-      const err = statusError(st, this.str(this.m._eqw_gen_errmsg(g.ptr)));
-      this.endGeneration();
-      throw err;
+    // on the GPU a step may return while its work runs: await the readback, step again
+    for (;;) {
+      if (this.gpu) await this.gpu.wait();
+      if (this.gen !== g) throw new EdgeqError('ARG', 'this generation is no longer active');
+      const st = this.m._eqw_gen_step(g.ptr, this.ctx, out);
+      if (st) {
+        const msg = this.str(this.m._eqw_gen_errmsg(g.ptr));
+        this.endGeneration();
+        if (st === 9 && this.device === 'webgpu') {
+          this._gpuLost(msg);
+          throw new EdgeqError('GPU_LOST', `${msg} (the next call runs on the CPU)`);
+        }
+        throw statusError(st, msg);
+      }
+      if (!this.i32(out, 4)[3]) break;
     }
     const [ptr, len, done] = this.i32(out, 3);
     const text = len > 0 ? this.str(ptr, len) : '';

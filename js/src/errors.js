@@ -13,9 +13,10 @@ export const ErrorCode = Object.freeze({
   NETWORK: 'NETWORK',           // the connection failed and could not be resumed
   DISPOSED: 'DISPOSED',         // the model was disposed
   RUNTIME: 'RUNTIME',           // the WebAssembly module could not start (or crashed)
+  GPU_LOST: 'GPU_LOST',         // the GPU failed or was lost mid-generation (the next call runs on the CPU)
 });
 
-const STATUS_CODES = [null, 'IO', 'FORMAT', 'UNSUPPORTED', 'NOMEM', 'ARG', 'CONTEXT_FULL', 'ABORTED', 'FORMAT'];
+const STATUS_CODES = [null, 'IO', 'FORMAT', 'UNSUPPORTED', 'NOMEM', 'ARG', 'CONTEXT_FULL', 'ABORTED', 'FORMAT', 'GPU_LOST'];
 
 export class EdgeqError extends Error {
   /**

@@ -13,6 +13,7 @@ import { LLM } from './llm.js';
 import { quantizeProgress } from './progress.js';
 import { checkOutput, openOutput } from './outfile.js';
 import { threadCount } from './threads.js';
+import { openGpu } from './gpu.js';
 
 export { EdgeqError, ErrorCode } from './errors.js';
 export { LLM } from './llm.js';
@@ -118,7 +119,7 @@ class DirectBackend {
     if (name === 'step') await new Promise((r) => setImmediate(r)); // let timers / aborts run
     if (!this.engine) throw new EdgeqError('DISPOSED', 'the model was disposed');
     try {
-      return this.engine[name](...args);
+      return await this.engine[name](...args);
     } catch (e) {
       throw asEdgeqError(e);
     }
@@ -142,7 +143,9 @@ export function defaultThreads() {
 /**
  * Load a model: a path, a file: or http(s): URL, a Blob, or an array of split parts.
  * opts: onProgress({loaded,total}), signal, threads, contextSize, batchSize, kvType,
- *       vocabOnly, cache (ignored in Node: there is no Cache API)
+ *       vocabOnly, cache (ignored in Node: there is no Cache API), device ('auto' | 'webgpu' |
+ *       'cpu'), gpu (a WebGPU implementation's GPU object, e.g. the `webgpu` package's
+ *       create(); Node has no navigator.gpu), gpuMaxBufferBytes (tests: split weights smaller)
  */
 export async function load(source, opts = {}) {
   if (opts.signal && opts.signal.aborted) throw abortError(opts.signal, 'loading aborted');
@@ -150,8 +153,12 @@ export async function load(source, opts = {}) {
   const parts = resolveParts(source, { openPath, fileUrlToPath: (u) => fileURLToPath(u) });
   const engine = await acquireEngine(threads);
   try {
+    engine.setGpu(opts.vocabOnly ? { dev: null, info: null, reason: null }
+      : await openGpu({ device: opts.device, gpu: opts.gpu, maxBufferBytes: opts.gpuMaxBufferBytes }));
     await loadParts(engine, parts, opts);
-    if (!opts.vocabOnly) engine.createContext({ contextSize: opts.contextSize, threads, batchSize: opts.batchSize, kvType: opts.kvType });
+    if (!opts.vocabOnly) {
+      engine.createContext({ contextSize: opts.contextSize, threads, batchSize: opts.batchSize, kvType: opts.kvType, device: opts.device });
+    }
   } catch (e) {
     releaseEngine(engine);
     throw asEdgeqError(e);

@@ -7,6 +7,7 @@
 import { Engine } from './engine.js';
 import { EdgeqError, asEdgeqError } from './errors.js';
 import { resolveParts, loadParts, cacheWritesSettled } from './load.js';
+import { openGpu } from './gpu.js';
 
 const WASM_DIR = new URL('../wasm/', import.meta.url);
 let engine = null;
@@ -96,6 +97,8 @@ const ops = {
     loads.set(loadId, ac);
     try {
       const parts = resolveParts(source, { baseUrl: options.baseUrl });
+      engine.setGpu(options.vocabOnly ? { dev: null, info: null, reason: null }
+        : await openGpu({ device: options.device, maxBufferBytes: options.gpuMaxBufferBytes }));
       await loadParts(engine, parts, {
         signal: ac.signal,
         cache: options.cache,
@@ -104,7 +107,7 @@ const ops = {
         onEvent: (ev) => self.postMessage({ type: 'event', loadId, event: ev }),
       });
       if (!options.vocabOnly) {
-        engine.createContext({ contextSize: options.contextSize, threads: options.threads, batchSize: options.batchSize, kvType: options.kvType });
+        engine.createContext({ contextSize: options.contextSize, threads: options.threads, batchSize: options.batchSize, kvType: options.kvType, device: options.device });
       }
       // with shared memory the page can abort a running decode by storing into the flag
       const flag = engine.abortFlagAddress();

@@ -71,8 +71,8 @@ typedef struct {
     int n_mm;
 } eq_backend_params;
 
-/* Backends are created by eq_ctx_new (models/context.c) from these parameters: today always
- * the CPU one (backend/cpu/cpu.h); a GPU one joins with a context parameter to choose it. */
+/* Backends are created by eq_ctx_new (models/context.c) from these parameters, as
+ * eq_ctx_params.device asks: the CPU one (backend/cpu/cpu.h) or WebGPU (backend/webgpu/). */
 
 /* Where check_finite found the first bad row: the caller's site number and token index. */
 typedef struct { int site, token; } eq_fault;
@@ -124,6 +124,8 @@ struct eq_backend {
     const eq_backend_ops *op;
     const char *name;       /* "cpu", "webgpu" */
     int n_threads;          /* CPU threads the ops use */
+    int deferred;           /* submit only starts the work: read must wait for a later call,
+                               after the host awaited the device (eq_gen_pending) */
     char err[160];          /* why submit or read failed */
 };
 

@@ -2,13 +2,14 @@
  * the activations and the threads (sized once, here). */
 #include "models/model.h"
 #include "backend/cpu/cpu.h"
+#include "backend/webgpu/webgpu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 eq_ctx_params eq_ctx_default_params(void) {
-    eq_ctx_params p = {0, 0, 256, EQ_KV_F16};
+    eq_ctx_params p = {0, 0, 256, EQ_KV_F16, EQ_DEVICE_CPU};
     return p;
 }
 
@@ -28,9 +29,15 @@ static eq_status resolve_params(const eq_model *m, const eq_ctx_params *params, 
         return EQ_ERR_ARG;
     }
     eq_ctx_params p = params ? *params : eq_ctx_default_params();
-    if (p.n_ctx < 0 || p.n_threads < 0 || p.n_batch < 0 || (p.kv_type != EQ_KV_F16 && p.kv_type != EQ_KV_F32)) {
+    if (p.n_ctx < 0 || p.n_threads < 0 || p.n_batch < 0 || (p.kv_type != EQ_KV_F16 && p.kv_type != EQ_KV_F32) ||
+        (p.device != EQ_DEVICE_CPU && p.device != EQ_DEVICE_WEBGPU)) {
         snprintf(errbuf, errlen, "bad context parameters");
         return EQ_ERR_ARG;
+    }
+    if (p.device == EQ_DEVICE_WEBGPU && (m->device != EQ_DEVICE_WEBGPU || m->dev_err[0])) {
+        snprintf(errbuf, errlen, "the model is not on the GPU: %s",
+                 m->device != EQ_DEVICE_WEBGPU ? "it was loaded for the CPU" : m->dev_err);
+        return EQ_ERR_UNSUPPORTED;
     }
     if (p.n_ctx == 0) p.n_ctx = m->hp.n_ctx_train;
     if (p.n_ctx > (1 << 22)) {
@@ -117,13 +124,16 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
 
     eq_backend_params bp;
     backend_params(m, &p, &bp);
-    st = bp.mm ? eq_backend_cpu_new(&bp, &c->be, errbuf, errlen) : EQ_ERR_NOMEM;
+    if (!bp.mm) st = EQ_ERR_NOMEM;
+    else if (p.device == EQ_DEVICE_WEBGPU) st = eq_backend_webgpu_new(&bp, &c->be, errbuf, errlen);
+    else st = eq_backend_cpu_new(&bp, &c->be, errbuf, errlen);
     free((void *)bp.mm);
     if (!st && !(c->logits = malloc((size_t)hp->n_vocab * sizeof(float)))) st = EQ_ERR_NOMEM;
     if (!st && !(c->tokens = malloc((size_t)p.n_ctx * sizeof *c->tokens))) st = EQ_ERR_NOMEM;
     if (st) {
         eq_ctx_free(c);
-        if (st == EQ_ERR_NOMEM) snprintf(errbuf, errlen, "out of memory allocating a context of %d tokens", p.n_ctx);
+        if (st == EQ_ERR_NOMEM && p.device == EQ_DEVICE_CPU)
+            snprintf(errbuf, errlen, "out of memory allocating a context of %d tokens", p.n_ctx);
         return st;
     }
     /* per-dimension rope divisors: Llama 3.1 rope_freqs, or LongRoPE long/short by context size */
@@ -146,6 +156,7 @@ eq_status eq_ctx_truncate(eq_ctx *c, int n_past) {
         return EQ_ERR_ARG;
     }
     c->n_past = n_past;
+    c->n_pending = 0;   /* a submitted step not completed is dropped */
     if (n_past == 0) c->has_logits = 0;
     return EQ_OK;
 }
@@ -162,6 +173,11 @@ void eq_ctx_set_abort(eq_ctx *c, int (*abort_cb)(void *user), void *user) {
 
 eq_status eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out) {
     c->err[0] = 0;
+    c->n_pending = 0;
+    if (c->be->deferred) {
+        snprintf(c->err, sizeof c->err, "a %s context decodes step-wise only (eq_gen)", c->be->name);
+        return EQ_ERR_UNSUPPORTED;
+    }
     if (n <= 0 || !tokens) {
         snprintf(c->err, sizeof c->err, "no tokens to decode");
         return EQ_ERR_ARG;
@@ -191,6 +207,41 @@ eq_status eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, 
         c->n_past += k;
     }
     memcpy(c->tokens + start, tokens, (size_t)n * sizeof *tokens);   /* n <= n_ctx - start */
+    c->has_logits = 1;
+    return EQ_OK;
+}
+
+int eq_ctx_deferred(const eq_ctx *c) { return c->be->deferred; }
+
+eq_status eq_decode_submit(eq_ctx *c, const eq_token *tokens, int n) {
+    c->err[0] = 0;
+    c->n_pending = 0;
+    if (n <= 0 || n > c->n_batch || !tokens) {
+        snprintf(c->err, sizeof c->err, "a step takes 1 to %d tokens, not %d", c->n_batch, n);
+        return EQ_ERR_ARG;
+    }
+    if (n > c->n_ctx - c->n_past) {
+        snprintf(c->err, sizeof c->err, "%d tokens do not fit: the context holds %d and %d are used", n, c->n_ctx, c->n_past);
+        return EQ_ERR_CONTEXT_FULL;
+    }
+    c->has_logits = 0;
+    eq_status st = eq_forward(c, tokens, n, 0);
+    if (st) return st;
+    memcpy(c->tokens + c->n_past, tokens, (size_t)n * sizeof *tokens);   /* n <= n_ctx - n_past */
+    c->n_pending = n;
+    return EQ_OK;
+}
+
+eq_status eq_decode_complete(eq_ctx *c) {
+    const int n = c->n_pending;
+    if (n <= 0) {
+        snprintf(c->err, sizeof c->err, "no step was submitted");
+        return EQ_ERR_ARG;
+    }
+    c->n_pending = 0;
+    eq_status st = eq_forward_read(c, 0, NULL);
+    if (st) return st;   /* the cache stays as it was */
+    c->n_past += n;
     c->has_logits = 1;
     return EQ_OK;
 }

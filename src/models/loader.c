@@ -2,6 +2,7 @@
  * its tensor memory is allocated once and every later byte lands in its final place. */
 #include "models/model.h"
 #include "models/weights.h"   /* eq_read_hparams, eq_gemma3_hparams */
+#include "backend/webgpu/webgpu.h"
 #include "quant/quant.h"
 #include "runtime/memory.h"
 #include "runtime/status.h"
@@ -27,6 +28,7 @@ struct eq_loader {
     uint64_t *n_ready;  /* per part: tensors (in file order) announced to upload */
     eq_upload_fn upload;
     void *upload_user;
+    eq_webgpu_upload_state gpu;   /* EQ_DEVICE_WEBGPU: the upload's outcome */
     eq_status failed;
     char err[320];
 };
@@ -55,6 +57,21 @@ eq_status eq_loader_new(const eq_model_params *params, int n_parts, eq_loader **
     eq_loader *l = calloc(1, sizeof *l);
     if (!l) return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
     l->params = params ? *params : eq_model_default_params();
+    if (l->params.device != EQ_DEVICE_CPU && l->params.device != EQ_DEVICE_WEBGPU) {
+        const int d = (int)l->params.device;
+        free(l);
+        return eq_errf(errbuf, errlen, EQ_ERR_ARG, "bad device %d", d);
+    }
+#ifndef EQ_HAVE_WEBGPU
+    if (l->params.device == EQ_DEVICE_WEBGPU) {
+        free(l);
+        return eq_errf(errbuf, errlen, EQ_ERR_UNSUPPORTED, "this build has no WebGPU (only the browser/Node module has)");
+    }
+#endif
+    if (l->params.device == EQ_DEVICE_WEBGPU && !l->params.vocab_only) {
+        l->upload = eq_webgpu_upload;
+        l->upload_user = &l->gpu;
+    }
     l->n_parts = n_parts;
     l->g = calloc((size_t)n_parts, sizeof *l->g);
     l->arenas = calloc((size_t)n_parts, sizeof *l->arenas);
@@ -69,9 +86,18 @@ eq_status eq_loader_new(const eq_model_params *params, int n_parts, eq_loader **
     return EQ_OK;
 }
 
+/* Device copies of a part's tensors (EQ_DEVICE_WEBGPU) are freed with it. */
+static void release_dev(eq_gguf *g) {
+    for (uint64_t i = 0; g && i < g->n_tensors; i++) {
+        eq_webgpu_release(g->tensors[i].dev);
+        g->tensors[i].dev = NULL;
+    }
+}
+
 void eq_loader_free(eq_loader *l) {
     if (!l) return;
     for (int i = 0; i < l->n_parts; i++) {
+        if (l->g) release_dev(l->g[i]);
         if (l->g && l->g[i]) free(l->g[i]->on_header_user);
         if (l->g) eq_gguf_free(l->g[i]);
         if (l->arenas) free(l->arenas[i]);
@@ -188,6 +214,7 @@ void eq_loader_progress(const eq_loader *l, uint64_t *loaded, uint64_t *total) {
 static void free_model_parts(eq_model *m) {
     for (int i = 0; i < m->n_parts; i++) {
         if (m->parts) {
+            release_dev(m->parts[i]);
             if (m->parts[i]) free(m->parts[i]->on_header_user);
             eq_gguf_free(m->parts[i]);
         }
@@ -256,6 +283,12 @@ eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
     m->arenas = l->arenas;
     m->n_parts = l->n_parts;
     m->vocab_only = l->params.vocab_only;
+    m->device = l->params.device;
+    m->dev_bytes = l->gpu.bytes;
+    snprintf(m->dev_err, sizeof m->dev_err, "%s", l->gpu.err);
+    /* a model that cannot run on the GPU keeps none of it there */
+    for (int p = 0; p < m->n_parts && m->dev_err[0]; p++) release_dev(m->parts[p]);
+    if (m->dev_err[0]) m->dev_bytes = 0;
     l->g = NULL;
     l->arenas = NULL;
     int n_parts = l->n_parts;

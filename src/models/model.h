@@ -51,6 +51,10 @@ struct eq_model {
     uint64_t n_params, n_bytes;
     int vocab_only;
     char *chat_template;       /* copy of tokenizer.chat_template, or NULL */
+    eq_device device;          /* EQ_DEVICE_WEBGPU: the tensors' device copies (t->dev) are the
+                                  model's, freed with it */
+    uint64_t dev_bytes;        /* bytes placed on the device */
+    char dev_err[160];         /* why the model is not on the device ("" when it is) */
 };
 
 const eq_vocab *eq_model_vocab(const eq_model *m);
@@ -67,6 +71,7 @@ struct eq_ctx {
     float *logits;               /* host copy of the last token's logits, n_vocab */
     const eq_weight *rope_factors;  /* per-dimension divisors (LongRoPE / Llama 3 rope_freqs) */
     int n_logit_rows;            /* rows of the backend's LOGITS the last eq_forward filled */
+    int n_pending;               /* tokens submitted (eq_decode_submit) and not yet completed */
     int has_logits;
     eq_token *tokens;            /* [n_ctx]: what the cache holds, n_past of them */
     int (*abort_cb)(void *);
@@ -82,6 +87,14 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out);
  * last token to c->logits and, with out, those of the last n_out tokens there (n_vocab floats
  * each). EQ_ERR_FORMAT names the layer when a backend reports not-finite numbers here. */
 eq_status eq_forward_read(eq_ctx *c, int n_out, float *out);
+
+/* Step-wise decoding of one batch (n <= n_batch), for a deferred backend (a GPU, which a
+ * browser cannot block on): submit runs the forward pass and starts the work; complete, in a
+ * later call once the host awaited the device, reads the logits and advances n_past. On the
+ * CPU complete follows at once. eq_gen (generate.c) is the caller. */
+eq_status eq_decode_submit(eq_ctx *c, const eq_token *tokens, int n);
+eq_status eq_decode_complete(eq_ctx *c);
+int eq_ctx_deferred(const eq_ctx *c);
 
 /* Streamed upload (backend/backend.h): fn sees each tensor once, as soon as its bytes are in. */
 void eq_loader_set_upload(eq_loader *l, eq_upload_fn fn, void *user);

@@ -25,6 +25,7 @@ const char *eq_status_str(eq_status s) {
     case EQ_ERR_CONTEXT_FULL: return "context full";
     case EQ_ERR_ABORTED: return "aborted";
     case EQ_ERR_NEED_MORE: return "incomplete input";
+    case EQ_ERR_DEVICE: return "GPU failure";
     }
     return "unknown status";
 }

@@ -86,12 +86,16 @@ const RUN = {
         if (c.max_chunk) assert.ok(w.chunks.length > 1, 'the split case must split');
         const bytes = w.chunks.reduce((s, ch) => s + ch.buffer.size, 0);
         assert.ok(bytes <= 1.02 * c.N * w.rowBytes, `GPU bytes ${bytes} for a ${c.N * w.rowBytes}-byte tensor`);
-        const x = rt.buffer(c.K * 4 * c.T, get(c, 'x')), y = rt.buffer(c.N * c.T * 4);
-        const b = rt.batch();
-        if (c.kind === 'matvec') b.matvec(w, x, y); else b.matmul(w, x, y, { T: c.T });
-        b.submit();
+        const x = rt.buffer(c.K * 4 * c.T, get(c, 'x'));
         const a = get(c, 'absy');
-        close(c.kind, await readF32(y, c.N * c.T), get(c, 'y'), (i) => a[i], 2e-5);
+        // matvec: both kernels, the tiled one (GPUs) and a thread per row (CPU adapters)
+        for (const rows of c.kind === 'matvec' ? [false, true] : [false]) {
+            const y = rt.buffer(c.N * c.T * 4);
+            const b = rt.batch();
+            if (c.kind === 'matvec') b.matvec(w, x, y, { rows }); else b.matmul(w, x, y, { T: c.T });
+            b.submit();
+            close(rows ? 'matvec_rows' : c.kind, await readF32(y, c.N * c.T), get(c, 'y'), (i) => a[i], 2e-5);
+        }
     },
     async embed(c) {
         const w = weightOf(c);

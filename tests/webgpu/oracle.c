@@ -92,7 +92,10 @@ static void matmul_case(const char *kind, int type, int K, int N, int T, int max
         for (int r = 0; r < N; r++) {
             double s = 0, sa = 0;
             for (int i = 0; i < K; i++) {
-                const double v = (double)deq[(size_t)r * K + i] * x[(size_t)t * K + i];
+                /* F16 weights meet F16-rounded activations, as on the CPU (vec_dot_type F16) */
+                float xv = x[(size_t)t * K + i];
+                if (type == EQ_TYPE_F16) xv = eq_fp16_to_fp32(eq_fp32_to_fp16(xv));
+                const double v = (double)deq[(size_t)r * K + i] * xv;
                 s += v;
                 sa += fabs(v);
             }

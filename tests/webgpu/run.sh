@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The WebGPU kernels (src/backend/webgpu/*.wgsl) on a real WebGPU implementation in Node:
+# The WebGPU backend on a real WebGPU implementation in Node:
 #   1. installs the `webgpu` npm package (Dawn for Node, pinned) into $EQ_CACHE/npm-webgpu once
 #   2. builds tests/webgpu/oracle.c (target wgsl_oracle, the native build) and writes the cases
-#   3. runs tests/webgpu/kernels.test.mjs (node:test) against wasm/web/webgpu.js
+#   3. runs tests/webgpu/kernels.test.mjs (node:test): each kernel against the C reference
+#   4. runs tests/webgpu/models.test.mjs: whole models through the npm package (js/, built by
+#      js/scripts/build.sh unless EQ_WEBGPU_NO_BUILD=1) on the GPU path against its CPU path:
+#      random llama/phi3/qwen2 models (tests/tools/make_model.py, cached in $EQ_CACHE) and the
+#      real SmolLM2-135M (scripts/get-model.sh)
 # With no GPU, Dawn runs on SwiftShader (Chromium's Vulkan CPU driver, Debian package chromium):
 # correctness, never speed. No adapter is a failure, not a skip. Ends with "N passed, N failed".
 # Environment: EQ_CACHE, EQ_WEBGPU_ICD (a Vulkan ICD json; default SwiftShader's when present).
@@ -42,17 +46,66 @@ if [ -n "${EQ_WEBGPU_ICD:-}" ]; then
 fi
 
 echo "== oracle"
-cmake --preset native >/dev/null && cmake --build build/native -j"${JOBS:-2}" --target wgsl_oracle >/dev/null || fail "building wgsl_oracle failed"
+cmake --preset native >/dev/null && cmake --build build/native -j"${JOBS:-2}" --target wgsl_oracle edgeq-cli >/dev/null || fail "building wgsl_oracle and edgeq failed"
 CASES=$(mktemp -d)
 trap 'rm -rf "$CASES"' EXIT
 build/native/wgsl_oracle "$CASES" "${EQ_WGSL_SEED:-1}" || fail "wgsl_oracle failed"
 
-echo "== kernels on WebGPU"
+echo "== models"
+[ "${EQ_WEBGPU_NO_BUILD:-}" = 1 ] || bash js/scripts/build.sh >/dev/null || fail "building the npm package's modules failed"
+ORACLE=$EQ_CACHE/oracle
+[ -f "$ORACLE/env.sh" ] && source "$ORACLE/env.sh"
+VOCAB=${EQ_VOCAB_DIR:-$ORACLE/llama.cpp/models}
+MD=$EQ_CACHE/models/random/webgpu
+mkdir -p "$MD"
+models='['
+# mkmodel NAME make_model.py-ARGS...: built once (the file name hashes the arguments); prints the path
+mkmodel() {
+    local name=$1; shift
+    local f=$MD/$name-$(echo "$*" | sha256sum | cut -c1-12).gguf
+    if [ ! -f "$f" ]; then
+        python3 tests/tools/make_model.py "$@" --out "$f.tmp" --quiet && mv "$f.tmp" "$f" || return 1
+    fi
+    echo "$f"
+}
+# model NAME KIND EXTRA-JSON ARGS...; a quantized (forced) model gets its F16 twin (same seed:
+# the same weights before quantization) as the reference
+model() {
+    local name=$1 kind=$2 extra=$3; shift 3
+    local f ref=
+    f=$(mkmodel "$name" "$@") || fail "make_model.py $name failed"
+    if [ "$kind" = forced ]; then
+        ref=$(mkmodel "$name-ref" "$@" --type F16) || fail "make_model.py $name (F16) failed"
+        extra+=",\"ref\":\"$ref\""
+    fi
+    models+="{\"name\":\"$name\",\"kind\":\"$kind\",\"path\":\"$f\"$extra},"
+}
+SPM=$VOCAB/ggml-vocab-llama-spm.gguf QW=$VOCAB/ggml-vocab-qwen2.gguf
+small="--n-layer 2 --n-embd 128 --n-ff 256 --n-head 4 --n-head-kv 2"
+k="--n-layer 2 --n-embd 256 --n-ff 512 --n-head 4 --n-head-kv 2"
+model llama-F32 exact '' --arch llama --vocab "$SPM" --type F32 $small
+# F16, its weights split into 64 KiB buffers (a 1 MiB token table: 16 of them)
+model llama-F16-split exact ',"maxBuffer":65536' --arch llama --vocab "$SPM" --type F16 $small --tied
+model phi3-F16-longrope exact ',"ctx":512' --arch phi3 --vocab "$SPM" --type F16 $small --n-rot 16 --longrope --ctx 128
+model qwen2-F16 exact '' --arch qwen2 --vocab "$QW" --type F16 $small
+model llama-Q4_K forced '' --arch llama --vocab "$SPM" --type Q4_K $k
+model phi3-Q4_K-longrope forced ',"ctx":512' --arch phi3 --vocab "$SPM" --type Q4_K $k --n-rot 32 --longrope --ctx 128
+model qwen2-Q8_0 forced '' --arch qwen2 --vocab "$QW" --type Q8_0 $k
+SMOL=$(bash scripts/get-model.sh 2>/dev/null | tail -1)
+[ -f "$SMOL" ] || fail "scripts/get-model.sh did not give SmolLM2"
+SMOL16=$MD/smollm2-f16-$(sha256sum "$SMOL" | cut -c1-12).gguf   # its weights in F16: the reference
+if [ ! -f "$SMOL16" ]; then
+    build/native/edgeq quantize --allow-requantize "$SMOL" "$SMOL16.tmp" F16 >/dev/null 2>&1 && mv "$SMOL16.tmp" "$SMOL16" || fail "requantizing SmolLM2 to F16 failed"
+fi
+models+="{\"name\":\"SmolLM2-135M-Q4_1\",\"kind\":\"forced\",\"path\":\"$SMOL\",\"ref\":\"$SMOL16\"}]"
+export EQ_WEBGPU_MODELS=$models
+
+echo "== kernels and models on WebGPU"
 export EQ_WGSL_CASES=$CASES EQ_WEBGPU_MODULE=$NM/node_modules/webgpu/index.js
 out=$CASES/tap.txt
-node --test --test-reporter=tap tests/webgpu/kernels.test.mjs > "$out" 2>&1
+node --test --test-concurrency=1 --test-reporter=tap tests/webgpu/kernels.test.mjs tests/webgpu/models.test.mjs > "$out" 2>&1
 rc=$?
-grep -E '^# (adapter|worst)|^# \\# (adapter|worst)' "$out" | sed 's/^# \\# /# /'
+grep -E '^# (adapter|worst)|^# \\# (adapter|worst|[A-Za-z0-9_.-]+: )' "$out" | sed 's/^# \\# /# /'
 grep -E '^not ok' -A14 "$out" | head -80
 pass=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$out" | tail -1)
 nfail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$out" | tail -1)

@@ -40,10 +40,12 @@ EXPORT double eqw_heap_used(void) { return (double)mallinfo().uordblks; }
 
 /* ---- streamed loading ------------------------------------------------------------------- */
 
-/* Returns the loader or NULL (the status in *st, the message in eqw_errmsg). */
-EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only, int *st) {
+/* Returns the loader or NULL (the status in *st, the message in eqw_errmsg). webgpu: copy the
+ * tensors to the GPU as they arrive too (Module.eqGpu must be set: js/src/engine.js). */
+EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only, int webgpu, int *st) {
     eq_model_params p = eq_model_default_params();
     p.vocab_only = vocab_only;
+    p.device = webgpu ? EQ_DEVICE_WEBGPU : EQ_DEVICE_CPU;
     eq_loader *l = NULL;
     *st = eq_loader_new(&p, n_parts, &l, g_err, sizeof g_err);
     return l;
@@ -168,8 +170,9 @@ typedef struct {
 
 static int ctx_abort_cb(void *user) { return atomic_load((atomic_int *)user); }
 
-EXPORT eqw_ctx *eqw_ctx_new(eq_model *m, int n_ctx, int n_threads, int n_batch, int kv_f32) {
+EXPORT eqw_ctx *eqw_ctx_new(eq_model *m, int n_ctx, int n_threads, int n_batch, int kv_f32, int webgpu, int *st) {
     eq_ctx_params p = eq_ctx_default_params();
+    p.device = webgpu ? EQ_DEVICE_WEBGPU : EQ_DEVICE_CPU;
     p.n_ctx = n_ctx;
     p.n_threads = n_threads > 0 ? n_threads : 1;
     if (n_batch > 0) p.n_batch = n_batch;
@@ -177,10 +180,11 @@ EXPORT eqw_ctx *eqw_ctx_new(eq_model *m, int n_ctx, int n_threads, int n_batch, 
     eqw_ctx *w = calloc(1, sizeof *w);
     if (!w) {
         snprintf(g_err, sizeof g_err, "out of memory");
+        *st = EQ_ERR_NOMEM;
         return NULL;
     }
-    eq_status st = eq_ctx_new(m, &p, &w->ctx, g_err, sizeof g_err);
-    if (st) {
+    *st = eq_ctx_new(m, &p, &w->ctx, g_err, sizeof g_err);
+    if (*st) {
         free(w);
         return NULL;
     }
@@ -259,7 +263,8 @@ EXPORT eq_gen *eqw_gen_start(eqw_ctx *w, const eq_token *prompt, int n, float te
 }
 
 /* One step: out[0] the released text's address, out[1] its length (complete UTF-8), out[2]
- * done. A decode in the step can be aborted through the context's flag, cleared first. */
+ * done, out[3] pending (a GPU step is in flight: await Module.eqGpu.wait(), then step again).
+ * A decode in the step can be aborted through the context's flag, cleared first. */
 EXPORT int eqw_gen_step(eq_gen *g, eqw_ctx *w, int *out) {
     const char *text;
     size_t len;
@@ -269,6 +274,7 @@ EXPORT int eqw_gen_step(eq_gen *g, eqw_ctx *w, int *out) {
     out[0] = (int)(intptr_t)text;
     out[1] = (int)len;
     out[2] = done;
+    out[3] = eq_gen_pending(g);
     return st;
 }
 

@@ -46,7 +46,9 @@ set(EQW_LINK
   -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=32MB -sABORTING_MALLOC=0
   -sMALLOC=emmalloc
   -sFILESYSTEM=0 -sEXIT_RUNTIME=0 -sSTACK_OVERFLOW_CHECK=0
-  -sEXPORTED_RUNTIME_METHODS=['wasmMemory'])
+  -sEXPORTED_RUNTIME_METHODS=['wasmMemory']
+  # the WebGPU backend's imports: forwards to Module.eqGpu (webgpu.js's Device)
+  --js-library ${CMAKE_CURRENT_SOURCE_DIR}/wasm/web/library_webgpu.js)
 set(EQW_MT_LINK -pthread "-sPTHREAD_POOL_SIZE=(Module.eqPoolSize||4)" -sPTHREAD_POOL_SIZE_STRICT=2)
 
 function(eqw_module name lib env)
@@ -55,7 +57,7 @@ function(eqw_module name lib env)
   eq_target_options(${name})
   target_compile_options(${name} PRIVATE ${ARGN})
   target_link_options(${name} PRIVATE ${EQW_LINK} ${ARGN} -sENVIRONMENT=${env})
-  set_target_properties(${name} PROPERTIES SUFFIX ".js" LINK_DEPENDS ${EQW_DIR}/web.cmake)
+  set_target_properties(${name} PROPERTIES SUFFIX ".js" LINK_DEPENDS "${EQW_DIR}/web.cmake;${EQW_DIR}/library_webgpu.js")
 endfunction()
 
 eqw_module(edgeq-web-st edgeq web,worker)

@@ -1,7 +1,8 @@
 // Causal grouped-query attention over an F16 K/V cache, as src/models/decoder.c attention():
 // Q meets the F16 cache rounded to F16, the probabilities are rounded to F16 before they weigh
 // the F16 values. Cache layout: [position][kv_dim] halves, two per u32 (kv_dim even), the
-// layout store_kv (kv.wgsl) writes. Token t sits at position pos0 + t and sees 0..pos0+t.
+// layout store_kv (kv.wgsl) writes. Token t sits at position pos0 + t and sees 0..pos0+t, or
+// with a sliding window (window > 0, gemma3's local layers) its last `window` positions only.
 //
 // One workgroup of 256 per (head, token); head_dim <= 256 and a multiple of 4.
 // Pass 1: each thread scores positions tid, tid+256, ... keeping an online max and sum of
@@ -16,7 +17,7 @@
 struct Params {
     n_head: u32, n_head_kv: u32, head_dim: u32, kv_dim: u32,
     pos0: u32, q_off: u32, q_ld: u32, out_off: u32,
-    out_ld: u32, scale: f32, pad0: u32, pad1: u32,
+    out_ld: u32, scale: f32, window: u32, pad1: u32,
 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> Q: array<f32>;
@@ -68,12 +69,14 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     let hd = p.head_dim;
     let kbase = (h / (p.n_head / p.n_head_kv)) * hd;   // this head's slice of a cache row
     let n = p.pos0 + t + 1u;
+    var first = 0u;   // llama.cpp masks key j for query pos when pos - j >= window
+    if (p.window > 0u && n > p.window) { first = n - p.window; }
     if (tid < hd) { qs[tid] = f16_round(Q[p.q_off + t * p.q_ld + h * hd + tid]); }
     workgroupBarrier();
 
     var m = -3.0e38;
     var l = 0.0;
-    for (var pos = tid; pos < n; pos += 256u) {
+    for (var pos = first + tid; pos < n; pos += 256u) {
         let s = score(kbase, pos);
         if (s > m) { l = l * exp(m - s) + 1.0; m = s; } else { l += exp(s - m); }
     }
@@ -85,7 +88,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
     let lane = tid % lanes;
     let g = tid / lanes;
     var a = vec4<f32>(0.0);
-    for (var p0 = 0u; p0 < n; p0 += 256u) {
+    for (var p0 = first; p0 < n; p0 += 256u) {
         workgroupBarrier();
         var w = 0.0;
         if (p0 + tid < n) { w = f16_round(exp(score(kbase, p0 + tid) - mx) * inv); }

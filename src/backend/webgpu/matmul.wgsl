@@ -1,5 +1,6 @@
 // Matrix x matrix (prompt, T tokens): Y[out_off + t*ld_out + row0 + r] = dot(W row r, X[x_off +
-// t*ld_x ..]) for r < n_rows of this chunk, t < T. Needs quant.wgsl (binding 0 = W) and deq4.
+// t*ld_x ..]) for r < n_rows of this chunk, t < T. Needs quant.wgsl (binding 0 = W), deq4 and xr
+// (see matvec.wgsl).
 //
 // Classic shared-memory tiling: a workgroup computes a 64-row x 32-token tile, stepping along K
 // by 32. Each step dequantizes the 64x32 weight tile once (two 4-value chunks per thread) and
@@ -49,7 +50,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
             let live = t0 + tok < p.T && k0 + kk < p.K;   // K % 4 == 0: all 4 or none
             let b = select(0u, p.x_off + (t0 + tok) * p.ld_x + k0 + kk, live);
             for (var q = 0u; q < 4u; q++) {
-                xt[(kk + q) * BN + tok] = select(0.0, X[b + q], live);
+                xt[(kk + q) * BN + tok] = select(0.0, xr(X[b + q]), live);
             }
         }
         workgroupBarrier();

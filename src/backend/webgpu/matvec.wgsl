@@ -1,6 +1,7 @@
 // Matrix x vector (generation, one token): Y[out_off + row0 + r] = dot(W row r, X[x_off..]),
 // r < n_rows of this weight chunk (a tensor split across buffers is dispatched per chunk).
-// Needs quant.wgsl (binding 0 = W) and deq4.
+// Needs quant.wgsl (binding 0 = W), deq4 and xr (the activation as the CPU's vec_dot_type
+// holds it: F16 weights meet F16-rounded activations, as on the CPU; others f32).
 //
 // A workgroup of 256 owns ROWS = 8 rows, 32 lanes per row. The activations go through
 // workgroup memory a tile of 2048 at a time (8 KiB, half of WebGPU's guaranteed 16 KiB), so
@@ -42,7 +43,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         workgroupBarrier();
         for (var i = tid; i < n; i += 256u) {
             let b = p.x_off + 4u * (t0 + i);
-            xs[i] = vec4<f32>(X[b], X[b + 1u], X[b + 2u], X[b + 3u]);
+            xs[i] = vec4<f32>(xr(X[b]), xr(X[b + 1u]), xr(X[b + 2u]), xr(X[b + 3u]));
         }
         workgroupBarrier();
         if (live) {
@@ -58,4 +59,21 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: ve
         workgroupBarrier();
     }
     if (lane == 0u && live) { Y[p.out_off + p.row0 + r] = part[tid]; }
+}
+
+// Entry `rows`: one thread per row, no workgroup memory, no barriers. For CPU adapters
+// (SwiftShader, lavapipe), where each barrier switches every invocation of the workgroup in
+// and out: there the tiled kernel above takes seconds for a 32000-row output projection. On a
+// GPU the tiled kernel is the one to use (its reads are coalesced). Same params.
+@compute @workgroup_size(64)
+fn rows(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let r = (wg.y * p.nwg_x + wg.x) * 64u + tid;
+    if (r >= p.n_rows) { return; }
+    let o = p.w_off + r * p.row_bytes;
+    var acc = 0.0;
+    for (var i = 0u; i < p.K / 4u; i++) {
+        let b = p.x_off + 4u * i;
+        acc += dot(deq4(o, 4u * i), vec4<f32>(xr(X[b]), xr(X[b + 1u]), xr(X[b + 2u]), xr(X[b + 3u])));
+    }
+    Y[p.out_off + p.row0 + r] = acc;
 }
