@@ -59,6 +59,7 @@ suite conf-ggml-types bash tests/conformance/ggml_types/run.sh
 suite conf-models python3 tests/conformance/models/cases.py ${EQ_MODELS_ARGS:-}
 suite conf-quantize bash tests/conformance/quantize/run.sh
 suite conf-perplexity bash tests/conformance/perplexity/run.sh
+suite conf-real python3 tests/conformance/real/run.py
 suite conf-convert bash tests/conformance/convert/run.sh
 suite cli bash tests/cli/run.sh
 suite cli-files bash tests/cli/files.sh
