@@ -11,8 +11,8 @@
  *   EDGEQ_SNAPSHOT_CTX    context size (default min(model's, 1024), as `serve`)
  *   EDGEQ_SNAPSHOT_BATCH  batch (default 64, as `serve`)
  * What must stay per instance is left out of the snapshot: stdin is read with read(2), never
- * through stdio (a FILE at EOF would be frozen too), the environment is forgotten at the end
- * (wasi-libc reads it once and keeps it), and nothing random is drawn here: seeds and ids come
+ * through stdio (a FILE at EOF would be frozen too), the environment is zeroed and forgotten
+ * at the end (wasi-libc reads it once and keeps it), and nothing random is drawn here: seeds and ids come
  * from eq_entropy64 when a request is served.
  *
  * This file holds the CLI's one piece of global state: the snapshot is by definition what an
@@ -42,7 +42,17 @@ int cli_snapshot(eq_model **m, eq_ctx **c, eq_ctx_params *cp, const char **name)
 }
 
 #ifdef __wasi__
-void __wasilibc_deinitialize_environ(void);   /* wasi-libc: the next getenv reads it afresh */
+/* wasi-libc: the environment (read on first use), and its release: the next getenv reads the
+ * running instance's afresh */
+char **__wasilibc_get_environ(void);
+void __wasilibc_deinitialize_environ(void);
+
+/* The build machine's environment (PATH, ...) would stay in the image as freed bytes: zero it. */
+static void forget_environ(void) {
+    char **env = __wasilibc_get_environ();
+    for (char **e = env; e && *e; e++) memset(*e, 0, strlen(*e));
+    __wasilibc_deinitialize_environ();
+}
 
 static int env_int(const char *k, int lo, int hi, int def) {
     const char *v = getenv(k);
@@ -95,6 +105,6 @@ void eq_snapshot_initialize(void) {
     g_snap.cp = cp;
     fprintf(stderr, "edgeq snapshot: %s, %llu bytes, context %d, batch %d\n", g_snap.name,
             (unsigned long long)total, cp.n_ctx, cp.n_batch);
-    __wasilibc_deinitialize_environ();
+    forget_environ();
 }
 #endif

@@ -948,6 +948,13 @@ def snapshot():
     notes.append(f"snapshot: {size / MiB:.1f} MiB (model {msize / MiB:.1f} MiB + module), built in {time.time() - t0:.1f} s")
     check("the snapshot holds the model: its size is the model's plus a few MiB (vocabulary, tables)",
           msize < size < msize + 16 * MiB, f"{size} vs model {msize}")
+    img = open(SNAP, "rb").read()
+    mdir = os.path.dirname(os.path.abspath(MODEL)).encode()
+    check("nothing of the build machine in the snapshot: no model path (nothing preopened), no environment",
+          mdir not in img and b"PATH=" not in img and b"EDGEQ_SNAPSHOT_NAME=" not in img,
+          f"found: {[k for k in (mdir, b'PATH=', b'EDGEQ_SNAPSHOT_NAME=') if k in img]}")
+    check("the initializer is not exported any more", b"wizer.initialize" not in img)
+    del img
     bad = os.path.join(TMP, "not-a-model.gguf")
     with open(bad, "wb") as f:
         f.write(b"GGUF" + b"\xff" * 60)
