@@ -15,13 +15,16 @@ Per variant: the module's load (compile or deserialize: once per host process), 
 request (medians over --reps): instantiate (store + WASI context + instance), model ready
 (instantiate -> the answer to a prompt over the context, which needs the model and tokenizer
 but no decoding: the start-up cost alone), first token (the first SSE event with content, from
-the instance's start), full response ([DONE] written), and the instance's linear memory. The request: one short chat turn, greedy, 16 tokens, streamed.
+the instance's start), full response ([DONE] written), the instance's linear memory, and the
+minor page faults the request took (the host process's: a fresh instance faults in every page
+it touches, weights included). The request: one short chat turn, greedy, at most 16 tokens, streamed.
 """
 import argparse
 import importlib.metadata
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -101,6 +104,7 @@ def one(engine, pre, argv, dirs, body_path):
     wasi.stdout_custom = out
     wasi.inherit_stderr()
     store.set_wasi(wasi)
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0 = time.perf_counter()
     inst = pre.instantiate(store)
     t1 = time.perf_counter()
@@ -110,12 +114,13 @@ def one(engine, pre, argv, dirs, body_path):
         if e.code:
             raise RuntimeError(f"exit {e.code}: {bytes(buf[:300])!r}")
     t2 = time.perf_counter()
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
     if "first" not in marks or "done" not in marks:
         raise RuntimeError(f"no streamed completion: {bytes(buf[:300])!r}")
     mem = inst.exports(store)["memory"].data_len(store)
     return {"instantiate_ms": (t1 - t0) * 1e3, "first_token_ms": (marks["first"] - t0) * 1e3,
             "full_ms": (marks["done"] - t0) * 1e3, "exit_ms": (t2 - t0) * 1e3, "memory_mib": mem / 2**20,
-            "text": bytes(buf)}
+            "page_faults": faults, "text": bytes(buf)}
 
 
 def content(sse):
@@ -149,9 +154,9 @@ def main():
         ("plain", o.plain, ["edgeq.wasm", "serve", "-m", "/m/" + os.path.basename(o.model), "-c", o.ctx], [(mdir, "/m")]),
         ("snapshot", o.snapshot, ["edgeq.wasm", "serve"], []),
     ]
-    print(f"cold start, {REQ['max_tokens']} tokens greedy, streamed; CPU: {cpu_name()} ({os.cpu_count()} CPUs); "
+    print(f"cold start, at most {REQ['max_tokens']} tokens greedy, streamed; CPU: {cpu_name()} ({os.cpu_count()} CPUs); "
           f"wasmtime-py {importlib.metadata.version('wasmtime')}; medians of {o.reps}")
-    print(f"{'module':9} {'load':9} {'module load':>12} {'instantiate':>12} {'model ready':>12} {'first token':>12} {'full':>9} {'memory':>9}")
+    print(f"{'module':9} {'load':9} {'module load':>12} {'instantiate':>12} {'model ready':>12} {'first token':>12} {'full':>9} {'memory':>9} {'faults':>8}")
     rows, texts = [], set()
     for name, wasm, argv, dirs in variants:
         for aot in (False, True):
@@ -162,14 +167,14 @@ def main():
             pre = linker.instantiate_pre(module)
             runs = [one(engine, pre, argv, dirs, body) for _ in range(o.reps)]
             texts.update(content(r["text"]) for r in runs)
-            med = {k: statistics.median(r[k] for r in runs) for k in ("instantiate_ms", "first_token_ms", "full_ms", "memory_mib")}
+            med = {k: statistics.median(r[k] for r in runs) for k in ("instantiate_ms", "first_token_ms", "full_ms", "memory_mib", "page_faults")}
             med["ready_ms"] = statistics.median(ready(engine, pre, argv, dirs, long_body) for _ in range(o.reps))
             row = {"module": name, "aot": aot, "module_load_ms": load_s * 1e3, "wasm_mib": os.path.getsize(wasm) / 2**20,
                    "cwasm_mib": cw / 2**20 if cw else None, **med,
                    "first_token_ms_all": [round(r["first_token_ms"], 1) for r in runs]}
             rows.append(row)
             print(f"{name:9} {'.cwasm' if aot else 'compile':9} {load_s * 1e3:10.1f}ms {med['instantiate_ms']:10.2f}ms {med['ready_ms']:10.1f}ms "
-                  f"{med['first_token_ms']:10.1f}ms {med['full_ms']:7.1f}ms {med['memory_mib']:6.1f}MiB")
+                  f"{med['first_token_ms']:10.1f}ms {med['full_ms']:7.1f}ms {med['memory_mib']:6.1f}MiB {med['page_faults']:8.0f}")
     if len(texts) != 1:
         print(f"coldstart: the variants' answers differ: {texts}", file=sys.stderr)
         return 1
