@@ -97,6 +97,7 @@ class CgiOut:
         self.sent_head = False
         self.t_first_body = None
         self.broken = False
+        self.bad_head = None   # why the module's headers were refused
 
     def write(self, data):
         if self.broken:
@@ -120,19 +121,25 @@ class CgiOut:
             self.head(head.decode("latin-1"))
             if rest:
                 self.body(rest)
-        except (OSError, ValueError):
+        except ValueError as e:   # not a CGI response: nothing was sent yet
+            self.broken, self.bad_head = True, str(e)
+        except OSError:
             self.broken = True
         return len(data)
 
     def head(self, text):
         status, reason, headers = 200, "OK", []
         for line in text.replace("\r\n", "\n").split("\n"):
-            name, _, value = line.partition(":")
+            name, colon, value = line.partition(":")
             name, value = name.strip(), value.strip()
+            if not colon or not name or any(c in name for c in " \t()<>@,;\\\"/[]?={}"):
+                raise ValueError(f"not a header line: {line[:60]!r}")
             if name.lower() == "status":
                 code, _, reason = value.partition(" ")
+                if not (code.isdigit() and len(code) == 3 and 100 <= int(code) <= 599):
+                    raise ValueError(f"bad Status {value[:40]!r}")
                 status = int(code)
-            elif name:
+            else:
                 headers.append((name, value))
         self.h.send_response(status, reason or None)
         for name, value in headers:
@@ -218,11 +225,15 @@ class Front:
         if o.measure_rss:
             base = __import__("ctypes").addressof(mem.data_ptr(store).contents)
             rec["rss_kib"], rec["anon_kib"] = resident_kib(base, base + mem.data_len(store))
-        if not out.sent_head and not out.broken:
-            # nothing parseable came out: the host's own 500, as WAGI answers a failed module
-            msg = f"the module {'trapped: ' + trap if trap else 'exited with status %d' % code} before responding"
+        if not out.sent_head and (out.bad_head or not out.broken):
+            # no CGI response came out: the host's own error, as WAGI answers a failed module
+            # (502 when the module wrote headers that are not CGI's)
+            if out.bad_head:
+                status, msg = 502, f"the module's CGI headers are malformed: {out.bad_head}"
+            else:
+                status, msg = 500, f"the module {'trapped: ' + trap if trap else 'exited with status %d' % code} before responding"
             payload = json.dumps({"error": {"message": msg, "type": "server_error", "param": None, "code": "module_failed"}}).encode()
-            handler.send_response(500)
+            handler.send_response(status)
             handler.send_header("Content-Type", "application/json")
             handler.send_header("Content-Length", str(len(payload)))
             handler.send_header("Connection", "close")

@@ -1130,6 +1130,34 @@ def front(have_snapshot):
               ok and st2 == 405, f"{st} {body[:200]!r} then {st2}")
     finally:
         fr.close()
+    # modules that fail the front's way: a trap, no CGI headers, malformed ones
+    import wasmtime as wt
+    wat = """(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (data (i32.const 16) "%s")
+      (func (export "_start") (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const %d))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) %s))"""
+    for name, out, tail, want in (("trap", "", "unreachable", 500), ("no-headers", "hello", "", 500),
+                                  ("bad-status", "Status: abc\\n\\nhello", "", 502),
+                                  ("not-a-header", "<html>\\n\\nhello", "", 502)):
+        path = os.path.join(TMP, f"front-{name}.wasm")
+        with open(path, "wb") as f:
+            f.write(wt.wat2wasm(wat % (out, len(out.replace("\\n", "n")), tail)))
+        fr = Front(path)
+        try:
+            got = []
+            for _ in range(2):
+                try:
+                    got.append(fr.request("POST", route, q))
+                except Exception as e:  # noqa: BLE001  (a front that drops the connection)
+                    got.append((0, {}, str(e).encode(), []))
+            try:
+                ok = all(g[0] == want and validate_error(g[2])["code"] == "module_failed" for g in got) and fr.p.poll() is None
+            except Exception:  # noqa: BLE001
+                ok = False
+            check(f"a module that fails ({name}): the front answers {want} module_failed, twice, and stays up", ok,
+                  f"{[(g[0], g[2][:120]) for g in got]}")
+        finally:
+            fr.close()
     if not have_snapshot:
         return
     fr = Front(SNAP, ["serve"], ["--aot", "--max-memory", str(128 * MiB)])
