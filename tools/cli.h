@@ -26,6 +26,9 @@ int  cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd);
 int  cli_error(const char *fmt, ...);
 /* A thread count in 1..EQ_MAX_THREADS, else a one-line error ("WHAT: ...") and 2. */
 int  cli_parse_threads(const char *what, const char *v, int *out);
+/* A Wizer snapshot's preloaded model and context (tools/snapshot.c): 1 and the four set when
+ * this module was pre-initialised, else 0. */
+int  cli_snapshot(eq_model **m, eq_ctx **c, eq_ctx_params *cp, const char **name);
 double cli_now(void);                                /* seconds, monotonic */
 /* Load the model named by -m (vocab_only for tokenize); prints the error and returns NULL. */
 eq_model *cli_load(const cli_args *a, int vocab_only);

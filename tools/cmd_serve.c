@@ -5,7 +5,9 @@
  *   wasmtime run --dir=. edgeq.wasm serve -m model.gguf < request.json
  *
  * The model comes from -m or, failing that, the EDGEQ_MODEL environment variable (what a
- * WAGI/Spin component's configuration sets). Under CGI/WAGI (REQUEST_METHOD set) the response
+ * WAGI/Spin component's configuration sets), or else a pre-initialised module's own memory
+ * (scripts/edge-snapshot.sh, tools/snapshot.c: its context too, unless -c/-b/--kv-type/-t ask
+ * for another). Under CGI/WAGI (REQUEST_METHOD set) the response
  * starts with CGI headers (Content-Type, and Status for errors; Allow with a 405) and the exit
  * status is 0 even for an error response, since hosts turn a failed exit into their own 500;
  * run directly, an error response exits 1. CONTENT_LENGTH, when set, must be digits, within
@@ -144,11 +146,18 @@ int cmd_serve(int argc, char **argv) {
     /* options: the common parser, with -m taken from EDGEQ_MODEL when not given */
     const char *env_model = getenv("EDGEQ_MODEL");
     int with_env = !has_opt(argc, argv, "-m", "--model") && env_model && *env_model;
+    /* a pre-initialised module (tools/snapshot.c) serves its own model unless told a file */
+    eq_model *snap_m = NULL;
+    eq_ctx *snap_c = NULL;
+    eq_ctx_params snap_cp;
+    const char *snap_name = NULL;
+    int with_snap = !with_env && !has_opt(argc, argv, "-m", "--model") && cli_snapshot(&snap_m, &snap_c, &snap_cp, &snap_name);
     char **av = malloc((size_t)(argc + 3) * sizeof *av);
     if (!av) { eq_edge_set_error(&err, 503, "server_error", "out_of_memory", NULL, "Out of memory."); eq_edge_send_error(&sink, &err); return finish(&io); }
     int ac = 0;
     for (int i = 0; i < argc; i++) av[ac++] = argv[i];
     if (with_env) { av[ac++] = "-m"; av[ac++] = (char *)env_model; }
+    if (with_snap) { av[ac++] = "-m"; av[ac++] = (char *)snap_name; }   /* the name, for responses */
     av[ac] = NULL;
     cli_args a;
     int bad = cli_parse(ac, av, 2, &a, "serve");
@@ -197,36 +206,41 @@ int cmd_serve(int argc, char **argv) {
     /* weights alone over the cap: refused before a load that could only fail or crowd the host
      * (the file's size is the weights' within a few KiB of header; a split model's first part
      * is a lower bound, the full check follows the load) */
-    if (max_memory && stat(a.model, &sb) == 0 && (uint64_t)sb.st_size > max_memory) {
+    if (with_snap) {}   /* in memory already: no file to measure */
+    else if (max_memory && stat(a.model, &sb) == 0 && (uint64_t)sb.st_size > max_memory) {
         eq_edge_set_error(&err, 503, "server_error", "memory_limit_exceeded", NULL,
                           "Not enough memory: the model file is %.1f MiB, over the server's memory cap of %d MiB.",
                           (double)sb.st_size / (1024.0 * 1024.0), a.max_memory_mb);
         st = EQ_ERR_NOMEM;
     }
     if (!st && eq_edge_deadline_passed(&o)) { eq_edge_timeout_error(&err, &o, "reading the request"); st = EQ_ERR_ABORTED; }
-    if (!st && (st = eq_model_load(a.model, &mp, &m, msg, sizeof msg))) {
+    if (!st && with_snap) m = snap_m;
+    if (!st && !m && (st = eq_model_load(a.model, &mp, &m, msg, sizeof msg))) {
         /* the path is server configuration, so it may be told; the client did nothing wrong */
         eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error",
                           st == EQ_ERR_NOMEM ? "out_of_memory" : "model_not_available", NULL, "Cannot load the model: %s", msg);
     } else if (!st) {
         eq_ctx_params cp = eq_ctx_default_params();
         int train = eq_model_n_ctx_train(m);
-        cp.n_ctx = a.n_ctx ? a.n_ctx : (train > 0 && train < 1024 ? train : 1024);
-        cp.n_batch = a.n_batch ? a.n_batch : 64;   /* scratch scales with the batch; 64 costs little speed */
+        cp.n_ctx = a.n_ctx ? a.n_ctx : with_snap ? snap_cp.n_ctx : (train > 0 && train < 1024 ? train : 1024);
+        cp.n_batch = a.n_batch ? a.n_batch : with_snap ? snap_cp.n_batch : 64;   /* scratch scales with the batch; 64 costs little speed */
         cp.n_threads = a.n_threads;
         if (a.kv_type && !strcmp(a.kv_type, "f32")) cp.kv_type = EQ_KV_F32;
         if (eq_edge_deadline_passed(&o)) { eq_edge_timeout_error(&err, &o, "loading the model"); st = EQ_ERR_ABORTED; }
         else if ((st = eq_edge_check_memory(m, &cp, max_memory, &err))) {}   /* err says which number exceeded which */
+        else if (with_snap && cp.n_ctx == snap_cp.n_ctx && cp.n_batch == snap_cp.n_batch &&
+                 cp.kv_type == snap_cp.kv_type && (!a.n_threads || a.n_threads == eq_ctx_n_threads(snap_c)))
+            c = snap_c;   /* the snapshot's own context: nothing to allocate */
         else if ((st = eq_ctx_new(m, &cp, &c, msg, sizeof msg)))
             eq_edge_set_error(&err, st == EQ_ERR_NOMEM ? 503 : 500, "server_error",
                               st == EQ_ERR_NOMEM ? "out_of_memory" : NULL, NULL, "Cannot create the context: %s", msg);
     }
-    if (a.verbose && !st) fprintf(stderr, "edgeq serve: loaded %s in %.2f s\n", a.model, cli_now() - t0);
+    if (a.verbose && !st) fprintf(stderr, "edgeq serve: %s %s in %.2f s\n", with_snap ? "snapshot" : "loaded", a.model, cli_now() - t0);
     if (st) eq_edge_send_error(&sink, &err);
     else st = eq_edge_respond(req, m, c, &o, &sink);
     if (a.verbose) fprintf(stderr, "edgeq serve: status %d, %.2f s in all\n", io.status, cli_now() - t0);
     eq_edge_req_free(req);
-    eq_ctx_free(c);
-    eq_model_free(m);
+    if (c != snap_c) eq_ctx_free(c);
+    if (m != snap_m) eq_model_free(m);
     return io.cgi ? 0 : (st || io.status != 200);   /* a failure mid-stream still exits 1 */
 }

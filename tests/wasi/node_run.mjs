@@ -1,7 +1,7 @@
 // Runs a WASI (preview 1) command module under Node's built-in node:wasi, as
-//   node tests/wasi/node_run.mjs [--stdin FILE] [--env K=V]... [--dir DIR]... module.wasm [args...]
-// The current directory is preopened as "." and each --dir under its own (absolute) path, so
-// absolute paths inside it resolve; exits with the module's status.
+//   node tests/wasi/node_run.mjs [--stdin FILE] [--env K=V]... [--dir DIR]... [--no-cwd 1] module.wasm [args...]
+// The current directory is preopened as "." (unless --no-cwd 1) and each --dir under its own
+// (absolute) path, so absolute paths inside it resolve; exits with the module's status.
 //
 // Node 20 (seen on 20.20.2) crashes (SIGSEGV, or a V8 fatal in the mark-compact collector)
 // when a module grows its memory by tens of MiB and then makes a WASI call — a plain C
@@ -25,6 +25,7 @@ while (argv.length && argv[0].startsWith('--')) {
   if (val === undefined) { console.error(`node_run: ${opt} needs a value`); process.exit(2); }
   if (opt === '--stdin') stdin = openSync(val, 'r');
   else if (opt === '--dir') preopens[val] = val;
+  else if (opt === '--no-cwd') { if (val === '1') delete preopens['.']; }
   else if (opt === '--env') { const i = val.indexOf('='); env[val.slice(0, i)] = val.slice(i + 1); }
   else { console.error(`node_run: unknown option ${opt}`); process.exit(2); }
 }

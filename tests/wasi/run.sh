@@ -2,7 +2,9 @@
 # The WASI module (build/wasi/edgeq.wasm) under real wasmtime (PyPI's `wasmtime`, which embeds
 # the engine, in a venv under the cache dir) and Node's node:wasi, against the native CLI:
 # tokenize/info/run/bench/chat parity, the edge-function mode (`serve`: OpenAI JSON and SSE,
-# CGI headers, errors) and linear-memory caps. See tests/wasi/test_wasi.py for what is checked.
+# CGI headers, errors) and linear-memory caps; then the Wizer snapshot (scripts/edge-snapshot.sh,
+# npm @bytecodealliance/wizer into $EQ_CACHE/npm-wizer) and the WAGI-style HTTP front
+# (tools/wagi_front.py) on loopback. See tests/wasi/test_wasi.py for what is checked.
 #
 # Builds what it needs (-j2): the `wasi` and `native` presets, plus scalar twins of both
 # (build/wasi-scalar: no -msimd128; build/native-scalar: EQ_NATIVE=OFF, compiled against musl,
@@ -34,6 +36,7 @@ fi
 command -v cmake >/dev/null || missing+=(cmake)
 command -v musl-gcc >/dev/null || missing+=(musl-tools)
 command -v "$NODE" >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)   # Wizer, for the snapshot
 python3 -c "import venv" 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "wasi: installing ${missing[*]}"

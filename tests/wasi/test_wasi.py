@@ -99,15 +99,18 @@ class Res:
         return self.out.decode("utf-8", "replace")
 
 
-def wasmtime(args, stdin=None, env=None, max_mem=None, wasm=None, timeout=600):
+def wasmtime(args, stdin=None, env=None, max_mem=None, wasm=None, timeout=600, bare=False):
+    """bare: no directory preopened at all (not even ".")."""
     wasm = wasm or WASM
     cmd = [PY, "tests/wasi/wasmtime_run.py"]
     report = os.path.join(TMP, "mem-report")
     cmd += ["--mem-report", report]
     if max_mem:
         cmd += ["--max-memory", str(max_mem)]
-    for d in extra_dirs(MODEL, *RANDOM_MODELS):
+    for d in [] if bare else extra_dirs(MODEL, *RANDOM_MODELS):
         cmd += ["--dir", f"{d}::{d}"]
+    if bare:
+        cmd += ["--no-cwd", "1"]
     for k, v in (env or {}).items():
         cmd += ["--env", f"{k}={v}"]
     if stdin is not None:
@@ -123,10 +126,12 @@ def wasmtime(args, stdin=None, env=None, max_mem=None, wasm=None, timeout=600):
     return Res(p.returncode, p.stdout, p.stderr, peak, time.time() - t0)
 
 
-def node(args, stdin=None, env=None, wasm=None, timeout=600):
+def node(args, stdin=None, env=None, wasm=None, timeout=600, bare=False):
     cmd = [NODE, "--no-warnings", "tests/wasi/node_run.mjs"]
-    for d in extra_dirs(MODEL, *RANDOM_MODELS):
+    for d in [] if bare else extra_dirs(MODEL, *RANDOM_MODELS):
         cmd += ["--dir", d]
+    if bare:
+        cmd += ["--no-cwd", "1"]
     for k, v in (env or {}).items():
         cmd += ["--env", f"{k}={v}"]
     if stdin is not None:
@@ -916,6 +921,265 @@ def memory():
         notes.append(f"peak linear memory, {k}: {v:.1f} MiB")
 
 
+def content_of(raw):
+    try:
+        return json.loads(raw)["choices"][0]["message"]["content"]
+    except Exception as e:  # noqa: BLE001
+        return f"<{e}: {raw[:200]!r}>"
+
+
+SNAP = os.path.join(TMP, "snapshot.wasm")
+
+
+def snapshot():
+    """scripts/edge-snapshot.sh: the model pre-initialised into the module (Wizer)."""
+    section("pre-initialised module (scripts/edge-snapshot.sh, Wizer)")
+    for f in (SNAP, os.path.splitext(SNAP)[0] + ".cwasm"):
+        if os.path.exists(f):
+            os.remove(f)
+    t0 = time.time()
+    p = subprocess.run(["bash", "scripts/edge-snapshot.sh", MODEL, SNAP, "-c", "512"], capture_output=True,
+                       env=dict(os.environ, EQ_WASM=WASM), timeout=600)
+    ok = p.returncode == 0 and os.path.exists(SNAP)
+    check("edge-snapshot.sh builds OUT.wasm", ok, p.stderr[-400:])
+    if not ok:
+        return False
+    size, msize = os.path.getsize(SNAP), os.path.getsize(MODEL)
+    notes.append(f"snapshot: {size / MiB:.1f} MiB (model {msize / MiB:.1f} MiB + module), built in {time.time() - t0:.1f} s")
+    check("the snapshot holds the model: its size is the model's plus a few MiB (vocabulary, tables)",
+          msize < size < msize + 16 * MiB, f"{size} vs model {msize}")
+    img = open(SNAP, "rb").read()
+    mdir = os.path.dirname(os.path.abspath(MODEL)).encode()
+    check("nothing of the build machine in the snapshot: no model path (nothing preopened), no environment",
+          mdir not in img and b"PATH=" not in img and b"EDGEQ_SNAPSHOT_NAME=" not in img,
+          f"found: {[k for k in (mdir, b'PATH=', b'EDGEQ_SNAPSHOT_NAME=') if k in img]}")
+    check("the initializer is not exported any more", b"wizer.initialize" not in img)
+    del img
+    bad = os.path.join(TMP, "not-a-model.gguf")
+    with open(bad, "wb") as f:
+        f.write(b"GGUF" + b"\xff" * 60)
+    p = subprocess.run(["bash", "scripts/edge-snapshot.sh", bad, os.path.join(TMP, "bad.wasm")], capture_output=True,
+                       env=dict(os.environ, EQ_WASM=WASM), timeout=120)
+    check("a corrupt model: edge-snapshot.sh fails with the loader's message, writes nothing",
+          p.returncode != 0 and b"edgeq snapshot:" in p.stderr and not os.path.exists(os.path.join(TMP, "bad.wasm")),
+          p.stderr[-300:])
+
+    q = {"messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 24, "temperature": 0}
+    plain = serve(q)
+    r = wasmtime(["serve"], stdin=json.dumps(q), wasm=SNAP, bare=True)
+    check("serve with no -m and nothing preopened: the plain module's greedy answer",
+          r.rc == 0 and content_of(r.out) == content_of(plain.out) and "Paris" in content_of(r.out),
+          f"{content_of(r.out)!r} vs {content_of(plain.out)!r} {r.err[-300:]!r}")
+    try:
+        check("the snapshot names its model", json.loads(r.out)["model"] == os.path.basename(MODEL)[:-5], r.text[:200])
+    except Exception as e:  # noqa: BLE001
+        check("the snapshot names its model", False, str(e))
+    check(f"its linear memory stays within 128 MiB (peak {(r.peak or 0) / MiB:.1f} MiB)", r.peak and r.peak <= 128 * MiB)
+    n = node(["serve"], stdin=json.dumps(q), wasm=SNAP, bare=True)
+    check("Node's WASI: the same answer from the snapshot", n.rc == 0 and content_of(n.out) == content_of(r.out),
+          f"{n.text[:200]!r} {n.err[-300:]!r}")
+    st = wasmtime(["serve"], stdin=json.dumps(dict(q, stream=True)), wasm=SNAP, bare=True)
+    try:
+        evs = parse_sse(st.out)
+        text = "".join(e["choices"][0]["delta"].get("content") or "" for e in evs if e["choices"])
+        ok = text == content_of(plain.out)
+    except Exception as e:  # noqa: BLE001
+        ok, text = False, str(e)
+    check("streamed from the snapshot: the same text as events", ok, repr(text[:200]))
+    # per instance, not frozen at build time: the environment (CGI variables), the seed and id
+    cgi = wasmtime(["serve"], stdin="{}", wasm=SNAP, bare=True, env={"REQUEST_METHOD": "GET"})
+    try:
+        h, body = split_cgi(cgi.out)
+        ok = cgi.rc == 0 and h.get("status", "").startswith("405") and validate_error(body)["code"] == "method_not_allowed"
+    except Exception as e:  # noqa: BLE001
+        ok = f"{e}"
+    check("the environment is read per instance (REQUEST_METHOD=GET: CGI 405)", ok is True, f"{ok} {cgi.text[:200]!r}")
+    sq = {"messages": [{"role": "user", "content": "Write a poem about the sea."}], "max_tokens": 16, "temperature": 1.5}
+    a = wasmtime(["serve"], stdin=json.dumps(sq), wasm=SNAP, bare=True)
+    b = wasmtime(["serve"], stdin=json.dumps(sq), wasm=SNAP, bare=True)
+    try:
+        ja, jb = json.loads(a.out), json.loads(b.out)
+        ok = ja["id"] != jb["id"] and content_of(a.out) != content_of(b.out)
+    except Exception as e:  # noqa: BLE001
+        ok = False
+        ja = jb = str(e)
+    check("a fresh random seed per instance: two sampled answers differ (ids and text)", ok,
+          f"{content_of(a.out)!r} / {content_of(b.out)!r}")
+    seeded = [content_of(wasmtime(["serve"], stdin=json.dumps(dict(sq, seed=7)), wasm=SNAP, bare=True).out) for _ in range(2)]
+    check("... while a request's seed still repeats its answer", seeded[0] == seeded[1] and not seeded[0].startswith("<"), repr(seeded))
+    # preopens are the runtime's: with "." preopened the snapshot reads a model file as usual
+    f = wasmtime(["run", "-m", M, "-p", "The capital of France is", "-n", "6", "--temp", "0", "-c", "512"], wasm=SNAP)
+    g = wasmtime(["run", "-m", M, "-p", "The capital of France is", "-n", "6", "--temp", "0", "-c", "512"])
+    check("runtime preopens work in the snapshot (run -m FILE: the plain module's text)", f.rc == 0 and f.out == g.out and f.out.strip(),
+          f"{f.text!r} vs {g.text!r} {f.err[-200:]!r}")
+    c = wasmtime(["serve", "-c", "1024"], stdin=json.dumps(q), wasm=SNAP, bare=True)
+    check("serve -c 1024 on a -c 512 snapshot: a context of its own, the same answer",
+          c.rc == 0 and content_of(c.out) == content_of(plain.out), f"{c.text[:200]!r} {c.err[-200:]!r}")
+    p = wasmtime(["serve"], stdin=json.dumps(q), bare=True)
+    try:
+        ok = p.rc == 1 and validate_error(p.out)["code"] == "server_misconfigured"
+    except Exception:  # noqa: BLE001
+        ok = False
+    check("the plain module still needs -m (500 server_misconfigured without it)", ok, p.text[:200])
+    return True
+
+
+class Front:
+    """tools/wagi_front.py in the background, on a free loopback port."""
+
+    def __init__(self, wasm, args=(), extra=()):
+        cmd = [PY, "tools/wagi_front.py", *extra, wasm, "--", *args]
+        self.log = open(os.path.join(TMP, "front.log"), "ab")
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log)
+        line = self.p.stdout.readline().decode()
+        if "listening on" not in line:
+            self.p.kill()
+            raise RuntimeError(f"the front did not start: {line!r}")
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def request(self, method, path, body=None, stream_times=False):
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+        data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+        resp = conn.getresponse()
+        chunks = []
+        while True:
+            b = resp.read1(65536) if stream_times else resp.read()
+            if not b:
+                break
+            chunks.append((time.time(), b))
+            if not stream_times:
+                break
+        conn.close()
+        out = b"".join(c for _, c in chunks)
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, out, [t for t, _ in chunks]
+
+    def stats(self):
+        return json.loads(self.request("GET", "/.front/stats")[2])
+
+    def close(self):
+        self.p.terminate()
+        try:
+            self.p.wait(10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+        self.log.close()
+
+
+def front(have_snapshot):
+    """tools/wagi_front.py: an instance per request over HTTP, CGI in and out, SSE streamed."""
+    section("WAGI-style HTTP front (tools/wagi_front.py)")
+    route = "/v1/chat/completions"
+    q = {"messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 24, "temperature": 0}
+    direct = content_of(serve(q).out)
+    mdir = os.path.dirname(os.path.abspath(MODEL))
+    fr = Front(WASM, ["serve", "-m", "/models/" + os.path.basename(MODEL), "-c", "512"],
+               ["--dir", f"{mdir}::/models", "--max-memory", str(160 * MiB)])
+    try:
+        st, h, body, _ = fr.request("POST", route, q)
+        check("plain module, model preopened: 200 and the module's own answer",
+              st == 200 and h.get("content-type") == "application/json" and content_of(body) == direct,
+              f"{st} {content_of(body)!r} vs {direct!r}")
+        st, h, body, times = fr.request("POST", route, dict(q, stream=True), stream_times=True)
+        try:
+            evs = parse_sse(body)
+            text = "".join(e["choices"][0]["delta"].get("content") or "" for e in evs if e["choices"])
+            ok = st == 200 and h.get("content-type") == "text/event-stream" and text == direct
+        except Exception as e:  # noqa: BLE001
+            ok, text = False, str(e)
+        check("SSE through the front: text/event-stream, the same text", ok, f"{st} {text!r}")
+        check(f"... streamed as written: {len(times)} reads over {times[-1] - times[0]:.2f} s, not one at the end",
+              len(times) >= 5 and times[-1] - times[0] > 0.05, str(len(times)))
+        st, h, body, _ = fr.request("GET", route)
+        try:
+            ok = st == 405 and h.get("allow") == "POST" and validate_error(body)["code"] == "method_not_allowed"
+        except Exception:  # noqa: BLE001
+            ok = False
+        check("GET: the module's CGI Status 405 and Allow header reach the client", ok, f"{st} {h} {body[:200]!r}")
+        st, _, body, _ = fr.request("POST", route, b'{"messages": [')
+        try:
+            ok = st == 400 and validate_error(body)["code"] == "invalid_json"
+        except Exception:  # noqa: BLE001
+            ok = False
+        check("malformed JSON: 400 invalid_json", ok, f"{st} {body[:200]!r}")
+        st, _, body, _ = fr.request("POST", "/elsewhere", q)
+        check("another path: 404 from the front", st == 404, f"{st}")
+        # concurrent requests: each its own instance
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(3) as ex:
+            res = list(ex.map(lambda _: fr.request("POST", route, q), range(3)))
+        s = fr.stats()
+        check("3 concurrent requests: 3 instances, all 200 with the same answer",
+              all(r[0] == 200 and content_of(r[2]) == direct for r in res) and s["max_in_flight"] >= 2,
+              f"{[r[0] for r in res]} max_in_flight {s['max_in_flight']}")
+        check("no traps, no failed exits", s["traps"] == 0 and s["exit_failures"] == 0, str(s)[:300])
+    finally:
+        fr.close()
+    # a memory cap below the model: the module's own 503, and the front goes on serving
+    fr = Front(WASM, ["serve", "-m", "/models/" + os.path.basename(MODEL), "-c", "512"],
+               ["--dir", f"{mdir}::/models", "--max-memory", str(64 * MiB)])
+    try:
+        st, _, body, _ = fr.request("POST", route, q)
+        try:
+            ok = st == 503 and validate_error(body)["code"] == "out_of_memory"
+        except Exception:  # noqa: BLE001
+            ok = False
+        st2, _, body2, _ = fr.request("GET", route)
+        check("64 MiB per instance: 503 out_of_memory, and the front answers the next request",
+              ok and st2 == 405, f"{st} {body[:200]!r} then {st2}")
+    finally:
+        fr.close()
+    # modules that fail the front's way: a trap, no CGI headers, malformed ones
+    import wasmtime as wt
+    wat = """(module (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1) (data (i32.const 16) "%s")
+      (func (export "_start") (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const %d))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))) %s))"""
+    for name, out, tail, want in (("trap", "", "unreachable", 500), ("no-headers", "hello", "", 500),
+                                  ("bad-status", "Status: abc\\n\\nhello", "", 502),
+                                  ("not-a-header", "<html>\\n\\nhello", "", 502)):
+        path = os.path.join(TMP, f"front-{name}.wasm")
+        with open(path, "wb") as f:
+            f.write(wt.wat2wasm(wat % (out, len(out.replace("\\n", "n")), tail)))
+        fr = Front(path)
+        try:
+            got = []
+            for _ in range(2):
+                try:
+                    got.append(fr.request("POST", route, q))
+                except Exception as e:  # noqa: BLE001  (a front that drops the connection)
+                    got.append((0, {}, str(e).encode(), []))
+            try:
+                ok = all(g[0] == want and validate_error(g[2])["code"] == "module_failed" for g in got) and fr.p.poll() is None
+            except Exception:  # noqa: BLE001
+                ok = False
+            check(f"a module that fails ({name}): the front answers {want} module_failed, twice, and stays up", ok,
+                  f"{[(g[0], g[2][:120]) for g in got]}")
+        finally:
+            fr.close()
+    if not have_snapshot:
+        return
+    fr = Front(SNAP, ["serve"], ["--aot", "--max-memory", str(128 * MiB)])
+    try:
+        st, h, body, _ = fr.request("POST", route, q)
+        check("snapshot (precompiled, nothing preopened, 128 MiB): 200 and the same answer",
+              st == 200 and content_of(body) == direct, f"{st} {content_of(body)!r}")
+        st, h, body, _ = fr.request("POST", route, dict(q, stream=True), stream_times=True)
+        try:
+            ok = st == 200 and "".join(e["choices"][0]["delta"].get("content") or "" for e in parse_sse(body) if e["choices"]) == direct
+        except Exception:  # noqa: BLE001
+            ok = False
+        check("snapshot: SSE through the front", ok, f"{st} {body[-200:]!r}")
+        s = fr.stats()
+        inst = s["instances"][-1]
+        notes.append(f"front, snapshot + --aot: instantiate {inst['instantiate_ms']:.2f} ms, first byte {inst['first_body_ms']:.0f} ms")
+        check(f"snapshot instances start in milliseconds (instantiate {inst['instantiate_ms']:.2f} ms)",
+              inst["instantiate_ms"] < 50, str(inst))
+    finally:
+        fr.close()
+
+
 def main():
     for path in (WASM, NATIVE, MODEL):
         if not os.path.exists(path):
@@ -930,6 +1194,8 @@ def main():
     edge_text()
     limits()
     memory()
+    have_snapshot = snapshot()
+    front(have_snapshot)
     for n in notes:
         print(f"note: {n}")
     print(f"{passed} passed, {failed} failed")

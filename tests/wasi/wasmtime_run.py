@@ -3,11 +3,12 @@
 (which embeds the engine), as `wasmtime run` would:
 
     wasmtime_run.py [--max-memory BYTES] [--dir HOST[::GUEST]] [--env K=V] [--stdin FILE]
-                    [--mem-report FILE] module.wasm [args...]
+                    [--mem-report FILE] [--no-cwd 1] module.wasm [args...]
 
 --max-memory caps linear memory like `wasmtime run -W max-memory-size=BYTES` (memory.grow
-fails past it, so malloc returns NULL inside the module). The current directory is always
-preopened as "."; each --dir HOST::GUEST adds one (GUEST defaults to HOST). --mem-report writes the final linear-memory size in bytes: wasm
+fails past it, so malloc returns NULL inside the module). The current directory is
+preopened as "." (unless --no-cwd 1: then only --dir ones, or none at all); each --dir
+HOST::GUEST adds one (GUEST defaults to HOST). --mem-report writes the final linear-memory size in bytes: wasm
 memory never shrinks, so that is the peak. The compiled module is cached next to the .wasm
 (<name>.cwasm, rebuilt when the .wasm changes) so repeated runs skip compilation.
 Exits with the module's exit status.
@@ -21,7 +22,7 @@ import wasmtime
 
 def main(argv):
     max_mem = None
-    dirs, env, stdin, report = [], [], None, None
+    dirs, env, stdin, report, cwd = [], [], None, None, True
     i = 0
     while i < len(argv) and argv[i].startswith("--"):
         opt = argv[i]
@@ -38,6 +39,8 @@ def main(argv):
             stdin = val
         elif opt == "--mem-report":
             report = val
+        elif opt == "--no-cwd":
+            cwd = val != "1"
         else:
             sys.exit(f"wasmtime_run: unknown option {opt}")
         i += 2
@@ -55,7 +58,7 @@ def main(argv):
     cfg = wasmtime.WasiConfig()
     cfg.argv = [os.path.basename(wasm)] + args
     cfg.env = [(k, v) for k, v in env]
-    for d in ["."] + dirs:
+    for d in (["."] if cwd else []) + dirs:
         host, _, guest = d.partition("::")
         cfg.preopen_dir(host, guest or host)
     if stdin is not None:
