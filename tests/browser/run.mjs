@@ -549,7 +549,7 @@ async function insecureTest(browser) {
 async function bigModelTest(nParts) {
   const synth = synthGGUF({ nParts });
   const what = nParts > 1 ? `split in ${nParts} parts` : 'one file';
-  await test(`[plain]  synthetic ${(synth.size / 2 ** 30).toFixed(2)} GiB GGUF (${what}) streams in; wasm memory <= model + 300 MB, renderer peak RSS < ${RSS_FACTOR}x model`, async () => {
+  await test(`[chromium plain] synthetic ${(synth.size / 2 ** 30).toFixed(2)} GiB GGUF (${what}) streams in; wasm memory <= model + 300 MB, renderer peak RSS < ${RSS_FACTOR}x model`, async () => {
     const srv = await startServer({ root: ROOT, model: MODEL, isolated: false, synth, wasmDir: process.env.EQ_BROWSER_WASM_DIR });
     const browser = await launchEngine('chromium'); // a fresh renderer: its VmHWM is this test's alone
     try {
