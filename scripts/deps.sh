@@ -2,11 +2,14 @@
 # Install what edgeq needs on Debian 12, idempotently (only missing packages are installed).
 #   scripts/deps.sh          build + run (compiler, cmake, python for the model download)
 #   scripts/deps.sh --test   also what the test suite needs (node/npm for the llama.cpp oracle,
-#                            numpy, clang for the fuzzer, aarch64 cross + qemu, the WASI toolchain)
+#                            numpy, clang for the fuzzer, aarch64 cross + qemu, the WASI toolchain,
+#                            the three browser engines the browser tests drive: chromium,
+#                            firefox-esr, webkit2gtk-driver (WebKitGTK's MiniBrowser) + xvfb)
 set -euo pipefail
 pkgs=(build-essential cmake git ca-certificates unzip python3 python3-pip)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3-numpy clang-19 libclang-rt-19-dev lld-19 wasi-libc libclang-rt-19-dev-wasm32 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user musl-tools emscripten)
+  pkgs+=(python3-numpy clang-19 libclang-rt-19-dev lld-19 wasi-libc libclang-rt-19-dev-wasm32 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user musl-tools emscripten
+         chromium firefox-esr webkit2gtk-driver xvfb xauth)
   command -v node >/dev/null || pkgs+=(nodejs)
   command -v npm >/dev/null || pkgs+=(npm)
 fi

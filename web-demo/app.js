@@ -24,6 +24,8 @@ const ui = {
 
 // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP + COEP headers).
 const ISOLATED = self.crossOriginIsolated === true && typeof SharedArrayBuffer !== 'undefined';
+// isolated, yet no SharedArrayBuffer: the engine does not offer it (WebKitGTK 2.50)
+const NO_SAB = self.crossOriginIsolated === true && typeof SharedArrayBuffer === 'undefined';
 const CORES = navigator.hardwareConcurrency || 4;
 const MAX_THREADS = ISOLATED ? Math.max(1, Math.min(CORES, 16)) : 1;
 const DEFAULT_MODEL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
@@ -234,11 +236,12 @@ function showModelSummary(info, label) {
 
 function showThreads(rt) {
   const n = rt ? rt.threads : ISOLATED ? readSettings().threads : 1;
-  ui.threadsBadge.textContent = `${n} thread${n === 1 ? '' : 's'} · ${ISOLATED ? 'cross-origin isolated' : 'not cross-origin isolated'}`;
+  ui.threadsBadge.textContent = `${n} thread${n === 1 ? '' : 's'} · ${ISOLATED ? 'cross-origin isolated' : NO_SAB ? 'no SharedArrayBuffer' : 'not cross-origin isolated'}`;
   ui.threadsBadge.classList.toggle('warn', !ISOLATED);
   ui.threadsBadge.title = ISOLATED
     ? 'The page is cross-origin isolated (COOP/COEP): edgeq runs its threaded WebAssembly module.'
-    : 'Without COOP/COEP headers the page cannot use SharedArrayBuffer: edgeq runs single-threaded.';
+    : NO_SAB ? 'The page is cross-origin isolated, but this browser does not offer SharedArrayBuffer: edgeq runs single-threaded.'
+      : 'Without COOP/COEP headers the page cannot use SharedArrayBuffer: edgeq runs single-threaded.';
 }
 
 // ---- chat ---------------------------------------------------------------------------------------
@@ -514,6 +517,7 @@ function setupThreadsSelect() {
   ui.threads.disabled = !ISOLATED;
   ui.threadsHint.textContent = ISOLATED
     ? `This device reports ${CORES} logical cores.`
+    : NO_SAB ? 'This browser does not offer SharedArrayBuffer (WebKitGTK, for one): threads are not available.'
     : 'Threads need a cross-origin isolated page (COOP: same-origin, COEP: require-corp); web-demo/serve.mjs sends those headers.';
 }
 

@@ -1,32 +1,34 @@
-// edgeq's browser module vs wllama (llama.cpp in wasm) in the same headless Chromium, same
-// model file, same threads, cross-origin isolated page; plus the native edgeq CLI on the same
-// file. Prints tokens/s tables with ratios, load times and .wasm sizes. Not part of CI.
-//   node bench/web/bench.mjs [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native] [MODEL.gguf ...]
+// edgeq's browser module vs wllama (llama.cpp in wasm) in each browser engine Debian ships
+// (Chromium, Firefox ESR, WebKitGTK: tests/browser/engines.mjs), same model file, same threads,
+// cross-origin isolated page; plus the native edgeq CLI on the same file. Prints tokens/s tables
+// with ratios, load times and .wasm sizes. Not part of CI.
+//   node bench/web/bench.mjs [-b chromium,firefox,webkit] [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native] [MODEL.gguf ...]
 // (bench/web/run.sh installs what this needs and passes its arguments through.)
-// Each run is a fresh browser context (no cache carried over) running page.js for one engine;
-// the engines alternate (edgeq first on even repetitions, wllama first on odd ones).
+// Each run is a fresh page (the Cache API and OPFS emptied first) running page.js for one
+// engine; the engines alternate (edgeq first on even repetitions, wllama first on odd ones).
+// Thread counts above 1 are skipped where the browser exposes no SharedArrayBuffer (WebKitGTK).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchEngine, engineAvailable, CAPS, ENGINES as BROWSERS } from '../../tests/browser/engines.mjs';
 import { startServer, defaultModel, ROOT } from '../../web-demo/serve.mjs';
 import * as edgeqNode from '../../js/src/node.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const WLLAMA = path.join(HERE, 'node_modules/@wllama/wllama');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const NATIVE = process.env.EQ_NATIVE_CLI || path.join(ROOT, 'build/native/edgeq');
 const ENGINES = ['edgeq', 'wllama'];
 const RUN_TIMEOUT_MS = 20 * 60 * 1000;
 
 function parseArgs(argv) {
-  const o = { reps: 3, threads: [1, 2], nPrompt: 128, nGen: 64, nCtx: 2048, nBatch: 512, native: true, models: [] };
+  const o = { browsers: BROWSERS.filter(engineAvailable), reps: 3, threads: [1, 2], nPrompt: 128, nGen: 64, nCtx: 2048, nBatch: 512, native: true, models: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '-r') o.reps = Number(next());
+    else if (a === '-b') o.browsers = next().split(',');
     else if (a === '-t') o.threads = next().split(',').map(Number);
     else if (a === '-p') o.nPrompt = Number(next());
     else if (a === '-n') o.nGen = Number(next());
@@ -111,19 +113,21 @@ async function main() {
     port: 0, isolation: true, models: o.models,
     mounts: { '/bench/': HERE, '/wllama/': path.join(WLLAMA, 'esm') },
   });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
   const wllamaVersion = JSON.parse(fs.readFileSync(path.join(WLLAMA, 'package.json'), 'utf8')).version;
-  console.log(`Chromium ${browser.version()}, wllama ${wllamaVersion}, ${o.reps} repetitions, pp${o.nPrompt} / tg${o.nGen}, n_ctx ${o.nCtx}, batch ${o.nBatch}, greedy`);
+  console.log(`wllama ${wllamaVersion}, ${o.reps} repetitions, pp${o.nPrompt} / tg${o.nGen}, n_ctx ${o.nCtx}, batch ${o.nBatch}, greedy`);
 
-  const results = []; // { model, threads, engine, ...runBench output }
+  const results = []; // { browser, model, threads, engine, ...runBench output }
+  const versions = {};
+  for (const bname of o.browsers) {
+  const browser = await launchEngine(bname);
+  versions[bname] = browser.version;
+  console.error(`== ${browser.version}`);
   let seed = 1;
   for (const model of o.models) {
     const url = `/models/${encodeURIComponent(path.basename(model))}`;
     const vocab = await edgeqNode.load(model, { vocabOnly: true });
     for (const threads of o.threads) {
+      if (threads > 1 && !CAPS[bname].sab) { console.error(`  ${bname}: no SharedArrayBuffer, t${threads} skipped`); continue; }
       for (let rep = 0; rep < o.reps; rep++) {
         const order = rep % 2 === 0 ? ENGINES : [...ENGINES].reverse();
         seed += 7919; // the same prompts for both engines within a repetition
@@ -134,23 +138,29 @@ async function main() {
           tgWarmText: 'The weather today is',
         };
         for (const engine of order) {
-          const ctx = await browser.newContext();
-          const page = await ctx.newPage();
-          page.on('pageerror', (e) => console.error(`  [${engine}] page error: ${e.message}`));
+          const page = await browser.newPage();
           await page.goto(`${srv.url}bench/index.html`);
-          await page.waitForFunction(() => window.benchReady === true);
+          await page.waitFor(() => window.benchReady === true, null, 30000, 'the bench page');
+          // a cold first visit for each run, also where pages share a profile (Firefox here)
+          await page.evaluate(async () => {
+            try { await caches.delete('edgeq-models-v1'); } catch { /* none */ }
+            try { const d = await navigator.storage.getDirectory(); for await (const [n] of d.entries()) await d.removeEntry(n, { recursive: true }); } catch { /* no OPFS */ }
+          });
           // a run that hangs (an engine stuck in its worker) fails after RUN_TIMEOUT_MS, not forever
           let timer;
           const r = await Promise.race([
-            page.evaluate((cfg) => window.runBench(cfg), { engine, url, threads, nCtx: o.nCtx, nBatch: o.nBatch, nGen: o.nGen, ...texts }),
+            page.evaluate((cfg) => window.runBench(cfg), { engine, url, threads, nCtx: o.nCtx, nBatch: o.nBatch, nGen: o.nGen, ...texts })
+              .catch((e) => ({ engine, error: String(e && e.message || e).split('\n')[0] })),
             new Promise((resolve) => { timer = setTimeout(() => resolve({ engine, error: `timed out after ${RUN_TIMEOUT_MS / 1000} s` }), RUN_TIMEOUT_MS); }),
           ]);
           clearTimeout(timer);
-          await ctx.close();
-          results.push({ model, threads, rep, ...r });
-          if (r.error) console.error(`  ${path.basename(model)} t${threads} ${engine}: ${r.error}`);
+          await page.collectConsole();
+          for (const m of page.console) if (/pageerror/.test(m)) console.error(`  [${bname} ${engine}] ${m}`);
+          await page.close();
+          results.push({ browser: bname, model, threads, rep, ...r });
+          if (r.error) console.error(`  ${bname} ${path.basename(model)} t${threads} ${engine}: ${r.error}`);
           else {
-            console.error(`  ${path.basename(model)} t${threads} rep ${rep + 1} ${pad(engine, 6)} pp ${r.ppTps.toFixed(1)} (${r.ppN} tok) tg ${r.tgTps.toFixed(1)} (${r.tgN} tok)`
+            console.error(`  ${bname} ${path.basename(model)} t${threads} rep ${rep + 1} ${pad(engine, 6)} pp ${r.ppTps.toFixed(1)} (${r.ppN} tok) tg ${r.tgTps.toFixed(1)} (${r.tgN} tok)`
               + ` load ${Math.round(r.loadMs)} ms, first token ${Math.round(r.firstTokenMs)} ms, threads ${r.threads}${r.threaded ? '' : ' (single-threaded module)'}`
               + (r.ppServerTps ? `; wllama's own timings: pp ${r.ppServerTps.toFixed(1)} tg ${r.tgServerTps.toFixed(1)}` : ''));
           }
@@ -160,6 +170,7 @@ async function main() {
     await vocab.dispose();
   }
   await browser.close();
+  }
   await srv.close();
 
   const native = new Map();
@@ -168,11 +179,15 @@ async function main() {
     for (const model of o.models) for (const t of o.threads) native.set(`${model}|${t}`, nativeBench(model, o, t));
   }
 
-  const ok = (m, t, e) => results.filter((r) => r.model === m && r.threads === t && r.engine === e && !r.error);
+  const ran = (b, m, t) => results.some((r) => r.browser === b && r.model === m && r.threads === t);
+  console.log('\nbrowsers: ' + o.browsers.map((b) => versions[b]).join(', '));
   console.log('\ntokens/s (mean ± sd over repetitions; higher is better)');
-  console.log(`${pad('model', 34)} ${pad('thr', 3)} ${pad('test', 6)} ${lpad('edgeq wasm', 14)} ${lpad('wllama', 14)} ${lpad('edgeq/wllama', 12)} ${lpad('edgeq native', 13)} ${lpad('wasm/native', 11)}`);
+  console.log(`${pad('browser', 8)} ${pad('model', 34)} ${pad('thr', 3)} ${pad('test', 6)} ${lpad('edgeq wasm', 14)} ${lpad('wllama', 14)} ${lpad('edgeq/wllama', 12)} ${lpad('edgeq native', 13)} ${lpad('wasm/native', 11)}`);
+  for (const b of o.browsers) {
+  const ok = (m, t, e) => results.filter((r) => r.browser === b && r.model === m && r.threads === t && r.engine === e && !r.error);
   for (const m of o.models) {
     for (const t of o.threads) {
+      if (!ran(b, m, t)) continue;
       const e = ok(m, t, 'edgeq');
       const w = ok(m, t, 'wllama');
       const nat = native.get(`${m}|${t}`);
@@ -180,27 +195,32 @@ async function main() {
         const ev = e.map((r) => r[key]);
         const wv = w.map((r) => r[key]);
         const nv = nat ? nat[nk].tps : null;
-        console.log(`${pad(path.basename(m).slice(0, 34), 34)} ${pad(t, 3)} ${pad(test, 6)} ${lpad(fmt(ev), 14)} ${lpad(fmt(wv), 14)} ${lpad(ratio(ev, wv), 12)}`
+        console.log(`${pad(b, 8)} ${pad(path.basename(m).slice(0, 34), 34)} ${pad(t, 3)} ${pad(test, 6)} ${lpad(fmt(ev), 14)} ${lpad(fmt(wv), 14)} ${lpad(ratio(ev, wv), 12)}`
           + ` ${lpad(nv ? nv.toFixed(1) : 'n/a', 13)} ${lpad(nv && ev.length ? `${(mean(ev) / nv).toFixed(2)}x` : 'n/a', 11)}`);
       }
     }
+  }
   }
 
   console.log('pp: prompt tokens evaluated / (request -> first token), one sampling step included; tg: greedy, (n - 1) / (first -> last\n'
     + 'token), page <-> worker messaging and sampling included. Native: `edgeq bench` (decode only, empty cache, no sampling).');
 
   console.log('\nload, cold (fresh browser context: download from 127.0.0.1 + wasm compile + model setup), ms; lower is better');
-  console.log(`${pad('model', 34)} ${pad('thr', 3)} ${pad('measure', 22)} ${lpad('edgeq', 14)} ${lpad('wllama', 14)} ${lpad('edgeq/wllama', 12)}`);
+  console.log(`${pad('browser', 8)} ${pad('model', 34)} ${pad('thr', 3)} ${pad('measure', 22)} ${lpad('edgeq', 14)} ${lpad('wllama', 14)} ${lpad('edgeq/wllama', 12)}`);
+  for (const b of o.browsers) {
+  const ok = (m, t, e) => results.filter((r) => r.browser === b && r.model === m && r.threads === t && r.engine === e && !r.error);
   for (const m of o.models) {
     for (const t of o.threads) {
+      if (!ran(b, m, t)) continue;
       const e = ok(m, t, 'edgeq');
       const w = ok(m, t, 'wllama');
       for (const [label, key] of [['load resolved', 'loadMs'], ['first token (from start)', 'firstTokenMs']]) {
         const ev = e.map((r) => r[key]);
         const wv = w.map((r) => r[key]);
-        console.log(`${pad(path.basename(m).slice(0, 34), 34)} ${pad(t, 3)} ${pad(label, 22)} ${lpad(fmt(ev, 0), 14)} ${lpad(fmt(wv, 0), 14)} ${lpad(ratio(ev, wv), 12)}`);
+        console.log(`${pad(b, 8)} ${pad(path.basename(m).slice(0, 34), 34)} ${pad(t, 3)} ${pad(label, 22)} ${lpad(fmt(ev, 0), 14)} ${lpad(fmt(wv, 0), 14)} ${lpad(ratio(ev, wv), 12)}`);
       }
     }
+  }
   }
 
   console.log('each engine\'s first-visit path: edgeq streams into wasm memory (writing the Cache API on the side), wllama\n'

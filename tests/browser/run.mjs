@@ -1,14 +1,18 @@
-// Browser tests of the npm package (js/src/browser.js -> Web Worker -> wasm) in Debian's
-// Chromium, driven by playwright-core. Every model test runs twice: on a cross-origin isolated
-// page (COOP/COEP: threaded module) and on a plain static host (single-threaded module); then a
-// generated > 2 GiB GGUF is streamed into a fresh single-threaded page to check peak memory.
-// References come from the native CLI (greedy text, token ids, logits).
+// Browser tests of the npm package (js/src/browser.js -> Web Worker -> wasm) in the three engines
+// Debian ships (engines.mjs: Chromium, Firefox ESR, WebKitGTK), one test body for all. Every
+// model test runs twice: on a page served with COOP/COEP (threaded module where the engine
+// exposes SharedArrayBuffer) and on a plain static host (single-threaded module). Chromium runs
+// every test, then a generated > 2 GiB GGUF is streamed into a fresh single-threaded page to
+// check peak memory; Firefox and WebKit run the core subset (load, greedy text, abort, the Cache
+// API, an insecure origin's fallbacks). References come from the native CLI.
 //   node tests/browser/run.mjs        (tests/browser/run.sh installs and builds first)
-// Environment: EQ_MODEL, EQ_NATIVE_CLI, CHROMIUM (default /usr/bin/chromium), EQ_BROWSER_ONLY
-// (a regular expression: run only the tests whose name matches), EQ_BROWSER_NO_BIG=1,
-// EQ_BROWSER_BIG_SPLIT=0, EQ_BROWSER_RSS_FACTOR, EQ_BROWSER_WASM_DIR (see README.md).
-// Ends with one line "N passed, M failed"; exits non-zero on any failure.
-import { chromium } from 'playwright-core';
+// Environment: EQ_MODEL, EQ_NATIVE_CLI, EQ_BROWSER_ENGINES (default chromium,firefox,webkit),
+// EQ_BROWSER_FULL (engines that run every test; default chromium), CHROMIUM, FIREFOX,
+// MINIBROWSER, EQ_BROWSER_ONLY (a regular expression: run only the tests whose name matches),
+// EQ_BROWSER_NO_BIG=1, EQ_BROWSER_BIG_SPLIT=0, EQ_BROWSER_RSS_FACTOR, EQ_BROWSER_WASM_DIR,
+// EQ_BROWSER_LAN_HOST (see README.md). Ends with one line "N passed, M failed"; exits non-zero
+// on any failure.
+import { launchEngine, engineAvailable, ENGINES, CAPS, PATHS } from './engines.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -21,8 +25,6 @@ import { synthGGUF } from './synth-gguf.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL = process.env.EQ_MODEL || execFileSync('bash', [path.join(ROOT, 'scripts/get-model.sh')], { encoding: 'utf8' }).trim();
 const CLI = process.env.EQ_NATIVE_CLI || path.join(ROOT, 'build/native/edgeq');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const ONLY = process.env.EQ_BROWSER_ONLY ? new RegExp(process.env.EQ_BROWSER_ONLY) : null;
 
 // prompts where the wasm and native kernels agree for (at least) the compared tokens: they may
@@ -41,7 +43,8 @@ const RSS_FACTOR = Number(process.env.EQ_BROWSER_RSS_FACTOR || 1.3);
 // ---- a tiny runner ----------------------------------------------------------------------------
 let passed = 0, failed = 0;
 const failures = [];
-let consoleLog = []; // the current page's console errors, shown when a test fails
+let consoleLog = []; // the current page's console errors and warnings, shown when a test fails
+let currentPage = null;
 
 async function test(name, fn, timeoutMs = 60000) {
   if (ONLY && !ONLY.test(name)) return;
@@ -55,6 +58,7 @@ async function test(name, fn, timeoutMs = 60000) {
     failed++;
     failures.push(name);
     console.log(`FAIL  ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${name}\n      ${String(e && e.stack || e).split('\n').slice(0, 4).join('\n      ')}`);
+    if (currentPage) await Promise.race([currentPage.collectConsole(), sleep(2000)]);
     if (consoleLog.length) console.log('      page console:\n        ' + consoleLog.slice(-8).join('\n        '));
   } finally {
     clearTimeout(timer);
@@ -104,16 +108,12 @@ const ref = { text: {}, tokens: {}, logits: null };
 }
 
 // ---- the browser --------------------------------------------------------------------------------
-async function launch() {
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-}
 async function openPage(browser, base) {
   const page = await browser.newPage();
-  consoleLog = [];
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleLog.push(`${m.type()}: ${m.text()}`); });
-  page.on('pageerror', (e) => consoleLog.push(`pageerror: ${e.message}`));
+  consoleLog = page.console;
+  currentPage = page;
   await page.goto(base + '/');
-  await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 20000 });
+  await page.waitFor(() => window.harnessReady === true, null, 20000, 'the harness page');
   return page;
 }
 
@@ -148,12 +148,20 @@ function rendererMemory() {
 }
 
 // ---- tests on one page --------------------------------------------------------------------------
-async function modeTests(browser, isolated) {
-  const tag = isolated ? '[coi]  ' : '[plain]';
+// full: every test (Chromium); otherwise the core subset (core() below), which keeps the other
+// engines' CI time small.
+async function modeTests(browser, isolated, full) {
+  const caps = CAPS[browser.name];
+  const tag = `[${browser.name} ${isolated ? 'coi' : 'plain'}]`;
+  // what the page gets: COOP/COEP make it cross-origin isolated in every engine, but threads also
+  // need SharedArrayBuffer, which WebKitGTK does not expose (README.md: "WebKitGTK and threads")
+  const threaded = isolated && caps.sab;
   const srv = await startServer({ root: ROOT, model: MODEL, isolated });
   const page = await openPage(browser, srv.base);
   const size = srv.modelSize;
   const ev = (fn, arg) => page.evaluate(fn, arg);
+  const core = test;
+  const more = full ? test : async () => {};
   // a full load in the page afterwards (the page recovers from a failure)
   const loadsAfterwards = async () => {
     const r = await ev(async () => {
@@ -166,35 +174,36 @@ async function modeTests(browser, isolated) {
   };
 
   try {
-    await test(`${tag} load over HTTP: monotonic onProgress, info(), isolation and threads`, async () => {
+    await core(`${tag} load over HTTP: monotonic onProgress, info(), isolation and threads`, async () => {
       const r = await ev(async () => {
         const prog = [];
         const t0 = performance.now();
         window.llm = await edgeq.load('/model.gguf', { cache: false, contextSize: 512, onProgress: (p) => prog.push([p.loaded, p.total]) });
         const ms = performance.now() - t0;
         const i = await llm.info();
-        return { ms, prog, coi: self.crossOriginIsolated, arch: i.architecture, nVocab: i.nVocab, sizeBytes: i.sizeBytes, nLayer: i.nLayer, runtime: i.runtime, chat: i.chatTemplate };
+        return { ms, prog, coi: self.crossOriginIsolated, sab: typeof SharedArrayBuffer, arch: i.architecture, nVocab: i.nVocab, sizeBytes: i.sizeBytes, nLayer: i.nLayer, runtime: i.runtime, chat: i.chatTemplate };
       });
       check(r.prog.length >= 2, `onProgress called ${r.prog.length} times`);
       for (let i = 1; i < r.prog.length; i++) check(r.prog[i][0] >= r.prog[i - 1][0], `loaded went backwards at call ${i}: ${r.prog[i - 1][0]} -> ${r.prog[i][0]}`);
       for (const [, t] of r.prog) check(t === 0 || t === size, `total ${t} != file size ${size}`);
       eq(r.prog.at(-1), [size, size], 'final progress [loaded, total]');
       eq(r.coi, isolated, 'self.crossOriginIsolated');
-      eq(r.runtime.threaded, isolated, 'info().runtime.threaded');
-      check(isolated ? r.runtime.threads > 1 : r.runtime.threads === 1, `runtime.threads = ${r.runtime.threads} (isolated: ${isolated})`);
+      eq(r.sab, threaded ? 'function' : 'undefined', 'typeof SharedArrayBuffer');
+      eq(r.runtime.threaded, threaded, 'info().runtime.threaded (the single-threaded module where there is no SharedArrayBuffer)');
+      check(threaded ? r.runtime.threads > 1 : r.runtime.threads === 1, `runtime.threads = ${r.runtime.threads} (threaded: ${threaded})`);
       eq([r.arch, r.nLayer, r.runtime.contextSize, r.chat], ['llama', 30, 512, 'chatml'], 'architecture, layers, context, chat template');
       check(r.sizeBytes > 0.9 * size && r.sizeBytes < size, `sizeBytes ${r.sizeBytes} (file ${size})`);
       console.log(`      loaded ${(size / MiB).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms, ${r.prog.length} progress calls, runtime ${JSON.stringify(r.runtime)}`);
     });
 
-    await test(`${tag} tokenize() ids equal native edgeq tokenize`, async () => {
+    await more(`${tag} tokenize() ids equal native edgeq tokenize`, async () => {
       const got = await ev(async (texts) => { const o = {}; for (const s of texts) o[s] = await llm.tokenize(s); return o; }, TOKENIZE);
       for (const s of TOKENIZE) eq(got[s], ref.tokens[s], `tokenize(${JSON.stringify(s)})`);
       const back = await ev(async (ids) => llm.detokenize(ids), ref.tokens[TOKENIZE[1]]);
       eq(back, TOKENIZE[1], 'detokenize(tokenize(text))');
     });
 
-    await test(`${tag} streamed greedy completion equals the native CLI (${N_GREEDY} tokens)`, async () => {
+    await core(`${tag} streamed greedy completion equals the native CLI (${N_GREEDY} tokens)`, async () => {
       for (const p of PROMPTS) {
         const pieces = await ev(async ([prompt, n]) => {
           const out = [];
@@ -206,7 +215,7 @@ async function modeTests(browser, isolated) {
       }
     });
 
-    await test(`${tag} chat.completions.create({stream: true}) yields OpenAI chunks`, async () => {
+    await more(`${tag} chat.completions.create({stream: true}) yields OpenAI chunks`, async () => {
       const r = await ev(async () => {
         const params = { messages: [{ role: 'system', content: 'You are brief.' }, { role: 'user', content: 'Name a colour.' }], max_tokens: 10, temperature: 0 };
         const chunks = [];
@@ -240,7 +249,7 @@ async function modeTests(browser, isolated) {
       eq(whole.usage, usage.usage, 'usage of both');
     });
 
-    await test(`${tag} no seed: a fresh one per call, a seed repeats; chat contents cannot forge turns (issue #8)`, async () => {
+    await more(`${tag} no seed: a fresh one per call, a seed repeats; chat contents cannot forge turns (issue #8)`, async () => {
       const r = await ev(async (p) => {
         const collect = async (it) => { let s = ''; for await (const x of it) s += x; return s; };
         const opts = { temperature: 1.0, maxTokens: 10, cachePrompt: false };
@@ -266,7 +275,7 @@ async function modeTests(browser, isolated) {
       check(r.want.length > r.old, 'the spoofing text should be more tokens as text');
     });
 
-    await test(`${tag} AbortSignal mid-completion: ABORTED EdgeqError, the model stays usable`, async () => {
+    await core(`${tag} AbortSignal mid-completion: ABORTED EdgeqError, the model stays usable`, async () => {
       const r = await ev(async ([ref0, n]) => {
         const ac = new AbortController();
         const pieces = [];
@@ -288,7 +297,7 @@ async function modeTests(browser, isolated) {
       eq(r.again, ref.text[PROMPTS[0]], 'the next completion');
     });
 
-    await test(`${tag} AbortSignal during prompt evaluation: ABORTED, the KV cache stays consistent`, async () => {
+    await more(`${tag} AbortSignal during prompt evaluation: ABORTED, the KV cache stays consistent`, async () => {
       const r = await ev(async ([ref1, n]) => {
         const ac = new AbortController();
         const long = 'The history of the city is long and complicated. '.repeat(8); // ~80 tokens: one batch
@@ -310,10 +319,10 @@ async function modeTests(browser, isolated) {
       console.log(`      rejected ${r.abortMs.toFixed(0)} ms after abort(); the whole prompt takes ${r.evalMs.toFixed(0)} ms`);
       // on an isolated page the abort flag in shared memory interrupts the running decode; the
       // single-threaded module can only stop between batches
-      if (isolated) check(r.abortMs < 0.6 * r.evalMs, `the abort did not interrupt the decode (${r.abortMs.toFixed(0)} ms of ${r.evalMs.toFixed(0)} ms)`);
+      if (threaded) check(r.abortMs < 0.6 * r.evalMs, `the abort did not interrupt the decode (${r.abortMs.toFixed(0)} ms of ${r.evalMs.toFixed(0)} ms)`);
     });
 
-    await test(`${tag} logits(): n_vocab floats, argmax = greedy token, close to native`, async () => {
+    await more(`${tag} logits(): n_vocab floats, argmax = greedy token, close to native`, async () => {
       const r = await ev(async (p) => {
         const l = await llm.logits(p);
         const i = await llm.info();
@@ -339,7 +348,7 @@ async function modeTests(browser, isolated) {
       check(corr > 0.995, `correlation with the native logits ${corr}`);
     });
 
-    await test(`${tag} quantize(): a URL (Range reads) and a Blob, to Q8_0, the native CLI's bytes; abort ends it`, async () => {
+    await more(`${tag} quantize(): a URL (Range reads) and a Blob, to Q8_0, the native CLI's bytes; abort ends it`, async () => {
       const r = await ev(async () => {
         const hex = async (blob) => [...new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()))]
           .map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -373,12 +382,46 @@ async function modeTests(browser, isolated) {
       console.log(`      Q8_0 of ${(size / MiB).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms (${r.nProg} progress lines), ${(r.urlSize / MiB).toFixed(1)} MiB out`);
     }, 180000);
 
-    await test(`${tag} dispose(): later calls reject with DISPOSED`, async () => {
+    await core(`${tag} dispose(): later calls reject with DISPOSED`, async () => {
       const r = await ev(async () => { await llm.dispose(); return catchErr(() => llm.info()); });
       typedError(r, 'DISPOSED', 'info() after dispose()');
     });
 
-    await test(`${tag} AbortSignal mid-download: ABORTED, the download stops, a new load works`, async () => {
+    await core(`${tag} Cache API: the download is stored on the side, the next load reads it back (a HEAD checks it)`, async () => {
+      srv.resetStats();
+      const r = await ev(async ([p, n]) => {
+        await caches.delete('edgeq-models-v1');
+        // the page holds the cache open, as an app listing its cached models would: WebKitGTK
+        // under WebDriver (an ephemeral session) otherwise drops the worker's entry with the
+        // worker (README.md, "WebKitGTK and the Cache API")
+        window.modelCache = await caches.open('edgeq-models-v1');
+        const has = async () => !!(await window.modelCache.match('/model.gguf'));
+        const run = async (first) => {
+          const events = [];
+          const m = await edgeq.load('/model.gguf', { contextSize: 128, onEvent: (e) => events.push(e.type) });
+          let text = '';
+          for await (const s of m.complete(p, { maxTokens: n, temperature: 0 })) text += s;
+          let stored = false; // the entry written by the worker, seen from the page while it lives
+          for (let i = 0; first && i < 100 && !(stored = await has()); i++) await new Promise((res) => setTimeout(res, 100));
+          await m.dispose(); // waits for the cache writes in flight, then terminates the worker
+          return { events, text, stored, kept: await has() };
+        };
+        const first = await run(true);
+        const second = await run(false);
+        window.modelCache = null;
+        await caches.delete('edgeq-models-v1');
+        return { first, second, api: typeof caches };
+      }, [PROMPTS[0], N_GREEDY]);
+      eq(r.api, 'object', 'typeof caches');
+      check(!r.first.events.includes('cache-hit'), `first load: ${JSON.stringify(r.first.events)}`);
+      eq(r.first.stored, true, 'the model is in the cache while the first model lives');
+      eq(r.first.kept, true, 'the cache entry is still there after dispose() (the worker terminated)');
+      check(r.second.events.includes('cache-hit'), `the second load did not read the cache (events ${JSON.stringify(r.second.events)})`);
+      eq(srv.stats.requests['/model.gguf'], 2, 'requests for the model: a GET, then a HEAD');
+      eq([r.first.text, r.second.text], [ref.text[PROMPTS[0]], ref.text[PROMPTS[0]]], 'greedy text from the network and from the cache');
+    });
+
+    await more(`${tag} AbortSignal mid-download: ABORTED, the download stops, a new load works`, async () => {
       srv.resetStats();
       const r = await ev(async () => {
         const ac = new AbortController();
@@ -395,7 +438,7 @@ async function modeTests(browser, isolated) {
       await loadsAfterwards();
     });
 
-    await test(`${tag} 404: HTTP EdgeqError with status 404; the page loads afterwards`, async () => {
+    await more(`${tag} 404: HTTP EdgeqError with status 404; the page loads afterwards`, async () => {
       const err = await ev(() => catchErr(() => edgeq.load('/404.gguf', { cache: false })));
       typedError(err, 'HTTP', '404');
       eq(err.status, 404, 'status');
@@ -403,21 +446,21 @@ async function modeTests(browser, isolated) {
       await loadsAfterwards();
     });
 
-    await test(`${tag} non-GGUF body: FORMAT EdgeqError; the page loads afterwards`, async () => {
+    await more(`${tag} non-GGUF body: FORMAT EdgeqError; the page loads afterwards`, async () => {
       const err = await ev(() => catchErr(() => edgeq.load('/notgguf.gguf', { cache: false })));
       typedError(err, 'FORMAT', 'HTML body');
       check(err.message.includes('/notgguf.gguf') && /GGUF|magic/i.test(err.message), `message: ${err.message}`);
       await loadsAfterwards();
     });
 
-    await test(`${tag} truncated body (short Content-Length): FORMAT EdgeqError; the page loads afterwards`, async () => {
+    await more(`${tag} truncated body (short Content-Length): FORMAT EdgeqError; the page loads afterwards`, async () => {
       const err = await ev(() => catchErr(() => edgeq.load('/trunc.gguf', { cache: false })));
       typedError(err, 'FORMAT', 'truncated file');
       check(err.message.includes('/trunc.gguf') && /truncated|past the end/i.test(err.message), `message: ${err.message}`);
       await loadsAfterwards();
     });
 
-    await test(`${tag} connection cut on every attempt: NETWORK EdgeqError after the resume attempts`, async () => {
+    await more(`${tag} connection cut on every attempt: NETWORK EdgeqError after the resume attempts`, async () => {
       srv.resetStats();
       const err = await ev(() => catchErr(() => edgeq.load('/short.gguf', { cache: false })));
       typedError(err, 'NETWORK', 'a download that never completes');
@@ -429,7 +472,7 @@ async function modeTests(browser, isolated) {
       await loadsAfterwards();
     });
 
-    await test(`${tag} dropped connection resumes with a Range request; the model is correct`, async () => {
+    await more(`${tag} dropped connection resumes with a Range request; the model is correct`, async () => {
       srv.resetStats();
       const r = await ev(async ([p, n]) => {
         const events = [];
@@ -458,13 +501,57 @@ async function modeTests(browser, isolated) {
   }
 }
 
+// ---- an origin that is not a secure context --------------------------------------------------------
+/** This machine's first non-loopback IPv4 address (EQ_BROWSER_LAN_HOST overrides), or null. */
+function lanHost() {
+  if (process.env.EQ_BROWSER_LAN_HOST) return process.env.EQ_BROWSER_LAN_HOST;
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list || []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return null;
+}
+
+// http on a LAN address is not a secure context in any engine: no Cache API (`caches` is not
+// exposed) and no cross-origin isolation even with COOP/COEP. The documented fallback
+// (js/README.md): the model streams from the network every time, single-threaded.
+async function insecureTest(browser) {
+  const host = lanHost();
+  const name = `[${browser.name} insecure] http on a LAN address: no Cache API, no isolation despite COOP/COEP; loads from the network, single-threaded, same text`;
+  if (!host) { console.log(`SKIP  ${name}: this machine has no non-loopback IPv4 address (EQ_BROWSER_LAN_HOST)`); return; }
+  await test(name, async () => {
+    const srv = await startServer({ root: ROOT, model: MODEL, isolated: true, host });
+    const page = await openPage(browser, srv.base);
+    try {
+      const r = await page.evaluate(async ([p, n]) => {
+        const o = { secure: isSecureContext, coi: self.crossOriginIsolated, caches: typeof caches, runs: [] };
+        for (let i = 0; i < 2; i++) {
+          const events = [];
+          const m = await edgeq.load('/model.gguf', { contextSize: 128, onEvent: (e) => events.push(e.type) }); // cache: true (default)
+          let text = '';
+          for await (const s of m.complete(p, { maxTokens: n, temperature: 0 })) text += s;
+          o.runs.push({ events, text, threaded: (await m.info()).runtime.threaded });
+          await m.dispose();
+        }
+        return o;
+      }, [PROMPTS[0], N_GREEDY]);
+      eq([r.secure, r.coi, r.caches], [false, false, 'undefined'], '[isSecureContext, crossOriginIsolated, typeof caches]');
+      for (const x of r.runs) {
+        check(!x.events.includes('cache-hit'), `a cache hit without a Cache API: ${JSON.stringify(x.events)}`);
+        eq([x.threaded, x.text], [false, ref.text[PROMPTS[0]]], '[threaded, greedy text]');
+      }
+      eq(srv.stats.requests['/model.gguf'], 2, 'requests for the model (two full GETs, no HEAD)');
+    } finally {
+      await page.close();
+      await srv.close();
+    }
+  });
+}
+
 // ---- a > 2 GiB model streamed into a single-threaded page ---------------------------------------
 async function bigModelTest(nParts) {
   const synth = synthGGUF({ nParts });
   const what = nParts > 1 ? `split in ${nParts} parts` : 'one file';
-  await test(`[plain]  synthetic ${(synth.size / 2 ** 30).toFixed(2)} GiB GGUF (${what}) streams in; wasm memory <= model + 300 MB, renderer peak RSS < ${RSS_FACTOR}x model`, async () => {
+  await test(`[chromium plain] synthetic ${(synth.size / 2 ** 30).toFixed(2)} GiB GGUF (${what}) streams in; wasm memory <= model + 300 MB, renderer peak RSS < ${RSS_FACTOR}x model`, async () => {
     const srv = await startServer({ root: ROOT, model: MODEL, isolated: false, synth, wasmDir: process.env.EQ_BROWSER_WASM_DIR });
-    const browser = await launch(); // a fresh renderer: its VmHWM is this test's alone
+    const browser = await launchEngine('chromium'); // a fresh renderer: its VmHWM is this test's alone
     try {
       const page = await openPage(browser, srv.base);
       const r = await page.evaluate(async (url) => {
@@ -506,7 +593,7 @@ async function bigModelTest(nParts) {
       check(procs.length >= 1, 'no renderer process found');
       check(hwm < RSS_FACTOR * synth.size, `renderer peak RSS ${hwm} >= ${RSS_FACTOR} x ${synth.size}`);
     } finally {
-      await browser.close().catch(() => {});
+      await browser.close();
       await srv.close();
     }
   }, 240000);
@@ -514,15 +601,29 @@ async function bigModelTest(nParts) {
 
 // ---- main ---------------------------------------------------------------------------------------
 const t0 = Date.now();
-try {
-  const browser = await launch();
-  console.log(`chromium ${browser.version()} (${CHROMIUM}), playwright-core, model ${path.basename(MODEL)}`);
+const engines = (process.env.EQ_BROWSER_ENGINES || ENGINES.join(',')).split(',').filter(Boolean);
+const fullEngines = (process.env.EQ_BROWSER_FULL ?? 'chromium').split(',');
+console.log(`model ${path.basename(MODEL)}; engines ${engines.join(', ')} (every test in ${fullEngines.join(', ')}, the core subset in the others)`);
+for (const name of engines) {
+  const te = Date.now();
+  let browser = null;
   try {
-    for (const isolated of [true, false]) await modeTests(browser, isolated);
+    if (!engineAvailable(name)) throw new Error(`${name} is not installed or has no display (${JSON.stringify(PATHS)}, DISPLAY=${process.env.DISPLAY || ''}); tests/browser/run.sh installs it and runs WebKit under xvfb-run`);
+    browser = await launchEngine(name);
+    console.log(`== ${browser.version}`);
+    for (const isolated of [true, false]) await modeTests(browser, isolated, fullEngines.includes(name));
+    await insecureTest(browser);
+  } catch (e) {
+    failed++;
+    failures.push(`${name} harness`);
+    console.log(`FAIL  ${name} harness: ${e && e.stack || e}`);
   } finally {
-    await browser.close().catch(() => {});
+    if (browser) await browser.close();
   }
-  if (!process.env.EQ_BROWSER_NO_BIG) {
+  console.log(`   ${name}: ${((Date.now() - te) / 1000).toFixed(0)} s`);
+}
+try {
+  if (!process.env.EQ_BROWSER_NO_BIG && engines.includes('chromium')) {
     // one file with > 2 GiB of tensor data (one allocation: emmalloc, see wasm/web/web.cmake),
     // and the same model split in 2 parts (EQ_BROWSER_BIG_SPLIT=0 skips that one)
     await bigModelTest(1);

@@ -1,4 +1,5 @@
-// The test HTTP server (127.0.0.1, random port). One instance per header mode: with
+// The test HTTP server (127.0.0.1, random port; `host` binds another address, e.g. a LAN one for
+// an origin that is not a secure context). One instance per header mode: with
 // `isolated` every response carries COOP/COEP (the page is cross-origin isolated and gets the
 // threaded module), without it this is a plain static host (single-threaded module).
 //   /                  the harness page (imports /js/src/browser.js as window.edgeq)
@@ -44,7 +45,7 @@ function fileSource(file) {
   };
 }
 
-export async function startServer({ root, model, isolated, synth = null, wasmDir = null }) {
+export async function startServer({ root, model, isolated, synth = null, wasmDir = null, host = '127.0.0.1' }) {
   const stats = { requests: {}, ranges: {}, clientClosed: {} };
   const modelSrc = fileSource(model);
   const headers0 = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
@@ -172,9 +173,9 @@ export async function startServer({ root, model, isolated, synth = null, wasmDir
     res.writeHead(404, { 'Content-Type': 'text/plain', ...headers0 });
     res.end('not found');
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((r) => server.listen(0, host, r));
   return {
-    base: `http://127.0.0.1:${server.address().port}`,
+    base: `http://${host.includes(':') ? `[${host}]` : host}:${server.address().port}`,
     stats,
     modelSize: modelSrc.size,
     modelEtag: modelSrc.etag,

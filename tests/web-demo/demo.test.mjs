@@ -1,4 +1,5 @@
-// End-to-end test of the web demo (web-demo/) in headless Chromium with playwright-core:
+// End-to-end test of the web demo (web-demo/) in headless Chromium with playwright-core (and, at
+// the end, the page loading and answering in Firefox ESR and WebKitGTK: engineChecks()):
 // web-demo/serve.mjs is started as users start it (random port), three times:
 //   isolated      COOP/COEP (threaded module): load from the URL, streamed reply with tokens/s,
 //                 Enter / Shift+Enter, Stop mid-reply, new chat (and a fresh sample of the same
@@ -129,7 +130,7 @@ async function chat(page, message) {
 function checkStreamedReply(r) {
   assert(r && r.text.trim().length > 0, `no reply text (meta: ${r && r.meta})`);
   const steps = new Set(r.lens.filter((n) => n > 0)).size;
-  assert(steps >= 3, `the reply did not stream: ${steps} distinct lengths while generating`);
+  assert(steps >= 3, `the reply did not stream: ${steps} distinct lengths while generating (${JSON.stringify(r.lens.slice(0, 20))}; reply ${JSON.stringify(r.text.slice(0, 80))})`);
   assert(/\d+(\.\d+)? tok\/s/.test(r.meta), `no tokens/s figure after the reply: "${r.meta}"`);
 }
 
@@ -461,15 +462,93 @@ async function throttledChecks(browser) {
   }
 }
 
+// ---- Firefox ESR and WebKitGTK: the page answers ---------------------------------------------------
+// Through tests/browser/engines.mjs (puppeteer-core over WebDriver BiDi; WebKitWebDriver +
+// MiniBrowser under xvfb-run): the COOP/COEP page opens, shows what the engine gives (threads
+// where it exposes SharedArrayBuffer, else 1 thread and why), loads the default model from its
+// URL, and Enter gets a streamed reply with tokens/s.
+async function engineChecks(name) {
+  const { launchEngine, engineAvailable, CAPS } = await import('../browser/engines.mjs');
+  if (!engineAvailable(name)) {
+    failed++;
+    console.log(`not ok - ${name}: not installed or no display (tests/web-demo/run.sh installs it and runs WebKit under xvfb-run)`);
+    return;
+  }
+  const srv = await serve([]);
+  let browser = null, page = null;
+  try {
+    browser = await launchEngine(name);
+    page = await browser.newPage();
+    await page.goto(srv.url);
+    // index.html starts as data-state=idle: app.js's init() is done once the model URL is filled in
+    await page.waitFor(() => document.body && document.body.dataset.state === 'idle' && /\.gguf$/.test(document.getElementById('model-url').value), null, 30_000, 'the idle demo');
+    await page.evaluate(() => {
+      const body = document.body;
+      window.__demo = { states: [], lens: [] };
+      new MutationObserver(() => window.__demo.states.push(body.dataset.state)).observe(body, { attributes: true, attributeFilter: ['data-state'] });
+      new MutationObserver(() => {
+        if (body.dataset.state !== 'generating') return;
+        const all = document.querySelectorAll('#messages .msg.assistant .bubble');
+        if (all.length) window.__demo.lens.push(all[all.length - 1].textContent.length);
+      }).observe(document.getElementById('messages'), { childList: true, subtree: true, characterData: true });
+    });
+    const sab = CAPS[name].sab;
+    await check(`${browser.version}: the page opens cross-origin isolated; ${sab ? 'threads' : '1 thread, no SharedArrayBuffer'} shown`, async () => {
+      const r = await page.evaluate(() => ({ coi: self.crossOriginIsolated, sab: typeof SharedArrayBuffer, badge: document.getElementById('threads-badge').textContent }));
+      assert(r.coi === true, 'not cross-origin isolated');
+      assert(r.sab === (sab ? 'function' : 'undefined'), `typeof SharedArrayBuffer: ${r.sab}`);
+      assert(sab ? /\d+ threads? · cross-origin isolated/.test(r.badge) : /^1 thread · no SharedArrayBuffer/.test(r.badge), `threads badge: "${r.badge}"`);
+    });
+    await check(`${browser.version}: load the default model, Enter sends, the reply streams with tokens/s`, async () => {
+      await page.evaluate(() => { window.__demo.states = []; document.getElementById('load-btn').click(); });
+      await page.waitFor(() => document.body.dataset.state === 'ready' || !!document.getElementById('error').textContent.trim() && !document.getElementById('error').hidden, null, LOAD_TIMEOUT, 'the model loading');
+      const st = await page.evaluate(() => ({ state: document.body.dataset.state, states: window.__demo.states, error: document.getElementById('error').hidden ? '' : document.getElementById('error').textContent, badge: document.getElementById('threads-badge').textContent }));
+      assert(st.state === 'ready' && st.states.includes('loading'), `state ${st.state} (${st.states}); error: ${st.error}`);
+      assert(sab ? /^[2-9]\d* threads/.test(st.badge) || (await page.evaluate(() => navigator.hardwareConcurrency)) < 2 : /^1 thread/.test(st.badge), `threads badge after load: "${st.badge}"`);
+      await page.evaluate(() => {
+        const t = document.getElementById('prompt');
+        document.getElementById('max-tokens').value = '32';
+        document.getElementById('max-tokens').dispatchEvent(new Event('input', { bubbles: true }));
+        document.getElementById('max-tokens').dispatchEvent(new Event('change', { bubbles: true }));
+        window.__demo.lens = [];
+        t.value = 'What is the capital of France?';
+        t.dispatchEvent(new Event('input', { bubbles: true }));
+        t.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+      });
+      await page.waitFor(() => window.__demo.states.includes('generating') && document.body.dataset.state === 'ready', null, REPLY_TIMEOUT, 'the reply');
+      const r = await page.evaluate(() => {
+        const all = document.querySelectorAll('#messages .msg.assistant');
+        const li = all[all.length - 1];
+        return { text: li ? li.querySelector('.bubble').textContent : '', meta: li ? li.querySelector('.meta').textContent : '', lens: window.__demo.lens };
+      });
+      checkStreamedReply(r);
+      await page.collectConsole();
+      const errs = page.console.filter((m) => !/^warn/.test(m));
+      assert(errs.length === 0, errs.join(' | '));
+    });
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name} harness: ${e && e.stack ? e.stack : e}`);
+  } finally {
+    if (page) await page.close();
+    if (browser) await browser.close();
+    await srv.stop();
+  }
+}
+
+const ENGINES = (process.env.EQ_BROWSER_ENGINES || 'chromium,firefox,webkit').split(',');
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
 });
 try {
   await httpChecks();
-  await isolatedChecks(browser);
-  await plainChecks(browser);
-  await throttledChecks(browser);
+  if (ENGINES.includes('chromium')) {
+    await isolatedChecks(browser);
+    await plainChecks(browser);
+    await throttledChecks(browser);
+  }
+  for (const name of ['firefox', 'webkit']) if (ENGINES.includes(name)) await engineChecks(name);
 } catch (e) {
   failed++;
   console.log(`not ok - harness: ${e && e.stack ? e.stack : e}`);
