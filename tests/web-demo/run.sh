@@ -6,7 +6,8 @@
 #   2. chromium (apt) when missing; npm ci here
 #   3. node tests/web-demo/demo.test.mjs (starts web-demo/serve.mjs itself, on random ports)
 # Last line "N passed, M failed"; exits non-zero on any failure. About a minute once set up.
-# Environment: EQ_MODEL (default: scripts/get-model.sh), CHROMIUM (default /usr/bin/chromium).
+# Environment: EQ_MODEL (default: scripts/get-model.sh), EQ_GEMMA (default: scripts/get-gemma3.sh),
+# CHROMIUM (default /usr/bin/chromium).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -25,4 +26,6 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 (cd tests/web-demo && npm ci --no-audit --no-fund --silent) || fail "npm ci failed in tests/web-demo"
 
 model=${EQ_MODEL:-$(bash scripts/get-model.sh)}
+# the two-model checks (issue #12); without the file they are skipped
+export EQ_GEMMA=${EQ_GEMMA:-$(bash scripts/get-gemma3.sh || true)}
 node tests/web-demo/demo.test.mjs "$model"
