@@ -206,12 +206,18 @@ EQ_API const char *eq_ctx_errmsg(const eq_ctx *c);
 EQ_API int        eq_ctx_n_ctx(const eq_ctx *c);
 EQ_API int        eq_ctx_n_past(const eq_ctx *c);
 EQ_API int        eq_ctx_n_threads(const eq_ctx *c);   /* the thread count chosen (n_threads, or the default) */
-/* Drop the cache back to n_past tokens (0 clears it). */
+/* Drop the cache back to n_past tokens (0 clears it). Sliding-window layers (Gemma 3) keep
+ * only their last window + n_batch - 1 positions: cutting back to a point whose window they
+ * have overwritten fails with EQ_ERR_UNSUPPORTED and changes nothing (truncate to 0 and
+ * evaluate again; eq_gen_start's prefix reuse does that itself). */
 EQ_API eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
 
 /* Evaluate n tokens at the current position; afterwards eq_ctx_logits gives the logits of the
  * last one. EQ_ERR_CONTEXT_FULL (nothing evaluated) when they do not fit; EQ_ERR_FORMAT (the
- * cache left as it was) when the model's numbers turn NaN or infinite: a corrupt file. */
+ * cache left as it was) when the model's numbers turn NaN or infinite: a corrupt file. A
+ * failure after more than n_batch tokens went in may leave a sliding-window cache (Gemma 3)
+ * unable to return to the old position: the context is then cleared (eq_ctx_n_past 0) and
+ * the message says so. */
 EQ_API eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
 EQ_API const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
 /* eq_decode that also writes the logits of the last n_out of the n tokens to out (n_out rows

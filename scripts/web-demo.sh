@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The in-browser chat (web-demo/): on a fresh Debian 12, installs what is missing (apt:
 # emscripten, nodejs, npm, cmake, make, python3-pip), builds the web modules into js/wasm/ when
-# they are missing or older than their sources, fetches the default model (scripts/get-model.sh),
-# then starts web-demo/serve.mjs and prints the URL to open. Idempotent; Ctrl+C stops the server.
-#   bash scripts/web-demo.sh [--port 8080] [--no-isolation] [--throttle MB_PER_S] [MODEL.gguf ...]
+# they are missing or older than their sources, fetches the default model (scripts/get-model.sh:
+# SmolLM2-135M-Instruct, the chat model the page picks) and Gemma 3 270M (scripts/get-gemma3.sh:
+# a base model, offered as text completion; --no-gemma leaves it out), then starts
+# web-demo/serve.mjs and prints the URL to open. Idempotent; Ctrl+C stops the server.
+#   bash scripts/web-demo.sh [--port 8080] [--no-isolation] [--no-gemma] [--throttle MB_PER_S] [MODEL.gguf ...]
 #   bash scripts/web-demo.sh --setup-only      (everything but the server; tests/web-demo/run.sh)
 # Environment: JOBS (build parallelism, default: all cores), EQ_CACHE (model cache).
 set -euo pipefail
@@ -12,9 +14,11 @@ cd "$(dirname "$0")/.."
 setup_only=0
 args=()
 own_model=0
+gemma=1
 for a in "$@"; do
     case $a in
         --setup-only) setup_only=1 ;;
+        --no-gemma) gemma=0 ;;
         *.gguf) own_model=1; args+=("$a") ;;
         *) args+=("$a") ;;
     esac
@@ -56,7 +60,13 @@ fi
 if [ $own_model -eq 0 ]; then
     [ -s "${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}/models/SmolLM2-135M-Instruct.Q4_1.gguf" ] \
         || echo "fetching the default model (SmolLM2-135M-Instruct Q4_1, ~100 MB, once)..." >&2
-    args+=("$(bash scripts/get-model.sh)")
+    args+=("$(bash scripts/get-model.sh)")   # first: the page's default
+    if [ $gemma -eq 1 ]; then
+        [ -s "${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}/models/gemma-3-270m-q4_k_m.gguf" ] \
+            || echo "fetching Gemma 3 270M (Q4_K_M, ~250 MB, once; --no-gemma skips it)..." >&2
+        if g=$(bash scripts/get-gemma3.sh); then args+=("$g")
+        else echo "Gemma 3 270M could not be fetched: serving SmolLM2 only" >&2; fi
+    fi
 fi
 
 [ $setup_only -eq 1 ] && exit 0

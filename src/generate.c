@@ -162,7 +162,12 @@ eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_pa
         const eq_token *have = eq_ctx_tokens(c, &n_have);
         while (keep < n_have && keep < n - 1 && have[keep] == prompt[keep]) keep++;
     }
-    eq_ctx_truncate(c, keep);   /* keep <= n_past: cannot fail */
+    /* keep <= n_past: fails only where a sliding-window cache lost the window before keep;
+     * then the whole prompt is evaluated again */
+    if (eq_ctx_truncate(c, keep)) {
+        keep = 0;
+        eq_ctx_truncate(c, 0);
+    }
     g->n_cached = g->next = keep;
     g->phase = PH_PROMPT;
     *out = g;

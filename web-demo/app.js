@@ -5,7 +5,8 @@ import { load, EdgeqError } from '../js/src/browser.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  threadsBadge: $('threads-badge'), modelBadge: $('model-badge'),
+  threadsBadge: $('threads-badge'), modelBadge: $('model-badge'), deviceBadge: $('device-badge'),
+  modelChoices: $('model-choices'), mode: $('mode'), modeNote: $('mode-note'), composerHint: $('composer-hint'),
   newChat: $('new-chat'), settingsToggle: $('settings-toggle'), settings: $('settings'), settingsClose: $('settings-close'),
   modelForm: $('model-form'), modelUrl: $('model-url'), modelList: $('model-list'), modelFile: $('model-file'), loadBtn: $('load-btn'), keepModel: $('keep-model'),
   progress: $('model-progress'), progressLabel: $('progress-label'), progressBar: $('progress-bar'),
@@ -30,9 +31,13 @@ const CORES = navigator.hardwareConcurrency || 4;
 const MAX_THREADS = ISOLATED ? Math.max(1, Math.min(CORES, 16)) : 1;
 const DEFAULT_MODEL = '/models/SmolLM2-135M-Instruct.Q4_1.gguf';
 const SETTINGS_KEY = 'edgeq-demo-settings-v1';
+const CHAT_KEY = 'edgeq-demo-chat-v1';   // the conversation, kept across reloads
+const CACHE_NAME = 'edgeq-models-v1';    // the npm package's Cache API store (js/src/load.js)
+// touch screens: no Enter / Shift+Enter / Esc hints (there is no such keyboard)
+const TOUCH = matchMedia('(pointer: coarse)').matches && !matchMedia('(any-pointer: fine)').matches;
 const DEFAULTS = Object.freeze({
   system: 'You are a helpful assistant.',
-  temperature: 0.7,
+  temperature: null,  // null: the loaded model's default (defaultTemperature), until the slider moves
   maxTokens: 512,
   topP: 0.9,
   repeatPenalty: 1.1, // small models loop without a little penalty
@@ -53,7 +58,57 @@ const app = {
   history: [],         // [{ role, content }] of this conversation, without the system prompt
   chatId: 0,           // bumped by "New chat": a reply still finishing belongs to the old one
   loadedWith: null,    // { contextSize, threads, cache } used by the current model
+  mode: 'chat',        // 'chat' (chat template, messages) or 'completion' (a base model continues the text)
+  modelUrl: null,      // the loaded model's URL (not for a File): remembered with the conversation
 };
+
+// ---- models: readable names, chat or text completion, default temperature ----------------------
+// Models the demo knows by file name. A base model (not instruction-tuned) has no business
+// answering chat turns even when its file carries a chat template (Gemma 3 270M's does): it is
+// offered as text completion.
+const KNOWN_MODELS = [
+  { test: /^smollm2-135m-instruct\b/i, name: 'SmolLM2 135M Instruct', mode: 'chat' },
+  { test: /^gemma-3-(\d+[mb])-it\b/i, name: (m) => `Gemma 3 ${m[1].toUpperCase()} Instruct`, mode: 'chat' },
+  { test: /^gemma-3-(\d+[mb])\b/i, name: (m) => `Gemma 3 ${m[1].toUpperCase()}`, mode: 'completion', note: 'a base model: it continues your text, it does not follow instructions' },
+];
+
+function knownModel(fileName) {
+  for (const k of KNOWN_MODELS) {
+    const m = k.test.exec(fileName);
+    if (m) return { ...k, name: typeof k.name === 'function' ? k.name(m) : k.name };
+  }
+  return null;
+}
+
+/** "SmolLM2-135M-Instruct.Q4_1.gguf" -> "SmolLM2 135M Instruct": the file name without the
+ * extension, the quantization and split suffixes; sizes upper-cased. general.name is often a
+ * training-run label ("Smollm2 135M 8k Lc100K Mix1 Ep2"), so the file name is preferred. */
+function readableName(fileName) {
+  const known = knownModel(fileName);
+  if (known) return known.name;
+  let n = fileName.replace(/\.gguf$/i, '').replace(/-\d{5}-of-\d{5}$/i, '');
+  n = n.replace(/[-._](?:i?q\d[\w]*|f16|f32|bf16|fp16)$/i, '');
+  const words = n.split(/[-_\s]+/).filter(Boolean)
+    .map((w) => (/^\d+(\.\d+)?[kmb]$/i.test(w) ? w.toUpperCase() : /^[a-z]/.test(w) && w === w.toLowerCase() ? w[0].toUpperCase() + w.slice(1) : w));
+  return words.join(' ') || fileName;
+}
+
+/** 'chat' or 'completion' for a loaded model: known files by name; otherwise chat when the
+ * model has a chat template or its name says it is tuned for instructions. */
+function modelMode(fileName, info) {
+  const known = knownModel(fileName);
+  if (known) return known.mode;
+  return info.chatTemplate || /\b(instruct|chat|it)\b/i.test(readableName(fileName)) ? 'chat' : 'completion';
+}
+
+/** Small models ramble when sampled hot: SmolLM2's own card suggests 0.2 for its 135M. */
+function defaultTemperature(info) {
+  const n = info ? info.nParams : 0;
+  return n > 0 && n < 200e6 ? 0.2 : n > 0 && n < 1e9 ? 0.3 : 0.7;
+}
+
+/** The temperature a reply uses: the slider once moved, else the model's default. */
+function temperature(s) { return s.temperature === null ? defaultTemperature(app.info) : s.temperature; }
 
 // ---- formatting ---------------------------------------------------------------------------------
 const MB = 1e6;
@@ -69,7 +124,9 @@ function setState(state) {
   const ready = state === 'ready';
   const generating = state === 'generating';
   ui.prompt.disabled = !(ready || generating);
-  ui.prompt.placeholder = ready || generating ? 'Message (Enter to send, Shift+Enter for a new line)' : state === 'loading' ? 'Loading the model…' : 'Load a model to start chatting';
+  const keys = TOUCH ? '' : ' (Enter to send, Shift+Enter for a new line)';
+  ui.prompt.placeholder = ready || generating ? (app.mode === 'completion' ? `Text for the model to continue${keys}` : `Message${keys}`)
+    : state === 'loading' ? 'Loading the model…' : 'Load a model to start chatting';
   ui.send.hidden = generating;
   ui.stop.hidden = !generating;
   updateSendButton();
@@ -78,6 +135,8 @@ function setState(state) {
   ui.modelFile.disabled = state === 'loading' || generating;
   ui.changeModel.disabled = generating;
   ui.reloadModel.disabled = !app.llm || generating || state === 'loading';
+  ui.mode.disabled = generating;
+  for (const b of ui.modelChoices.querySelectorAll('button')) b.disabled = state === 'loading' || generating;
   for (const chip of document.querySelectorAll('.chip')) chip.disabled = !ready;
 }
 
@@ -161,8 +220,11 @@ function showProgress({ loaded, total }, meter, verb) {
 }
 
 // ---- loading ------------------------------------------------------------------------------------
-async function loadModel(source, label) {
+/** Load source (a URL, a File or the Files of a split model); label: its file name. size: the
+ * bytes, when known before the download starts (a cached copy), shown at once. */
+async function loadModel(source, label, size = 0) {
   if (app.state === 'generating' || app.state === 'loading') return;
+  const name = readableName(label);
   clearError();
   setStatus('');
   // free the current model first: two models at once may not fit in memory
@@ -180,10 +242,10 @@ async function loadModel(source, label) {
   setState('loading');
   showModelView('loading');
   const isFile = typeof Blob !== 'undefined' && (source instanceof Blob || Array.isArray(source));
-  const verb = `${isFile ? 'Reading' : 'Downloading'} ${label}`;
-  ui.progressLabel.textContent = verb;
+  const verb = `${isFile ? 'Reading' : 'Downloading'} ${name}`;
+  ui.progressLabel.textContent = size ? `Loading ${name} from the browser cache` : verb;
   ui.progressBar.value = 0;
-  ui.progressBytes.textContent = '';
+  ui.progressBytes.textContent = size ? `0 MB / ${fmtMB(size)}` : '';
   ui.progressSpeed.textContent = '';
   const meter = new SpeedMeter();
   let fromCache = false;
@@ -192,7 +254,7 @@ async function loadModel(source, label) {
     const llm = await load(source, {
       ...opts,
       signal: ctl.signal,
-      onProgress: (p) => showProgress(p, meter, fromCache ? `Reading ${label} from the browser cache` : verb),
+      onProgress: (p) => showProgress(p, meter, fromCache ? `Loading ${name} from the browser cache` : verb),
       onEvent: (ev) => { if (ev.type === 'cache-hit') fromCache = true; },
     });
     const info = await llm.info();
@@ -202,12 +264,23 @@ async function loadModel(source, label) {
     app.sourceLabel = label;
     app.loadedWith = opts;
     app.template = info.chatTemplate ? null : 'chatml';
+    app.modelUrl = typeof source === 'string' ? source : null;
+    const mode = modelMode(label, info);
+    // a restored conversation keeps its mode when it has one; another model starts its own
+    if (mode !== app.mode) {
+      if (app.history.length) newChat();
+      app.mode = mode;
+    }
+    ui.mode.value = app.mode;
+    showModeUI();
+    showTemperature();
+    saveChat();
     showModelSummary(info, label);
     setState('ready');
     showModelView('ready');
     setStatus(`Loaded in ${fmtSecs(performance.now() - t0)}${fromCache ? ' (from the browser cache)' : ''}.`
-      + (app.template ? ' The model has no chat template edgeq recognises: using ChatML.' : ''));
-    ui.prompt.focus();
+      + (app.template && app.mode === 'chat' ? ' The model has no chat template edgeq recognises: using ChatML.' : ''));
+    if (!TOUCH) ui.prompt.focus();
   } catch (e) {
     setState('idle');
     showModelView('pick');
@@ -223,15 +296,33 @@ function showModelSummary(info, label) {
   // the quantization is the commonest tensor type other than the F32 norms
   const types = Object.entries(info.tensorTypes).filter(([t]) => t !== 'F32').sort((a, b) => b[1] - a[1]);
   const quant = types.length ? types[0][0] : 'F32';
-  ui.modelName.textContent = label;
+  // the readable name; the file's own name and general.name (often a training-run label) on hover
+  ui.modelName.textContent = readableName(label);
   ui.modelName.title = label;
+  ui.modelDetails.title = info.name ? `general.name: ${info.name}` : '';
   ui.modelDetails.textContent = [
-    ...(info.name && info.name !== label ? [info.name] : []), info.architecture, `${fmtCount(info.nParams)} params`, quant, fmtMB(info.sizeBytes),
+    info.architecture, `${fmtCount(info.nParams)} params`, quant, fmtMB(info.sizeBytes),
     `context ${rt.contextSize}`, info.chatTemplate ? `template ${info.chatTemplate}` : 'no chat template',
   ].join(' · ');
   ui.modelBadge.textContent = `${quant} · ${fmtMB(info.sizeBytes)}`;
   ui.modelBadge.hidden = false;
   showThreads(rt);
+  showDevice(rt);
+}
+
+/** Reserved for the device that runs the model (cpu / webgpu) once the WebGPU backend is wired
+ * in: it would fill #device-badge from the runtime info. Not implemented: the badge stays hidden. */
+function showDevice(rt) { void rt; }
+
+/** Chat or text completion: the mode select, its note, the placeholder and the suggestions. */
+function showModeUI() {
+  const completion = app.mode === 'completion';
+  const known = app.sourceLabel ? knownModel(app.sourceLabel) : null;
+  ui.modeNote.hidden = !completion;
+  ui.modeNote.textContent = completion ? `Text completion: ${known && known.note ? known.note : 'the model continues the text you write'}.` : '';
+  for (const g of document.querySelectorAll('.suggestions')) g.hidden = g.dataset.mode !== app.mode;
+  document.body.dataset.mode = app.mode;
+  setState(app.state); // the placeholder
 }
 
 function showThreads(rt) {
@@ -278,10 +369,10 @@ function nearBottom() {
 }
 function scrollToBottom() { ui.conversation.scrollTop = ui.conversation.scrollHeight; }
 
-function addMessage(role, text) {
+function addMessage(role, text, mode = app.mode) {
   ui.emptyState.hidden = true;
   const li = document.createElement('div');
-  li.className = `msg ${role}`;
+  li.className = `msg ${role}${role === 'assistant' && mode === 'completion' ? ' completion' : ''}`;
   const who = document.createElement('span');
   who.className = 'visually-hidden';
   who.textContent = role === 'user' ? 'You: ' : 'Assistant: ';
@@ -327,6 +418,21 @@ async function fitContext(s) {
   }
 }
 
+/** Text completion (a base model): the text and its continuation, as chat chunks, so send()
+ * renders both modes alike. The prompt must leave room for one token. */
+async function* completionChunks(text, s, signal) {
+  const nCtx = app.info.runtime.contextSize;
+  const n = (await app.llm.tokenize(text)).length;
+  if (nCtx - n < 2) throw new EdgeqError('CONTEXT_FULL', `the text is ${n} tokens, the context holds ${nCtx}`);
+  const pieces = app.llm.complete(text, {
+    maxTokens: Math.max(1, Math.min(s.maxTokens, nCtx - n - 1)), temperature: temperature(s), topP: s.topP,
+    repeatPenalty: s.repeatPenalty, signal,
+  });
+  for await (const piece of pieces) yield { choices: [{ delta: { content: piece } }] };
+  const st = app.llm.stats;
+  if (st) yield { choices: [{ delta: {}, finish_reason: st.finishReason }], usage: { prompt_tokens: st.promptTokens, completion_tokens: st.completionTokens } };
+}
+
 async function send(text) {
   if (app.state !== 'ready' || !text.trim()) return;
   clearError();
@@ -334,6 +440,7 @@ async function send(text) {
   const s = readSettings();
   const chatId = app.chatId;
   app.history.push({ role: 'user', content: text });
+  saveChat();
   addMessage('user', text);
   const view = addMessage('assistant', '');
   view.li.classList.add('streaming', 'waiting');
@@ -359,18 +466,23 @@ async function send(text) {
     if (stick) scrollToBottom();
   };
   try {
-    const { messages, maxTokens, dropped } = await fitContext(s);
-    if (dropped) addNotice(`${dropped} earlier message${dropped > 1 ? 's' : ''} no longer fit the ${app.info.runtime.contextSize}-token context: left out of this reply`);
-    const stream = await app.llm.chat.completions.create({
-      messages,
-      stream: true,
-      stream_options: { include_usage: true },
-      max_tokens: maxTokens,
-      temperature: s.temperature,
-      top_p: s.topP,
-      repeat_penalty: s.repeatPenalty,
-      ...(app.template ? { template: app.template } : {}),
-    }, { signal: ctl.signal });
+    let stream;
+    if (app.mode === 'completion') {
+      stream = completionChunks(text, s, ctl.signal); // each text stands alone: a base model has no turns
+    } else {
+      const { messages, maxTokens, dropped } = await fitContext(s);
+      if (dropped) addNotice(`${dropped} earlier message${dropped > 1 ? 's' : ''} no longer fit the ${app.info.runtime.contextSize}-token context: left out of this reply`);
+      stream = await app.llm.chat.completions.create({
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        max_tokens: maxTokens,
+        temperature: temperature(s),
+        top_p: s.topP,
+        repeat_penalty: s.repeatPenalty,
+        ...(app.template ? { template: app.template } : {}),
+      }, { signal: ctl.signal });
+    }
     for await (const chunk of stream) {
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices[0];
@@ -402,11 +514,12 @@ async function send(text) {
   if (chatId === app.chatId) {
     if (content) app.history.push({ role: 'assistant', content });
     else if (error) app.history.pop(); // nothing came back: let the user retry that message
+    saveChat();
   }
   showReplyStats(view, { t0, tFirst, tLast, pieces, usage, finish, stopped, content });
   if (error) showError(error, 'The reply failed');
   setState(app.llm ? 'ready' : 'idle');
-  if (!matchMedia('(pointer: coarse)').matches) ui.prompt.focus();
+  if (!TOUCH) ui.prompt.focus();
 }
 
 /** "64 tokens · 85.2 tok/s · first token 0.31 s", with the reason a reply ended early. */
@@ -455,13 +568,37 @@ function newChat() {
   stopGeneration();
   app.chatId++;
   app.history = [];
+  saveChat();
   ui.messages.replaceChildren();
   ui.emptyState.hidden = false;
   clearError();
   ui.prompt.value = '';
   autosize();
   updateSendButton();
-  ui.prompt.focus();
+  if (!TOUCH) ui.prompt.focus();
+}
+
+// ---- the conversation across reloads (as chat apps keep it) ---------------------------------------
+function saveChat() {
+  try {
+    if (!app.history.length) localStorage.removeItem(CHAT_KEY);
+    else localStorage.setItem(CHAT_KEY, JSON.stringify({ mode: app.mode, model: app.modelUrl, history: app.history }));
+  } catch { /* storage blocked or full: the conversation just is not kept */ }
+}
+
+/** Show the conversation a reload left (it goes on once a model is loaded); returns its model URL. */
+function restoreChat() {
+  let saved = null;
+  try { saved = JSON.parse(localStorage.getItem(CHAT_KEY) || 'null'); } catch { saved = null; }
+  if (!saved || !Array.isArray(saved.history)) return null;
+  const history = saved.history.filter((m) => m && (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string');
+  if (!history.length) return null;
+  app.history = history;
+  app.mode = saved.mode === 'completion' ? 'completion' : 'chat';
+  ui.mode.value = app.mode;
+  for (const m of history) addMessage(m.role, m.content);
+  addNotice('Conversation restored from your last visit');
+  return typeof saved.model === 'string' ? saved.model : null;
 }
 
 // ---- settings -----------------------------------------------------------------------------------
@@ -469,7 +606,7 @@ function readSettings() {
   const num = (el, d, lo, hi) => { const v = Number(el.value); return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : d; };
   return {
     system: ui.system.value,
-    temperature: num(ui.temperature, DEFAULTS.temperature, 0, 2),
+    temperature: app.tempAuto ? null : num(ui.temperature, 0.7, 0, 2),
     maxTokens: Math.round(num(ui.maxTokens, DEFAULTS.maxTokens, 1, 32768)),
     topP: num(ui.topP, DEFAULTS.topP, 0.05, 1),
     repeatPenalty: num(ui.repeatPenalty, DEFAULTS.repeatPenalty, 1, 2),
@@ -481,7 +618,8 @@ function readSettings() {
 
 function applySettings(s) {
   ui.system.value = s.system;
-  ui.temperature.value = s.temperature;
+  app.tempAuto = s.temperature === null || !Number.isFinite(Number(s.temperature));
+  if (!app.tempAuto) ui.temperature.value = s.temperature;
   ui.maxTokens.value = s.maxTokens;
   ui.topP.value = s.topP;
   ui.repeatPenalty.value = s.repeatPenalty;
@@ -489,11 +627,17 @@ function applySettings(s) {
   if (!ui.contextSize.value) ui.contextSize.value = '0';
   ui.threads.value = String(Math.min(s.threads, MAX_THREADS));
   ui.useCache.checked = !!s.cache;
+  showTemperature();
+}
+
+/** The slider shows the model's default temperature until the user moves it. */
+function showTemperature() {
+  if (app.tempAuto) ui.temperature.value = defaultTemperature(app.info);
   showSettingOutputs();
 }
 
 function showSettingOutputs() {
-  ui.temperatureOut.textContent = Number(ui.temperature.value).toFixed(2);
+  ui.temperatureOut.textContent = Number(ui.temperature.value).toFixed(2) + (app.tempAuto ? (app.info ? ' (this model\'s default)' : ' (the model\'s default)') : '');
   ui.topPOut.textContent = Number(ui.topP.value).toFixed(2);
 }
 
@@ -599,6 +743,13 @@ function wire() {
   ui.settings.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && matchMedia('(max-width: 900px)').matches) { openSettings(false); ui.settingsToggle.focus(); }
   });
+  ui.temperature.addEventListener('input', () => { app.tempAuto = false; }); // before the form's listener
+  ui.mode.addEventListener('change', () => {
+    // a conversation is one mode: switching starts a new one
+    if (app.history.length) newChat();
+    app.mode = ui.mode.value === 'completion' ? 'completion' : 'chat';
+    showModeUI();
+  });
   ui.settingsForm.addEventListener('input', () => {
     showSettingOutputs();
     saveSettings();
@@ -607,6 +758,7 @@ function wire() {
   });
   ui.settingsForm.addEventListener('submit', (e) => e.preventDefault());
   ui.resetSettings.addEventListener('click', () => { applySettings(DEFAULTS); saveSettings(); });
+  // (the temperature slider's own listener above marks it as chosen; Reset makes it automatic again)
 
   // drag and drop a .gguf anywhere on the page
   let depth = 0;
@@ -654,9 +806,48 @@ async function listServerModels() {
   }
 }
 
+/** The served models as buttons: readable name, chat or text completion, size. */
+function showModelChoices(models) {
+  ui.modelChoices.replaceChildren();
+  for (const m of models) {
+    const known = knownModel(m.name);
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'model-choice';
+    b.dataset.url = m.url;
+    const title = document.createElement('strong');
+    title.textContent = readableName(m.name);
+    const sub = document.createElement('span');
+    sub.className = 'sub';
+    sub.textContent = `${known ? (known.mode === 'completion' ? 'text completion' : 'chat') : m.name} · ${fmtMB(m.size)}`;
+    b.append(title, sub);
+    b.title = m.name;
+    b.addEventListener('click', () => { ui.modelUrl.value = m.url; loadModel(m.url, m.name); });
+    ui.modelChoices.append(b);
+  }
+  ui.modelChoices.hidden = models.length < 2;
+}
+
+/** A model already in the browser cache starts loading at once (with its size and Cancel):
+ * nothing to download, so nothing to decide. */
+async function autoloadCached(url) {
+  if (!readSettings().cache || typeof caches === 'undefined') return;
+  let size = 0;
+  try {
+    const store = await caches.open(CACHE_NAME);
+    const hit = await store.match(new URL(url, location.href).href);
+    size = hit ? Number(hit.headers.get('x-edgeq-size')) || 0 : 0;
+  } catch { size = 0; }
+  if (size > 0 && app.state === 'idle') loadModel(url, baseName(url), size);
+}
+
 async function init() {
+  document.body.dataset.touch = TOUCH ? '1' : '0';
+  ui.composerHint.hidden = TOUCH;
   setupThreadsSelect();
   applySettings(loadSettings());
+  const savedModel = restoreChat();
+  showModeUI();
   let open = !matchMedia('(max-width: 900px)').matches;
   try { const v = localStorage.getItem(SETTINGS_KEY + '-open'); if (v !== null) open = v === '1' && open; } catch { /* ignore */ }
   openSettings(open);
@@ -673,8 +864,10 @@ async function init() {
     o.label = `${m.name} (${fmtMB(m.size)})`;
     ui.modelList.append(o);
   }
-  ui.modelUrl.value = params.get('model') || (models[0] && models[0].url) || DEFAULT_MODEL;
+  showModelChoices(models);
+  ui.modelUrl.value = params.get('model') || savedModel || (models[0] && models[0].url) || DEFAULT_MODEL;
   if (params.has('autoload')) loadModel(ui.modelUrl.value, baseName(ui.modelUrl.value));
+  else autoloadCached(ui.modelUrl.value);
 }
 
 init();

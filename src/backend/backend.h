@@ -69,7 +69,21 @@ typedef struct {
                                        scratch by them; a backend without a kernel for one's
                                        type fails its creation with EQ_ERR_UNSUPPORTED */
     int n_mm;
+    /* per layer (n_layer entries, read only during creation; NULL: all 0): 0 for a layer that
+     * attends to every position, w > 0 for a sliding-window layer whose attention is always
+     * called with window w. Such a layer may keep only its last eq_kv_keep(w, ...) positions
+     * (the CPU: a ring indexed pos % keep); the context relies on no fewer being kept. */
+    const int *window;
 } eq_backend_params;
+
+/* The positions a sliding-window layer must keep: a step of n <= n_batch tokens at pos0 stores
+ * all its keys before attending, and its first token still needs the w - 1 positions before
+ * pos0, so w + n_batch - 1 (never more than n_ctx). Storing position p may then drop every
+ * position <= p - keep; eq_ctx_truncate refuses a cut that would need one of them. */
+static inline int eq_kv_keep(int window, int n_batch, int n_ctx) {
+    const long long k = (long long)window + n_batch - 1;
+    return window <= 0 || k >= n_ctx ? n_ctx : (int)k;
+}
 
 /* Backends are created by eq_ctx_new (models/context.c) from these parameters, as
  * eq_ctx_params.device asks: the CPU one (backend/cpu/cpu.h) or WebGPU (backend/webgpu/). */
@@ -96,10 +110,12 @@ typedef struct {
     void (*rope)(eq_backend *b, eq_act a, int n, int n_head, int pos0, const eq_rope *r, const eq_weight *factors);
     /* a *= s over n rows of len */
     void (*scale)(eq_backend *b, eq_act a, int n, int len, float s);
-    /* keys and values of n tokens (the K and V slots) into the layer's cache at pos0.. */
+    /* keys and values of n tokens (the K and V slots) into the layer's cache at pos0.. (a
+     * sliding-window layer may overwrite positions older than its keep: see eq_kv_keep) */
     void (*store_kv)(eq_backend *b, int layer, int n, int pos0);
     /* ATT row t = causal attention of Q row t over the layer's cache [0, pos0 + t], or with a
-     * sliding window (window > 0) over its last `window` positions only */
+     * sliding window (window > 0, the layer's params.window) over its last `window` positions
+     * only, (pos0 + t - window, pos0 + t] */
     void (*attention)(eq_backend *b, int layer, int n, int pos0, float scale, int window);
     /* dst[t][i] = silu(gate[t][i]) * up[t][up_col0 + i], i < len; gate and up rows ld long
      * (fused gate/up: one slot, up_col0 = len). dst may be gate when ld == len. */

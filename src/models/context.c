@@ -55,8 +55,12 @@ static eq_status resolve_params(const eq_model *m, const eq_ctx_params *params, 
     return EQ_OK;
 }
 
-/* The backend's parameters for p (resolved); bp->mm is malloc'ed (NULL when out of memory):
- * every weight a matmul takes, since the CPU sizes its conversion scratch by them. */
+/* The window of each layer: gemma3's sliding layers n_swa, the others 0 (every position). */
+static int layer_window(const eq_model *m, int l) { return m->layers[l].swa ? m->hp.n_swa : 0; }
+
+/* The backend's parameters for p (resolved); bp->mm and bp->window are malloc'ed (mm NULL
+ * when out of memory; free both with backend_params_free): every weight a matmul takes, since
+ * the CPU sizes its conversion scratch by them, and each layer's window. */
 static void backend_params(const eq_model *m, const eq_ctx_params *p, eq_backend_params *bp) {
     const eq_hparams *hp = &m->hp;
     /* the backend's slots, each n_batch rows of its widest use (see decoder.c) */
@@ -64,7 +68,7 @@ static void backend_params(const eq_model *m, const eq_ctx_params *p, eq_backend
     const int Qd = hp->n_head * hp->head_dim, KVd = hp->n_head_kv * hp->head_dim;
     const int wide = (Qd + 2 * KVd) > 2 * F ? (Qd + 2 * KVd) : 2 * F;
     eq_backend_params b = {p->n_ctx, p->n_batch, p->n_threads, p->kv_type, hp->n_layer, hp->n_head, hp->n_head_kv,
-                           hp->head_dim, {0}, NULL, 0};
+                           hp->head_dim, {0}, NULL, 0, NULL};
     b.width[EQ_ACT_X] = b.width[EQ_ACT_XB] = E;
     b.width[EQ_ACT_Q] = b.width[EQ_ACT_ATT] = Qd;
     b.width[EQ_ACT_K] = b.width[EQ_ACT_V] = KVd;
@@ -81,7 +85,20 @@ static void backend_params(const eq_model *m, const eq_ctx_params *p, eq_backend
         }
         b.mm = mm;
     }
+    int *window = malloc((size_t)hp->n_layer * sizeof *window);
+    if (window) {
+        for (int l = 0; l < hp->n_layer; l++) window[l] = layer_window(m, l);
+        b.window = window;
+    } else {
+        free(mm);
+        b.mm = NULL;
+    }
     *bp = b;
+}
+
+static void backend_params_free(eq_backend_params *bp) {
+    free((void *)bp->mm);
+    free((void *)bp->window);
 }
 
 eq_status eq_ctx_estimate(const eq_model *m, const eq_ctx_params *params, eq_ctx_mem *out,
@@ -97,7 +114,7 @@ eq_status eq_ctx_estimate(const eq_model *m, const eq_ctx_params *params, eq_ctx
     if (!bp.mm) { snprintf(errbuf, errlen, "out of memory"); return EQ_ERR_NOMEM; }
     uint64_t kv = 0;
     const uint64_t be = eq_backend_cpu_bytes(&bp, &kv);
-    free((void *)bp.mm);
+    backend_params_free(&bp);
     out->n_ctx = p.n_ctx;
     out->kv_bytes = kv;
     /* the context's own logits and token list, as eq_ctx_new allocates them */
@@ -127,7 +144,14 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     if (!bp.mm) st = EQ_ERR_NOMEM;
     else if (p.device == EQ_DEVICE_WEBGPU) st = eq_backend_webgpu_new(&bp, &c->be, errbuf, errlen);
     else st = eq_backend_cpu_new(&bp, &c->be, errbuf, errlen);
-    free((void *)bp.mm);
+    backend_params_free(&bp);
+    /* what the sliding layers keep, as the backend sizes them (every swa layer has n_swa) */
+    c->kv_keep = p.n_ctx;
+    for (int l = 0; l < hp->n_layer; l++)
+        if (layer_window(m, l)) {
+            c->n_swa = hp->n_swa;
+            c->kv_keep = eq_kv_keep(hp->n_swa, p.n_batch, p.n_ctx);
+        }
     if (!st && !(c->logits = malloc((size_t)hp->n_vocab * sizeof(float)))) st = EQ_ERR_NOMEM;
     if (!st && !(c->tokens = malloc((size_t)p.n_ctx * sizeof *c->tokens))) st = EQ_ERR_NOMEM;
     if (st) {
@@ -150,13 +174,30 @@ int eq_ctx_n_ctx(const eq_ctx *c) { return c->n_ctx; }
 int eq_ctx_n_past(const eq_ctx *c) { return c->n_past; }
 int eq_ctx_n_threads(const eq_ctx *c) { return c->be->n_threads; }
 
+/* Whether a token at pos can be evaluated: the sliding layers still hold the positions
+ * (pos - n_swa, pos) it attends to. Storing position q overwrites q - kv_keep in their rings,
+ * so after any decode the positions [kv_lo, n_past) are intact (kv_lo: see eq_decode_logits);
+ * going back to pos needs those before it. */
+static int window_intact(const eq_ctx *c, int pos) {
+    if (!c->n_swa) return 1;
+    const int need = pos - c->n_swa + 1 > 0 ? pos - c->n_swa + 1 : 0;
+    return need >= pos || need >= c->kv_lo;
+}
+
 eq_status eq_ctx_truncate(eq_ctx *c, int n_past) {
     if (n_past < 0 || n_past > c->n_past) {
         snprintf(c->err, sizeof c->err, "cannot truncate to %d tokens (the cache holds %d)", n_past, c->n_past);
         return EQ_ERR_ARG;
     }
+    if (n_past < c->n_past && !window_intact(c, n_past)) {
+        /* llama.cpp keeps whole caches for this (swa_full); we keep the memory and say so */
+        snprintf(c->err, sizeof c->err, "cannot truncate to %d tokens: the sliding-window layers keep only the last %d "
+                 "positions and have overwritten those before it; truncate to 0 and evaluate again", n_past, c->kv_keep);
+        return EQ_ERR_UNSUPPORTED;
+    }
     c->n_past = n_past;
     c->n_pending = 0;   /* a submitted step not completed is dropped */
+    if (c->kv_lo > n_past) c->kv_lo = n_past;   /* [kv_lo, n_past) stays intact (maybe empty) */
     if (n_past == 0) c->has_logits = 0;
     return EQ_OK;
 }
@@ -197,11 +238,20 @@ eq_status eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, 
         /* rows wanted in this step: always its tail, since the wanted rows end the input */
         int lo = i > first_out ? i : first_out;
         int k_out = i + k > lo ? i + k - lo : 0;
+        /* this step may store positions up to n_past + k - 1 (even when it fails), dropping
+         * those below n_past + k - kv_keep from the sliding layers */
+        if (c->n_past + k - c->kv_keep > c->kv_lo) c->kv_lo = c->n_past + k - c->kv_keep;
         eq_status st = eq_forward(c, tokens + i, k, k_out);
         if (!st) st = eq_forward_read(c, k_out, k_out ? out + (size_t)(lo - first_out) * n_vocab : NULL);
         if (st) {
             c->n_past = start;  /* nothing half-done: the cache is as it was */
             c->has_logits = 0;
+            if (!window_intact(c, start)) {
+                /* unless earlier steps of this call overwrote the window before start */
+                const size_t len = strlen(c->err);
+                snprintf(c->err + len, sizeof c->err - len, " (the sliding-window cache was overwritten: the context was cleared)");
+                c->n_past = c->kv_lo = 0;
+            }
             return st;
         }
         c->n_past += k;

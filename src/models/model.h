@@ -74,6 +74,10 @@ struct eq_ctx {
     int n_pending;               /* tokens submitted (eq_decode_submit) and not yet completed */
     int has_logits;
     eq_token *tokens;            /* [n_ctx]: what the cache holds, n_past of them */
+    /* sliding-window layers (gemma3) keep only their last kv_keep positions (eq_kv_keep):
+     * n_swa is their window (0: no such layer), and positions below kv_lo may be gone from
+     * them (raised as positions are stored; see window_intact in context.c) */
+    int n_swa, kv_keep, kv_lo;
     int (*abort_cb)(void *);
     void *abort_user;
     char err[256];

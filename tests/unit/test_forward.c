@@ -16,7 +16,10 @@
  *   - for self-consistency, bit for bit: decoding twice; the prompt in one call, token by token
  *     or in steps of n_batch = 3 (the 4-token kernels against the 1-token ones); 1, 2 or 3
  *     threads; truncating the cache and decoding again. A bad token, a full context or an
- *     abort leaves the cache as it was.
+ *     abort leaves the cache as it was;
+ *   - gemma3's sliding-window ring (check_window): as small as the window, the trace's logits
+ *     bit for bit; truncating into an overwritten window refused, eq_gen's prefix reuse then
+ *     evaluating again.
  * Without a twin, that comparison is skipped. */
 #define _POSIX_C_SOURCE 200809L  /* popen */
 #include "eqtest.h"
@@ -277,6 +280,87 @@ static void check_errors(eq_model *m, const float *rows) {
     eq_ctx_free(c);
 }
 
+/* eq_gen greedily over prompt in c (prefix reuse on), max 2 tokens: the tokens' text and the
+ * prompt tokens it reused from the cache. */
+static int gen_reuse(eq_ctx *c, const eq_token *prompt, int n, char *text, size_t cap) {
+    eq_gen_params p = eq_gen_default_params();
+    p.sp.temp = 0;
+    p.max_tokens = 2;
+    p.reuse_prefix = 1;
+    eq_gen *g = NULL;
+    size_t used = 0;
+    if (eq_gen_start(c, prompt, n, &p, &g, NULL, 0)) return -1;
+    int done = 0;
+    while (!done) {
+        const char *t;
+        size_t l;
+        if (eq_gen_step(g, &t, &l, &done)) { eq_gen_free(g); return -1; }
+        if (used + l < cap) { memcpy(text + used, t, l); used += l; }
+    }
+    text[used] = 0;
+    eq_gen_stats st;
+    eq_gen_stats_get(g, &st);
+    eq_gen_free(g);
+    return st.n_cached;
+}
+
+/* gemma3's sliding layer (window 4) keeps only window + n_batch - 1 positions, a ring: with
+ * n_batch 1 exactly the window, with 3 six (the trace's n_batch 8 keeps 11: all 10). The
+ * logits stay those of the trace bit for bit; going back before a window it overwrote is
+ * refused, and decoding from 0 again (what eq_gen's prefix reuse then does) gives the trace. */
+static void check_window(eq_model *m, const char *what, eq_kv_type kv, const float *rows) {
+    float *again = malloc(sizeof(float) * V * N_TOK);
+    eq_ctx *c = ctx_make(m, 64, 1, 1, kv);
+    int ok = c != NULL;
+    for (int t = 0; t < N_TOK && ok; t++)
+        ok = !eq_decode(c, &k_toks[t], 1) && same_bits(eq_ctx_logits(c), rows + (size_t)t * V, 1);
+    CHECKF(ok, "%s: ring of 4 positions, token by token: logits differ from the trace", what);
+    /* 10 positions stored in a ring of 4: 6..9 remain; position 8 attends to 5..8 */
+    CHECKF(ok && eq_ctx_truncate(c, 8) == EQ_ERR_UNSUPPORTED && eq_ctx_n_past(c) == N_TOK &&
+           strstr(eq_ctx_errmsg(c), "sliding-window"), "%s: truncating into an overwritten window is not refused", what);
+    CHECKF(ok && eq_ctx_truncate(c, 4) == EQ_ERR_UNSUPPORTED && eq_ctx_n_past(c) == N_TOK, "%s: truncate to 4 not refused", what);
+    /* position 9 attends to 6..9: still there */
+    ok = ok && !eq_ctx_truncate(c, 9) && !eq_decode(c, &k_toks[9], 1) && same_bits(eq_ctx_logits(c), rows + 9 * V, 1);
+    CHECKF(ok, "%s: truncating to 9 (its window intact) and decoding again differs", what);
+    ok = ok && !eq_ctx_truncate(c, 0) && !eq_decode_logits(c, k_toks, N_TOK, N_TOK, again) && same_bits(again, rows, N_TOK);
+    CHECKF(ok, "%s: after truncating to 0, the whole sequence again differs", what);
+
+    /* an abort in the 4th one-token step of a call from position 4: positions 4..6 went in and
+     * overwrote 1..3, which position 4 needs: the context is cleared, and says so */
+    ok = ok && !eq_ctx_truncate(c, 0) && !eq_decode(c, k_toks, 4);
+    abort_after = 6;   /* 2 layers a step */
+    eq_ctx_set_abort(c, abort_cb, NULL);
+    ok = ok && eq_decode(c, k_toks + 4, 5) == EQ_ERR_ABORTED && eq_ctx_n_past(c) == 0 && strstr(eq_ctx_errmsg(c), "cleared");
+    eq_ctx_set_abort(c, NULL, NULL);
+    CHECKF(ok, "%s: a failed multi-step decode that overwrote the window does not clear the context", what);
+    ok = ok && !eq_decode_logits(c, k_toks, N_TOK, N_TOK, again) && same_bits(again, rows, N_TOK);
+    CHECKF(ok, "%s: decoding after the cleared context differs from the trace", what);
+    eq_ctx_free(c);
+
+    /* eq_gen's prefix reuse: a prompt sharing 7 tokens with the 10 held falls back to evaluating
+     * all of it (the window before position 7 is gone) and gives a fresh context's text */
+    char fresh[256], reused[256];
+    eq_token p2[N_TOK];
+    memcpy(p2, k_toks, sizeof p2);
+    p2[7] = 5; p2[8] = 9; p2[9] = 11;
+    eq_ctx *f = ctx_make(m, 64, 1, 8, kv);
+    ok = f && gen_reuse(f, p2, N_TOK, fresh, sizeof fresh) == 0;
+    for (int nb = 1; nb <= 3 && ok; nb += 2) {
+        c = ctx_make(m, 64, 1, nb, kv);
+        ok = c && gen_reuse(c, k_toks, N_TOK, reused, sizeof reused) == 0;
+        ok = ok && gen_reuse(c, p2, N_TOK, reused, sizeof reused) == 0 && !strcmp(fresh, reused);
+        CHECKF(ok, "%s: n_batch %d: eq_gen's prefix reuse into an overwritten window does not fall back to evaluating "
+               "again", what, nb);
+        /* the same prompt again: 11 held (the first generated token too), 9 wanted; position 9
+         * attends to 6..9: a ring of 6 (n_batch 3) still holds them, one of 4 does not */
+        ok = ok && gen_reuse(c, p2, N_TOK, reused, sizeof reused) == (nb == 3 ? N_TOK - 1 : 0) && !strcmp(fresh, reused);
+        CHECKF(ok, "%s: n_batch %d: eq_gen's prefix reuse of 9 tokens: wrong reuse or text", what, nb);
+        eq_ctx_free(c);
+    }
+    eq_ctx_free(f);
+    free(again);
+}
+
 /* Every (architecture, type, cache type) the twin is compared on, in one fixed order. */
 typedef struct { int arch, type; eq_kv_type kv; } tcase;
 static int cases(tcase *out) {
@@ -384,6 +468,7 @@ int main(int argc, char **argv) {
                        what[i], g.top1_miss, g.min_cos);
         }
         check_consistency(m, what[i], cs[i].kv, rows);
+        if (a->gemma) check_window(m, what[i], cs[i].kv, rows);
         if (cs[i].type == EQ_TYPE_F32 && f32cache) {
             /* the absolute check; phi3 also with a context that picks the short rope factors */
             for (int n_ctx = 64; n_ctx >= N_CTX_ORIG; n_ctx -= 32) {

@@ -7,6 +7,10 @@
 //                 a model loaded from a local File (the file picker)
 //   --no-isolation  the same page single-threaded: load and a streamed reply
 //   --throttle    a slow download: progress bar with MB/s, then Cancel
+//   two models    (issue #12) SmolLM2 and Gemma 3 270M offered by readable names; SmolLM2 the
+//                 default chat model, Gemma 3 text completion; default temperature per model;
+//                 a reload keeps the conversation and a cached model loads at once (size,
+//                 Cancel); no keyboard hints on a touch screen
 // plus HTTP checks of serve.mjs itself (MIME types, Range, COOP/COEP, path traversal) and that
 // no request takes it down (a listed model deleted, a file shrinking mid-download, bad ranges,
 // odd paths).
@@ -23,6 +27,11 @@ import { chromium } from 'playwright-core';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL = process.argv[2] || execFileSync('bash', [path.join(ROOT, 'scripts/get-model.sh')], { encoding: 'utf8' }).trim();
 const MODEL_NAME = path.basename(MODEL);
+// Gemma 3 270M (base) for the two-model checks: EQ_GEMMA, else the cached copy (scripts/get-gemma3.sh)
+const GEMMA = process.env.EQ_GEMMA || (() => {
+  const p = path.join(process.env.EQ_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'edgeq'), 'models/gemma-3-270m-q4_k_m.gguf');
+  return fs.existsSync(p) ? p : null;
+})();
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LOAD_TIMEOUT = 180_000; // generous: the machine may be busy
 const REPLY_TIMEOUT = 180_000;
@@ -43,8 +52,8 @@ async function check(name, fn) {
 function assert(cond, msg) { if (!cond) throw new Error(msg); }
 
 /** Start serve.mjs on a free port; resolves to { url, stop() } once it prints its URL. */
-function serve(args) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'web-demo/serve.mjs'), '--port', '0', ...args, MODEL], { stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(args, models = [MODEL]) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'web-demo/serve.mjs'), '--port', '0', ...args, ...models], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill(); reject(new Error(`serve.mjs did not start: ${out}`)); }, 30_000);
@@ -341,6 +350,7 @@ async function isolatedChecks(browser) {
 
     await check('isolated: the same question after New chat is sampled afresh (no fixed seed; issue #8)', async () => {
       await setSetting(page, '#max-tokens', 16);
+      await setTemperature(page, 0.7); // the model's own default (0.2) may well repeat itself
       const replies = [];
       for (let i = 0; i < 3; i++) {
         await page.click('#new-chat');
@@ -536,6 +546,181 @@ async function engineChecks(name) {
   }
 }
 
+// ---- issue #12: two models, per-model defaults, a kept conversation, cached models, touch --------
+/** Move the temperature slider as a user would (an input event). */
+async function setTemperature(page, value) {
+  if (await page.isHidden('#settings')) await page.click('#settings-toggle');
+  await page.evaluate((v) => {
+    const t = document.getElementById('temperature');
+    t.value = String(v);
+    t.dispatchEvent(new Event('input', { bubbles: true }));
+  }, value);
+}
+
+// What the model panel shows when a load starts (label, bytes, Cancel); with #cancel-on-load in
+// the URL it presses Cancel right then (a cached load is over too fast to click it from outside).
+const LOAD_SNAPSHOT = () => {
+  document.addEventListener('DOMContentLoaded', () => {
+    new MutationObserver(() => {
+      if (document.body.dataset.state !== 'loading' || window.__loadSnap) return;
+      const cancel = document.getElementById('cancel-load');
+      window.__loadSnap = {
+        label: document.getElementById('progress-label').textContent,
+        bytes: document.getElementById('progress-bytes').textContent,
+        cancel: !cancel.closest('[hidden]') && cancel.offsetParent !== null,
+      };
+      if (location.hash === '#cancel-on-load') cancel.click();
+    }).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+  });
+};
+
+const msgs = (page) => page.evaluate(() => [...document.querySelectorAll('#messages .msg')].map((m) => ({
+  role: m.classList.contains('user') ? 'user' : 'assistant', completion: m.classList.contains('completion'),
+  text: m.querySelector('.bubble').textContent,
+})));
+
+async function twoModelChecks(browser) {
+  if (!GEMMA) {
+    console.log('ok - two models: # SKIP no Gemma 3 270M file (EQ_GEMMA, or bash scripts/get-gemma3.sh)');
+    passed++;
+    return;
+  }
+  const GEMMA_NAME = path.basename(GEMMA);
+  const srv = await serve([], [MODEL, GEMMA]);
+  const { context, page, consoleErrors } = await openDemo(browser, srv.url);
+  await page.addInitScript(LOAD_SNAPSHOT);
+  try {
+    await check('two models: both offered by readable name and kind, SmolLM2 first and the default', async () => {
+      await page.waitForSelector('#model-choices:not([hidden]) button');
+      const choices = await page.$$eval('#model-choices button', (bs) => bs.map((b) => b.textContent));
+      assert(choices.length === 2, `choices: ${JSON.stringify(choices)}`);
+      assert(/^SmolLM2 135M Instruct/.test(choices[0]) && /chat/.test(choices[0]), `first: ${choices[0]}`);
+      assert(/^Gemma 3 270M/.test(choices[1]) && /text completion/.test(choices[1]) && /MB/.test(choices[1]), `second: ${choices[1]}`);
+      assert((await page.inputValue('#model-url')).endsWith(`/models/${MODEL_NAME}`), 'SmolLM2 is not the default');
+      assert(await state(page) === 'idle', 'nothing is cached yet: nothing should load by itself');
+    });
+
+    await check('two models: SmolLM2 loads as chat, named readably, temperature 0.2 by default', async () => {
+      await page.evaluate(() => { window.__demo.states = []; });
+      await page.click('#model-choices button:nth-child(1)');
+      await page.waitForFunction(() => ['ready', 'idle'].includes(document.body.dataset.state) && window.__demo.states.includes('loading'), null, { timeout: LOAD_TIMEOUT });
+      assert(await state(page) === 'ready', `state ${await state(page)}; error: ${await page.textContent('#error')}`);
+      assert(await page.textContent('#model-name') === 'SmolLM2 135M Instruct', `name: ${await page.textContent('#model-name')}`);
+      const summary = await page.textContent('#model-summary');
+      assert(!/Smollm2 135M 8k/.test(summary), `general.name shown verbatim: ${summary}`);
+      assert(await page.inputValue('#mode') === 'chat', 'not in chat mode');
+      assert(Number(await page.inputValue('#temperature')) === 0.2, `temperature ${await page.inputValue('#temperature')}`);
+      assert(/default/.test(await page.textContent('#temperature-out')), 'the temperature is not marked as the default');
+      await setSetting(page, '#max-tokens', 12);
+      checkStreamedReply(await chat(page, 'What is the capital of France?'));
+    });
+
+    await check('reload: the conversation is kept; the cached model loads at once with its size and Cancel', async () => {
+      const before = await msgs(page);
+      await page.waitForTimeout(1500); // the cache write of the download settles
+      await page.reload();
+      await page.waitForFunction(() => window.__demo.states.includes('loading') && document.body.dataset.state === 'ready', null, { timeout: LOAD_TIMEOUT });
+      const snap = await page.evaluate(() => window.__loadSnap);
+      assert(snap && /browser cache/.test(snap.label) && /\d+ MB/.test(snap.bytes) && snap.cancel, `at the start of loading: ${JSON.stringify(snap)}`);
+      const after = await msgs(page);
+      assert(before.length === 2 && JSON.stringify(after) === JSON.stringify(before), `before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
+      assert(/restored/.test(await page.textContent('#messages')), 'no "restored" notice');
+      // the conversation goes on
+      const r = await chat(page, 'And of Italy?');
+      assert(r.text.trim(), 'no reply after the reload');
+      assert((await msgs(page)).length === 4, 'the restored turns were not kept');
+    });
+
+    await check('reload: Cancel stops the automatic load from the cache', async () => {
+      await page.goto(new URL('/web-demo/#cancel-on-load', srv.url).href); // a fragment: same document
+      await page.reload();
+      await page.waitForFunction(() => window.__loadSnap && document.body.dataset.state === 'idle', null, { timeout: LOAD_TIMEOUT });
+      assert(await page.isVisible('#model-form'), 'the picker is not back');
+      assert(/cancelled/i.test(await page.textContent('#load-status')), `status: ${await page.textContent('#load-status')}`);
+      assert((await msgs(page)).length === 4, 'cancelling lost the conversation');
+    });
+
+    await check('temperature: a moved slider stays across reloads; Reset gives back the model default', async () => {
+      await page.goto(new URL('/web-demo/', srv.url).href);
+      await waitState(page, 'ready', LOAD_TIMEOUT);
+      await setTemperature(page, 0.7);
+      assert(!/default/.test(await page.textContent('#temperature-out')), 'a chosen temperature still says default');
+      await page.reload();
+      await waitState(page, 'ready', LOAD_TIMEOUT);
+      assert(Number(await page.inputValue('#temperature')) === 0.7, `after a reload: ${await page.inputValue('#temperature')}`);
+      await page.click('#reset-settings');
+      assert(Number(await page.inputValue('#temperature')) === 0.2 && /default/.test(await page.textContent('#temperature-out')), 'Reset did not restore 0.2');
+    });
+
+    await check('two models: Gemma 3 270M loads as text completion and continues a text', async () => {
+      await page.click('#change-model');
+      await page.evaluate(() => { window.__demo.states = []; });
+      await page.click('#model-choices button:nth-child(2)');
+      await page.waitForFunction(() => ['ready', 'idle'].includes(document.body.dataset.state) && window.__demo.states.includes('loading'), null, { timeout: LOAD_TIMEOUT });
+      assert(await state(page) === 'ready', `state ${await state(page)}; error: ${await page.textContent('#error')}`);
+      assert(await page.textContent('#model-name') === 'Gemma 3 270M', `name: ${await page.textContent('#model-name')}`);
+      assert(await page.getAttribute('#model-name', 'title') === GEMMA_NAME, 'the file name is not on hover');
+      assert(await page.inputValue('#mode') === 'completion', 'not in text completion mode');
+      assert(await page.isVisible('#mode-note') && /base model/.test(await page.textContent('#mode-note')), 'no base-model note');
+      assert(/continue/.test(await page.getAttribute('#prompt', 'placeholder')), 'the message box does not say "continue"');
+      assert((await msgs(page)).length === 0, 'the chat conversation should not carry over into completion');
+      assert(Number(await page.inputValue('#temperature')) === 0.3, `temperature ${await page.inputValue('#temperature')}`);
+      await setSetting(page, '#max-tokens', 12);
+      const r = await chat(page, 'The capital of France is');
+      checkStreamedReply(r);
+      const m = await msgs(page);
+      assert(m.length === 2 && m[1].completion, `not shown as a continuation: ${JSON.stringify(m)}`);
+    });
+
+    await check('reload: a completion conversation comes back with its model; New chat leaves nothing to restore', async () => {
+      await page.reload();
+      await waitState(page, 'ready', LOAD_TIMEOUT);
+      assert(await page.textContent('#model-name') === 'Gemma 3 270M', 'the conversation\'s model was not the one reloaded');
+      assert(await page.inputValue('#mode') === 'completion' && (await msgs(page)).length === 2, 'the completion did not come back');
+      await page.click('#new-chat');
+      await page.reload();
+      await waitState(page, 'ready', LOAD_TIMEOUT);
+      assert((await msgs(page)).length === 0, 'New chat did not clear the kept conversation');
+      assert(await page.textContent('#model-name') === 'SmolLM2 135M Instruct', 'without a conversation the default model should load');
+    });
+
+    await check('two models: no uncaught errors on the page', async () => {
+      const errs = [...consoleErrors, ...(await page.evaluate(() => window.__demo.errors))];
+      assert(errs.length === 0, errs.join(' | '));
+    });
+  } finally {
+    await context.close();
+    await srv.stop();
+  }
+}
+
+async function touchChecks(browser) {
+  const srv = await serve(['--no-isolation']);
+  const touch = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+  const desk = await browser.newContext({ viewport: { width: 1200, height: 850 } });
+  try {
+    await check('touch screen: no keyboard hints (a desktop shows them)', async () => {
+      const page = await touch.newPage();
+      await page.goto(srv.url);
+      await page.waitForSelector('body[data-state=idle]');
+      assert(await page.evaluate(() => matchMedia('(pointer: coarse)').matches), 'the emulated phone has no coarse pointer');
+      assert(await page.isHidden('#composer-hint'), 'the Enter/Shift+Enter/Esc hint shows on a touch screen');
+      await page.click('#load-btn');
+      await waitState(page, 'ready', LOAD_TIMEOUT);
+      const ph = await page.getAttribute('#prompt', 'placeholder');
+      assert(!/Enter|Shift|Esc/.test(ph), `placeholder: ${ph}`);
+      const d = await desk.newPage();
+      await d.goto(srv.url);
+      await d.waitForSelector('body[data-state=idle]');
+      assert(await d.isVisible('#composer-hint') && /Enter/.test(await d.textContent('#composer-hint')), 'the desktop lost its keyboard hint');
+    });
+  } finally {
+    await touch.close();
+    await desk.close();
+    await srv.stop();
+  }
+}
+
 const ENGINES = (process.env.EQ_BROWSER_ENGINES || 'chromium,firefox,webkit').split(',');
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
@@ -547,6 +732,8 @@ try {
     await isolatedChecks(browser);
     await plainChecks(browser);
     await throttledChecks(browser);
+    await twoModelChecks(browser);
+    await touchChecks(browser);
   }
   for (const name of ['firefox', 'webkit']) if (ENGINES.includes(name)) await engineChecks(name);
 } catch (e) {

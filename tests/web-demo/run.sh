@@ -8,8 +8,9 @@
 #      tests/browser (puppeteer-core) when Firefox or WebKit is asked for
 #   3. node tests/web-demo/demo.test.mjs (starts web-demo/serve.mjs itself, on random ports)
 # Last line "N passed, M failed"; exits non-zero on any failure. About a minute once set up.
-# Environment: EQ_MODEL (default: scripts/get-model.sh), EQ_BROWSER_ENGINES (default
-# chromium,firefox,webkit), CHROMIUM, FIREFOX, MINIBROWSER (tests/browser/engines.mjs).
+# Environment: EQ_MODEL (default: scripts/get-model.sh), EQ_GEMMA (default: scripts/get-gemma3.sh),
+# EQ_BROWSER_ENGINES (default chromium,firefox,webkit), CHROMIUM, FIREFOX, MINIBROWSER
+# (tests/browser/engines.mjs).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -46,6 +47,8 @@ if engine firefox || engine webkit; then
 fi
 
 model=${EQ_MODEL:-$(bash scripts/get-model.sh)}
+# the two-model checks (issue #12); without the file they are skipped
+export EQ_GEMMA=${EQ_GEMMA:-$(bash scripts/get-gemma3.sh || true)}
 if engine webkit && [ -z "${DISPLAY:-}" ]; then
     exec xvfb-run -a -s "-screen 0 1280x1024x24" node tests/web-demo/demo.test.mjs "$model"
 fi

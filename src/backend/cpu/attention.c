@@ -1,6 +1,9 @@
 /* Causal attention over the host KV cache (F16 or F32), as ggml computes it; with a sliding
- * window, a position sees only the last `window` positions (itself included). The cache keeps
- * every position even then: a window's worth would do (a ring), later. */
+ * window, a position sees only the last `window` positions (itself included). A sliding layer's
+ * cache is a ring of kv_cap rows (eq_kv_keep: the window plus a step's own tokens), position p
+ * at row p % kv_cap; a global layer's kv_cap is n_ctx, so the same indexing is the identity.
+ * The ring changes where a key is read from, never which keys or in what order: the results
+ * are bit for bit those of a full cache. */
 #include "backend/cpu/cpu.h"
 #include "quant/quant.h"
 #include "quant/fp16.h"
@@ -10,17 +13,17 @@
 
 void eq_cpu_store_kv(eq_backend *b, int layer, int n, int pos0) {
     eq_cpu *c = (eq_cpu *)b;
-    const int kv_dim = c->p.n_head_kv * c->p.head_dim;
+    const int kv_dim = c->p.n_head_kv * c->p.head_dim, cap = c->kv_cap[layer];
     for (int k = 0; k < 2; k++) {
         const float *src = c->act[k ? EQ_ACT_V : EQ_ACT_K];
         void *cache = (k ? c->v_cache : c->k_cache)[layer];
         for (int t = 0; t < n; t++) {
             const float *s = src + (size_t)t * kv_dim;
             if (c->p.kv_type == EQ_KV_F16) {
-                eq_f16 *d = (eq_f16 *)cache + (size_t)(pos0 + t) * kv_dim;
+                eq_f16 *d = (eq_f16 *)cache + (size_t)((pos0 + t) % cap) * kv_dim;
                 for (int i = 0; i < kv_dim; i++) d[i] = eq_fp32_to_fp16(s[i]);
             } else {
-                memcpy((float *)cache + (size_t)(pos0 + t) * kv_dim, s, (size_t)kv_dim * sizeof(float));
+                memcpy((float *)cache + (size_t)((pos0 + t) % cap) * kv_dim, s, (size_t)kv_dim * sizeof(float));
             }
         }
     }
@@ -43,6 +46,7 @@ static void attention(void *arg, int ith, int nth) {
     const eq_type_traits *dot = eq_type_traits_get(kv_f16 ? EQ_TYPE_F16 : EQ_TYPE_F32);
     const size_t esz = kv_f16 ? 2 : 4;
     const size_t kv_row = (size_t)kv_dim * esz;
+    const int cap = c->kv_cap[j->layer];
     float *scores = c->att_scores + (size_t)ith * c->p.n_ctx;
     eq_f16 q16[1024];
     int lo, hi;
@@ -61,9 +65,9 @@ static void attention(void *arg, int ith, int nth) {
         }
         const char *kbase = (const char *)c->k_cache[j->layer] + (size_t)kvh * hd * esz;
         float mx = -INFINITY;
-        for (int p = first; p <= pos; p++) {
+        for (int p = first, r = first % cap; p <= pos; p++, r = r + 1 == cap ? 0 : r + 1) {
             float s;
-            dot->vec_dot(hd, &s, kbase + (size_t)p * kv_row, qv);
+            dot->vec_dot(hd, &s, kbase + (size_t)r * kv_row, qv);
             s *= j->scale;
             scores[p] = s;
             if (s > mx) mx = s;
@@ -78,12 +82,12 @@ static void attention(void *arg, int ith, int nth) {
         float *out = c->act[EQ_ACT_ATT] + (size_t)t * q_dim + (size_t)h * hd;
         memset(out, 0, (size_t)hd * sizeof *out);
         const char *vbase = (const char *)c->v_cache[j->layer] + (size_t)kvh * hd * esz;
-        for (int p = first; p <= pos; p++) {
+        for (int p = first, r = first % cap; p <= pos; p++, r = r + 1 == cap ? 0 : r + 1) {
             float w = scores[p] * inv;
             /* llama.cpp multiplies an F16 V cache by the probabilities converted to F16 */
             if (kv_f16) w = eq_fp16_to_fp32(eq_fp32_to_fp16(w));
-            if (kv_f16) eq_vec_mad_f16(hd, out, (const eq_f16 *)(vbase + (size_t)p * kv_row), w);
-            else eq_vec_mad_f32(hd, out, (const float *)(vbase + (size_t)p * kv_row), w);
+            if (kv_f16) eq_vec_mad_f16(hd, out, (const eq_f16 *)(vbase + (size_t)r * kv_row), w);
+            else eq_vec_mad_f32(hd, out, (const float *)(vbase + (size_t)r * kv_row), w);
         }
     }
 }

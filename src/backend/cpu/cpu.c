@@ -20,7 +20,7 @@ static void cpu_free(eq_backend *b) {
         if (c->k_cache) free(c->k_cache[l]);
         if (c->v_cache) free(c->v_cache[l]);
     }
-    free(c->k_cache); free(c->v_cache);
+    free(c->k_cache); free(c->v_cache); free(c->kv_cap);
     for (int a = 0; a < EQ_ACT_COUNT; a++) free(c->act[a]);
     free(c->att_scores); free(c->qbuf);
     eq_pool_free(c->pool);
@@ -160,12 +160,19 @@ static void *xalloc(size_t n, int *fail) {
     return p;
 }
 
+/* positions layer l keeps: a sliding-window layer only its ring */
+static int layer_cap(const eq_backend_params *p, int l) {
+    return eq_kv_keep(p->window ? p->window[l] : 0, p->n_batch, p->n_ctx);
+}
+
 uint64_t eq_backend_cpu_bytes(const eq_backend_params *p, uint64_t *kv_out) {
     /* what eq_backend_cpu_new allocates, in the same terms (kept beside it so they agree), in
      * 64 bits: on wasm32 a size_t product wraps long before these numbers do. The thread
      * count is the one asked for, an upper bound of the pool's. */
-    const uint64_t kv_bytes = (uint64_t)p->n_ctx * (uint64_t)p->n_head_kv * (uint64_t)p->head_dim * (p->kv_type == EQ_KV_F16 ? 2 : 4);
-    uint64_t kv = 2 * (uint64_t)p->n_layer * kv_bytes, total = kv;
+    const uint64_t kv_row = (uint64_t)p->n_head_kv * (uint64_t)p->head_dim * (p->kv_type == EQ_KV_F16 ? 2 : 4);
+    uint64_t kv = 0;
+    for (int l = 0; l < p->n_layer; l++) kv += 2 * (uint64_t)layer_cap(p, l) * kv_row;
+    uint64_t total = kv;
     for (int a = 0; a < EQ_ACT_COUNT; a++) {
         uint64_t rows = a == EQ_ACT_LOGITS ? 1 : (uint64_t)p->n_batch;
         total += rows * (uint64_t)p->width[a] * sizeof(float);
@@ -188,6 +195,7 @@ eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char 
     c->base.name = "cpu";
     c->p = *p;
     c->p.mm = NULL;   /* not kept: only sized from here */
+    c->p.window = NULL;
     int fail = 0;
     /* every size below is a size_t product: when the whole does not fit the address space
      * (wasm32, a huge n_ctx), one of them would wrap and allocate too little */
@@ -199,13 +207,15 @@ eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char 
     if (!(c->pool = eq_pool_new(p->n_threads))) fail = 1;
     c->base.n_threads = c->pool ? eq_pool_size(c->pool) : 0;
 
-    const size_t kv_bytes = (size_t)p->n_ctx * p->n_head_kv * p->head_dim * (p->kv_type == EQ_KV_F16 ? 2 : 4);
+    const size_t kv_row = (size_t)p->n_head_kv * p->head_dim * (p->kv_type == EQ_KV_F16 ? 2 : 4);
     c->k_cache = calloc((size_t)p->n_layer, sizeof(void *));
     c->v_cache = calloc((size_t)p->n_layer, sizeof(void *));
-    if (!c->k_cache || !c->v_cache) fail = 1;
+    c->kv_cap = calloc((size_t)p->n_layer, sizeof(int));
+    if (!c->k_cache || !c->v_cache || !c->kv_cap) fail = 1;
     for (int l = 0; l < p->n_layer && !fail; l++) {
-        c->k_cache[l] = xalloc(kv_bytes, &fail);
-        c->v_cache[l] = xalloc(kv_bytes, &fail);
+        c->kv_cap[l] = layer_cap(p, l);
+        c->k_cache[l] = xalloc((size_t)c->kv_cap[l] * kv_row, &fail);
+        c->v_cache[l] = xalloc((size_t)c->kv_cap[l] * kv_row, &fail);
     }
     for (int a = 0; a < EQ_ACT_COUNT; a++) {
         size_t rows = a == EQ_ACT_LOGITS ? 1 : (size_t)p->n_batch;

@@ -23,7 +23,8 @@ For every case (arch, vocab, type, variant) x prompt:
 Plus real models, under the same rules: SmolLM2-135M-Instruct Q4_1 (3 prompts) and Gemma 3 270M
 (base), its Q4_K_M file (scripts/get-gemma3.sh) and an F16 copy made from it with
 `edgeq quantize --allow-requantize ... F16` (cached beside it): plain-text completions, one of them
-longer than the 512-token sliding window of its local layers. The F16 copy must give llama's text;
+longer than the 512-token sliding window of its local layers (run with -b 64, so that their
+ring of 575 positions wraps). The F16 copy must give llama's text;
 the Q4_K_M file's greedy text is decided by rounding (llama.cpp's own two CPU backends part after a
 few tokens on most prompts), so there only the top-1 and cosine >= 0.998 of the last prompt
 position's logits are required (the text is reported). Gemma 3 cases are skipped when the file
@@ -330,8 +331,11 @@ def run_edgeq(model, prompt, n, threads, ctx, tmp):
     lo = os.path.join(tmp, "e.logits")
     if os.path.exists(lo):
         os.unlink(lo)
+    # the long Gemma prompt in batches of 64: the sliding layers then keep 512 + 63 positions, a
+    # ring that wraps within its ~580 tokens (at the default 256 it would hold them all)
+    batch = ["-b", "64"] if prompt is GEMMA_LONG else []
     cmd = [EDGEQ, "run", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", str(threads),
-           "-c", str(ctx), "--logits-out", lo, "--special"] + shlex.split(os.environ.get("EDGEQ_EXTRA_ARGS", ""))
+           "-c", str(ctx), "--logits-out", lo, "--special"] + batch + shlex.split(os.environ.get("EDGEQ_EXTRA_ARGS", ""))
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, timeout=600)
     dt = time.time() - t0
