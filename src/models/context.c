@@ -275,6 +275,9 @@ eq_status eq_decode_submit(eq_ctx *c, const eq_token *tokens, int n) {
         return EQ_ERR_CONTEXT_FULL;
     }
     c->has_logits = 0;
+    /* as in eq_decode_logits: the sliding layers may drop positions below n_past + n - kv_keep
+     * (a single step never reaches the window of n_past itself) */
+    if (c->n_past + n - c->kv_keep > c->kv_lo) c->kv_lo = c->n_past + n - c->kv_keep;
     eq_status st = eq_forward(c, tokens, n, 0);
     if (st) return st;
     memcpy(c->tokens + c->n_past, tokens, (size_t)n * sizeof *tokens);   /* n <= n_ctx - n_past */
