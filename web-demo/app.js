@@ -310,9 +310,17 @@ function showModelSummary(info, label) {
   showDevice(rt);
 }
 
-/** Reserved for the device that runs the model (cpu / webgpu) once the WebGPU backend is wired
- * in: it would fill #device-badge from the runtime info. Not implemented: the badge stays hidden. */
-function showDevice(rt) { void rt; }
+/** Which device runs the model: the GPU (WebGPU, with the adapter on hover) or the CPU (with
+ * why not the GPU on hover). The package picks the GPU when the browser offers one. */
+function showDevice(rt) {
+  const gpu = rt.device === 'webgpu';
+  const a = gpu && rt.gpu && rt.gpu.adapter ? rt.gpu.adapter : {};
+  ui.deviceBadge.textContent = gpu ? 'GPU · WebGPU' : 'CPU · wasm';
+  ui.deviceBadge.dataset.device = rt.device || 'cpu';
+  ui.deviceBadge.title = gpu ? `WebGPU on ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'the GPU'}`
+    : `on the CPU (WebAssembly SIMD)${rt.fallbackReason ? `: ${rt.fallbackReason}` : ''}`;
+  ui.deviceBadge.hidden = false;
+}
 
 /** Chat or text completion: the mode select, its note, the placeholder and the suggestions. */
 function showModeUI() {

@@ -2,7 +2,7 @@
 
 export type ErrorCodeName =
   | 'IO' | 'FORMAT' | 'UNSUPPORTED' | 'NOMEM' | 'ARG' | 'CONTEXT_FULL' | 'ABORTED'
-  | 'HTTP' | 'NETWORK' | 'DISPOSED' | 'RUNTIME';
+  | 'HTTP' | 'NETWORK' | 'DISPOSED' | 'RUNTIME' | 'GPU_LOST';
 
 export declare const ErrorCode: Readonly<{ [K in ErrorCodeName]: K }>;
 
@@ -54,6 +54,35 @@ export interface LoadOptions {
   onEvent?: (e: LoadEvent) => void;
   /** Browsers: where the worker script lives (default: next to this module). */
   workerUrl?: string | URL;
+  /** Where inference runs. 'auto' (default): WebGPU when there is an adapter and the model's
+   * kernels fit it, else the CPU (the reason in info().runtime.fallbackReason, and a warning
+   * when a GPU was there but could not be used); 'webgpu': WebGPU or an UNSUPPORTED error;
+   * 'cpu'. No 'shader-f16' needed. A GPU lost mid-generation rejects with GPU_LOST and the
+   * next call runs on the CPU. */
+  device?: 'auto' | 'webgpu' | 'cpu';
+  /** Node: a WebGPU implementation's GPU object (Node has no navigator.gpu), e.g. the
+   * `webgpu` package's create(['backend=vulkan']). Keep it referenced while the model lives. */
+  gpu?: unknown;
+  /** Tests: split weights into GPU buffers of at most this many bytes (default: the device's
+   * binding limit). */
+  gpuMaxBufferBytes?: number;
+}
+
+export interface GpuRuntimeInfo {
+  adapter: { vendor?: string; architecture?: string; device?: string; description?: string };
+  features: string[];
+  limits: Record<string, number>;
+  /** barrier-free kernels for a CPU implementation of WebGPU (SwiftShader, lavapipe) */
+  cpuKernels: boolean;
+  /** time to compile the kernels that do not depend on a weight type */
+  pipelineMs: number;
+  maxBufferBytes: number;
+  gpuBytes: number;
+  peakGpuBytes: number;
+  /** the model's tensors on the GPU, in their GGUF blocks */
+  weightBytes: number;
+  submits: number;
+  dispatches: number;
 }
 
 export interface SamplingOptions {
@@ -120,7 +149,15 @@ export interface ModelInfo {
   tensors: TensorInfo[];
   /** GGUF metadata as text (arrays summarised). */
   metadata: Record<string, string | null>;
-  runtime: { threaded: boolean; threads: number; contextSize: number; memoryBytes: number };
+  runtime: {
+    threaded: boolean; threads: number; contextSize: number; memoryBytes: number;
+    /** where the context runs */
+    device: 'webgpu' | 'cpu';
+    /** on the CPU: why not on the GPU ('cpu' asked for, no WebGPU, a limit, a lost device) */
+    fallbackReason: string | null;
+    /** the GPU's runtime (set whenever a GPU was opened, also after a fallback) */
+    gpu: GpuRuntimeInfo | null;
+  };
 }
 
 export interface ChatMessage {

@@ -299,6 +299,9 @@ async function isolatedChecks(browser) {
       const badge = await page.textContent('#threads-badge');
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
       assert(cores < 2 || /^[2-9]\d* threads/.test(badge), `threaded module expected with ${cores} cores: "${badge}"`);
+      // the device badge: this Chromium runs without WebGPU flags, so the CPU, and why on hover
+      const dev = await page.evaluate(() => { const b = document.getElementById('device-badge'); return { hidden: b.hidden, text: b.textContent, title: b.title, device: b.dataset.device }; });
+      assert(!dev.hidden && dev.device === 'cpu' && /CPU/.test(dev.text) && /WebGPU|adapter/.test(dev.title), `device badge: ${JSON.stringify(dev)}`);
     });
 
     await check('isolated: Enter sends, the reply streams, tokens/s shown', async () => {

@@ -111,5 +111,20 @@ pass=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$out" | tail -1)
 nfail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$out" | tail -1)
 if [ -z "$pass" ]; then tail -n 30 "$out"; fail "the test run did not finish (rc=$rc)"; fi
 [ $rc -ne 0 ] && [ "${nfail:-0}" -eq 0 ] && nfail=1
-echo "${pass} passed, ${nfail:-0} failed"
-[ "${nfail:-0}" -eq 0 ]
+nfail=${nfail:-0}
+
+echo "== the npm package on WebGPU in Chromium"
+# Chromium and the pinned driver (tests/browser installs them; here only when missing)
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund >/dev/null) || fail "npm ci in tests/browser failed"
+fi
+bout=$CASES/browser.txt
+node tests/webgpu/browser.mjs "$(mkmodel llama-F32 --arch llama --vocab "$SPM" --type F32 $small)" > "$bout" 2>&1
+brc=$?
+grep -E '^(ok|not ok|#)' "$bout"
+bp=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$bout" | tail -1)
+bf=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$bout" | tail -1)
+if [ -z "$bp" ]; then tail -n 20 "$bout"; bp=0; bf=1; fi
+[ $brc -ne 0 ] && [ "${bf:-0}" -eq 0 ] && bf=1
+echo "$((pass + bp)) passed, $((nfail + bf)) failed"
+[ $((nfail + bf)) -eq 0 ]

@@ -41,6 +41,10 @@ export async function readme(signal: AbortSignal, file: File, files: FileList, o
   const back: string = await llm.detokenize(ids, { special: true });
   const info: ModelInfo = await llm.info();
   const threaded: boolean = info.runtime.threaded;
+  const device: 'webgpu' | 'cpu' = info.runtime.device;
+  const why: string | null = info.runtime.fallbackReason;
+  const gpuBytes: number | undefined = info.runtime.gpu?.weightBytes;
+  await edgeq.load('m.gguf', { device: 'webgpu', gpuMaxBufferBytes: 1 << 20 });
   const bos: number | null = info.tokens.bos;
   const logits: Float32Array | null = await llm.logits('Some prompt');
   const stats: GenerationStats | null = llm.stats;
@@ -65,7 +69,7 @@ export async function readme(signal: AbortSignal, file: File, files: FileList, o
     }
   }
   const err = new edgeq.EdgeqError('ARG', 'bad argument', { cause: new Error('x') });
-  return { text, total, back, threaded, bos, logits, stats, prompt, blob, path, bytes, err };
+  return { text, total, back, threaded, device, why, gpuBytes, bos, logits, stats, prompt, blob, path, bytes, err };
 }
 
 export async function misuse(llm: LLM) {
