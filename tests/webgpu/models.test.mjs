@@ -4,8 +4,8 @@
 //   quantized models, under forced decoding (each position's top-1 after the true prefix of a
 //     fixed text): the GPU path is at least as close to the same weights in F16 (`ref`, run on
 //     the CPU) as the CPU path is, within 1 point; and it agrees with the CPU path at >= 85%
-//     of positions. Not 99%: the CPU rounds activations to 8 bits (Q8_0/Q8_1/Q8_K) before each
-//     matmul, the GPU keeps them in f32, so their near-ties differ (measured: 90-98%);
+//     of positions. The GPU rounds activations as the CPU does (Q8_0, Q8_K: qact.wgsl) but not
+//     yet for Q4_1/Q5_1 (Q8_1), and sums in another order (measured: 95-100%, SmolLM2 Q4_1 93%);
 //   weights split into many small buffers (a phone's binding limit, scaled down): unchanged;
 //   fallbacks: no WebGPU, a context the kernels cannot run (F32 KV cache), a lost device.
 // Models come from tests/webgpu/run.sh (EQ_WEBGPU_MODELS: a JSON list of {name, path, kind}).

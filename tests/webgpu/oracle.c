@@ -88,14 +88,22 @@ static void matmul_case(const char *kind, int type, int K, int N, int T, int max
     uint8_t *w = make_weight(type, K, N, &deq, &wb);
     float *x = random_rows(T, K, 1.0f);
     float *y = xmalloc((size_t)T * N * sizeof *y), *a = xmalloc((size_t)T * N * sizeof *a);
+    /* the activations as the CPU rounds them for this weight type (its vec_dot_type: F16 for
+     * F16, Q8_0/Q8_1/Q8_K for the quantized ones), which the GPU reproduces (qact.wgsl, xr) */
+    float *xr = xmalloc((size_t)T * K * sizeof *xr);
+    const int vdt = eq_type_traits_get(type)->vec_dot_type;   /* Q8_1: f32 on the GPU (webgpu.js QACT) */
+    const eq_type_traits *vt = eq_type_traits_get(vdt == EQ_TYPE_Q8_1 ? EQ_TYPE_F32 : vdt);
+    void *xq = xmalloc((size_t)K * 4 + 1024);
+    for (int t = 0; t < T; t++) {
+        vt->from_float(x + (size_t)t * K, xq, K);
+        vt->to_float(xq, xr + (size_t)t * K, K);
+    }
+    free(xq);
     for (int t = 0; t < T; t++)
         for (int r = 0; r < N; r++) {
             double s = 0, sa = 0;
             for (int i = 0; i < K; i++) {
-                /* F16 weights meet F16-rounded activations, as on the CPU (vec_dot_type F16) */
-                float xv = x[(size_t)t * K + i];
-                if (type == EQ_TYPE_F16) xv = eq_fp16_to_fp32(eq_fp32_to_fp16(xv));
-                const double v = (double)deq[(size_t)r * K + i] * xv;
+                const double v = (double)deq[(size_t)r * K + i] * xr[(size_t)t * K + i];
                 s += v;
                 sa += fabs(v);
             }
@@ -109,7 +117,7 @@ static void matmul_case(const char *kind, int type, int K, int N, int T, int max
     arr("y", "f32", y, (size_t)T * N * 4);
     arr("absy", "f32", a, (size_t)T * N * 4);
     case_end();
-    free(deq); free(w); free(x); free(y); free(a);
+    free(deq); free(w); free(x); free(y); free(a); free(xr);
 }
 
 static void embed_case(int type, int K, int N, int max_chunk) {

@@ -16,7 +16,7 @@ const BLOCK = {
     7: [32, 24, 'q5_1'], 8: [32, 34, 'q8_0'], 10: [256, 84, 'q2_K'], 11: [256, 110, 'q3_K'],
     12: [256, 144, 'q4_K'], 13: [256, 176, 'q5_K'], 14: [256, 210, 'q6_K'],
 };
-export const WGSL_FILES = ['common', 'quant', 'matvec', 'matmul', 'embed', 'norm', 'rope', 'kv', 'attention', 'elementwise', 'argmax', 'finite'];
+export const WGSL_FILES = ['common', 'quant', 'matvec', 'matmul', 'embed', 'norm', 'rope', 'kv', 'attention', 'elementwise', 'argmax', 'finite', 'qact'];
 
 export function rowBytes(type, ne0) {
     const b = BLOCK[type];
@@ -54,7 +54,14 @@ const PARAMS = {
     elementwise: 'n T nwg_x f:s y_off y_ld x_off x_ld u_off u_ld pad0 pad1',
     argmax: 'n off pad0 pad1',
     finite: 'n T nwg_x key0 x_off x_ld pad0 pad1',
+    qact: 'n T nwg_x mode x_off ld_x pad0 pad1',
 };
+// how the CPU rounds the activations a weight type meets (its vec_dot_type): qact.wgsl's mode
+// (0: Q8_0 blocks of 32, 1: Q8_K blocks of 256); F32 none, F16 through xr in the kernel.
+// Q4_1/Q5_1 (Q8_1) stay f32 for now: their CPU dot takes the min term from the block's stored
+// F16 d*sum(q), which rounded values alone do not reproduce; measured on SmolLM2 Q4_1, rounding
+// without it agreed with the CPU less than f32 did (49 vs 50 of 55 positions).
+const QACT = { 2: 0, 6: 0, 8: 0, 10: 1, 11: 1, 12: 1, 13: 1, 14: 1 };
 const SLOT = 256;   // minUniformBufferOffsetAlignment's default: one params slot per dispatch
 
 // Kernel table: WGSL files (after common), entry point, params layout.
@@ -79,6 +86,7 @@ const KERNELS = {
     copy: { files: ['elementwise'], entry: 'copy', params: 'elementwise' },
     argmax: { files: ['argmax'], params: 'argmax' },
     finite: { files: ['finite'], params: 'finite' },
+    qact: { files: ['qact'], params: 'qact' },
 };
 
 // Adapter + device at the default limits (what a phone gives: 128 MiB per storage binding),
@@ -286,8 +294,24 @@ class Batch {
         return [Math.max(1, x), Math.max(1, Math.ceil(nwg / x))];
     }
 
+    // The activations as the CPU rounds them for w's type (QACT) into the runtime's scratch
+    // buffer (reused: dispatches of a pass are ordered), or X itself. o.exact === false: skip.
+    _qact(w, X, T, o) {
+        const mode = QACT[w.type];
+        if (mode === undefined || o.exact === false) return { X, x_off: o.x_off ?? 0, ld_x: o.ld_x ?? w.ne0 };
+        const K = w.ne0, bytes = T * K * 4;
+        if (!this.rt.actScratch || this.rt.actScratch.size < bytes) this.rt.actScratch = this.rt.buffer(bytes);   // the old one stays alive while named
+        const S = this.rt.actScratch;
+        const g = this._grid1(Math.ceil(T * K / (mode ? 256 : 32) / 64));
+        this._dispatch('qact', 'qact', { n: K, T, nwg_x: g[0], mode, x_off: o.x_off ?? 0, ld_x: o.ld_x ?? K }, [[2, X], [3, S]], g);
+        return { X: S, x_off: 0, ld_x: K };
+    }
+
     // Y[out_off + row] = W x (one token), each chunk one dispatch
     matvec(w, X, Y, o = {}) {
+        const q = this._qact(w, X, 1, o);
+        X = q.X;
+        o = { ...o, x_off: q.x_off };
         if (o.rows ?? this.rt.cpuAdapter) {   // a thread per row, no barriers (see matvec.wgsl)
             for (const c of w.chunks) {
                 const g = this._grid1(Math.ceil(c.rows / 64));
@@ -305,6 +329,9 @@ class Batch {
 
     // Y[out_off + t*ld_out + row] = W X[t] for t < T
     matmul(w, X, Y, o) {
+        const q = this._qact(w, X, o.T, o);
+        X = q.X;
+        o = { ...o, x_off: q.x_off, ld_x: q.ld_x };
         const T = o.T, ld_x = o.ld_x ?? w.ne0, ld_out = o.ld_out ?? w.ne1;
         const ty = Math.ceil(T / 32);
         for (const c of w.chunks) {
