@@ -13,18 +13,23 @@ struct Params {
 
 var<workgroup> red: array<f32, 256>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-    let x0 = p.x_off + wg.x * p.ld_x;
-    var s = 0.0;
-    for (var i = tid; i < p.n; i += 256u) { let v = X[x0 + i]; s += v * v; }
+// 1 / sqrt(mean of squares + eps) from each thread's partial sum of squares (a tree over 256)
+fn inv_rms(tid: u32, s: f32) -> f32 {
     red[tid] = s;
     workgroupBarrier();
     for (var k = 128u; k > 0u; k >>= 1u) {
         if (tid < k) { red[tid] += red[tid + k]; }
         workgroupBarrier();
     }
-    let scale = 1.0 / sqrt(red[0] / f32(p.n) + p.eps);
+    return 1.0 / sqrt(red[0] / f32(p.n) + p.eps);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    let x0 = p.x_off + wg.x * p.ld_x;
+    var s = 0.0;
+    for (var i = tid; i < p.n; i += 256u) { let v = X[x0 + i]; s += v * v; }
+    let scale = inv_rms(tid, s);
     let y0 = p.out_off + wg.x * p.ld_out;
     for (var i = tid; i < p.n; i += 256u) {
         var v = X[x0 + i] * scale;
@@ -38,13 +43,7 @@ fn inplace(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wg:
     let y0 = p.out_off + wg.x * p.ld_out;
     var s = 0.0;
     for (var i = tid; i < p.n; i += 256u) { let v = Y[y0 + i]; s += v * v; }
-    red[tid] = s;
-    workgroupBarrier();
-    for (var k = 128u; k > 0u; k >>= 1u) {
-        if (tid < k) { red[tid] += red[tid + k]; }
-        workgroupBarrier();
-    }
-    let scale = 1.0 / sqrt(red[0] / f32(p.n) + p.eps);
+    let scale = inv_rms(tid, s);
     for (var i = tid; i < p.n; i += 256u) {
         var v = Y[y0 + i] * scale;
         if (p.has_w != 0u) { v *= Wn[i]; }
