@@ -221,6 +221,25 @@ void eq_vec_dot_x4_q4_1_q8_1_avx2(int n, float *s, size_t bs, const void *vx, co
 #undef DOTC
 }
 
+void eq_vec_dot_x4_q5_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+#define CODES(j) q5_0_signed(&x[j])
+#define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))
+    DOT_LOOP_X4(block_q5_0, block_q8_0, CODES)
+    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
+#undef CODES
+#undef DOTC
+}
+
+void eq_vec_dot_x4_q5_1_q8_1_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+#define CODES(j) q5_1_codes(&x[j])
+#define DOTC(c, q) eq_avx2_dot_u8i8(c, LOADQ(q))
+    DOT_LOOP_X4(block_q5_1, block_q8_1, CODES)
+    for (int t = 0; t < 4; t++)
+        s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t])) + _mm_cvtss_f32(_mm_movehdup_ps(accm[t]));
+#undef CODES
+#undef DOTC
+}
+
 void eq_vec_dot_x4_q8_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
 #define CODES(j) LOADQ(x[j].qs)
 #define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))

@@ -30,11 +30,15 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_avx2);
 #define EQ_DECL_VEC_DOT_X4(name) void name(int n, float *s, size_t bs, const void *x, const void *y, size_t by)
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_1_q8_1_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_0_q8_0_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_1_q8_1_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q8_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_K_q8_K_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_avx2);
 #define EQ_K_VEC_DOT_X4_Q4_0    eq_vec_dot_x4_q4_0_q8_0_avx2
 #define EQ_K_VEC_DOT_X4_Q4_1    eq_vec_dot_x4_q4_1_q8_1_avx2
+#define EQ_K_VEC_DOT_X4_Q5_0    eq_vec_dot_x4_q5_0_q8_0_avx2
+#define EQ_K_VEC_DOT_X4_Q5_1    eq_vec_dot_x4_q5_1_q8_1_avx2
 #define EQ_K_VEC_DOT_X4_Q8_0    eq_vec_dot_x4_q8_0_q8_0_avx2
 #define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx2
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx2
