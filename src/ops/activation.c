@@ -2,21 +2,31 @@
 #include "ops/ops.h"
 #include "quant/fp16.h"
 #include <math.h>
+#include <stdint.h>
 
 void eq_swiglu(float *g, const float *u, int n) {
     for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-/* ggml's CPU computes gelu through a 64k-entry F16 table; rounding in and out of F16 here
- * gives the same numbers without a table. */
-void eq_geglu(float *g, const float *u, int n) {
+/* gelu's tanh form on an F16 input, rounded to F16: ggml's CPU reads it from a 64k-entry F16
+ * table, and so does eq_geglu when given one (eq_gelu_table fills it; the numbers are the same
+ * either way, the table only saves the tanh). */
+static uint16_t gelu_f16(uint16_t h16) {
     const float sqrt_2_over_pi = 0.79788456080286535587989211986876f, coef_a = 0.044715f;
+    const float h = eq_fp16_to_fp32(h16);
+    return eq_fp32_to_fp16(0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * (1.0f + coef_a * h * h))));
+}
+
+void eq_gelu_table(uint16_t table[65536]) {
+    for (uint32_t i = 0; i < 65536; i++) table[i] = gelu_f16((uint16_t)i);
+}
+
+void eq_geglu(float *g, const float *u, int n, const uint16_t *table) {
     for (int i = 0; i < n; i++) {
         const float x = g[i];
         if (x <= -10.0f) { g[i] = 0.0f; continue; }
         if (x >= 10.0f) { g[i] = x * u[i]; continue; }
-        const float h = eq_fp16_to_fp32(eq_fp32_to_fp16(x));
-        const float y = 0.5f * h * (1.0f + tanhf(sqrt_2_over_pi * h * (1.0f + coef_a * h * h)));
-        g[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(y)) * u[i];
+        const uint16_t h16 = eq_fp32_to_fp16(x);
+        g[i] = eq_fp16_to_fp32(table ? table[h16] : gelu_f16(h16)) * u[i];
     }
 }

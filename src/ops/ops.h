@@ -39,7 +39,9 @@ void eq_vec_mad_f32(int n, float *y, const float *x, float v);
 /* silu(g) * u, elementwise, into g */
 void eq_swiglu(float *g, const float *u, int n);
 /* gelu(g) * u, elementwise, into g: gelu's tanh form on g rounded to F16 and the result
- * rounded to F16 again, as ggml's CPU reads it from its F16 table (|g| >= 10: 0 or g) */
-void eq_geglu(float *g, const float *u, int n);
+ * rounded to F16 again, as ggml's CPU reads it from its F16 table (|g| >= 10: 0 or g).
+ * table: NULL, or filled by eq_gelu_table (same numbers, no tanh per element). */
+void eq_geglu(float *g, const float *u, int n, const uint16_t *table);
+void eq_gelu_table(uint16_t table[65536]);
 
 #endif

@@ -22,7 +22,7 @@ static void cpu_free(eq_backend *b) {
     }
     free(c->k_cache); free(c->v_cache); free(c->kv_cap);
     for (int a = 0; a < EQ_ACT_COUNT; a++) free(c->act[a]);
-    free(c->att_scores); free(c->qbuf);
+    free(c->att_scores); free(c->qbuf); free(c->gelu_table);
     eq_pool_free(c->pool);
     free(c);
 }
@@ -81,26 +81,53 @@ static void cpu_scale(eq_backend *b, eq_act a, int n, int len, float s) {
     for (size_t i = 0; i < (size_t)n * len; i++) x[i] *= s;
 }
 
-static void cpu_swiglu(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0) {
-    eq_cpu *c = (eq_cpu *)b;
-    if (dst == gate && ld == len && up_col0 == 0) {   /* separate gate and up: one pass */
-        eq_swiglu(c->act[dst], c->act[up], n * len);
+/* The gated activations, threaded: the n rows × len outputs are split evenly over the
+ * pool's shares. Each output reads only its own gate and up elements, and dst is either the
+ * gate itself (same layout: in place) or another buffer, so shares never race. */
+typedef struct {
+    eq_cpu *c;
+    eq_act dst, gate, up;
+    int n, len, ld, up_col0;
+    int gelu;
+} glu_job;
+
+static void glu_share(void *arg, int ith, int nth) {
+    const glu_job *j = arg;
+    eq_cpu *c = j->c;
+    int lo, hi;
+    eq_split(j->n * j->len, ith, nth, &lo, &hi);
+    while (lo < hi) {
+        const int t = lo / j->len, i0 = lo % j->len;
+        const int i1 = hi - t * j->len < j->len ? hi - t * j->len : j->len;
+        float *g = ROW(c, j->dst, t, j->len) + i0;
+        const float *gs = ROW(c, j->gate, t, j->ld) + i0;
+        const float *u = ROW(c, j->up, t, j->ld) + j->up_col0 + i0;
+        if (g != gs) memcpy(g, gs, (size_t)(i1 - i0) * sizeof(float));
+        if (j->gelu) eq_geglu(g, u, i1 - i0, c->gelu_table);
+        else eq_swiglu(g, u, i1 - i0);
+        lo = t * j->len + i1;
+    }
+}
+
+static void glu(eq_cpu *c, int gelu, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0) {
+    glu_job j = {c, dst, gate, up, n, len, ld, up_col0, gelu};
+    if (dst == gate && ld != len) {   /* rows would move within one buffer: in order, alone */
+        glu_share(&j, 0, 1);
         return;
     }
-    for (int t = 0; t < n; t++) {
-        float *g = ROW(c, dst, t, len);
-        memcpy(g, ROW(c, gate, t, ld), (size_t)len * sizeof(float));
-        eq_swiglu(g, ROW(c, up, t, ld) + up_col0, len);
-    }
+    eq_pool_run(c->pool, glu_share, &j);
+}
+
+static void cpu_swiglu(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0) {
+    glu((eq_cpu *)b, 0, dst, gate, up, n, len, ld, up_col0);
 }
 
 static void cpu_geglu(eq_backend *b, eq_act dst, eq_act gate, eq_act up, int n, int len, int ld, int up_col0) {
     eq_cpu *c = (eq_cpu *)b;
-    for (int t = 0; t < n; t++) {
-        float *g = ROW(c, dst, t, len);
-        if (g != ROW(c, gate, t, ld)) memcpy(g, ROW(c, gate, t, ld), (size_t)len * sizeof(float));
-        eq_geglu(g, ROW(c, up, t, ld) + up_col0, len);
-    }
+    /* the F16 gelu table (128 KiB), made on first use: only GeGLU models pay for it; without
+     * memory for it the same numbers come from tanh */
+    if (!c->gelu_table && (c->gelu_table = malloc(65536 * sizeof *c->gelu_table))) eq_gelu_table(c->gelu_table);
+    glu(c, 1, dst, gate, up, n, len, ld, up_col0);
 }
 
 /* as ggml computes it: scale, tanh, scale */

@@ -17,6 +17,7 @@ typedef struct {
                                     (eq_kv_keep), position p at row p % kv_cap */
     float *att_scores;           /* per pool share: n_ctx */
     void *qbuf;                  /* activations converted to a kernel's vec_dot_type */
+    uint16_t *gelu_table;        /* GeGLU models: gelu on every F16 input (eq_gelu_table), or NULL */
     eq_status failed;            /* sticky, reported by submit */
 } eq_cpu;
 
