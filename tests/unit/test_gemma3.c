@@ -2,11 +2,13 @@
  * pattern, the two rope bases, key/value length, optional final logit softcapping, embedding
  * and Q scales), vocabulary-only loads succeed, and a full load binds tensors (a header-only
  * file: the first one is missing). Models are written in memory; the forward pass is tested
- * in test_forward.c and against llama.cpp in tests/conformance/models. */
+ * in test_forward.c and against llama.cpp in tests/conformance/models; the gelu table here. */
 #include "eqtest.h"
 #include "membuf.h"
 #include "gguf/writer.h"
 #include "models/model.h"
+#include "ops/ops.h"
+#include "quant/fp16.h"
 
 #include <math.h>
 #include <string.h>
@@ -154,7 +156,33 @@ static void test_full_load_binds(void) {
     CHECKF(st == EQ_ERR_FORMAT && !m && strstr(err, "missing tensor 'token_embd.weight'"), "%d %s", st, err);
 }
 
+/* GeGLU through the gelu table gives the numbers of the tanh it replaces, for every F16
+ * input, and around the +-10 cut-offs (taken on the input before rounding) */
+static void test_gelu_table(void) {
+    static uint16_t table[65536];
+    eq_gelu_table(table);
+    int bad = 0;
+    for (uint32_t i = 0; i < 65536; i++) {
+        float x[2] = { eq_fp16_to_fp32((uint16_t)i), 0 }, y[2];
+        if (x[0] != x[0]) continue;                       /* NaN in, NaN out: not comparable */
+        const float u[2] = { 1.5f, -0.75f };
+        x[1] = x[0] * 1.0009765625f;                       /* between F16 values */
+        y[0] = x[0]; y[1] = x[1];
+        eq_geglu(x, u, 2, table);
+        eq_geglu(y, u, 2, NULL);
+        if (memcmp(x, y, sizeof x) != 0) bad++;
+    }
+    CHECKF(bad == 0, "%d inputs differ between the gelu table and tanh", bad);
+    float g[4] = { -10.0f, -9.999f, 9.999f, 10.0f }, h[4];
+    const float u[4] = { 2, 2, 2, 2 };
+    memcpy(h, g, sizeof g);
+    eq_geglu(g, u, 4, table);
+    eq_geglu(h, u, 4, NULL);
+    CHECK(memcmp(g, h, sizeof g) == 0 && g[0] == 0.0f && g[3] == 20.0f && g[1] <= 0.0f && g[1] > -1e-3f && g[2] > 19.0f);
+}
+
 int main(void) {
+    test_gelu_table();
     test_270m();
     test_variants();
     test_full_load_binds();
