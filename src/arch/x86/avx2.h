@@ -39,14 +39,20 @@ static inline __m256i eq_avx2_bits_to_bytes(const uint8_t *p) {
 
 /* Sum of products of signed bytes, in 8 int32 lanes. x may hold -128; y must not (the
  * sign trick negates y), which every activation quantizer guarantees. */
+static inline __m256i eq_avx2_dot_u8i8(__m256i x, __m256i y);
 static inline __m256i eq_avx2_dot_i8(__m256i x, __m256i y) {
-    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    return eq_avx2_dot_u8i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
 }
 
-/* Sum of products of unsigned bytes x (< 128) and signed bytes y, in 8 int32 lanes. */
+/* Sum of products of unsigned bytes x (<= 128) and signed bytes y (> -128), in 8 int32
+ * lanes. With AVX-512 VNNI one vpdpbusd; otherwise pairs summed in 16 bits first, which
+ * cannot saturate in these ranges (2 * 128 * 127 < 2^15), so both give the same sums. */
 static inline __m256i eq_avx2_dot_u8i8(__m256i x, __m256i y) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), x, y);
+#else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
+#endif
 }
 
 /* fp16 at p (with 6 more readable bytes after it) to float in lane 0, and the following
