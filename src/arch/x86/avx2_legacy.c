@@ -202,52 +202,32 @@ void eq_vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy) 
 
 #define LOADQ(p) _mm256_loadu_si256((const __m256i *)(p))
 
-void eq_vec_dot_x4_q4_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-#define CODES(j) _mm256_sub_epi8(eq_avx2_nibbles(x[j].qs), _mm256_set1_epi8(8))
-#define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))
-    DOT_LOOP_X4(block_q4_0, block_q8_0, CODES)
-    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
-#undef CODES
-#undef DOTC
-}
+/* The 4-token kernels, with DOTC the byte dot for the codes' signedness; AFFINE adds the
+ * m * s term (lane 1 of accm) as the 1-token kernel does. */
+#define X4_KERNEL(name, XT, YT, CODES_OF, AFFINE)                                              \
+    void name(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {             \
+        DOT_LOOP_X4(XT, YT, CODES_OF)                                                              \
+        for (int t = 0; t < 4; t++) {                                                              \
+            const float sum = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));                     \
+            s[t * bs] = AFFINE ? sum + _mm_cvtss_f32(_mm_movehdup_ps(accm[t])) : sum;               \
+        }                                                                                          \
+    }
 
-void eq_vec_dot_x4_q4_1_q8_1_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-#define CODES(j) eq_avx2_nibbles(x[j].qs)
+#define Q4_0_CODES(j) _mm256_sub_epi8(eq_avx2_nibbles(x[j].qs), _mm256_set1_epi8(8))
+#define Q4_1_CODES(j) eq_avx2_nibbles(x[j].qs)
+#define Q5_0_CODES(j) q5_0_signed(&x[j])
+#define Q5_1_CODES(j) q5_1_codes(&x[j])
+#define Q8_0_CODES(j) LOADQ(x[j].qs)
+
+#define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))
+X4_KERNEL(eq_vec_dot_x4_q4_0_q8_0_avx2, block_q4_0, block_q8_0, Q4_0_CODES, 0)
+X4_KERNEL(eq_vec_dot_x4_q5_0_q8_0_avx2, block_q5_0, block_q8_0, Q5_0_CODES, 0)
+X4_KERNEL(eq_vec_dot_x4_q8_0_q8_0_avx2, block_q8_0, block_q8_0, Q8_0_CODES, 0)
+#undef DOTC
 #define DOTC(c, q) eq_avx2_dot_u8i8(c, LOADQ(q))
-    DOT_LOOP_X4(block_q4_1, block_q8_1, CODES)
-    for (int t = 0; t < 4; t++)
-        s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t])) + _mm_cvtss_f32(_mm_movehdup_ps(accm[t]));
-#undef CODES
+X4_KERNEL(eq_vec_dot_x4_q4_1_q8_1_avx2, block_q4_1, block_q8_1, Q4_1_CODES, 1)
+X4_KERNEL(eq_vec_dot_x4_q5_1_q8_1_avx2, block_q5_1, block_q8_1, Q5_1_CODES, 1)
 #undef DOTC
-}
-
-void eq_vec_dot_x4_q5_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-#define CODES(j) q5_0_signed(&x[j])
-#define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))
-    DOT_LOOP_X4(block_q5_0, block_q8_0, CODES)
-    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
-#undef CODES
-#undef DOTC
-}
-
-void eq_vec_dot_x4_q5_1_q8_1_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-#define CODES(j) q5_1_codes(&x[j])
-#define DOTC(c, q) eq_avx2_dot_u8i8(c, LOADQ(q))
-    DOT_LOOP_X4(block_q5_1, block_q8_1, CODES)
-    for (int t = 0; t < 4; t++)
-        s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t])) + _mm_cvtss_f32(_mm_movehdup_ps(accm[t]));
-#undef CODES
-#undef DOTC
-}
-
-void eq_vec_dot_x4_q8_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-#define CODES(j) LOADQ(x[j].qs)
-#define DOTC(c, q) eq_avx2_dot_i8(c, LOADQ(q))
-    DOT_LOOP_X4(block_q8_0, block_q8_0, CODES)
-    for (int t = 0; t < 4; t++) s[t * bs] = eq_avx2_hsum_ps(_mm256_add_ps(acc0[t], acc1[t]));
-#undef CODES
-#undef DOTC
-}
 
 #else
 typedef int eq_avx2_legacy_unused; /* ISO C wants at least one declaration per file */
