@@ -33,6 +33,7 @@
 #define A16(u, v) u, v, u, v, u, v, u, v, u, v, u, v, u, v, u, v
 #define A8(u, v) u, v, u, v, u, v, u, v
 static const int16_t k_q4p[2][32] = { { A16(0, 4), A16(1, 5) }, { A16(2, 6), A16(3, 7) } };
+static const int16_t k_mins2[16] = { 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15 };
 static const int16_t k_q6p[2][32] = { { A8(0, 4), A8(1, 5), A8(2, 6), A8(3, 7) },
                                       { A8(8, 12), A8(9, 13), A8(10, 14), A8(11, 15) } };
 #undef A8
@@ -52,12 +53,14 @@ void q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, siz
     for (int t = 0; t < NT; t++) y[t] = (const block_q8_K *)((const char *)vy + t * by);
     const __m512i m4 = _mm512_set1_epi8(0xF);
     __m256 acc[8];
-    __m128 acc_m[8];
-    for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); acc_m[t] = _mm_setzero_ps(); }
+    /* the minimum terms: lane 2l holds k4_min_term's lane l (odd lanes are unused) */
+    __m256 acc_m[8];
+    for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); acc_m[t] = _mm256_setzero_ps(); }
     for (int i = 0; i < n / EQ_QK_K; i++) {
         const float xd = F16(x[i].d), xdmin = F16(x[i].dmin);
         const __m256i sm = k4_scales_mins(x[i].scales);
         const __m512i sm512 = _mm512_zextsi256_si512(sm);
+        const __m256i mins2 = _mm256_permutexvar_epi16(_mm256_loadu_si256((const __m256i *)k_mins2), sm);
         /* codes of values 0..63 (low nibbles, then high) and of 64..127; 128..191 and 192..255 */
         __m512i w[4];
         UNROLL
@@ -85,11 +88,17 @@ void q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, siz
         for (int t = 0; t < NT; t++) {
             const float d = y[t][i].d * xd;
             const float dmin = -y[t][i].d * xdmin;
-            acc_m[t] = _mm_fmadd_ps(_mm_set1_ps(dmin), k4_min_term(sm, y[t][i].bsums), acc_m[t]);
+            /* k4_min_term's integers without its hadd: min[q] * (bsums[2q] + bsums[2q+1]) in lane
+             * q, then lanes 2l and 2l + 1 added into lane 2l */
+            const __m256i mq = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y[t][i].bsums), mins2);
+            const __m256i ml = _mm256_add_epi32(mq, _mm256_srli_epi64(mq, 32));
+            acc_m[t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(ml), acc_m[t]);
             acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(fold(sumi[t])), acc[t]);
         }
     }
-    for (int t = 0; t < NT; t++) s[t * bs] = eq_avx2_hsum_ps(acc[t]) + hsum_ps4(acc_m[t]);
+    const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    for (int t = 0; t < NT; t++)
+        s[t * bs] = eq_avx2_hsum_ps(acc[t]) + hsum_ps4(_mm256_castps256_ps128(_mm256_permutevar8x32_ps(acc_m[t], even)));
 }
 
 static inline __attribute__((always_inline))
