@@ -20,7 +20,7 @@ typedef struct {
     void *qbuf;
     size_t qrow;
     eq_vec_dot_fn vec_dot;
-    eq_vec_dot_x4_fn vec_dot_x4;
+    eq_vec_dot_x4_fn vec_dot_x4, vec_dot_x8;
     eq_from_float_fn from_float;
 } mm_job;
 
@@ -50,6 +50,10 @@ static void dot_rows(void *arg, int ith, int nth) {
             for (int r = r0; r < r1; r++) {
                 const char *row = (const char *)w->data + (size_t)r * w->nb1;
                 int t = t0;
+                if (j->vec_dot_x8)
+                    for (; t + 8 <= t1; t += 8)
+                        j->vec_dot_x8(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, row,
+                                      (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
                 if (j->vec_dot_x4)
                     for (; t + 4 <= t1; t += 4)
                         j->vec_dot_x4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, row,
@@ -65,7 +69,7 @@ void eq_matmul(eq_pool *pool, const eq_weight *w, const float *x, int T, float *
     const eq_type_traits *tt = eq_type_traits_get(w->type);
     const eq_type_traits *xt = eq_type_traits_get(tt->vec_dot_type);
     mm_job j = {w, x, T, ld_out, out, qbuf, eq_row_size(tt->vec_dot_type, w->ne0), tt->vec_dot,
-                eq_vec_dot_x4_get(w->type), xt->from_float};
+                eq_vec_dot_x4_get(w->type), eq_vec_dot_x8_get(w->type), xt->from_float};
     if (tt->vec_dot_type == 0 /* F32: use x as it is */) {
         j.qbuf = (void *)x;
     } else if (T == 1) {

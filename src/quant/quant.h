@@ -36,6 +36,9 @@ typedef struct {
  * Bit-identical to four vec_dot calls; NULL when this build has no such kernel for the type. */
 typedef void (*eq_vec_dot_x4_fn)(int n, float *s, size_t bs, const void *x, const void *y, size_t by);
 eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type);
+/* The same against eight activation rows (same signature; s[t * bs] for t < 8), where a build
+ * has one: NULL otherwise, and the caller goes four at a time. */
+eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type);
 
 /* The kernels this build uses (SIMD where compiled in); NULL for an unknown type id. */
 const eq_type_traits *eq_type_traits_get(int type);

@@ -244,3 +244,15 @@ eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type) {
     default: return NULL;
     }
 }
+
+eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type) {
+    switch (type) {
+#ifdef EQ_K_VEC_DOT_X8_Q4_K
+    case EQ_TYPE_Q4_K: return EQ_K_VEC_DOT_X8_Q4_K;
+#endif
+#ifdef EQ_K_VEC_DOT_X8_Q6_K
+    case EQ_TYPE_Q6_K: return EQ_K_VEC_DOT_X8_Q6_K;
+#endif
+    default: (void)type; return NULL;
+    }
+}

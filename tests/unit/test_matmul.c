@@ -4,6 +4,8 @@
 #include "ops/ops.h"
 #include "quant/quant.h"
 #include "quant/blocks.h"
+#include "quant/fp16.h"
+#include "quant/kernels.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -13,7 +15,51 @@ static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t next(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 11); }
 static float frand(void) { return (float)(next() % 20001) / 10000.0f - 1.0f; }
 
+/* The multi-token K-quant kernels against vec_dot on blocks of random bytes (every code, scale
+ * and minimum pattern, not only what the quantizer makes), activations at full range. */
+static void random_blocks(void) {
+    const int types[] = {EQ_TYPE_Q4_K, EQ_TYPE_Q6_K};
+    const int K = 1024, R = 64, T = 8;
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+        const int type = types[ti];
+        const eq_type_traits *tt = eq_type_traits_get(type), *at = eq_type_traits_get(EQ_TYPE_Q8_K);
+        const size_t rs = eq_row_size(type, K), qs = eq_row_size(EQ_TYPE_Q8_K, K);
+        unsigned char *w = malloc(rs * R);
+        char *xq = malloc(qs * T);
+        float *x = malloc(sizeof(float) * K * T), ref[64 * 8], got[64 * 8];
+        for (size_t i = 0; i < rs * R; i++) w[i] = (unsigned char)next();
+        for (int r = 0; r < R; r++)
+            for (int b = 0; b < K / EQ_QK_K; b++) {
+                unsigned char *blk = w + r * rs + b * (rs / (K / EQ_QK_K));
+                const eq_f16 d = eq_fp32_to_fp16(frand() * 0.01f), dmin = eq_fp32_to_fp16(frand() * 0.01f);
+                if (type == EQ_TYPE_Q4_K) { ((block_q4_K *)blk)->d = d; ((block_q4_K *)blk)->dmin = dmin; }
+                else ((block_q6_K *)blk)->d = d;
+            }
+        for (int i = 0; i < K * T; i++) x[i] = frand() * (i % 97 == 0 ? 50.0f : 2.0f);
+        for (int t = 0; t < T; t++) at->from_float(x + (size_t)t * K, xq + t * qs, K);
+        for (int t = 0; t < T; t++)
+            for (int r = 0; r < R; r++) tt->vec_dot(K, &ref[t * R + r], w + r * rs, xq + t * qs);
+        struct { const char *name; eq_vec_dot_x4_fn f; int nt; } k[] = {
+            {"4-token", eq_vec_dot_x4_get(type), 4}, {"8-token", eq_vec_dot_x8_get(type), 8},
+#if defined(EQ_HAVE_AVX512)
+            /* the AVX2 kernels are what a build without AVX-512 runs */
+            {"AVX2 4-token", type == EQ_TYPE_Q4_K ? eq_vec_dot_x4_q4_K_q8_K_avx2 : eq_vec_dot_x4_q6_K_q8_K_avx2, 4},
+#endif
+        };
+        for (size_t ki = 0; ki < sizeof k / sizeof *k; ki++) {
+            if (!k[ki].f) continue;
+            memset(got, 0xff, sizeof got);
+            for (int r = 0; r < R; r++)
+                for (int t = 0; t + k[ki].nt <= T; t += k[ki].nt) k[ki].f(K, &got[t * R + r], R, w + r * rs, xq + t * qs, qs);
+            CHECKF(!memcmp(got, ref, sizeof(float) * R * T), "%s: %s kernel is not bit-identical to vec_dot on random blocks",
+                   eq_type_name(type), k[ki].name);
+        }
+        free(w); free(xq); free(x);
+    }
+}
+
 int main(void) {
+    random_blocks();
     const int types[] = {EQ_TYPE_F32, EQ_TYPE_F16, EQ_TYPE_BF16, EQ_TYPE_Q4_0, EQ_TYPE_Q4_1, EQ_TYPE_Q5_0, EQ_TYPE_Q5_1,
                          EQ_TYPE_Q8_0, EQ_TYPE_Q2_K, EQ_TYPE_Q3_K, EQ_TYPE_Q4_K, EQ_TYPE_Q5_K, EQ_TYPE_Q6_K};
     const int K = 512, R = 37, TMAX = 11;
@@ -22,7 +68,7 @@ int main(void) {
     for (int i = 0; i < K * R; i++) wf[i] = frand() * 0.5f;
     for (int i = 0; i < K * TMAX; i++) x[i] = frand() * 3.0f;
     eq_pool *pools[3] = {eq_pool_new(1), eq_pool_new(2), eq_pool_new(3)};
-    int n_x4 = 0;
+    int n_x4 = 0, n_x8 = 0;
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
         const int type = types[ti];
         const eq_type_traits *tt = eq_type_traits_get(type), *at = eq_type_traits_get(tt->vec_dot_type);
@@ -52,9 +98,18 @@ int main(void) {
             for (int t = 0; t < 4; t++) same &= !memcmp(&s4[t * 3], &ref[(2 + t) * R + 5], sizeof(float));
             CHECKF(same, "%s: 4-token kernel is not bit-identical to vec_dot", eq_type_name(type));
         }
+        eq_vec_dot_x4_fn x8 = eq_vec_dot_x8_get(type);
+        if (x8) {
+            n_x8++;
+            float s8[8 * 3];
+            x8(K, s8, 3, w + 7 * rs, xq + 1 * qs, qs);
+            int same = 1;
+            for (int t = 0; t < 8; t++) same &= !memcmp(&s8[t * 3], &ref[(1 + t) * R + 7], sizeof(float));
+            CHECKF(same, "%s: 8-token kernel is not bit-identical to vec_dot", eq_type_name(type));
+        }
         free(w); free(xq); free(qbuf);
     }
-    printf("4-token kernels in this build (%s): %d\n", eq_quant_isa(), n_x4);
+    printf("4-token kernels in this build (%s): %d, 8-token: %d\n", eq_quant_isa(), n_x4, n_x8);
     for (int p = 0; p < 3; p++) eq_pool_free(pools[p]);
     free(wf); free(x); free(out); free(ref);
     return eqt_done();

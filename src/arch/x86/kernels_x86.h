@@ -40,14 +40,29 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_avx2);
 #define EQ_K_VEC_DOT_X4_Q5_0    eq_vec_dot_x4_q5_0_q8_0_avx2
 #define EQ_K_VEC_DOT_X4_Q5_1    eq_vec_dot_x4_q5_1_q8_1_avx2
 #define EQ_K_VEC_DOT_X4_Q8_0    eq_vec_dot_x4_q8_0_q8_0_avx2
+/* With AVX-512 BW + VL + VNNI (an EQ_NATIVE build on such a CPU), the prompt's K-quant hot
+ * loops use 512-bit kernels (src/arch/x86/avx512_kquants.c), bit-identical to the AVX2 ones. */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#define EQ_HAVE_AVX512 1
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_K_q8_K_avx512);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_avx512);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x8_q4_K_q8_K_avx512);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x8_q6_K_q8_K_avx512);
+#define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx512
+#define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx512
+#define EQ_K_VEC_DOT_X8_Q4_K    eq_vec_dot_x8_q4_K_q8_K_avx512
+#define EQ_K_VEC_DOT_X8_Q6_K    eq_vec_dot_x8_q6_K_q8_K_avx512
+#define EQ_QUANT_ISA_NAME "avx512"
+#else
 #define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx2
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx2
+#define EQ_QUANT_ISA_NAME "avx2"
+#endif
 
 /* The attention's multiply-adds (ops/vec.c), in src/arch/x86/avx2_vec.c. */
 void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v);
 void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v);
 
-#define EQ_QUANT_ISA_NAME "avx2"
 #define EQ_K_TO_FLOAT_F16       eq_to_float_f16_avx2
 #define EQ_K_FROM_FLOAT_F16     eq_from_float_f16_avx2
 #define EQ_K_TO_FLOAT_BF16      eq_to_float_bf16_avx2
