@@ -94,10 +94,14 @@ typedef struct {
     int (*progress)(void *user, uint64_t loaded, uint64_t total);
     void *progress_user;
     int vocab_only;          /* load the tokenizer and metadata only (tensors are skipped) */
-    eq_device device;        /* EQ_DEVICE_WEBGPU: also copy each tensor to the GPU as soon as
-                                its bytes are in. The host copy stays, so CPU contexts work on
-                                the same model. A tensor the GPU cannot take does not fail the
-                                load: it makes WebGPU contexts fail with the reason. */
+    eq_device device;        /* EQ_DEVICE_WEBGPU: each tensor goes to the GPU as soon as its
+                                bytes are in, streamed through one reused host block (host
+                                memory: the largest tensor, not the model), so CPU contexts on
+                                the model fail (load it again for the CPU). A tensor the GPU
+                                cannot take does not fail the load: it makes WebGPU contexts
+                                fail with the reason (and, without a host copy, CPU ones). */
+    int gpu_host_copy;       /* with EQ_DEVICE_WEBGPU: keep the host copy too (memory is then
+                                the model twice; CPU contexts work on the same model) */
 } eq_model_params;
 
 EQ_API eq_model_params eq_model_default_params(void);
@@ -136,6 +140,9 @@ EQ_API int         eq_model_n_embd(const eq_model *m);
 EQ_API int         eq_model_n_layer(const eq_model *m);
 EQ_API uint64_t    eq_model_n_params(const eq_model *m);
 EQ_API uint64_t    eq_model_size_bytes(const eq_model *m);      /* bytes of tensor data */
+/* 1 when every tensor's bytes are in host memory (CPU contexts can run); 0 for a model loaded
+ * for the GPU without a host copy (eq_model_params.gpu_host_copy). */
+EQ_API int         eq_model_host_weights(const eq_model *m);
 /* Metadata as text (numbers formatted; arrays summarised: type, count, first four entries).
  * eq_model_meta_str has snprintf's contract: it returns the text's full length (strings whole,
  * whatever their size) and writes at most cap bytes, NUL included, into the caller's buffer
@@ -220,6 +227,9 @@ EQ_API eq_status  eq_ctx_truncate(eq_ctx *c, int n_past);
  * the message says so. */
 EQ_API eq_status  eq_decode(eq_ctx *c, const eq_token *tokens, int n);
 EQ_API const float *eq_ctx_logits(const eq_ctx *c);    /* n_vocab floats, NULL before any decode */
+/* 1 when the last step read back only its greedy token (a GPU context in a greedy eq_gen):
+ * eq_ctx_logits is then NULL and the logits are still in the device's LOGITS buffer. */
+EQ_API int          eq_ctx_logits_on_device(const eq_ctx *c);
 /* eq_decode that also writes the logits of the last n_out of the n tokens to out (n_out rows
  * of n_vocab floats): what perplexity and scoring need. n_out = 0 is eq_decode. */
 EQ_API eq_status  eq_decode_logits(eq_ctx *c, const eq_token *tokens, int n, int n_out, float *out);

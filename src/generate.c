@@ -155,6 +155,10 @@ eq_status eq_gen_start(eq_ctx *c, const eq_token *prompt, int n, const eq_gen_pa
     }
     if (fail) { eq_gen_free(g); return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory"); }
     memcpy(g->prompt, prompt, (size_t)n * sizeof *prompt);
+    /* greedy with no penalty changing the logits: the argmax is the token, so a GPU reads back
+     * only that (eq_sampler_sample: the lowest id of the largest logit; a repetition penalty
+     * of 1 or an empty window leaves the logits as they are) */
+    eq_ctx_set_greedy(c, p.sp.temp <= 0.0f && (p.sp.repeat_penalty == 1.0f || p.sp.repeat_last_n == 0) && !g->plogits);
 
     int keep = 0;
     if (p.reuse_prefix) {
@@ -281,15 +285,16 @@ static eq_status evaluate(eq_gen *g) {
 /* The sample phase: pick a token from the logits, keep it and release its text. */
 static eq_status sample(eq_gen *g) {
     double t0 = now_s();
-    const float *logits = eq_ctx_logits(g->c);
-    if (!logits) return fail(g, EQ_ERR_ARG, "no logits to sample from");
-    if (g->plogits) {
+    const int greedy = eq_ctx_argmax(g->c);   /* read back without the logits (see eq_gen_start) */
+    const float *logits = greedy >= 0 ? NULL : eq_ctx_logits(g->c);
+    if (greedy < 0 && !logits) return fail(g, EQ_ERR_ARG, "no logits to sample from");
+    if (logits && g->plogits) {
         memcpy(g->plogits, logits, (size_t)g->n_vocab * sizeof *g->plogits);
         for (int i = 0; i < g->n_hist; i++)
             g->plogits[g->hist[i]] -= (float)g->counts[g->hist[i]] * g->p.frequency_penalty + g->p.presence_penalty;
         logits = g->plogits;
     }
-    eq_token t = eq_sampler_sample(g->s, logits);
+    eq_token t = greedy >= 0 ? greedy : eq_sampler_sample(g->s, logits);
     if (t < 0 || t >= g->n_vocab) return fail(g, EQ_ERR_ARG, "sampling failed");
     eq_sampler_accept(g->s, t);
     const int eog = eq_token_is_eog(g->m, t);

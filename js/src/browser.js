@@ -75,7 +75,9 @@ function defaultThreads() {
  * split parts. opts: onProgress({loaded,total}), signal, threads, contextSize, batchSize,
  * kvType, cache (default true: the Cache API), vocabOnly, workerUrl, device ('auto': WebGPU
  * when the worker has an adapter, else the CPU; 'webgpu': WebGPU or an error; 'cpu'),
- * gpuMaxBufferBytes (tests: split weights into smaller buffers).
+ * gpuMaxBufferBytes (tests: split weights into smaller buffers), gpuHostCopy (keep the weights
+ * in wasm memory too: the model twice, an instant CPU fallback; default false: a CPU fallback
+ * loads the model again from its source).
  */
 export async function load(source, opts = {}) {
   const { signal } = opts;
@@ -115,7 +117,7 @@ export async function load(source, opts = {}) {
       source: src,
       options: {
         baseUrl, threads, contextSize: opts.contextSize, batchSize: opts.batchSize, kvType: opts.kvType,
-        cache: opts.cache, vocabOnly: opts.vocabOnly, device: opts.device, gpuMaxBufferBytes: opts.gpuMaxBufferBytes,
+        cache: opts.cache, vocabOnly: opts.vocabOnly, device: opts.device, gpuMaxBufferBytes: opts.gpuMaxBufferBytes, gpuHostCopy: opts.gpuHostCopy,
       },
     });
     if (res.abort) b.abortView = new Int32Array(res.abort.memory.buffer, res.abort.address, 1);

@@ -52,6 +52,9 @@ export class Engine {
     this.gpuInfo = null;
     this.device = 'cpu'; // where the context runs
     this.fallbackReason = null; // why it is not on the GPU
+    this.gpuHostCopy = false; // load for the GPU keeping the host copy too (instant CPU fallback)
+    this.reload = null; // async (): the model's source streamed in again (set by the loader)
+    this.peakHeap = 0; // wasm heap in use, at most, during the last load (bytes)
   }
 
   /**
@@ -126,7 +129,10 @@ export class Engine {
   // ---- streamed loading -------------------------------------------------------------------------
   beginLoad(nParts, { vocabOnly = false } = {}) {
     this.unload();
-    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0, this.gpu && !vocabOnly ? 1 : 0, this.scratch);
+    this.peakHeap = this.heapUsed();
+    // on the GPU, tensors stream through a staging block and keep no host copy (1), unless asked (2)
+    const gpu = this.gpu && !vocabOnly ? (this.gpuHostCopy ? 2 : 1) : 0;
+    this.loader = this.m._eqw_loader_new(nParts, vocabOnly ? 1 : 0, gpu, this.scratch);
     if (!this.loader) throw statusError(this.i32(this.scratch, 1)[0] || 4, this.str(this.m._eqw_errmsg()));
   }
   setPartSize(part, size) {
@@ -142,6 +148,7 @@ export class Engine {
       const st = this.m._eqw_loader_feed(this.loader, part, this.stage, n);
       if (st) throw this._loaderError(st);
     }
+    this.peakHeap = Math.max(this.peakHeap, this.heapUsed());
   }
   progress() {
     if (!this.loader) return { loaded: 0, total: 0 };
@@ -156,10 +163,13 @@ export class Engine {
       this.abortLoad();
       throw err;
     }
+    this.peakHeap = Math.max(this.peakHeap, this.heapUsed());
     this.m._eqw_loader_free(this.loader);
     this.loader = 0;
     this.model = model;
   }
+  /** Whether the model's weights are in wasm memory (a CPU context can run on it). */
+  hostWeights() { return !!(this.model && this.m._eqw_model_host_weights(this.model)); }
   abortLoad() {
     if (this.loader) this.m._eqw_loader_free(this.loader);
     this.loader = 0;
@@ -221,9 +231,26 @@ export class Engine {
   // ---- context ----------------------------------------------------------------------------------
   /**
    * The inference context. device 'auto': on the GPU when the model went up there (setGpu),
-   * else the CPU, the reason kept for info(); 'webgpu': the GPU or an error; 'cpu'.
+   * else the CPU, the reason kept for info(); 'webgpu': the GPU or an error; 'cpu'. A model
+   * loaded for the GPU without a host copy is streamed in again for the CPU (this.reload).
    */
-  createContext({ contextSize = 0, threads = 1, batchSize = 0, kvType = 'f16', device = 'auto' } = {}) {
+  async createContext(opts = {}) {
+    this._createContext(opts);
+    if (!this.ctx) await this.reloadOnCpu(this.fallbackReason);
+  }
+  /**
+   * The model's weights are on the GPU only and the CPU must run it: load it again from its
+   * source, for the CPU, and make the context there (the GPU is let go).
+   */
+  async reloadOnCpu(reason) {
+    const opts = this.ctxOpts;
+    if (!this.reload) throw new EdgeqError('UNSUPPORTED', `the model's weights are on the GPU only and cannot run on the CPU: ${reason}`);
+    this.setGpu({ dev: null, info: null, reason });
+    await this.reload();
+    this.fallbackReason = reason;
+    this._createContext({ ...opts, device: 'cpu' });
+  }
+  _createContext({ contextSize = 0, threads = 1, batchSize = 0, kvType = 'f16', device = 'auto' } = {}) {
     this._needModel();
     const nTrain = this.m._eqw_model_n_ctx_train(this.model);
     const nCtx = contextSize > 0 ? contextSize : Math.min(nTrain > 0 ? nTrain : 4096, 4096);
@@ -253,17 +280,30 @@ export class Engine {
     } else if (device === 'webgpu') {
       throw new EdgeqError('UNSUPPORTED', `cannot run on WebGPU: ${this.fallbackReason || 'no GPU device was opened'}`);
     }
-    if (this.device === 'cpu') this.ctx = make(false);
+    // without a host copy the CPU needs the model again: createContext reloads it
+    if (this.device === 'cpu' && this.hostWeights()) this.ctx = make(false);
     this.nThreads = this.device === 'cpu' ? nThreads : 1;
   }
 
-  /** The GPU failed mid-way: the context moves to the CPU (the model's host copy). */
-  _gpuLost(msg) {
+  /**
+   * The GPU failed mid-way: the context moves to the CPU, on the model's host copy, or (none
+   * kept) on the model streamed in again from its source.
+   */
+  async _gpuLost(msg) {
     this.endGeneration();
     if (this.ctx) this.m._eqw_ctx_free(this.ctx);
     this.ctx = 0;
-    this.fallbackReason = `the GPU failed: ${msg}`;
-    this.createContext({ ...this.ctxOpts, device: 'cpu' });
+    const reason = `the GPU failed: ${msg}`;
+    if (this.hostWeights()) {
+      this.fallbackReason = reason;
+      this._createContext({ ...this.ctxOpts, device: 'cpu' });
+    } else {
+      try {
+        await this.reloadOnCpu(reason);
+      } catch (e) {
+        throw new EdgeqError('GPU_LOST', `${msg} (and loading the model again for the CPU failed: ${e && e.message})`);
+      }
+    }
   }
   /** Address of the context's abort flag (an int32 in the heap; store non-zero to abort decode). */
   abortFlagAddress() { return this.ctx ? this.m._eqw_ctx_abort_flag(this.ctx) >>> 0 : 0; }
@@ -327,6 +367,9 @@ export class Engine {
         threads: this.ctx ? this.nThreads : 0,
         contextSize: this.ctx ? m._eqw_ctx_n_ctx(this.ctx) : 0,
         memoryBytes: this.memoryBytes(),
+        heapBytes: this.heapUsed(),
+        peakLoadHeapBytes: this.peakHeap,
+        hostWeights: this.hostWeights(),
         device: this.device,
         fallbackReason: this.device === 'cpu' ? this.fallbackReason : null,
         gpu: this.gpu ? { ...this.gpuInfo, ...this.gpu.stats() } : null,
@@ -468,9 +511,11 @@ export class Engine {
   }
 
   /** Logits of the last evaluated position (a copy), or null before any. */
-  logits() {
+  async logits() {
     this._needCtx();
     const p = this.m._eqw_ctx_logits(this.ctx) >>> 0;
+    // a greedy step on the GPU read back only its token: the logits are still there
+    if (!p && this.device === 'webgpu' && this.m._eqw_ctx_logits_on_device(this.ctx)) return this.gpu.readLogits();
     if (!p) return null;
     const n = this.m._eqw_model_n_vocab(this.model);
     return new Float32Array(this.buffer(), p, n).slice();
@@ -540,7 +585,7 @@ export class Engine {
         const msg = this.str(this.m._eqw_gen_errmsg(g.ptr));
         this.endGeneration();
         if (st === 9 && this.device === 'webgpu') {
-          this._gpuLost(msg);
+          await this._gpuLost(msg);
           throw new EdgeqError('GPU_LOST', `${msg} (the next call runs on the CPU)`);
         }
         throw statusError(st, msg);

@@ -58,7 +58,8 @@ export interface LoadOptions {
    * kernels fit it, else the CPU (the reason in info().runtime.fallbackReason, and a warning
    * when a GPU was there but could not be used); 'webgpu': WebGPU or an UNSUPPORTED error;
    * 'cpu'. No 'shader-f16' needed. A GPU lost mid-generation rejects with GPU_LOST and the
-   * next call runs on the CPU. */
+   * next call runs on the CPU (the model streamed in again from its source, unless
+   * gpuHostCopy kept it in wasm memory). */
   device?: 'auto' | 'webgpu' | 'cpu';
   /** Node: a WebGPU implementation's GPU object (Node has no navigator.gpu), e.g. the
    * `webgpu` package's create(['backend=vulkan']). Keep it referenced while the model lives. */
@@ -66,6 +67,11 @@ export interface LoadOptions {
   /** Tests: split weights into GPU buffers of at most this many bytes (default: the device's
    * binding limit). */
   gpuMaxBufferBytes?: number;
+  /** On the GPU, keep the weights in wasm memory too (memory is then the model twice): a CPU
+   * fallback (a lost device, a kernel missing) starts at once. Default false: tensors stream
+   * through one reused block (wasm memory: about the largest tensor), and a fallback loads
+   * the model again from its source. */
+  gpuHostCopy?: boolean;
 }
 
 export interface GpuRuntimeInfo {
@@ -83,6 +89,10 @@ export interface GpuRuntimeInfo {
   weightBytes: number;
   submits: number;
   dispatches: number;
+  /** bytes mapped back from the GPU, all steps (the fault word + logits, or the greedy token) */
+  readbackBytes: number;
+  /** ... for the step submitted last: 16 + 4 for a greedy token, 16 + 4 * nVocab with logits */
+  lastReadbackBytes: number;
 }
 
 export interface SamplingOptions {
@@ -151,11 +161,16 @@ export interface ModelInfo {
   metadata: Record<string, string | null>;
   runtime: {
     threaded: boolean; threads: number; contextSize: number; memoryBytes: number;
+    /** wasm heap in use now, and at most during the last load (bytes) */
+    heapBytes: number; peakLoadHeapBytes: number;
+    /** the weights are in wasm memory (false: on the GPU only, see gpuHostCopy) */
+    hostWeights: boolean;
     /** where the context runs */
     device: 'webgpu' | 'cpu';
     /** on the CPU: why not on the GPU ('cpu' asked for, no WebGPU, a limit, a lost device) */
     fallbackReason: string | null;
-    /** the GPU's runtime (set whenever a GPU was opened, also after a fallback) */
+    /** the GPU's runtime (set whenever a GPU was opened, also after a fallback, except one
+     * that loaded the model again for the CPU: then null) */
     gpu: GpuRuntimeInfo | null;
   };
 }

@@ -64,6 +64,7 @@ async function acquireEngine(threads) {
 
 function releaseEngine(engine) {
   engine.unload();
+  engine.reload = null;
   if (engine.threaded) {
     const n = engine.poolSize + 1;
     if (!idle.mt.has(n)) idle.mt.set(n, []);
@@ -145,7 +146,9 @@ export function defaultThreads() {
  * opts: onProgress({loaded,total}), signal, threads, contextSize, batchSize, kvType,
  *       vocabOnly, cache (ignored in Node: there is no Cache API), device ('auto' | 'webgpu' |
  *       'cpu'), gpu (a WebGPU implementation's GPU object, e.g. the `webgpu` package's
- *       create(); Node has no navigator.gpu), gpuMaxBufferBytes (tests: split weights smaller)
+ *       create(); Node has no navigator.gpu), gpuMaxBufferBytes (tests: split weights smaller),
+ *       gpuHostCopy (keep the weights in wasm memory too: the model twice, an instant CPU
+ *       fallback; default false: a CPU fallback loads the model again from its source)
  */
 export async function load(source, opts = {}) {
   if (opts.signal && opts.signal.aborted) throw abortError(opts.signal, 'loading aborted');
@@ -155,10 +158,14 @@ export async function load(source, opts = {}) {
   try {
     engine.setGpu(opts.vocabOnly ? { dev: null, info: null, reason: null }
       : await openGpu({ device: opts.device, gpu: opts.gpu, maxBufferBytes: opts.gpuMaxBufferBytes }));
+    engine.gpuHostCopy = !!opts.gpuHostCopy;
+    // a model on the GPU only is streamed in again when the CPU must take over
+    engine.reload = () => loadParts(engine, parts, opts);
     await loadParts(engine, parts, opts);
     if (!opts.vocabOnly) {
-      engine.createContext({ contextSize: opts.contextSize, threads, batchSize: opts.batchSize, kvType: opts.kvType, device: opts.device });
+      await engine.createContext({ contextSize: opts.contextSize, threads, batchSize: opts.batchSize, kvType: opts.kvType, device: opts.device });
     }
+    engine.reload = () => loadParts(engine, parts, { cache: opts.cache });
   } catch (e) {
     releaseEngine(engine);
     throw asEdgeqError(e);

@@ -99,16 +99,21 @@ const ops = {
       const parts = resolveParts(source, { baseUrl: options.baseUrl });
       engine.setGpu(options.vocabOnly ? { dev: null, info: null, reason: null }
         : await openGpu({ device: options.device, maxBufferBytes: options.gpuMaxBufferBytes }));
-      await loadParts(engine, parts, {
+      engine.gpuHostCopy = !!options.gpuHostCopy;
+      const lopts = {
         signal: ac.signal,
         cache: options.cache,
         vocabOnly: options.vocabOnly,
         onProgress: (p) => self.postMessage({ type: 'progress', loadId, loaded: p.loaded, total: p.total }),
         onEvent: (ev) => self.postMessage({ type: 'event', loadId, event: ev }),
-      });
+      };
+      // a model on the GPU only is streamed in again when the CPU must take over
+      engine.reload = () => loadParts(engine, parts, lopts);
+      await loadParts(engine, parts, lopts);
       if (!options.vocabOnly) {
-        engine.createContext({ contextSize: options.contextSize, threads: options.threads, batchSize: options.batchSize, kvType: options.kvType, device: options.device });
+        await engine.createContext({ contextSize: options.contextSize, threads: options.threads, batchSize: options.batchSize, kvType: options.kvType, device: options.device });
       }
+      engine.reload = () => loadParts(engine, parts, { cache: options.cache });
       // with shared memory the page can abort a running decode by storing into the flag
       const flag = engine.abortFlagAddress();
       return {
@@ -117,6 +122,7 @@ const ops = {
       };
     } catch (e) {
       engine.unload();
+      engine.reload = null;
       throw e;
     } finally {
       loads.delete(loadId);

@@ -10,7 +10,8 @@
  * A step is: ops..., submit, then read (the logits). A GPU backend cannot block on a readback
  * inside a wasm call, so submit only starts the work (and the copy of LOGITS to a mappable
  * buffer); the caller returns to JavaScript, which awaits the mapping, and calls read in a
- * later C call. Reading is also where a later GPU-side argmax would hand back one token.
+ * later C call. Greedy decoding asks for the argmax alone (want_argmax, read_argmax): one token
+ * comes back instead of the logits.
  *
  * What a backend must guarantee:
  *   - Ops take effect in call order; a read after submit sees every op before it.
@@ -134,6 +135,9 @@ typedef struct {
     /* rows [row0, row0 + n) of len from a into host memory; after submit only. A deferred
      * check that failed: EQ_ERR_FORMAT and *fault. */
     eq_status (*read)(eq_backend *b, eq_act a, int row0, int n, int len, float *dst, eq_fault *fault);
+    /* optional (NULL: none): after a step submitted with want_argmax, the index of the largest
+     * value of LOGITS row 0 (the lowest on ties, as the greedy sampler), the only readback */
+    eq_status (*read_argmax)(eq_backend *b, int *id, eq_fault *fault);
 } eq_backend_ops;
 
 struct eq_backend {
@@ -143,14 +147,17 @@ struct eq_backend {
     int deferred;           /* submit only starts the work: read must wait for a later call,
                                after the host awaited the device (eq_gen_pending) */
     char err[160];          /* why submit or read failed */
+    int want_argmax;        /* set before a step's ops (read_argmax backends only): read back
+                               only LOGITS row 0's argmax, not the logits */
 };
 
 /* The streamed-upload hook (eq_loader_set_upload in models/model.h): called once per tensor,
  * in stream order, as soon as all its bytes are in host memory (t->data, t->nbytes), also
  * across the parts of a split file. A backend that keeps weights elsewhere copies the bytes
- * now and stores its handle in t->dev; binding copies it to eq_weight.dev. The host copy
- * stays (the CPU reads it; a GPU backend may drop it once a model no longer needs it for
- * anything else). A non-OK status fails the load with the message in err. */
+ * now and stores its handle in t->dev; binding copies it to eq_weight.dev. Loading for the
+ * GPU without a host copy, t->data is a staging block reused for the next tensor: the bytes
+ * are gone after the call (t->data is then NULL). A non-OK status fails the load with the
+ * message in err. */
 typedef eq_status (*eq_upload_fn)(void *user, int part, eq_gguf_tensor *t, char *err, size_t errlen);
 
 #endif

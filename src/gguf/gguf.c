@@ -352,18 +352,27 @@ void eq_gguf_free(eq_gguf *g) {
     free(g);
 }
 
-/* Copy bytes at absolute offset `at` to the tensors they belong to. */
-static void route(eq_gguf *g, const uint8_t *p, size_t n, uint64_t at) {
+/* Copy bytes at absolute offset `at` to the tensors they belong to; on_tensor as each ends. */
+static eq_status route(eq_gguf *g, const uint8_t *p, size_t n, uint64_t at) {
     while (n && g->cursor < g->n_tensors) {
         eq_gguf_tensor *t = g->order[g->cursor];
         uint64_t t0 = g->data_offset + t->offset, t1 = t0 + t->nbytes;
         if (at >= t1) { g->cursor++; continue; }
-        if (at + n <= t0) return;                 /* all padding before the next tensor */
+        if (at + n <= t0) return EQ_OK;           /* all padding before the next tensor */
         if (at < t0) { size_t skip = (size_t)(t0 - at); p += skip; n -= skip; at = t0; }
         size_t take = (size_t)((t1 - at) < n ? (t1 - at) : n);
         if (t->data) memcpy((uint8_t *)t->data + (at - t0), p, take);
         p += take; n -= take; at += take;
+        if (at == t1) {
+            g->cursor++;
+            eq_status st = g->on_tensor ? g->on_tensor(g, t, g->on_header_user) : EQ_OK;
+            if (st) {
+                if (!g->err[0]) fail(g, st, "%s", eq_status_str(st));
+                return st;
+            }
+        }
     }
+    return EQ_OK;
 }
 
 static eq_status try_header(eq_gguf *g) {
@@ -383,7 +392,9 @@ static eq_status try_header(eq_gguf *g) {
         return st;
     }
     /* bytes buffered past the header belong to the data section */
-    if (g->hlen > g->data_offset) route(g, g->hbuf + g->data_offset, g->hlen - (size_t)g->data_offset, g->data_offset);
+    if (g->hlen > g->data_offset &&
+        (st = route(g, g->hbuf + g->data_offset, g->hlen - (size_t)g->data_offset, g->data_offset)))
+        return st;
     free(g->hbuf);
     g->hbuf = NULL;
     g->hlen = g->hcap = 0;
@@ -394,9 +405,9 @@ eq_status eq_gguf_feed(eq_gguf *g, const void *buf, size_t n) {
     const uint8_t *p = buf;
     if (g->err[0]) return EQ_ERR_FORMAT;
     if (g->header_ready) {
-        route(g, p, n, g->pos);
+        eq_status st = route(g, p, n, g->pos);
         g->pos += n;
-        return EQ_OK;
+        return st;
     }
     if (n > HEADER_LIMIT - g->hlen) return fail(g, EQ_ERR_FORMAT, "GGUF header larger than 2 GiB");
     if (g->hlen + n > g->hcap) {

@@ -47,6 +47,9 @@ typedef struct {
 
 typedef struct eq_gguf eq_gguf;
 typedef eq_status (*eq_gguf_header_cb)(eq_gguf *g, void *user);
+/* A tensor's last byte is in (its `data` complete): runs before any later byte is routed, so
+ * the owner may reuse the memory for the next tensor. Non-OK stops the feed (set g->err). */
+typedef eq_status (*eq_gguf_tensor_cb)(eq_gguf *g, eq_gguf_tensor *t, void *user);
 
 struct eq_gguf {
     uint32_t version;
@@ -68,6 +71,7 @@ struct eq_gguf {
     uint64_t cursor;        /* index into order */
     eq_gguf_header_cb on_header;
     void *on_header_user;
+    eq_gguf_tensor_cb on_tensor;   /* optional (set after eq_gguf_new); gets on_header_user */
     char err[256];
 };
 

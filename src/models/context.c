@@ -34,6 +34,11 @@ static eq_status resolve_params(const eq_model *m, const eq_ctx_params *params, 
         snprintf(errbuf, errlen, "bad context parameters");
         return EQ_ERR_ARG;
     }
+    if (p.device == EQ_DEVICE_CPU && !m->host_weights) {
+        snprintf(errbuf, errlen, "the model's weights are on the GPU only (loaded for WebGPU without a host copy%s%s): "
+                 "load it again for the CPU", m->dev_err[0] ? "; " : "", m->dev_err);
+        return EQ_ERR_UNSUPPORTED;
+    }
     if (p.device == EQ_DEVICE_WEBGPU && (m->device != EQ_DEVICE_WEBGPU || m->dev_err[0])) {
         snprintf(errbuf, errlen, "the model is not on the GPU: %s",
                  m->device != EQ_DEVICE_WEBGPU ? "it was loaded for the CPU" : m->dev_err);
@@ -81,7 +86,7 @@ static void backend_params(const eq_model *m, const eq_ctx_params *p, eq_backend
             const eq_layer *L = &m->layers[l];
             const eq_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
             for (size_t i = 0; i < sizeof ws / sizeof *ws; i++)
-                if (ws[i]->data) mm[b.n_mm++] = ws[i];
+                if (eq_weight_present(ws[i])) mm[b.n_mm++] = ws[i];
         }
         b.mm = mm;
     }
@@ -135,6 +140,7 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     eq_ctx *c = calloc(1, sizeof *c);
     if (!c) { snprintf(errbuf, errlen, "out of memory"); return EQ_ERR_NOMEM; }
     c->m = m;
+    c->argmax = -1;
     c->n_ctx = p.n_ctx;
     c->n_batch = p.n_batch;
     c->kv_type = p.kv_type;
@@ -162,9 +168,9 @@ eq_status eq_ctx_new(eq_model *m, const eq_ctx_params *params, eq_ctx **out, cha
     }
     /* per-dimension rope divisors: Llama 3.1 rope_freqs, or LongRoPE long/short by context size */
     const eq_layer *L0 = &m->layers[0];
-    if (L0->rope_freqs.data) c->rope_factors = &L0->rope_freqs;
-    else if (L0->rope_long.data && p.n_ctx > hp->n_ctx_orig) c->rope_factors = &L0->rope_long;
-    else if (L0->rope_short.data) c->rope_factors = &L0->rope_short;
+    if (eq_weight_present(&L0->rope_freqs)) c->rope_factors = &L0->rope_freqs;
+    else if (eq_weight_present(&L0->rope_long) && p.n_ctx > hp->n_ctx_orig) c->rope_factors = &L0->rope_long;
+    else if (eq_weight_present(&L0->rope_short)) c->rope_factors = &L0->rope_short;
     *out = c;
     return EQ_OK;
 }
@@ -278,7 +284,9 @@ eq_status eq_decode_submit(eq_ctx *c, const eq_token *tokens, int n) {
     /* as in eq_decode_logits: the sliding layers may drop positions below n_past + n - kv_keep
      * (a single step never reaches the window of n_past itself) */
     if (c->n_past + n - c->kv_keep > c->kv_lo) c->kv_lo = c->n_past + n - c->kv_keep;
+    c->step_argmax = c->be->want_argmax = c->greedy && c->be->op->read_argmax;
     eq_status st = eq_forward(c, tokens, n, 0);
+    c->be->want_argmax = 0;
     if (st) return st;
     memcpy(c->tokens + c->n_past, tokens, (size_t)n * sizeof *tokens);   /* n <= n_ctx - n_past */
     c->n_pending = n;
@@ -303,4 +311,7 @@ eq_status eq_decode(eq_ctx *c, const eq_token *tokens, int n) {
     return eq_decode_logits(c, tokens, n, 0, NULL);
 }
 
-const float *eq_ctx_logits(const eq_ctx *c) { return c->has_logits ? c->logits : NULL; }
+const float *eq_ctx_logits(const eq_ctx *c) { return c->has_logits && c->argmax < 0 ? c->logits : NULL; }
+int eq_ctx_logits_on_device(const eq_ctx *c) { return c->has_logits && c->argmax >= 0; }
+int eq_ctx_argmax(const eq_ctx *c) { return c->has_logits ? c->argmax : -1; }
+void eq_ctx_set_greedy(eq_ctx *c, int on) { c->greedy = on; }

@@ -74,7 +74,7 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
         op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_X, 0, n, E, &L->attn_norm, hp->norm_eps);
         CHECK_FINITE(EQ_ACT_XB, n, E, 0, site + AT_ATTN_IN);
 
-        if (L->wqkv.data) {
+        if (eq_weight_present(&L->wqkv)) {
             /* fused: each row is Q, then K, then V */
             const int D = Qd + 2 * KVd;
             op->matmul(be, EQ_ACT_HB, &L->wqkv, &L->bqkv, EQ_ACT_XB, n);
@@ -86,7 +86,7 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
             op->matmul(be, EQ_ACT_K, &L->wk, &L->bk, EQ_ACT_XB, n);
             op->matmul(be, EQ_ACT_V, &L->wv, &L->bv, EQ_ACT_XB, n);
         }
-        if (L->q_norm.data) {   /* QK-norm: each head's rows normed on their own */
+        if (eq_weight_present(&L->q_norm)) {   /* QK-norm: each head's rows normed on their own */
             op->rmsnorm(be, EQ_ACT_Q, EQ_ACT_Q, 0, n * hp->n_head, hd, &L->q_norm, hp->norm_eps);
             op->rmsnorm(be, EQ_ACT_K, EQ_ACT_K, 0, n * hp->n_head_kv, hd, &L->k_norm, hp->norm_eps);
         }
@@ -97,12 +97,12 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
         op->attention(be, l, n, pos0, hp->q_prescale ? 1.0f : kq_scale, L->swa ? hp->n_swa : 0);
         CHECK_FINITE(EQ_ACT_ATT, n, Qd, 0, site + AT_ATTN);
         op->matmul(be, EQ_ACT_XB, &L->wo, NULL, EQ_ACT_ATT, n);
-        if (L->attn_post_norm.data) op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_XB, 0, n, E, &L->attn_post_norm, hp->norm_eps);
+        if (eq_weight_present(&L->attn_post_norm)) op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_XB, 0, n, E, &L->attn_post_norm, hp->norm_eps);
         op->add(be, EQ_ACT_X, EQ_ACT_XB, n, E);
 
         op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_X, 0, n, E, &L->ffn_norm, hp->norm_eps);
         CHECK_FINITE(EQ_ACT_XB, n, E, 0, site + AT_FFN_IN);
-        if (!L->w_gate.data) {
+        if (!eq_weight_present(&L->w_gate)) {
             /* fused: the first F outputs are the gate, the next F the up projection */
             op->matmul(be, EQ_ACT_HB2, &L->w_up, NULL, EQ_ACT_XB, n);
             glu(be, EQ_ACT_HB, EQ_ACT_HB2, EQ_ACT_HB2, n, F, 2 * F, F);
@@ -113,7 +113,7 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
         }
         CHECK_FINITE(EQ_ACT_HB, n, F, 0, site + AT_FFN);
         op->matmul(be, EQ_ACT_XB, &L->w_down, NULL, EQ_ACT_HB, n);
-        if (L->ffn_post_norm.data) op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_XB, 0, n, E, &L->ffn_post_norm, hp->norm_eps);
+        if (eq_weight_present(&L->ffn_post_norm)) op->rmsnorm(be, EQ_ACT_XB, EQ_ACT_XB, 0, n, E, &L->ffn_post_norm, hp->norm_eps);
         op->add(be, EQ_ACT_X, EQ_ACT_XB, n, E);
     }
 
@@ -133,6 +133,21 @@ eq_status eq_forward(eq_ctx *c, const eq_token *tokens, int n, int n_out) {
 eq_status eq_forward_read(eq_ctx *c, int n_out, float *out) {
     const int V = c->m->hp.n_vocab, rows = c->n_logit_rows;
     eq_fault fault = {0, 0};
+    c->argmax = -1;
+    if (c->step_argmax && n_out == 0) {   /* greedy on a GPU: the token, not the logits */
+        c->step_argmax = 0;
+        int id = -1;
+        eq_status st = c->be->op->read_argmax(c->be, &id, &fault);
+        if (st == EQ_ERR_FORMAT) return not_finite(c, fault.site, fault.token);
+        if (st) { snprintf(c->err, sizeof c->err, "%s", c->be->err); return st; }
+        if (id < 0 || id >= V) {
+            snprintf(c->err, sizeof c->err, "the device's greedy token %d is not in the vocabulary", id);
+            return EQ_ERR_DEVICE;
+        }
+        c->argmax = id;
+        return EQ_OK;
+    }
+    c->step_argmax = 0;
     if (rows < 1 || n_out > rows) {
         snprintf(c->err, sizeof c->err, "the last step computed the logits of %d tokens, not %d", rows, n_out);
         return EQ_ERR_ARG;

@@ -1,5 +1,9 @@
 /* Streamed model loading: one GGUF push parser per file part. When a part's header is in,
- * its tensor memory is allocated once and every later byte lands in its final place. */
+ * its tensor memory is allocated once and every later byte lands in its final place.
+ * Loading for the GPU without a host copy (EQ_DEVICE_WEBGPU, gpu_host_copy 0), a part gets no
+ * tensor memory: each tensor streams through one staging block, as large as the part's
+ * largest tensor, is uploaded as its last byte comes in, and the block is reused for the next
+ * (wasm memory never shrinks: the sum of the tensors is never allocated). */
 #include "models/model.h"
 #include "models/weights.h"   /* eq_read_hparams, eq_gemma3_hparams */
 #include "backend/webgpu/webgpu.h"
@@ -24,8 +28,10 @@ struct eq_loader {
     int n_parts;
     eq_gguf **g;
     void **arenas;
+    void **staging;     /* per part, streaming without a host copy: the reused tensor block */
     uint64_t *size;     /* declared part sizes (0: unknown) */
-    uint64_t *n_ready;  /* per part: tensors (in file order) announced to upload */
+    int stream;         /* tensors go through staging and keep no host copy */
+    int dropped;        /* some tensor's host bytes were not kept */
     eq_upload_fn upload;
     void *upload_user;
     eq_webgpu_upload_state gpu;   /* EQ_DEVICE_WEBGPU: the upload's outcome */
@@ -71,13 +77,14 @@ eq_status eq_loader_new(const eq_model_params *params, int n_parts, eq_loader **
     if (l->params.device == EQ_DEVICE_WEBGPU && !l->params.vocab_only) {
         l->upload = eq_webgpu_upload;
         l->upload_user = &l->gpu;
+        l->stream = !l->params.gpu_host_copy;
     }
     l->n_parts = n_parts;
     l->g = calloc((size_t)n_parts, sizeof *l->g);
     l->arenas = calloc((size_t)n_parts, sizeof *l->arenas);
+    l->staging = calloc((size_t)n_parts, sizeof *l->staging);
     l->size = calloc((size_t)n_parts, sizeof *l->size);
-    l->n_ready = calloc((size_t)n_parts, sizeof *l->n_ready);
-    if (!l->g || !l->arenas || !l->size || !l->n_ready) {
+    if (!l->g || !l->arenas || !l->staging || !l->size) {
         eq_loader_free(l);
         return eq_errf(errbuf, errlen, EQ_ERR_NOMEM, "out of memory");
     }
@@ -101,11 +108,12 @@ void eq_loader_free(eq_loader *l) {
         if (l->g && l->g[i]) free(l->g[i]->on_header_user);
         if (l->g) eq_gguf_free(l->g[i]);
         if (l->arenas) free(l->arenas[i]);
+        if (l->staging) free(l->staging[i]);
     }
     free(l->g);
     free(l->arenas);
+    free(l->staging);
     free(l->size);
-    free(l->n_ready);
     free(l);
 }
 
@@ -114,22 +122,22 @@ void eq_loader_set_upload(eq_loader *l, eq_upload_fn fn, void *user) {
     l->upload_user = user;
 }
 
-/* Announce every tensor of the part whose last byte is now in: the reader routes bytes in
- * file order and tensors do not overlap, so they complete in the order of g->order. */
-static eq_status announce(eq_loader *l, int part) {
-    eq_gguf *g = l->g[part];
-    if (!l->upload || !g->header_ready) return EQ_OK;
-    while (l->n_ready[part] < g->n_tensors) {
-        eq_gguf_tensor *t = g->order[l->n_ready[part]];
-        if (g->data_offset + t->offset + t->nbytes > g->pos) break;
-        l->n_ready[part]++;
-        if (!t->data) continue;   /* not loaded (vocab only) */
-        char err[200] = "";
-        eq_status st = l->upload(l->upload_user, part, t, err, sizeof err);
-        if (st) return l->n_parts > 1 ? lfail(l, st, "part %d: tensor '%s': %s", part + 1, t->name, err)
-                                      : lfail(l, st, "tensor '%s': %s", t->name, err);
+void eq_loader_set_stream(eq_loader *l, int on) { l->stream = on; }
+
+/* A tensor's last byte is in (the reader routes bytes in file order): hand it to the upload
+ * hook; streamed through staging, its host bytes are gone once it is up. */
+static eq_status on_tensor(eq_gguf *g, eq_gguf_tensor *t, void *user) {
+    part_ref *ref = user;
+    eq_loader *l = ref->l;
+    if (!t->data) return EQ_OK;   /* not loaded (vocab only) */
+    char err[200] = "";
+    eq_status st = l->upload ? l->upload(l->upload_user, ref->part, t, err, sizeof err) : EQ_OK;
+    if (l->staging[ref->part] && t->data == l->staging[ref->part]) {   /* streamed (this part) */
+        t->data = NULL;
+        l->dropped = 1;
     }
-    return EQ_OK;
+    if (st) snprintf(g->err, sizeof g->err, "tensor '%s': %s", t->name, err);
+    return st;
 }
 
 const char *eq_loader_errmsg(const eq_loader *l) { return l ? l->err : "out of memory"; }
@@ -139,6 +147,22 @@ static eq_status on_header(eq_gguf *g, void *user) {
     part_ref *ref = user;
     eq_loader *l = ref->l;
     if (l->params.vocab_only || g->n_tensors == 0) return EQ_OK;
+    /* a matrix the GPU has no kernel for: the CPU will run the model, keep it on the host */
+    for (uint64_t i = 0; l->stream && l->upload == eq_webgpu_upload && i < g->n_tensors; i++)
+        if (g->tensors[i].ne[1] > 1 && !eq_webgpu_has_kernel(g->tensors[i].type)) l->stream = 0;
+    if (l->stream) {
+        uint64_t big = 0;
+        for (uint64_t i = 0; i < g->n_tensors; i++)
+            if (g->tensors[i].nbytes > big) big = g->tensors[i].nbytes;
+        if ((uint64_t)(size_t)big != big || !(l->staging[ref->part] = eq_aligned_alloc(ARENA_ALIGN, (size_t)big))) {
+            snprintf(g->err, sizeof g->err, "cannot allocate %llu bytes to stage tensors", (unsigned long long)big);
+            return EQ_ERR_NOMEM;
+        }
+        /* a tensor of no bytes is never announced: it gets no memory */
+        for (uint64_t i = 0; i < g->n_tensors; i++)
+            g->tensors[i].data = g->tensors[i].nbytes ? l->staging[ref->part] : NULL;
+        return EQ_OK;
+    }
     size_t size = (size_t)g->data_size;
     if ((uint64_t)size != g->data_size || size > SIZE_MAX - ARENA_ALIGN) {
         snprintf(g->err, sizeof g->err, "tensor data (%llu bytes) does not fit in this address space",
@@ -164,6 +188,7 @@ static eq_status ensure_part(eq_loader *l, int part) {
         ref->part = part;
         l->g[part] = eq_gguf_new(l->size[part], on_header, ref);
         if (!l->g[part]) { free(ref); return lfail(l, EQ_ERR_NOMEM, "out of memory"); }
+        l->g[part]->on_tensor = on_tensor;
     }
     return EQ_OK;
 }
@@ -187,7 +212,6 @@ eq_status eq_loader_feed(eq_loader *l, int part, const void *buf, size_t n) {
     }
     if (l->size[part] && g->pos > l->size[part])
         return lfail(l, EQ_ERR_FORMAT, "part %d: more bytes than its declared size", part + 1);
-    if ((st = announce(l, part))) return st;
     if (l->params.progress) {
         uint64_t loaded, total;
         eq_loader_progress(l, &loaded, &total);
@@ -284,6 +308,7 @@ eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
     m->n_parts = l->n_parts;
     m->vocab_only = l->params.vocab_only;
     m->device = l->params.device;
+    m->host_weights = m->vocab_only || !l->dropped;
     m->dev_bytes = l->gpu.bytes;
     snprintf(m->dev_err, sizeof m->dev_err, "%s", l->gpu.err);
     /* a model that cannot run on the GPU keeps none of it there */
@@ -291,6 +316,10 @@ eq_status eq_loader_finish(eq_loader *l, eq_model **out) {
     if (m->dev_err[0]) m->dev_bytes = 0;
     l->g = NULL;
     l->arenas = NULL;
+    for (int i = 0; i < l->n_parts; i++) {   /* staging is the loader's: gone with the stream */
+        free(l->staging[i]);
+        l->staging[i] = NULL;
+    }
     int n_parts = l->n_parts;
     l->n_parts = 0;
     (void)n_parts;

@@ -19,6 +19,7 @@ int eq_model_n_embd(const eq_model *m) { return m->hp.n_embd; }
 int eq_model_n_layer(const eq_model *m) { return m->hp.n_layer; }
 uint64_t eq_model_n_params(const eq_model *m) { return m->n_params; }
 uint64_t eq_model_size_bytes(const eq_model *m) { return m->n_bytes; }
+int eq_model_host_weights(const eq_model *m) { return m->host_weights; }
 
 int eq_model_meta_count(const eq_model *m) { return (int)m->parts[0]->n_kv; }
 const char *eq_model_meta_key(const eq_model *m, int i) {

@@ -54,6 +54,8 @@ struct eq_model {
     eq_device device;          /* EQ_DEVICE_WEBGPU: the tensors' device copies (t->dev) are the
                                   model's, freed with it */
     uint64_t dev_bytes;        /* bytes placed on the device */
+    int host_weights;          /* every tensor's bytes are in host memory (the CPU can run it);
+                                  0: loaded for the GPU without a host copy */
     char dev_err[160];         /* why the model is not on the device ("" when it is) */
 };
 
@@ -73,6 +75,10 @@ struct eq_ctx {
     int n_logit_rows;            /* rows of the backend's LOGITS the last eq_forward filled */
     int n_pending;               /* tokens submitted (eq_decode_submit) and not yet completed */
     int has_logits;
+    int greedy;                  /* eq_gen samples greedily: a backend with read_argmax reads back
+                                    only the argmax (eq_ctx_set_greedy) */
+    int step_argmax;             /* the step in flight reads back only its argmax */
+    int argmax;                  /* >= 0: the last step's greedy token; c->logits is stale */
     eq_token *tokens;            /* [n_ctx]: what the cache holds, n_past of them */
     /* sliding-window layers (gemma3) keep only their last kv_keep positions (eq_kv_keep):
      * n_swa is their window (0: no such layer), and positions below kv_lo may be gone from
@@ -99,8 +105,15 @@ eq_status eq_forward_read(eq_ctx *c, int n_out, float *out);
 eq_status eq_decode_submit(eq_ctx *c, const eq_token *tokens, int n);
 eq_status eq_decode_complete(eq_ctx *c);
 int eq_ctx_deferred(const eq_ctx *c);
+/* Greedy sampling (eq_gen): later steps may read back the argmax only (eq_ctx_argmax). */
+void eq_ctx_set_greedy(eq_ctx *c, int on);
+/* The last step's greedy token when it read back only that, else -1. */
+int eq_ctx_argmax(const eq_ctx *c);
 
 /* Streamed upload (backend/backend.h): fn sees each tensor once, as soon as its bytes are in. */
 void eq_loader_set_upload(eq_loader *l, eq_upload_fn fn, void *user);
+/* Before feeding: stream every tensor through one reused block per part, keeping no host copy
+ * (what EQ_DEVICE_WEBGPU without gpu_host_copy does; the model's host_weights is then 0). */
+void eq_loader_set_stream(eq_loader *l, int on);
 
 #endif

@@ -41,7 +41,9 @@ eq_status eq_bind_weight(eq_model *m, eq_weight *w, const char *name, int64_t ne
     w->ne0 = ne0;
     w->ne1 = ne1;
     w->nb1 = eq_row_size(t->type, ne0);
-    if (!w->data && !m->vocab_only) {
+    /* without a host copy the bytes are on the GPU, or (a tensor it refused) nowhere: such a
+     * model runs no context, which says why (dev_err) */
+    if (!w->data && !w->dev && !m->vocab_only && !m->dev_err[0]) {
         snprintf(err, errlen, "tensor '%s' has no data", name);
         return EQ_ERR_FORMAT;
     }
@@ -175,12 +177,12 @@ eq_status eq_bind_decoder(eq_model *m, int fused_qkv, int fused_gate_up, int bia
     B(&m->tok_embd, "token_embd.weight", E, V, 1);
     B(&m->output_norm, "output_norm.weight", E, 1, 1);
     B(&m->output, "output.weight", E, V, 0);
-    if (!m->output.data && !m->vocab_only) m->output = m->tok_embd;  /* tied embeddings */
+    if (!eq_weight_present(&m->output) && !m->vocab_only) m->output = m->tok_embd;  /* tied embeddings */
     for (int i = 0; i < hp->n_layer; i++) {
         eq_layer *l = &m->layers[i];
         L(&l->attn_norm, "blk.%d.attn_norm.weight", E, 1, 1);
         if (fused_qkv) L(&l->wqkv, "blk.%d.attn_qkv.weight", E, Q + 2 * KV, 0);
-        if (!l->wqkv.data) {
+        if (!eq_weight_present(&l->wqkv)) {
             L(&l->wq, "blk.%d.attn_q.weight", E, Q, 1);
             L(&l->wk, "blk.%d.attn_k.weight", E, KV, 1);
             L(&l->wv, "blk.%d.attn_v.weight", E, KV, 1);

@@ -16,4 +16,8 @@ typedef struct {
                            NULL: the ops read `data` in place (the CPU) */
 } eq_weight;
 
+/* Whether the model has this (optional) tensor: its bytes on the host, or only on a device
+ * (a model loaded for the GPU without a host copy). */
+static inline int eq_weight_present(const eq_weight *w) { return w->data != NULL || w->dev != NULL; }
+
 #endif

@@ -73,7 +73,7 @@ static eq_status r_read(eq_backend *b, eq_act a, int row0, int n, int len, float
 }
 static const eq_backend_ops rec_ops = {r_free, r_get_rows, r_rmsnorm, r_matmul, r_copy_cols, r_rope, r_scale,
                                        r_store_kv, r_attention, r_swiglu, r_geglu, r_softcap, r_add, r_check,
-                                       r_submit, r_read};
+                                       r_submit, r_read, NULL};
 
 static const char *const LAYER =
     "norm:0+3 check mm:Q mm:K mm:V rope rope kv attn check mm:XB add norm:0+3 check mm:HB mm:HB2 swiglu check mm:XB add";

@@ -1,6 +1,8 @@
 /* The streamed-upload hook (eq_loader_set_upload): a model fed in odd-sized chunks, parts
  * interleaved, announces each tensor exactly once, in the feed call that delivers its last
- * byte, with its bytes in place; a failing hook fails the load and names the tensor. */
+ * byte, with its bytes in place; a failing hook fails the load and names the tensor. Streamed
+ * without a host copy (eq_loader_set_stream), the same, every tensor of a part in one reused
+ * block, and no tensor keeps host bytes. */
 #include "eqtest.h"
 #include "membuf.h"
 #include "models/model.h"
@@ -60,6 +62,9 @@ typedef struct {
     int count[N_PARTS][MAX_T];
     int bad_order, bad_bytes, bad_when, unknown;
     int fail_at;              /* announcement number that fails (-1: none) */
+    const void *block[N_PARTS];   /* streamed: the part's staging block */
+    int stream, bad_block;
+    const eq_gguf_tensor *seen[N_PARTS][MAX_T];   /* the loader's tensors, as announced */
     int n_calls;
 } watch;
 
@@ -75,6 +80,11 @@ static eq_status on_upload(void *user, int part, eq_gguf_tensor *t, char *err, s
     if (i < 0 || i >= MAX_T) { w->unknown++; return EQ_OK; }
     const uint64_t at = g->data_offset + g->tensors[i].offset, end = at + g->tensors[i].nbytes;
     w->count[part][i]++;
+    w->seen[part][i] = t;
+    if (w->stream) {   /* one block per part, reused tensor after tensor */
+        if (!w->block[part]) w->block[part] = t->data;
+        if (t->data != w->block[part]) w->bad_block++;
+    }
     /* announced in the call that brought its last byte, or (bytes that came with the header,
      * which the reader buffers until it parses) in the call that completed the header */
     if (!w->header_call[part]) w->header_call[part] = w->feed_no;
@@ -134,20 +144,27 @@ int main(void) {
     membuf files[N_PARTS] = {{0}};
     for (int p = 0; p < N_PARTS; p++) CHECK(make_part(p, &files[p]));
 
-    for (size_t start = 0; start < 2 * N_CHUNKS; start += 3) {   /* a few different chunkings */
-        watch w = {.file = files, .fail_at = -1};
+    for (size_t start = 0; start < 4 * N_CHUNKS; start += 3) {   /* a few chunkings, kept and streamed */
+        const int stream = start >= 2 * N_CHUNKS;
+        watch w = {.file = files, .fail_at = -1, .stream = stream};
         parse_layout(&w, files);
         eq_loader *l = NULL;
         CHECK(!eq_loader_new(NULL, N_PARTS, &l, NULL, 0));
         eq_loader_set_upload(l, on_upload, &w);
-        CHECKF(!feed_all(l, &w, files, start % N_CHUNKS, start >= N_CHUNKS), "%s", eq_loader_errmsg(l));
+        eq_loader_set_stream(l, stream);
+        CHECKF(!feed_all(l, &w, files, start % N_CHUNKS, start % (2 * N_CHUNKS) >= N_CHUNKS), "%s", eq_loader_errmsg(l));
         int once = 1;
         for (int p = 0; p < N_PARTS; p++)
             for (uint64_t i = 0; i < w.layout[p]->n_tensors; i++)
                 if (w.count[p][i] != 1) { once = 0; fprintf(stderr, "part %d tensor %llu: announced %d times\n", p, (unsigned long long)i, w.count[p][i]); }
         CHECKF(once && w.n_calls == 19, "%d announcements", w.n_calls);
-        CHECKF(!w.bad_when && !w.bad_bytes && !w.bad_order && !w.unknown, "start %zu: %d early or late, %d with wrong bytes, "
-               "%d out of order, %d unknown", start, w.bad_when, w.bad_bytes, w.bad_order, w.unknown);
+        CHECKF(!w.bad_when && !w.bad_bytes && !w.bad_order && !w.unknown && !w.bad_block, "start %zu: %d early or late, "
+               "%d with wrong bytes, %d out of order, %d unknown, %d outside the block", start, w.bad_when, w.bad_bytes,
+               w.bad_order, w.unknown, w.bad_block);
+        int kept = 0;   /* streamed, the bytes are gone: no tensor points at host memory */
+        for (int p = 0; p < N_PARTS; p++)
+            for (int i = 0; i < MAX_T; i++) kept += w.seen[p][i] && w.seen[p][i]->data;
+        CHECKF(kept == (stream ? 0 : 19), "%d tensors keep host bytes", kept);
         eq_loader_free(l);
         free_layout(&w);
     }

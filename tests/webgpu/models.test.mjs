@@ -7,7 +7,10 @@
 //     of positions. The GPU rounds activations as the CPU does (Q8_0, Q8_K: qact.wgsl) but not
 //     yet for Q4_1/Q5_1 (Q8_1), and sums in another order (measured: 95-100%, SmolLM2 Q4_1 93%);
 //   weights split into many small buffers (a phone's binding limit, scaled down): unchanged;
-//   fallbacks: no WebGPU, a context the kernels cannot run (F32 KV cache), a lost device.
+//   fallbacks: no WebGPU, a context the kernels cannot run (F32 KV cache), a tensor the GPU
+//     refuses mid-load, a lost device (the model loaded again for the CPU, or its host copy);
+//   memory: a GPU load keeps no host copy of the weights (wasm heap far below the model);
+//   readback: greedy decoding reads back the token, not the logits.
 // Models come from tests/webgpu/run.sh (EQ_WEBGPU_MODELS: a JSON list of {name, path, kind}).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,55 +93,128 @@ for (const m of models) {
 
 const small = models.find((m) => m.kind === 'exact');
 
-test('one submit and one readback per generated token', async () => {
+test('one submit and one small readback per generated token; greedy reads back the token only', async () => {
     const g = await open(small, { device: 'webgpu' });
     await greedy(g, 'Hello', 1);   // the prompt
-    const before = (await g.info()).runtime.gpu.submits;
+    const st0 = (await g.info()).runtime.gpu;
     await greedy(g, 'Hello', 9);   // the cached prompt's last token again + 8 more
-    assert.equal((await g.info()).runtime.gpu.submits - before, 9);
+    const st1 = (await g.info()).runtime.gpu;
+    assert.equal(st1.submits - st0.submits, 9);
+    const perToken = (st1.readbackBytes - st0.readbackBytes) / 9;
+    console.log(`# greedy: ${perToken} bytes read back per token (the logits: ${4 * (await g.info()).nVocab})`);
+    assert.ok(perToken <= 32, `greedy reads back ${perToken} bytes per token`);
+    // sampling needs the logits: they come back
+    for await (const _ of g.complete('Hello', { temperature: 0.8, maxTokens: 2, seed: 3 })) { /* text */ }
+    const nV = (await g.info()).nVocab;
+    assert.ok((await g.info()).runtime.gpu.lastReadbackBytes >= 4 * nV, 'a sampled step reads back the logits');
+    // logits() after a greedy step: fetched from the GPU then, the CPU path's top-1
+    const cpu = await open(small, { device: 'cpu' });
+    for (const llm of [g, cpu]) for await (const _ of llm.complete('Once upon a', { temperature: 0, maxTokens: 0 })) { /* prompt */ }
+    const [lg, lc] = [await g.logits(), await cpu.logits()];
+    assert.equal(lg.length, nV);
+    assert.equal(argmax(lg), argmax(lc));
+    assert.ok(Math.abs(lg[argmax(lc)] - lc[argmax(lc)]) < 1e-2, 'the same logits');
+    await g.dispose(); await cpu.dispose();
+});
+
+// A model loaded for the GPU streams its tensors through one reused block: the wasm heap holds
+// about its largest tensor, not the model (gpuHostCopy keeps the host copy: the model twice).
+const smol = models.find((m) => /SmolLM2/.test(m.name)) ?? small;
+test('wasm memory of a GPU load stays well below the model (no host copy); gpuHostCopy keeps it', async () => {
+    const peak = async (opts) => {
+        const llm = await open(smol, opts);
+        const info = await llm.info();
+        await llm.dispose();
+        return [info.runtime.peakLoadHeapBytes, info.runtime.hostWeights, info.sizeBytes, info.runtime.device];
+    };
+    const [cpuPeak, cpuHost, size] = await peak({ device: 'cpu' });
+    const [gpuPeak, gpuHost, , dev] = await peak({ device: 'webgpu' });
+    const [copyPeak, copyHost] = await peak({ device: 'webgpu', gpuHostCopy: true });
+    console.log(`# ${smol.name}: wasm heap peak while loading: CPU ${cpuPeak}, WebGPU ${gpuPeak} (with gpuHostCopy ${copyPeak}); tensors ${size} bytes`);
+    assert.equal(dev, 'webgpu');
+    assert.ok(cpuHost && copyHost && !gpuHost, 'host weights: cpu, gpuHostCopy yes; webgpu no');
+    assert.ok(cpuPeak >= size && copyPeak >= size, 'a host copy holds the model');
+    // the baseline (vocabulary, stage, context scratch) is what the CPU load holds beyond the tensors
+    assert.ok(gpuPeak < cpuPeak - 0.5 * size, `GPU load peak ${gpuPeak} vs CPU ${cpuPeak} (tensors ${size})`);
+});
+
+test('a CPU context on a model whose weights are on the GPU only is refused, naming why', async () => {
+    const g = await open(small, { device: 'webgpu' });
+    const e = g._b.engine;
+    assert.equal(e.hostWeights(), false);
+    const ctx = e.m._eqw_ctx_new(e.model, 64, 1, 0, 0, 0, e.scratch);
+    assert.equal(ctx, 0);
+    assert.match(e.str(e.m._eqw_errmsg()), /on the GPU only.*load it again for the CPU/);
     await g.dispose();
 });
 
-test("device 'auto' without WebGPU runs on the CPU and says why; 'webgpu' refuses", async () => {
-    const cpu = await load(small.path, { threads: 1, contextSize: 256, device: 'auto' });
-    loaded.push(cpu);
-    const rt = (await cpu.info()).runtime;
-    assert.equal(rt.device, 'cpu');
-    assert.match(rt.fallbackReason, /no WebGPU/);
-    await assert.rejects(load(small.path, { threads: 1, device: 'webgpu' }), (e) => e.code === 'UNSUPPORTED' && /WebGPU is not available/.test(e.message));
-    await assert.rejects(load(small.path, { threads: 1, device: 'gpu' }), (e) => e.code === 'ARG');
+// The GPU, with a device that refuses buffers of `size` bytes (what running out of GPU memory
+// half-way through a load looks like)
+function refusingGpu(size) {
+    return {
+        requestAdapter: async (o) => {
+            const a = await gpu.requestAdapter(o);
+            return new Proxy(a, {
+                get(t, k) {
+                    if (k === 'requestDevice') {
+                        return async (d) => {
+                            const dev = await t.requestDevice(d);
+                            const create = dev.createBuffer.bind(dev);
+                            dev.createBuffer = (desc) => {
+                                if (desc.size === size && desc.mappedAtCreation) throw new Error('test: out of GPU memory');
+                                return create(desc);
+                            };
+                            return dev;
+                        };
+                    }
+                    const v = t[k];
+                    return typeof v === 'function' ? v.bind(t) : v;
+                },
+            });
+        },
+    };
+}
+
+test('a tensor the GPU refuses mid-load: auto loads the model again for the CPU; webgpu refuses', async () => {
+    const cpu = await open(small, { device: 'cpu' });
+    const want = await greedy(cpu, 'Once upon a time', 8);
+    // llama-F32: token_embd and the attention weights go up, the first FFN matrix (n_ff x n_embd) does not
+    const ffn = 256 * 128 * 4;
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+        for (const gpuHostCopy of [false, true]) {
+            const g = await open(small, { device: 'auto', gpu: refusingGpu(ffn), gpuHostCopy });
+            const rt = (await g.info()).runtime;
+            assert.equal(rt.device, 'cpu');
+            assert.match(rt.fallbackReason, /blk\.0\.ffn_gate\.weight' could not go to the GPU: test: out of GPU memory/);
+            assert.equal(rt.hostWeights, true);
+            assert.equal(await greedy(g, 'Once upon a time', 8), want, `gpuHostCopy ${gpuHostCopy}`);
+            await g.dispose();
+        }
+    } finally { console.warn = warn; }
+    await assert.rejects(open(small, { device: 'webgpu', gpu: refusingGpu(ffn) }), (e) => e.code === 'UNSUPPORTED' && /out of GPU memory/.test(e.message));
     await cpu.dispose();
 });
 
-test('a context the kernels cannot run (F32 KV cache) falls back to the CPU with the reason', async () => {
-    const warn = console.warn;
-    const warned = [];
-    console.warn = (m) => warned.push(m);
-    try {
-        const llm = await open(small, { device: 'auto', kvType: 'f32' });
-        const rt = (await llm.info()).runtime;
-        assert.equal(rt.device, 'cpu');
-        assert.match(rt.fallbackReason, /F16/);
-        assert.ok(warned.some((m) => /CPU/.test(m)), 'a warning');
-        assert.ok((await greedy(llm, 'Hello', 4)).length > 0);
-        await llm.dispose();
-        await assert.rejects(open(small, { device: 'webgpu', kvType: 'f32' }), (e) => e.code === 'UNSUPPORTED');
-    } finally { console.warn = warn; }
-});
-
-test('a device lost mid-generation is a GPU_LOST error; the next call runs on the CPU', async () => {
+test('a device lost mid-generation is a GPU_LOST error; the next call runs on the CPU (model loaded again, or its host copy)', async () => {
     const cpu = await open(small, { device: 'cpu' });
     const want = await greedy(cpu, 'Once upon a time', 8);
-    const g = await open(small, { device: 'webgpu' });
-    let n = 0;
-    await assert.rejects((async () => {
-        for await (const _ of g.complete('Once upon a time', { temperature: 0, maxTokens: 16 })) {
-            if (++n === 2) g._b.engine.gpu.rt.device.destroy();   // what a driver reset looks like
-        }
-    })(), (e) => e.code === 'GPU_LOST');
-    const rt = (await g.info()).runtime;
-    assert.equal(rt.device, 'cpu');
-    assert.match(rt.fallbackReason, /GPU failed/);
-    assert.equal(await greedy(g, 'Once upon a time', 8), want);
-    await g.dispose(); await cpu.dispose();
+    for (const gpuHostCopy of [false, true]) {
+        const g = await open(small, { device: 'webgpu', gpuHostCopy });
+        assert.equal((await g.info()).runtime.hostWeights, gpuHostCopy);
+        let n = 0;
+        await assert.rejects((async () => {
+            for await (const _ of g.complete('Once upon a time', { temperature: 0, maxTokens: 16 })) {
+                if (++n === 2) g._b.engine.gpu.rt.device.destroy();   // what a driver reset looks like
+            }
+        })(), (e) => e.code === 'GPU_LOST');
+        const rt = (await g.info()).runtime;
+        assert.equal(rt.device, 'cpu');
+        assert.match(rt.fallbackReason, /GPU failed/);
+        assert.equal(rt.hostWeights, true, 'the CPU has the weights');
+        assert.equal(await greedy(g, 'Once upon a time', 8), want, `gpuHostCopy ${gpuHostCopy}`);
+        await g.dispose();
+    }
+    await cpu.dispose();
 });

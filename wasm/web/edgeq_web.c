@@ -41,11 +41,13 @@ EXPORT double eqw_heap_used(void) { return (double)mallinfo().uordblks; }
 /* ---- streamed loading ------------------------------------------------------------------- */
 
 /* Returns the loader or NULL (the status in *st, the message in eqw_errmsg). webgpu: copy the
- * tensors to the GPU as they arrive too (Module.eqGpu must be set: js/src/engine.js). */
+ * tensors to the GPU as they arrive instead (2: and keep the host copy; Module.eqGpu must be
+ * set: js/src/engine.js). */
 EXPORT eq_loader *eqw_loader_new(int n_parts, int vocab_only, int webgpu, int *st) {
     eq_model_params p = eq_model_default_params();
     p.vocab_only = vocab_only;
     p.device = webgpu ? EQ_DEVICE_WEBGPU : EQ_DEVICE_CPU;
+    p.gpu_host_copy = webgpu == 2;   /* 2: the GPU and a host copy (the CPU's instant fallback) */
     eq_loader *l = NULL;
     *st = eq_loader_new(&p, n_parts, &l, g_err, sizeof g_err);
     return l;
@@ -90,6 +92,7 @@ EXPORT int eqw_model_n_embd(const eq_model *m) { return eq_model_n_embd(m); }
 EXPORT int eqw_model_n_layer(const eq_model *m) { return eq_model_n_layer(m); }
 EXPORT double eqw_model_n_params(const eq_model *m) { return (double)eq_model_n_params(m); }
 EXPORT double eqw_model_size_bytes(const eq_model *m) { return (double)eq_model_size_bytes(m); }
+EXPORT int eqw_model_host_weights(const eq_model *m) { return eq_model_host_weights(m); }
 EXPORT int eqw_model_meta_count(const eq_model *m) { return eq_model_meta_count(m); }
 EXPORT const char *eqw_model_meta_key(const eq_model *m, int i) { return eq_model_meta_key(m, i); }
 EXPORT int eqw_model_meta_str(const eq_model *m, const char *key, char *buf, int cap) { return eq_model_meta_str(m, key, buf, cap > 0 ? (size_t)cap : 0); }
@@ -204,6 +207,7 @@ EXPORT const char *eqw_ctx_errmsg(const eqw_ctx *w) { return eq_ctx_errmsg(w->ct
 EXPORT int eqw_ctx_n_ctx(const eqw_ctx *w) { return eq_ctx_n_ctx(w->ctx); }
 EXPORT int eqw_ctx_truncate(eqw_ctx *w, int n_past) { return eq_ctx_truncate(w->ctx, n_past); }
 EXPORT const float *eqw_ctx_logits(const eqw_ctx *w) { return eq_ctx_logits(w->ctx); }
+EXPORT int eqw_ctx_logits_on_device(const eqw_ctx *w) { return eq_ctx_logits_on_device(w->ctx); }
 
 /* ---- sampling ----------------------------------------------------------------------------- */
 

@@ -27,6 +27,7 @@ mergeInto(LibraryManager.library, {
   eqgpu_softcap: function (b, y, n, T, cap) { Module['eqGpu'].softcap(b, y, n, T, cap); },
   eqgpu_add: function (b, x, y, n, T) { Module['eqGpu'].add(b, x, y, n, T); },
   eqgpu_finite: function (b, x, n, T, key0, fault) { Module['eqGpu'].finite(b, x, n, T, key0, fault); },
+  eqgpu_argmax: function (b, x, off, n, res) { Module['eqGpu'].argmax(b, x, off, n, res); },
   eqgpu_submit: function (b, logits, bytes, fault, host) { return Module['eqGpu'].submit(b, logits, bytes, fault, host); },
   eqgpu_error: function (err, errlen) { if (Module['eqGpu']) Module['eqGpu'].error(err, errlen); },
 });

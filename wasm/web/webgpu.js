@@ -486,6 +486,9 @@ export class Device {
         this.weightBytes = 0;
         this.submits = 0;
         this.dispatches = 0;
+        this.readbackBytes = 0;     // mapped for readbacks, all steps together (fault word + payload)
+        this.lastReadbackBytes = 0; // ... for the step submitted last
+        this.lastLogits = null;     // { h, off, n }: the logits a greedy step left on the GPU
         this.building = new Map();  // weight type -> its kernels' compilation
         this.broken = null;
     }
@@ -605,6 +608,18 @@ export class Device {
     softcap(b, y, n, T, cap) { this._op(b, (B) => B.softcap(this._buf(y), { n, T, s: cap })); }
     add(b, x, y, n, T) { this._op(b, (B) => B.add(this._buf(x), this._buf(y), { n, T })); }
     finite(b, x, n, T, key0, fault) { this._op(b, (B) => B.finite(this._buf(x), this._buf(fault), { n, T, key0 })); }
+    // greedy: res[0] = argmax of the n logits at x[off..]; the logits stay there (readLogits)
+    argmax(b, x, off, n, res) {
+        this._op(b, (B) => B.argmax(this._buf(x), this._buf(res), { n, off }));
+        this.lastLogits = { h: x, off, n };
+    }
+    // The logits a greedy step left on the GPU (valid until the next step): a Float32Array.
+    async readLogits() {
+        if (!this.lastLogits) throw new Error('webgpu: no logits were left on the GPU');
+        const { h, off, n } = this.lastLogits;
+        const dv = await this.rt.read(this._buf(h), off * 4, n * 4);
+        return new Float32Array(dv.buffer, dv.byteOffset, n);
+    }
 
     // Encode and submit the step; copy the fault word and `bytes` of logits back into the host
     // block at `host` (int32 state, uint32 fault, 8 bytes of padding, floats) once the GPU is
@@ -618,17 +633,19 @@ export class Device {
             if (this.broken) throw this.broken;
             if (this.inflight) throw new Error('the previous step is still being read back (await the device between steps)');
             const GU = globalThis.GPUBufferUsage;
-            const need = 256 + bytes;
+            const need = 16 + bytes;   // the fault word, padding, the payload at 16
             if (!this.rb || this.rb.size < need) {
                 this.rb?.destroy();
                 this.rb = this.rt.device.createBuffer({ size: need, usage: GU.MAP_READ | GU.COPY_DST });
             }
             this.rt.device.queue.writeBuffer(this._buf(fault), 0, new Uint32Array([0xffffffff]));
             B.copyBuffer(this._buf(fault), 0, this.rb, 0, 4);
-            B.copyBuffer(this._buf(logits), 0, this.rb, 256, bytes);
+            B.copyBuffer(this._buf(logits), 0, this.rb, 16, bytes);
             this.dispatches += B.ops.length - 2;
             B.submit();
             this.submits++;
+            this.readbackBytes += need;
+            this.lastReadbackBytes = need;
         } catch (e) {
             B.ops = []; B.slots = [];
             batch.failed = false;
@@ -636,13 +653,13 @@ export class Device {
             return 1;
         }
         const rb = this.rb;
-        this.inflight = rb.mapAsync(globalThis.GPUMapMode.READ, 0, 256 + bytes).then(() => {
+        this.inflight = rb.mapAsync(globalThis.GPUMapMode.READ, 0, 16 + bytes).then(() => {
             const errs = this.rt.errors.splice(0);
             if (errs.length) throw new Error(errs.join('; '));
-            const src = rb.getMappedRange(0, 256 + bytes);
+            const src = rb.getMappedRange(0, 16 + bytes);
             const heap = this.heap();
             new Uint32Array(heap, (host >>> 0) + 4, 1)[0] = new Uint32Array(src, 0, 1)[0];
-            new Uint8Array(heap, (host >>> 0) + 16, bytes).set(new Uint8Array(src, 256, bytes));
+            new Uint8Array(heap, (host >>> 0) + 16, bytes).set(new Uint8Array(src, 16, bytes));
             rb.unmap();
             new Int32Array(heap, host >>> 0, 1)[0] = 0;
         }).catch((e) => {
@@ -668,6 +685,9 @@ export class Device {
     }
 
     stats() {
-        return { gpuBytes: this.bytes, peakGpuBytes: this.peakBytes, weightBytes: this.weightBytes, submits: this.submits, dispatches: this.dispatches };
+        return {
+            gpuBytes: this.bytes, peakGpuBytes: this.peakBytes, weightBytes: this.weightBytes, submits: this.submits, dispatches: this.dispatches,
+            readbackBytes: this.readbackBytes, lastReadbackBytes: this.lastReadbackBytes,
+        };
     }
 }

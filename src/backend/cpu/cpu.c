@@ -178,7 +178,7 @@ static eq_status cpu_read(eq_backend *b, eq_act a, int row0, int n, int len, flo
 static const eq_backend_ops cpu_ops = {
     cpu_free, cpu_get_rows, cpu_rmsnorm, cpu_matmul, cpu_copy_cols, cpu_rope, cpu_scale,
     eq_cpu_store_kv, eq_cpu_attention, cpu_swiglu, cpu_geglu, cpu_softcap, cpu_add, cpu_check_finite, cpu_submit,
-    cpu_read,
+    cpu_read, NULL,   /* read_argmax: the CPU samples from its logits */
 };
 
 static void *xalloc(size_t n, int *fail) {

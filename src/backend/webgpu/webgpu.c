@@ -1,7 +1,8 @@
 /* The WebGPU backend: every op of the seam becomes one or more kernel dispatches (the WGSL of
  * this folder) recorded into the context's batch in the JavaScript runtime, which encodes the
  * whole step into one command buffer at submit and starts one readback: the step's logits
- * rows and its not-finite fault word, copied into `host` below once the GPU is done.
+ * rows (or, greedy, their argmax) and its not-finite fault word, copied into `host` below
+ * once the GPU is done.
  *
  * This file decides what is dispatched: which buffer each slot is, offsets and row strides,
  * in-place kernels, rope's constants (powf here, the same bits as the CPU), the fault keys.
@@ -30,6 +31,8 @@ eq_status eq_webgpu_upload(void *user, int part, eq_gguf_tensor *t, char *err, s
 }
 
 void eq_webgpu_release(void *dev) { (void)dev; }
+
+int eq_webgpu_has_kernel(int type) { (void)type; return 0; }
 
 #else
 
@@ -61,6 +64,8 @@ extern void eqgpu_glu(int b, int gelu, int g, int g_ld, int u, int u_off, int u_
 extern void eqgpu_softcap(int b, int y, int n, int T, float cap);
 extern void eqgpu_add(int b, int x, int y, int n, int T);
 extern void eqgpu_finite(int b, int x, int n, int T, int key0, int fault);
+/* res[0] = the index of the largest of n floats at x[off..] (lowest on ties; argmax.wgsl) */
+extern void eqgpu_argmax(int b, int x, int off, int n, int res);
 /* encode the batch, submit it, start the readback of the fault word and `bytes` of LOGITS
  * into host (state, fault, then the floats at host + 16); 0 or the runtime's failure */
 extern int eqgpu_submit(int b, int logits, double bytes, int fault, void *host);
@@ -86,6 +91,8 @@ typedef struct {
     int ids, fault;             /* the step's token ids; its not-finite word */
     eq_gpu_host *host;
     int rows_in_flight;         /* LOGITS rows the submitted step reads back */
+    int res;                    /* the greedy token of a want_argmax step (argmax.wgsl) */
+    int argmax_in_flight;       /* the submitted step reads back only that */
     eq_status failed;           /* sticky for the step: the ops after it are no-ops */
 } eq_gpu;
 
@@ -110,6 +117,7 @@ static void gpu_free(eq_backend *b) {
     for (int a = 0; a < EQ_ACT_COUNT; a++) eqgpu_release(g->act[a]);
     eqgpu_release(g->ids);
     eqgpu_release(g->fault);
+    eqgpu_release(g->res);
     if (g->batch) eqgpu_batch_free(g->batch);
     free(g->host);
     free(g);
@@ -153,7 +161,7 @@ static void gpu_matmul(eq_backend *b, eq_act dst, const eq_weight *w, const eq_w
     eq_gpu *g = (eq_gpu *)b;
     if (g->failed || (dst == EQ_ACT_LOGITS && !logits_rows(g, n))) return;
     eqgpu_matmul(g->batch, W(w), g->act[src], g->act[dst], n);
-    if (bias && bias->data) eqgpu_bias(g->batch, W(bias), g->act[dst], (int)w->ne1, n);
+    if (bias && eq_weight_present(bias)) eqgpu_bias(g->batch, W(bias), g->act[dst], (int)w->ne1, n);
 }
 
 static void gpu_copy_cols(eq_backend *b, eq_act dst, eq_act src, int n, int col0, int len, int src_len) {
@@ -170,7 +178,7 @@ static void gpu_rope(eq_backend *b, eq_act a, int n, int n_head, int pos0, const
     const float yarn_mscale = r->attn_factor * (1.0f + 0.1f * logf(1.0f / r->freq_scale));
     eqgpu_rope(g->batch, g->act[a], n_head, r->head_dim, r->n_rot, r->mode, pos0, n, theta_scale, r->freq_scale,
                r->attn_factor, r->ext_factor, r->corr_dims[0], r->corr_dims[1], yarn_mscale,
-               factors && factors->data ? W(factors) : 0);
+               factors && factors->dev ? W(factors) : 0);
 }
 
 static void gpu_scale(eq_backend *b, eq_act a, int n, int len, float s) {
@@ -227,24 +235,25 @@ static eq_status gpu_submit(eq_backend *b) {
     eq_status st = g->failed;
     g->failed = EQ_OK;   /* the next step starts clean (err keeps the message) */
     g->rows_in_flight = 0;
+    g->argmax_in_flight = 0;
     if (st) return st;
     g->host->state = 1;
-    const double bytes = (double)g->logits_rows * g->p.width[EQ_ACT_LOGITS] * sizeof(float);
-    if (eqgpu_submit(g->batch, g->act[EQ_ACT_LOGITS], bytes, g->fault, g->host)) {
+    /* greedy: 4 bytes (the token) come back instead of the logits */
+    const int am = g->base.want_argmax;
+    if (am) eqgpu_argmax(g->batch, g->act[EQ_ACT_LOGITS], 0, g->p.width[EQ_ACT_LOGITS], g->res);
+    const double bytes = am ? 4.0 : (double)g->logits_rows * g->p.width[EQ_ACT_LOGITS] * sizeof(float);
+    if (eqgpu_submit(g->batch, am ? g->res : g->act[EQ_ACT_LOGITS], bytes, g->fault, g->host)) {
         gpu_fail(g, EQ_ERR_DEVICE, "the GPU refused the step");
         g->failed = EQ_OK;
         return EQ_ERR_DEVICE;
     }
-    g->rows_in_flight = g->logits_rows;
+    if (am) g->argmax_in_flight = 1;
+    else g->rows_in_flight = g->logits_rows;
     return EQ_OK;
 }
 
-static eq_status gpu_read(eq_backend *b, eq_act a, int row0, int n, int len, float *dst, eq_fault *fault) {
-    eq_gpu *g = (eq_gpu *)b;
-    if (a != EQ_ACT_LOGITS || row0 + n > g->rows_in_flight) {
-        snprintf(g->base.err, sizeof g->base.err, "the GPU reads back only the logits of the step submitted last");
-        return EQ_ERR_ARG;
-    }
+/* The submitted step's readback: EQ_OK once in, the device's failure, or its fault. */
+static eq_status step_done(eq_gpu *g, eq_fault *fault) {
     if (g->host->state == 1) {
         snprintf(g->base.err, sizeof g->base.err, "the GPU's results are not in yet (await the device between steps)");
         return EQ_ERR_ARG;
@@ -260,14 +269,39 @@ static eq_status gpu_read(eq_backend *b, eq_act a, int row0, int n, int len, flo
         fault->token = (int)(g->host->fault % (uint32_t)g->p.n_batch);
         return EQ_ERR_FORMAT;
     }
+    return EQ_OK;
+}
+
+static eq_status gpu_read(eq_backend *b, eq_act a, int row0, int n, int len, float *dst, eq_fault *fault) {
+    eq_gpu *g = (eq_gpu *)b;
+    if (a != EQ_ACT_LOGITS || row0 + n > g->rows_in_flight) {
+        snprintf(g->base.err, sizeof g->base.err, "the GPU reads back only the logits of the step submitted last");
+        return EQ_ERR_ARG;
+    }
+    eq_status st = step_done(g, fault);
+    if (st) return st;
     memcpy(dst, g->host->logits + (size_t)row0 * len, (size_t)n * len * sizeof(float));
+    return EQ_OK;
+}
+
+static eq_status gpu_read_argmax(eq_backend *b, int *id, eq_fault *fault) {
+    eq_gpu *g = (eq_gpu *)b;
+    if (!g->argmax_in_flight) {
+        snprintf(g->base.err, sizeof g->base.err, "the step submitted last did not compute a greedy token");
+        return EQ_ERR_ARG;
+    }
+    eq_status st = step_done(g, fault);
+    if (st) return st;
+    uint32_t u;
+    memcpy(&u, g->host->logits, sizeof u);
+    *id = u > 0x7fffffffu ? -1 : (int)u;
     return EQ_OK;
 }
 
 static const eq_backend_ops gpu_ops = {
     gpu_free, gpu_get_rows, gpu_rmsnorm, gpu_matmul, gpu_copy_cols, gpu_rope, gpu_scale,
     gpu_store_kv, gpu_attention, gpu_swiglu, gpu_geglu, gpu_softcap, gpu_add, gpu_check_finite, gpu_submit,
-    gpu_read,
+    gpu_read, gpu_read_argmax,
 };
 
 /* The weight types the matrix kernels read (src/backend/webgpu/quant.wgsl). */
@@ -326,7 +360,8 @@ eq_status eq_backend_webgpu_new(const eq_backend_params *p, eq_backend **out, ch
     }
     for (int a = 0; a < EQ_ACT_COUNT && !fail; a++)
         fail |= !(g->act[a] = eqgpu_buffer((double)(a == EQ_ACT_LOGITS ? 1 : p->n_batch) * p->width[a] * sizeof(float)));
-    fail = fail || !(g->ids = eqgpu_buffer((double)p->n_batch * sizeof(eq_token))) || !(g->fault = eqgpu_buffer(4));
+    fail = fail || !(g->ids = eqgpu_buffer((double)p->n_batch * sizeof(eq_token))) || !(g->fault = eqgpu_buffer(4)) ||
+           !(g->res = eqgpu_buffer(4));
     g->logits_rows = 1;
     if (!fail && !(g->host = malloc(sizeof *g->host + (size_t)p->width[EQ_ACT_LOGITS] * sizeof(float)))) fail = 1;
     if (fail) {
@@ -360,5 +395,7 @@ eq_status eq_webgpu_upload(void *user, int part, eq_gguf_tensor *t, char *err, s
 void eq_webgpu_release(void *dev) {
     if (dev) eqgpu_release((int)(intptr_t)dev);
 }
+
+int eq_webgpu_has_kernel(int type) { return has_kernel(type); }
 
 #endif

@@ -22,6 +22,9 @@ typedef struct {
 } eq_webgpu_upload_state;
 eq_status eq_webgpu_upload(void *user, int part, eq_gguf_tensor *t, char *err, size_t errlen);
 
+/* Whether the GPU's matrix kernels read weights of this type (0 in builds without WebGPU). */
+int eq_webgpu_has_kernel(int type);
+
 /* Free a tensor's device copy (the model's, at eq_model_free). */
 void eq_webgpu_release(void *dev);
 
