@@ -10,7 +10,7 @@
 #   phi35    synthetic Phi-3.5-mini shape Q4_K_M: phi3 arch (fused QKV, fused gate|up), 32 layers,
 #            n_embd 3072, n_ff 8192, 32 heads (kv 32), Phi-3 vocab (32064), ctx 4096, no LongRoPE
 #            factors; random weights (2.4 GB; the F16 it is made from needs 7.7 GB of disk and
-#            ~9 GB of RAM for a few minutes, and is removed afterwards)
+#            as much RAM, make_model.py holding it whole; it is removed afterwards)
 #   tiny     a small random llama Q4_K (4 layers, n_embd 256): smoke runs (--quick), no speed meaning
 # Anything else that names a file is printed as given. The synthetic ones are made with
 # tests/tools/make_model.py (F16) and llama.cpp's llama-quantize (the oracle's, tests/oracle/setup.sh),

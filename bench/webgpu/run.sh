@@ -65,7 +65,7 @@ if [ -n "$found" ] && ! grep -qiE 'swiftshader|llvmpipe|lavapipe|"cpu"' <<<"$fou
   unset VK_ICD_FILENAMES
 else
   echo "Dawn (Vulkan) found ${found:-no adapter} without forcing a driver; falling back to SwiftShader ($SWS)" >&2
-  [ -f "$SWS/vk_swiftshader_icd.json" ] || { echo "bench/webgpu/run.sh: no SwiftShader either ($SWS/vk_swiftshader_icd.json): no WebGPU adapter at all" >&2; exit 1; }
+  [ -f "$SWS/vk_swiftshader_icd.json" ] || { echo "bench/webgpu/run.sh: no SwiftShader either ($SWS/vk_swiftshader_icd.json): no WebGPU adapter at all (a GPU needs the Vulkan loader libvulkan.so.1 and its driver's ICD json, e.g. /usr/share/vulkan/icd.d/nvidia_icd.json; Chromium's package brings SwiftShader)" >&2; exit 1; }
   export VK_ICD_FILENAMES=$SWS/vk_swiftshader_icd.json
   export LD_LIBRARY_PATH=$SWS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   export EQ_WEBGPU_CPU_ADAPTER=1
