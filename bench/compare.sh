@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # Side-by-side speed: edgeq bench vs llama.cpp's llama-bench (built from the source bundled in
 # npm node-llama-cpp, -march=native, CPU only) on the same GGUF files, same thread count, in one
-# run. Prints pp/tg tokens per second and the edgeq/llama.cpp ratios. Not part of CI.
-#   bench/compare.sh [-t THREADS] [-r REPS] [--no-1b] [MODEL.gguf ...]
+# run. Prints pp/tg tokens per second and the edgeq/llama.cpp ratios, and tg as a fraction of
+# the memory-bound ceiling (read bandwidth / weight bytes read per token). Not part of CI.
+#   bench/compare.sh [-t THREADS] [-r REPS] [--model NAME[,NAME...]]... [--no-1b] [MODEL.gguf ...]
+# NAME (bench/models.sh; fetched or made into $EQ_CACHE/models/ once):
+#   smollm2  SmolLM2-135M-Instruct Q4_1 (real)       gemma3  Gemma 3 270M Q4_K_M (real)
+#   1b       synthetic 1.1B llama Q4_K_M (0.7 GB)    phi35   synthetic Phi-3.5-mini shape Q4_K_M (2.4 GB;
+#                                                            making it needs 7.7 GB of free disk, once)
+#   tiny     a 20M random llama (smoke runs only)
+# Default (no --model, no file): smollm2 and 1b (--no-1b: smollm2 only). -t: default all cores.
+# Bandwidth: bench/bandwidth.c, a streaming sum over 1 GiB on 1 and on THREADS threads, measured
+# once per run; "tg/BW" = tg tokens/s x bench/weight_bytes.py's bytes per token / that bandwidth
+# (1.00 would be a decoder limited by nothing but reading its weights once per token).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export EQ_CACHE=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
-threads=$(nproc); reps=3; big=1; models=()
+threads=$(nproc); reps=3; big=1; models=(); names=()
 while [ $# -gt 0 ]; do
   case $1 in
     -t) threads=$2; shift 2;; -r) reps=$2; shift 2;; --no-1b) big=0; shift;;
+    --model) IFS=, read -ra n <<<"$2"; names+=("${n[@]}"); shift 2;;
+    -*) echo "bench/compare.sh: unknown option $1" >&2; exit 2;;
     *) models+=("$1"); shift;;
   esac
 done
@@ -29,35 +41,37 @@ if [ ! -x "$LBUILD/bin/llama-bench" ] || [ ! -x "$LBUILD/bin/llama-quantize" ]; 
 fi
 cmake --preset native >/dev/null && cmake --build --preset native -j"$(nproc)" --target edgeq-cli >/dev/null
 
-if [ ${#models[@]} -eq 0 ]; then
-  models+=("$(bash scripts/get-model.sh)")
-  if [ $big = 1 ]; then
-    d=$EQ_CACHE/models/bench; mkdir -p "$d"
-    if [ ! -s "$d/synth-1b-q4_k_m.gguf" ]; then
-      echo "making a synthetic 1B-class llama (F16, random weights) and quantizing it to Q4_K_M..." >&2
-      python3 tests/tools/make_model.py --arch llama --vocab "$LSRC/models/ggml-vocab-llama-spm.gguf" --type F16 \
-        --n-layer 16 --n-embd 2048 --n-ff 8192 --n-head 32 --n-head-kv 8 --ctx 2048 --out "$d/synth-1b-f16.gguf" >&2
-      "$LBUILD/bin/llama-quantize" "$d/synth-1b-f16.gguf" "$d/synth-1b-q4_k_m.gguf" Q4_K_M >/dev/null 2>&1
-      rm -f "$d/synth-1b-f16.gguf"
-    fi
-    models+=("$d/synth-1b-q4_k_m.gguf")
-  fi
+if [ ${#models[@]} -eq 0 ] && [ ${#names[@]} -eq 0 ]; then
+  names=(smollm2); [ $big = 1 ] && names+=(1b)
 fi
+for n in "${names[@]}"; do models+=("$(bash bench/models.sh "$n" | tail -1)"); done
 
-printf '%-36s %-6s %12s %12s %8s\n' model test edgeq llama.cpp ratio
+# the machine's read bandwidth, once: 1 thread and $threads threads
+mkdir -p build/bench
+cc -std=c11 -O2 -march=native -pthread bench/bandwidth.c -o build/bench/bandwidth
+bw=$(build/bench/bandwidth "$threads" 1024)
+echo "$bw" | sed 's/ (sum.*//'
+bw1=$(sed -E 's/.*1 thread ([0-9.]+).*/\1/' <<<"$bw"); bwn=$(sed -E 's/.*threads ([0-9.]+).*/\1/' <<<"$bw")
+[ "$threads" = 1 ] && bwn=$bw1
+
+printf '%-36s %-6s %12s %12s %8s %19s\n' model test edgeq llama.cpp ratio "tg/BW edgeq llama"
 for m in "${models[@]}"; do
   # one run each, alternating, same threads; llama-bench: pp128 and tg64 on an empty cache
   e=$(build/native/edgeq bench -m "$m" -p 128 -n 64 -t "$threads" -r "$reps" --json)
   l=$("$LBUILD/bin/llama-bench" -m "$m" -p 128 -n 64 -t "$threads" -r "$reps" -o json 2>/dev/null)
-  python3 - "$m" "$e" "$l" <<'PY'
+  wb=$(python3 bench/weight_bytes.py "$m")
+  python3 - "$m" "$e" "$l" "$wb" "$bwn" <<'PY'
 import json, os, sys
 name, e, l = os.path.basename(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+per_tok, bw = int(sys.argv[4].split()[0]), float(sys.argv[5]) * 1e9
 ll = {}
 for r in l:
     key = "pp" if r.get("n_prompt", 0) > 0 else "tg"
     ll[key] = r["avg_ts"]
 for key in ("pp", "tg"):
     n = e[key]["n"]
-    print(f"{name[:36]:<36} {key}{n:<4} {e[key]['tps']:12.2f} {ll[key]:12.2f} {e[key]['tps']/ll[key]:7.2f}x")
+    frac = f"{e[key]['tps'] * per_tok / bw:9.2f} {ll[key] * per_tok / bw:9.2f}" if key == "tg" else ""
+    print(f"{name[:36]:<36} {key}{n:<4} {e[key]['tps']:12.2f} {ll[key]:12.2f} {e[key]['tps']/ll[key]:7.2f}x {frac}")
+print(f"{name[:36]:<36} weights read per token {per_tok / 1e6:.1f} MB: the bandwidth allows {bw / per_tok:.1f} tokens/s")
 PY
 done

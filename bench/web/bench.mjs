@@ -3,7 +3,7 @@
 // cross-origin isolated page; plus the native edgeq CLI on the same file. Prints tokens/s tables
 // with ratios, load times and .wasm sizes. Not part of CI.
 //   node bench/web/bench.mjs [-b chromium,firefox,webkit] [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native] [MODEL.gguf ...]
-// (bench/web/run.sh installs what this needs and passes its arguments through.)
+// (bench/web/run.sh installs what this needs, resolves --model NAME, and passes the rest through.)
 // Each run is a fresh page (the Cache API and OPFS emptied first) running page.js for one
 // engine; the engines alternate (edgeq first on even repetitions, wllama first on odd ones).
 // Thread counts above 1 are skipped where the browser exposes no SharedArrayBuffer (WebKitGTK).
@@ -202,6 +202,11 @@ async function main() {
   }
   }
 
+  // an engine that never ran a model (e.g. an architecture its llama.cpp does not know) is said so
+  for (const b of o.browsers) for (const m of o.models) for (const e of ENGINES) {
+    const rs = results.filter((r) => r.browser === b && r.model === m && r.engine === e);
+    if (rs.length && rs.every((r) => r.error)) console.log(`!! ${e} could not run ${path.basename(m)} in ${b}: ${rs[0].error}`);
+  }
   console.log('pp: prompt tokens evaluated / (request -> first token), one sampling step included; tg: greedy, (n - 1) / (first -> last\n'
     + 'token), page <-> worker messaging and sampling included. Native: `edgeq bench` (decode only, empty cache, no sampling).');
 

@@ -3,10 +3,13 @@
 # @wllama/wllama, llama.cpp in wasm; pinned in bench/web/package-lock.json) in each engine
 # (Chromium, Firefox ESR, WebKitGTK under xvfb-run: tests/browser/engines.mjs), same GGUF file,
 # same threads, cross-origin isolated page; plus native edgeq bench.
-#   bash bench/web/run.sh [-b chromium,firefox,webkit] [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native] [MODEL.gguf ...]
-# The default model (SmolLM2-135M-Instruct Q4_1, scripts/get-model.sh) is always run; models
-# given are added, e.g. the Q4_K_M 1.1B that bench/compare.sh makes:
-#   bash bench/web/run.sh -r 3 ~/.cache/edgeq/models/bench/synth-1b-q4_k_m.gguf
+#   bash bench/web/run.sh [-b chromium,firefox,webkit] [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native]
+#                         [--model NAME[,NAME...]]... [MODEL.gguf ...]
+# NAME: smollm2, gemma3, 1b, phi35, tiny (bench/models.sh, fetched or made once into $EQ_CACHE).
+# Without --model the default model (smollm2: SmolLM2-135M-Instruct Q4_1) is run, and the files
+# given are added; with --model only the named models and the files given, e.g.
+#   bash bench/web/run.sh -b chromium -r 3 --model gemma3,1b
+# A model an engine cannot load is reported as such in the tables (e.g. "wllama: failed: ...").
 # Run it on a quiet machine: other processes skew browser timings even more than native ones.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,7 +37,16 @@ fi
 (cd bench/web && npm ci --no-audit --no-fund --silent)
 (cd tests/browser && npm ci --no-audit --no-fund --silent)   # the drivers (engines.mjs)
 
-opts=(); models=()
-for a in "$@"; do case $a in *.gguf) models+=("$a") ;; *) opts+=("$a") ;; esac; done
+opts=(); models=(); names=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --model) IFS=, read -ra n <<<"$2"; names+=("${n[@]}"); shift 2 ;;
+    *.gguf) models+=("$1"); shift ;;
+    *) opts+=("$1"); shift ;;
+  esac
+done
+[ ${#names[@]} -gt 0 ] || names=(smollm2)
+named=(); for n in "${names[@]}"; do named+=("$(bash bench/models.sh "$n" | tail -1)"); done
+models=("${named[@]}" "${models[@]}")
 xvfb=(); [ -n "${DISPLAY:-}" ] || xvfb=(xvfb-run -a -s "-screen 0 1280x1024x24")
-exec "${xvfb[@]}" node bench/web/bench.mjs "${opts[@]}" "$(bash scripts/get-model.sh)" "${models[@]}"
+exec "${xvfb[@]}" node bench/web/bench.mjs "${opts[@]}" "${models[@]}"
