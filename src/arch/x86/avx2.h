@@ -27,6 +27,16 @@ static inline __m256i eq_avx2_nibbles(const uint8_t *p) {
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
 }
 
+/* The kernels' inner loops must be unrolled so that shuffle controls and shift counts become
+ * constants (immediates) instead of being rebuilt at run time. */
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
 /* 32 bits -> 32 bytes, 0xFF where the bit is set. */
 static inline __m256i eq_avx2_bits_to_bytes(const uint8_t *p) {
     uint32_t w;

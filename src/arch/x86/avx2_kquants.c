@@ -13,17 +13,6 @@
 #include "quant/blocks.h"
 #include "arch/x86/kquants_x86.h"
 
-#define F16(h) _cvtsh_ss(h)
-
-/* The inner loops must be unrolled so that shuffle controls and shift counts become
- * constants (immediates) instead of being rebuilt at run time. */
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
 
 /* Shuffle controls (loaded from memory, so they cost no registers or port-5 work):
  * k_pair[v] broadcasts int16 element 2v to the low 128-bit lane and 2v+1 to the high lane

@@ -192,14 +192,6 @@ void eq_vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy) 
         }                                                                                         \
     }
 
-#ifndef UNROLL
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#else
-#define UNROLL _Pragma("GCC unroll 8")
-#endif
-#endif
-
 #define LOADQ(p) _mm256_loadu_si256((const __m256i *)(p))
 
 /* The 4-token kernels, with DOTC the byte dot for the codes' signedness; AFFINE adds the

@@ -16,15 +16,6 @@
 #include "arch/x86/kquants_x86.h"
 #include "quant/blocks.h"
 
-#define F16(h) _cvtsh_ss(h)
-
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
 
 /* vpermw controls. k_q4p[a]: the 16-bit lanes alternate scales 2a and 2a + 4 in the low 256
  * bits, 2a + 1 and 2a + 5 in the high (sub-block pairs j = a and a + 2 share a 32-bit lane,

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#define F16(h) _cvtsh_ss(h)
+
 /* The 8 scales (low 128 bits) and 8 mins (high) of a Q4_K/Q5_K block as int16. */
 static inline __m256i k4_scales_mins(const uint8_t *packed) {
     uint32_t u[4];
