@@ -74,9 +74,10 @@ suite browser bash tests/browser/run.sh
 suite web-demo bash tests/web-demo/run.sh
 suite wasi bash tests/wasi/run.sh
 
-# 6. other ISAs: NEON under qemu-aarch64, WASM SIMD128 under Node's WASI
+# 6. other ISAs: NEON under qemu-aarch64, WASM SIMD128 under Node's WASI, AVX2 where native is AVX-512
 suite cross-aarch64 bash tests/cross/aarch64.sh
 suite cross-wasm bash tests/cross/wasm.sh
+suite cross-x86-avx2 bash tests/cross/x86-avx2.sh
 
 # 7. fuzz the GGUF reader briefly
 suite fuzz bash tests/fuzz/run.sh "$FUZZ_SECS"
