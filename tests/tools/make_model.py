@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make_model.py — write a small random-weight GGUF model for edgeq conformance tests.
 
-    make_model.py --arch llama|phi3|qwen2 --vocab $EQ_CACHE/oracle/llama.cpp/models/ggml-vocab-X.gguf \
+    make_model.py --arch llama|phi3|qwen2|gemma3 --vocab $EQ_CACHE/oracle/llama.cpp/models/ggml-vocab-X.gguf \
                   --type F32|F16|BF16|Q4_0|Q4_1|Q5_0|Q5_1|Q8_0|Q2_K|Q3_K|Q4_K|Q5_K|Q6_K --out FILE \
                   [--seed S] [--n-layer 2] [--n-embd 256] [--n-ff 512] [--n-head 4] [--n-head-kv 2] \
                   [--ctx 512] [--tied] [--n-rot R] [--longrope] [--swa N] [--rope-base B] [--norm-eps E]
@@ -16,6 +16,9 @@ Tensor names/shapes/metadata follow llama.cpp's convert_hf_to_gguf.py for each a
           (F32, n_rot/2) and phi3.rope.scaling.attn_factor; phi3.context_length = 4*ctx then, with
           original_context_length = ctx (llama.cpp picks the LONG factors when the runtime n_ctx >
           original_context_length, SHORT otherwise). rope: NEOX; partial rotary with --n-rot.
+  gemma3: as llama + blk.N.{attn_q_norm,attn_k_norm} (head_dim), blk.N.{post_attention_norm,post_ffw_norm};
+          gemma3.attention.{key,value}_length, gemma3.attention.sliding_window (--swa, default 512) with the
+          default pattern (every 6th layer global). rope: NEOX. (Gemma ties its output; --tied here gives degenerate text)
 All 1-D tensors (norms, biases, rope factors) are F32; every 2-D weight (token_embd and output included)
 gets --type, quantized with ggml's own ggml_quantize_chunk (ctypes into the prebuilt libggml-base.so;
 no imatrix). Needs tests/oracle/setup.sh to have run (gguf-py + libggml-base.so under $EQ_CACHE/oracle;
@@ -60,7 +63,8 @@ FTYPE = {
     "Q3_K": gguf.LlamaFileType.MOSTLY_Q3_K_M, "Q4_K": gguf.LlamaFileType.MOSTLY_Q4_K_M,
     "Q5_K": gguf.LlamaFileType.MOSTLY_Q5_K_M, "Q6_K": gguf.LlamaFileType.MOSTLY_Q6_K,
 }
-ARCH = {"llama": gguf.MODEL_ARCH.LLAMA, "phi3": gguf.MODEL_ARCH.PHI3, "qwen2": gguf.MODEL_ARCH.QWEN2}
+ARCH = {"llama": gguf.MODEL_ARCH.LLAMA, "phi3": gguf.MODEL_ARCH.PHI3, "qwen2": gguf.MODEL_ARCH.QWEN2,
+        "gemma3": gguf.MODEL_ARCH.GEMMA3}
 
 
 # ----------------------------------------------------------------------------- ggml quantization
@@ -130,8 +134,10 @@ def build(args):
         sys.exit("--n-rot must be even and <= head_dim")
     if args.arch != "phi3" and (args.n_rot and args.n_rot != D):
         sys.exit("--n-rot (partial rotary) is only supported for phi3 here")
-    if args.arch != "phi3" and (args.longrope or args.swa):
-        sys.exit("--longrope / --swa are phi3 options")
+    if args.arch not in ("phi3", "gemma3") and args.swa:
+        sys.exit("--swa is a phi3/gemma3 option")
+    if args.arch != "phi3" and args.longrope:
+        sys.exit("--longrope is a phi3 option")
     EKV = HKV * D
 
     arch = args.arch
@@ -149,13 +155,19 @@ def build(args):
     w.add_head_count_kv(HKV)
     w.add_layer_norm_rms_eps(args.norm_eps)
     w.add_rope_dimension_count(n_rot)
-    rope_base = args.rope_base if args.rope_base else {"llama": 10000.0, "qwen2": 1000000.0, "phi3": 10000.0}[arch]
+    rope_base = args.rope_base if args.rope_base else {"llama": 10000.0, "qwen2": 1000000.0, "phi3": 10000.0, "gemma3": 1000000.0}[arch]
     w.add_rope_freq_base(rope_base)
     if arch == "llama":
         w.add_vocab_size(n_vocab)
     if arch == "phi3":
         w.add_rope_scaling_orig_ctx_len(args.ctx)
         w.add_sliding_window(args.swa or 0)
+    if arch == "gemma3":
+        # heads key_length wide; every 6th layer global (the default pattern), the others
+        # attend to the last --swa positions with their own rope base (10000)
+        w.add_key_length(D)
+        w.add_value_length(D)
+        w.add_sliding_window(args.swa or 512)
     w.add_file_type(FTYPE[args.type])
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
@@ -200,7 +212,12 @@ def build(args):
             add(p + "attn_q.bias", 0.1 * rng.standard_normal(E, dtype=np.float32))
             add(p + "attn_k.bias", 0.1 * rng.standard_normal(EKV, dtype=np.float32))
             add(p + "attn_v.bias", 0.1 * rng.standard_normal(EKV, dtype=np.float32))
+        if arch == "gemma3":
+            add(p + "attn_q_norm.weight", norm_w(D))
+            add(p + "attn_k_norm.weight", norm_w(D))
         add(p + "attn_output.weight", mat(E, E))
+        if arch == "gemma3":
+            add(p + "post_attention_norm.weight", norm_w(E))
         add(p + "ffn_norm.weight", norm_w(E))
         wg, wu = mat(F, E, 2.0 / math.sqrt(E)), mat(F, E)
         if arch == "phi3":
@@ -209,6 +226,8 @@ def build(args):
             add(p + "ffn_gate.weight", wg)
             add(p + "ffn_up.weight", wu)
         add(p + "ffn_down.weight", mat(E, F, 2.0 / math.sqrt(F)))
+        if arch == "gemma3":
+            add(p + "post_ffw_norm.weight", norm_w(E))
 
     add("output_norm.weight", norm_w(E))
     if not args.tied:
@@ -259,7 +278,7 @@ def parser():
     ap.add_argument("--tied", action="store_true", help="no output.weight (tied to token_embd)")
     ap.add_argument("--n-rot", type=int, default=0, help="phi3: rotary dims (partial rotary), default head_dim")
     ap.add_argument("--longrope", action="store_true", help="phi3: LongRoPE factors")
-    ap.add_argument("--swa", type=int, default=0, help="phi3: attention.sliding_window (ignored by llama.cpp)")
+    ap.add_argument("--swa", type=int, default=0, help="phi3, gemma3: attention.sliding_window (phi3: ignored by llama.cpp; gemma3: default 512)")
     ap.add_argument("--rope-base", type=float, default=0.0)
     ap.add_argument("--norm-eps", type=float, default=1e-5)
     ap.add_argument("--logit-struct", type=float, default=4.0, help="weight of the permutation structure in output")
