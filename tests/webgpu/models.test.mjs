@@ -2,10 +2,16 @@
 // CPU path of the same package on the same file:
 //   F32/F16 models: the same greedy text;
 //   quantized models, under forced decoding (each position's top-1 after the true prefix of a
-//     fixed text): the GPU path is at least as close to the same weights in F16 (`ref`, run on
-//     the CPU) as the CPU path is, within 1 point; and it agrees with the CPU path at >= 85%
-//     of positions. The GPU rounds activations as the CPU does (Q8_0, Q8_K: qact.wgsl) but not
-//     yet for Q4_1/Q5_1 (Q8_1), and sums in another order (measured: 95-100%, SmolLM2 Q4_1 93%);
+//     fixed text), held to the CPU path as edgeq is held to llama.cpp (equal quality, not equal
+//     bits): mean KL divergence from the same weights in F16 (`ref`, run on the CPU) at most
+//     110% of the CPU path's, the top-1 rate vs F16 within 1 point of the CPU's (or two
+//     standard errors of the paired difference, on few positions), GPU-vs-CPU top-1 >= 85%.
+//     Why not ~100% GPU-vs-CPU: activations are rounded to 8 bits before each matmul, so a
+//     last-bit difference in summation order flips roundings, and that noise grows through the
+//     layers to the size of the quantization noise itself. Two CPU builds show it too: on
+//     SmolLM2 Q4_1 the AVX-512 and the scalar build agree on 95.3% of 762 positions (KLD vs
+//     F16 0.00387 each). The GPU rounds activations as the CPU does for Q8_0 and Q8_K
+//     (qact.wgsl) and keeps f32 for Q8_1 (Q4_1/Q5_1: it measured closer to F16 that way);
 //   weights split into many small buffers (a phone's binding limit, scaled down): unchanged;
 //   fallbacks: no WebGPU, a context the kernels cannot run (F32 KV cache), a tensor the GPU
 //     refuses mid-load, a lost device (the model loaded again for the CPU, or its host copy);
@@ -41,14 +47,34 @@ function argmax(a) {
     for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
     return b;
 }
-// top-1 of every position of `tokens` (after its first), prefix reused between calls
-async function forcedTop1(llm, tokens) {
-    const out = [];
+// log-softmax of logits, in double
+function logSoftmax(a) {
+    let m = -Infinity;
+    for (const v of a) m = Math.max(m, v);
+    let z = 0;
+    for (const v of a) z += Math.exp(v - m);
+    const lz = m + Math.log(z), out = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = a[i] - lz;
+    return out;
+}
+// KL(P || Q) from log-probabilities
+function kld(lp, lq) {
+    let s = 0;
+    for (let i = 0; i < lp.length; i++) if (lp[i] > -80) s += Math.exp(lp[i]) * (lp[i] - lq[i]);
+    return s;
+}
+// every position of `tokens` (after its first), prefix reused between calls: top-1, the margin
+// between the top two logits, the log-probabilities
+async function forced(llm, tokens) {
+    const top = [], margin = [], lp = [];
     for (let i = 1; i <= tokens.length; i++) {
         for await (const _ of llm.complete(tokens.slice(0, i), { maxTokens: 0 })) { /* prompt only */ }
-        out.push(argmax(await llm.logits()));
+        const l = await llm.logits(), b = argmax(l);
+        let s = -Infinity;
+        for (let j = 0; j < l.length; j++) if (j !== b && l[j] > s) s = l[j];
+        top.push(b); margin.push(l[b] - s); lp.push(logSoftmax(l));
     }
-    return out;
+    return { top, margin, lp };
 }
 
 const loaded = [];
@@ -76,13 +102,27 @@ for (const m of models) {
         } else {
             const tokens = (await cpu.tokenize(m.text ?? TEXT)).slice(0, m.positions ?? 100);
             const f16 = await open({ ...m, path: m.ref }, { device: 'cpu' });
-            const ref = await forcedTop1(f16, tokens);
+            const R = await forced(f16, tokens);
             await f16.dispose();
-            const [a, b] = [await forcedTop1(cpu, tokens), await forcedTop1(g, tokens)];
+            const [C, G] = [await forced(cpu, tokens), await forced(g, tokens)];
+            const [ref, a, b] = [R.top, C.top, G.top];
             const n = a.length, count = (x, y) => x.filter((t, i) => t === y[i]).length;
             const [cpuRef, gpuRef, same] = [count(a, ref), count(b, ref), count(a, b)];
-            console.log(`# ${m.name}: top-1 vs F16 weights: CPU ${cpuRef}/${n}, GPU ${gpuRef}/${n}; GPU vs CPU ${same}/${n}`);
-            assert.ok(gpuRef >= cpuRef - 0.01 * n, `the GPU path is further from F16 (${gpuRef}/${n}) than the CPU path (${cpuRef}/${n})`);
+            // mean KL divergence from the F16 weights' distribution, per path
+            let kc = 0, kg = 0;
+            for (let i = 0; i < n; i++) { kc += kld(R.lp[i], C.lp[i]) / n; kg += kld(R.lp[i], G.lp[i]) / n; }
+            const near = a.map((t, i) => (t === b[i] ? null : C.margin[i].toPrecision(2))).filter((x) => x !== null);
+            console.log(`# ${m.name}: top-1 vs F16 weights: CPU ${cpuRef}/${n}, GPU ${gpuRef}/${n}; GPU vs CPU ${same}/${n}` +
+                `; mean KLD vs F16: CPU ${kc.toExponential(3)}, GPU ${kg.toExponential(3)}` +
+                (near.length ? `; CPU top-2 logit margins where they differ: ${near.join(' ')}` : ''));
+            // equal quality, as edgeq is held to llama.cpp: the GPU's top-1 rate vs F16 within 1 point
+            // of the CPU's, or within two standard errors of a paired (McNemar) difference where the
+            // positions are too few for 1 point to be a count: only positions where exactly one path
+            // matches F16 move the difference
+            const disc = ref.filter((t, i) => (a[i] === t) !== (b[i] === t)).length;
+            const slack = Math.max(0.01 * n, 2 * Math.sqrt(disc));
+            assert.ok(gpuRef >= cpuRef - slack, `the GPU path is further from F16 (${gpuRef}/${n}) than the CPU path (${cpuRef}/${n}; ${disc} discordant)`);
+            assert.ok(kg <= 1.1 * kc, `the GPU path's KLD vs F16 ${kg} is over 110% of the CPU path's ${kc}`);
             assert.ok(same >= 0.85 * n, `GPU and CPU agree at ${same}/${n} positions only`);
         }
         const st = (await g.info()).runtime.gpu;

@@ -91,6 +91,10 @@ model qwen2-F16 exact '' --arch qwen2 --vocab "$QW" --type F16 $small
 model llama-Q4_K forced '' --arch llama --vocab "$SPM" --type Q4_K $k
 model phi3-Q4_K-longrope forced ',"ctx":512' --arch phi3 --vocab "$SPM" --type Q4_K $k --n-rot 32 --longrope --ctx 128
 model qwen2-Q8_0 forced '' --arch qwen2 --vocab "$QW" --type Q8_0 $k
+# gemma3: 6 layers (5 windowed, one global), an 8-position window that forced decoding overruns
+g3="--arch gemma3 --vocab $SPM --n-layer 6 --n-embd 128 --n-ff 256 --n-head 4 --n-head-kv 2 --swa 8"
+model gemma3-F16-swa exact '' $g3 --type F16
+model gemma3-Q4_K-swa forced '' $g3 --type Q4_K --n-embd 256 --n-ff 512 --logit-struct 0.3   # the default 4 makes it one-hot
 SMOL=$(bash scripts/get-model.sh 2>/dev/null | tail -1)
 [ -f "$SMOL" ] || fail "scripts/get-model.sh did not give SmolLM2"
 SMOL16=$MD/smollm2-f16-$(sha256sum "$SMOL" | cut -c1-12).gguf   # its weights in F16: the reference
