@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The in-browser chat (web-demo/): on a fresh Debian 12, installs what is missing (apt:
-# emscripten, nodejs, npm, cmake, make, python3-pip), builds the web modules into js/wasm/ when
+# emscripten, clang-19, nodejs, npm, cmake, make, python3-pip), builds the web modules into js/wasm/ when
 # they are missing or older than their sources, fetches the default model (scripts/get-model.sh:
 # SmolLM2-135M-Instruct, the chat model the page picks) and Gemma 3 270M (scripts/get-gemma3.sh:
 # a base model, offered as text completion; --no-gemma leaves it out), then starts
@@ -27,6 +27,7 @@ done
 source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 missing=()
 command -v emcc >/dev/null || missing+=(emscripten)
+command -v clang-19 >/dev/null || missing+=(clang-19)   # the relaxed-SIMD kernels (js/scripts/build.sh)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v cmake >/dev/null || missing+=(cmake)
@@ -43,7 +44,8 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 18 ] || { echo "Node >= 18 is needed (found $(node --version))" >&2; exit 1; }
 
 # The web modules: build when an output is missing or any source is newer than the build.
-outputs=(js/wasm/edgeq-st.wasm js/wasm/edgeq-mt.wasm js/wasm/web/edgeq-web-st.js
+outputs=(js/wasm/edgeq-st.wasm js/wasm/edgeq-mt.wasm js/wasm/edgeq-st-relaxed.wasm js/wasm/edgeq-mt-relaxed.wasm
+         js/wasm/web/edgeq-web-st.js
          js/wasm/web/edgeq-web-mt.js js/wasm/web/edgeq-web-mt.worker.js)
 stale=""
 for f in "${outputs[@]}"; do [ -s "$f" ] || stale="$f is missing"; done

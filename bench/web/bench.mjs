@@ -89,6 +89,8 @@ function wasmSizes() {
   return [
     ['edgeq  edgeq-st.wasm (single-threaded)', size(path.join(js, 'wasm/edgeq-st.wasm'))],
     ['edgeq  edgeq-mt.wasm (threads)', size(path.join(js, 'wasm/edgeq-mt.wasm'))],
+    ['edgeq  edgeq-st-relaxed.wasm (relaxed SIMD)', size(path.join(js, 'wasm/edgeq-st-relaxed.wasm'))],
+    ['edgeq  edgeq-mt-relaxed.wasm (relaxed SIMD, threads)', size(path.join(js, 'wasm/edgeq-mt-relaxed.wasm'))],
     ['edgeq  JS (src/*.js + wasm/web glue)', jsTotal(edgeqJs)],
     ['wllama wllama.wasm (one for both modes)', size(path.join(WLLAMA, 'esm/wasm/wllama.wasm'))],
     ['wllama JS (esm/index.js, worker inlined)', size(path.join(WLLAMA, 'esm/index.js'))],
@@ -161,7 +163,7 @@ async function main() {
           if (r.error) console.error(`  ${bname} ${path.basename(model)} t${threads} ${engine}: ${r.error}`);
           else {
             console.error(`  ${bname} ${path.basename(model)} t${threads} rep ${rep + 1} ${pad(engine, 6)} pp ${r.ppTps.toFixed(1)} (${r.ppN} tok) tg ${r.tgTps.toFixed(1)} (${r.tgN} tok)`
-              + ` load ${Math.round(r.loadMs)} ms, first token ${Math.round(r.firstTokenMs)} ms, threads ${r.threads}${r.threaded ? '' : ' (single-threaded module)'}`
+              + ` load ${Math.round(r.loadMs)} ms, first token ${Math.round(r.firstTokenMs)} ms, threads ${r.threads}${r.threaded ? '' : ' (single-threaded module)'}${r.simd ? `, ${r.simd}` : ''}`
               + (r.ppServerTps ? `; wllama's own timings: pp ${r.ppServerTps.toFixed(1)} tg ${r.tgServerTps.toFixed(1)}` : ''));
           }
         }

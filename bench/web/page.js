@@ -23,7 +23,7 @@ const engines = {
       async load(url) {
         llm = await load(url, { threads: cfg.threads, contextSize: cfg.nCtx, batchSize: cfg.nBatch, kvType: 'f16' });
         const info = await llm.info();
-        return { threads: info.runtime.threads, threaded: info.runtime.threaded };
+        return { threads: info.runtime.threads, threaded: info.runtime.threaded, simd: info.runtime.simd };
       },
       // complete() with ignoreEos, like wllama's ignore_eos; exact counts from llm.stats
       async generate(prompt, maxTokens, onToken) {
@@ -82,6 +82,7 @@ window.runBench = async (cfg) => {
     out.firstTokenMs = performance.now() - t0;
     out.threads = m.threads;
     out.threaded = m.threaded;
+    out.simd = m.simd;
 
     const pp = async (text) => {
       const t = performance.now();

@@ -29,8 +29,9 @@ export function samplerSeed(seed) {
 
 export class Engine {
   /** @param {any} mod an instantiated createEdgeq() module */
-  constructor(mod) {
+  constructor(mod, simd = 'simd128') {
     this.m = mod;
+    this.simd = simd; // which build of the module: 'simd128' or 'relaxed' (relaxed SIMD kernels)
     // the threaded glue exports its (shared) Memory; the single-threaded one keeps HEAPU8 current
     this.mem = mod.wasmMemory || null;
     if (!this.mem && !mod.HEAPU8) throw new EdgeqError('RUNTIME', 'the WebAssembly module exposes no memory');
@@ -364,6 +365,7 @@ export class Engine {
       metadata,
       runtime: {
         threaded: this.threaded,
+        simd: this.simd,
         threads: this.ctx ? this.nThreads : 0,
         contextSize: this.ctx ? m._eqw_ctx_n_ctx(this.ctx) : 0,
         memoryBytes: this.memoryBytes(),

@@ -161,6 +161,8 @@ export interface ModelInfo {
   metadata: Record<string, string | null>;
   runtime: {
     threaded: boolean; threads: number; contextSize: number; memoryBytes: number;
+    /** the module's build: 'relaxed' (relaxed-SIMD kernels, browsers that have it) or 'simd128' */
+    simd: 'simd128' | 'relaxed';
     /** wasm heap in use now, and at most during the last load (bytes) */
     heapBytes: number; peakLoadHeapBytes: number;
     /** the weights are in wasm memory (false: on the GPU only, see gpuHostCopy) */

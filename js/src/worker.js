@@ -8,6 +8,7 @@ import { Engine } from './engine.js';
 import { EdgeqError, asEdgeqError } from './errors.js';
 import { resolveParts, loadParts, cacheWritesSettled } from './load.js';
 import { openGpu } from './gpu.js';
+import { hasRelaxedSimd } from './relaxed.js';
 
 const WASM_DIR = new URL('../wasm/', import.meta.url);
 let engine = null;
@@ -17,22 +18,37 @@ async function createEngine(threads) {
   const mt = threads > 1 && typeof SharedArrayBuffer !== 'undefined' && self.crossOriginIsolated !== false;
   const flavour = mt ? 'mt' : 'st';
   const glueUrl = new URL(`web/edgeq-web-${flavour}.js`, WASM_DIR).href;
-  const wasmUrl = new URL(`edgeq-${flavour}.wasm`, WASM_DIR).href;
   let factory;
   try {
     factory = (await import(glueUrl)).default;
   } catch (e) {
     throw new EdgeqError('RUNTIME', `cannot load ${glueUrl}: ${e.message}`, { cause: e });
   }
-  try {
-    const mod = await factory({
+  // the relaxed-SIMD build where the engine has it (same glue, same results, faster K-quant
+  // kernels); should it fail to start (an old or odd engine), the SIMD128 build
+  const start = (wasmName) => {
+    const wasmUrl = new URL(wasmName, WASM_DIR).href;
+    return factory({
       eqPoolSize: mt ? threads - 1 : 0,
       locateFile: (p) => (p.endsWith('.wasm') ? wasmUrl : new URL(p, glueUrl).href),
       mainScriptUrlOrBlob: glueUrl,
       print: () => {},
       printErr: () => {},
     });
-    return new Engine(mod);
+  };
+  let mod = null;
+  let simd = 'simd128';
+  if (hasRelaxedSimd()) {
+    try {
+      mod = await start(`edgeq-${flavour}-relaxed.wasm`);
+      simd = 'relaxed';
+    } catch {
+      mod = null;
+    }
+  }
+  try {
+    if (!mod) mod = await start(`edgeq-${flavour}.wasm`);
+    return new Engine(mod, simd);
   } catch (e) {
     throw new EdgeqError('RUNTIME', `the edgeq WebAssembly module failed to start: ${e && e.message ? e.message : e}`, { cause: e });
   }

@@ -34,9 +34,10 @@ export const PATHS = {
  * API exists in all three; sab: SharedArrayBuffer is exposed on that page, so the package runs
  * its threaded module. WebKitGTK (2.50) never exposes it: the single-threaded module runs there
  * (tests/browser/README.md, "WebKitGTK and threads"). webgpu: navigator.gpu exists (WebGPU
- * tests can key on this). */
+ * tests can key on this). relaxed: WebAssembly relaxed SIMD validates, so the relaxed-SIMD
+ * module runs (Chromium ships it; elsewhere runtime.simd must match what the engine validates). */
 export const CAPS = {
-  chromium: { sab: true, webgpu: false },
+  chromium: { sab: true, webgpu: false, relaxed: true },
   firefox: { sab: true, webgpu: false },
   // JSC_useSharedArrayBuffer=1 in the environment (a JavaScriptCore option the driver and
   // MiniBrowser inherit; no page can set it) makes WebKitGTK expose it: the threaded module runs

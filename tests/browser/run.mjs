@@ -181,7 +181,11 @@ async function modeTests(browser, isolated, full) {
         window.llm = await edgeq.load('/model.gguf', { cache: false, contextSize: 512, onProgress: (p) => prog.push([p.loaded, p.total]) });
         const ms = performance.now() - t0;
         const i = await llm.info();
-        return { ms, prog, coi: self.crossOriginIsolated, sab: typeof SharedArrayBuffer, arch: i.architecture, nVocab: i.nVocab, sizeBytes: i.sizeBytes, nLayer: i.nLayer, runtime: i.runtime, chat: i.chatTemplate };
+        // js/src/relaxed.js's probe: i32x4.relaxed_dot_i8x16_i7x16_add_s of three v128.const 0
+        const z = [0xfd, 0x0c, ...new Array(16).fill(0)];
+        const relaxed = WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0,
+          0x0a, 0x3d, 1, 0x3b, 0, ...z, ...z, ...z, 0xfd, 0x93, 2, 0x0b]));
+        return { ms, prog, coi: self.crossOriginIsolated, sab: typeof SharedArrayBuffer, arch: i.architecture, nVocab: i.nVocab, sizeBytes: i.sizeBytes, nLayer: i.nLayer, runtime: i.runtime, chat: i.chatTemplate, relaxed };
       });
       check(r.prog.length >= 2, `onProgress called ${r.prog.length} times`);
       for (let i = 1; i < r.prog.length; i++) check(r.prog[i][0] >= r.prog[i - 1][0], `loaded went backwards at call ${i}: ${r.prog[i - 1][0]} -> ${r.prog[i][0]}`);
@@ -192,6 +196,9 @@ async function modeTests(browser, isolated, full) {
       eq(r.runtime.threaded, threaded, 'info().runtime.threaded (the single-threaded module where there is no SharedArrayBuffer)');
       check(threaded ? r.runtime.threads > 1 : r.runtime.threads === 1, `runtime.threads = ${r.runtime.threads} (threaded: ${threaded})`);
       eq([r.arch, r.nLayer, r.runtime.contextSize, r.chat], ['llama', 30, 512, 'chatml'], 'architecture, layers, context, chat template');
+      // the relaxed-SIMD build where the engine has relaxed SIMD (Chromium ships it), else SIMD128
+      if (caps.relaxed) check(r.relaxed, `${browser.name} should validate relaxed SIMD`);
+      eq(r.runtime.simd, r.relaxed ? 'relaxed' : 'simd128', 'info().runtime.simd');
       check(r.sizeBytes > 0.9 * size && r.sizeBytes < size, `sizeBytes ${r.sizeBytes} (file ${size})`);
       console.log(`      loaded ${(size / MiB).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms, ${r.prog.length} progress calls, runtime ${JSON.stringify(r.runtime)}`);
     });

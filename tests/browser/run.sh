@@ -36,6 +36,7 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v cmake >/dev/null || missing+=(cmake)
 command -v emcc >/dev/null || missing+=(emscripten)
+command -v clang-19 >/dev/null || missing+=(clang-19)   # the relaxed-SIMD kernels (js/scripts/build.sh)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing: ${missing[*]}"
     apt_install "${missing[@]}" || fail "apt-get install ${missing[*]} failed"
@@ -61,6 +62,7 @@ fi
 # Debian's emscripten runs its JS tools with the system node and its packaged modules
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
 if [ -n "${EQ_BROWSER_REBUILD:-}" ] || [ ! -f js/wasm/edgeq-st.wasm ] || [ ! -f js/wasm/edgeq-mt.wasm ] \
+    || [ ! -f js/wasm/edgeq-st-relaxed.wasm ] || [ ! -f js/wasm/edgeq-mt-relaxed.wasm ] \
     || [ ! -f js/wasm/web/edgeq-web-st.js ] || [ ! -f js/wasm/web/edgeq-web-mt.js ] || [ ! -f js/wasm/web/edgeq-web-mt.worker.js ]; then
     echo "== building the web modules (js/scripts/build.sh)"
     bash js/scripts/build.sh || fail "web build failed"

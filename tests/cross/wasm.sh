@@ -5,7 +5,8 @@
 #   tests/cross/simd_check.c (the SIMD corner cases: rounding ties, random weight bytes,
 #                             4-token kernels bit for bit, the attention's F16 helpers)
 #   tests/unit/test_matmul.c (matmul, with the 4-token kernels, equals vec_dot; when present)
-# once with -msimd128 (the browser build's kernels) and once without (scalar path).
+# once with -msimd128 (the browser build's kernels), once without (scalar path) and once with
+# -mrelaxed-simd (the relaxed-SIMD build's kernels; where Node has relaxed SIMD).
 # Only the quant sources are compiled (plus matmul, vec and the thread pool for
 # test_matmul), so unrelated work in progress elsewhere in src/ cannot break it.
 #   bash tests/cross/wasm.sh --bench [filter] [seconds]
@@ -74,10 +75,24 @@ if [ $BENCH -eq 1 ]; then
         "${LDFLAGS[@]}" -o "$exe"
     exec "$NODE" "${NODE_FLAGS[@]}" tests/cross/run-wasi.mjs "$exe" "$@"
 fi
+# The relaxed-SIMD kernels (the browser's edgeq-*-relaxed.wasm) run too where Node has relaxed
+# SIMD: Node 20 (V8 11.3) only behind a flag, and its baseline compiler (Liftoff) gets some of
+# their dot products wrong there (Chromium 156's does not), so they run optimized only. Linked
+# at -O0: clang runs a wasm-opt found on PATH after an optimized link, and Debian 12's binaryen
+# 108 mis-decodes the relaxed dot product (see wasm/web/relaxed-opcode.mjs).
+RELAXED_NODE_FLAGS=(--experimental-wasm-relaxed-simd --no-liftoff)
+variants=(simd128 scalar)
+probe='WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,61,1,59,0,253,12,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,253,12,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,253,12,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,253,147,2,11]))||process.exit(1)'
+if "$NODE" "${RELAXED_NODE_FLAGS[@]}" -e "$probe" 2>/dev/null; then
+    variants+=(relaxed)
+else
+    echo "note: $NODE has no relaxed SIMD; the relaxed-SIMD kernels are not run"
+fi
 status=0
-for simd in simd128 scalar; do
-    flags=()
+for simd in "${variants[@]}"; do
+    flags=() link=() run=()
     [ "$simd" = scalar ] || flags=(-msimd128)
+    [ "$simd" = relaxed ] && flags+=(-mrelaxed-simd) link=(-O0) run=("${RELAXED_NODE_FLAGS[@]}")
     objs=()
     ok=1
     for src in "${SRCS[@]}"; do
@@ -92,10 +107,10 @@ for simd in simd128 scalar; do
         extra=()
         [ "$name" = test_matmul ] && extra=("${OPS_SRCS[@]}")
         echo "== wasm32-wasi $simd: $name"
-        if ! "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" "${flags[@]}" "$t" "${extra[@]}" "${objs[@]}" "${LDFLAGS[@]}" -o "$exe"; then
+        if ! "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" "${flags[@]}" "${link[@]}" "$t" "${extra[@]}" "${objs[@]}" "${LDFLAGS[@]}" -o "$exe"; then
             echo "build failed: $name ($simd)"; status=1; continue
         fi
-        if ! "$NODE" "${NODE_FLAGS[@]}" tests/cross/run-wasi.mjs "$exe"; then status=1; fi
+        if ! "$NODE" "${NODE_FLAGS[@]}" "${run[@]}" tests/cross/run-wasi.mjs "$exe"; then status=1; fi
     done
 done
 [ $status -eq 0 ] && echo "wasm: all passed" || echo "wasm: FAILED"

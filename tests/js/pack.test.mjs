@@ -15,7 +15,8 @@ const CLI = process.env.EQ_NATIVE_CLI;
 test('the installed package has its files', () => {
   const dir = path.dirname(require.resolve('edgeq/package.json'));
   for (const f of ['src/node.js', 'src/browser.js', 'src/worker.js', 'src/index.d.ts',
-    'wasm/edgeq-st.wasm', 'wasm/edgeq-mt.wasm', 'wasm/web/edgeq-web-st.js', 'wasm/web/edgeq-web-mt.js',
+    'wasm/edgeq-st.wasm', 'wasm/edgeq-mt.wasm', 'wasm/edgeq-st-relaxed.wasm', 'wasm/edgeq-mt-relaxed.wasm',
+    'wasm/web/edgeq-web-st.js', 'wasm/web/edgeq-web-mt.js',
     'wasm/web/edgeq-web-mt.worker.js', 'wasm/node/edgeq-node-st.cjs', 'wasm/node/edgeq-node-mt.cjs']) {
     assert.ok(fs.existsSync(path.join(dir, f)), `${f} is in the package`);
   }

@@ -19,6 +19,7 @@ export JOBS=${JOBS:-2}
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/apt.sh"   # apt_install
 missing=()
 command -v emcc >/dev/null || missing+=(emscripten)
+command -v clang-19 >/dev/null || missing+=(clang-19)   # the relaxed-SIMD kernels (js/scripts/build.sh)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v cmake >/dev/null || missing+=(cmake)

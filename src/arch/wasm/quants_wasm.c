@@ -438,6 +438,7 @@ static inline int eq_k4_minsum(const int16_t bsums[16], const uint8_t mn[8]) {
     return eq_hsum_i32(wasm_i32x4_add(a, b));
 }
 
+#if !defined(__wasm_relaxed_simd__) /* the SIMD128 Q4_K, Q5_K, Q6_K kernels */
 /* scale * (sum over a 32-value sub-block of x*y), as four int32 partials; 0 <= x <= 31, so
  * the 16-bit partial per lane stays below 4*31*128 = 15872. */
 static inline v128_t eq_sub32(v128_t qa, v128_t qb, const int8_t *q8, int scale) {
@@ -701,6 +702,264 @@ void eq_vec_dot_x4_q6_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, co
     }
     for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
 }
+
+#else /* __wasm_relaxed_simd__ */
+
+/* Relaxed SIMD build (the browser's second module, picked by the JS loader where the engine
+ * validates relaxed SIMD): i32x4.relaxed_dot_i8x16_i7x16_add_s sums four byte products per
+ * int32 lane onto an accumulator. Its result is only fixed when the second operand's bytes
+ * are 0..127 (with the top bit set an engine may read them signed or unsigned), and x64
+ * engines form the pairwise sums in 16 bits (pmaddubsw, saturating), which stays exact while
+ * |2 * 127 * -128| <= 32767. So the weight codes, taken unsigned (Q4_K 0..15, Q5_K 0..31,
+ * Q6_K 0..63; Q6_K's offset 32 comes back from the bsums), are the 7-bit operand and the
+ * signed activations the other: every integer sum equals the SIMD128 kernels', and so do
+ * the floats (same eq_k_step). No byte is split to 16-bit lanes. */
+
+/* Per int32 lane, the dot of four weight codes (0..127) with four activation bytes. */
+static inline v128_t eq_rdot(v128_t x, const int8_t *q8, v128_t acc) {
+    return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_v128_load(q8), x, acc);
+}
+
+/* The sums over two sub-blocks, pa and pb (four int32 lanes each), times their scales: s2
+ * holds sa in 16-bit lanes 0..3 and sb in 4..7. Every lane of pa and pb is at most
+ * 8 * 31 * 128 (Q5_K, 32 values) or 4 * 63 * 128 (Q6_K, 16 values) in magnitude, so it
+ * narrows to 16 bits exactly, and one i32x4.dot_i16x8 does both multiplies (two i32x4.mul
+ * cost more on x64). */
+static inline v128_t eq_rscale2(v128_t isum, v128_t pa, v128_t pb, v128_t s2) {
+    return wasm_i32x4_add(isum, wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s2));
+}
+
+/* Scales k and k+1 of the eight 16-bit ones in s16 as eq_rscale2's s2 (k even). */
+static inline v128_t eq_rscales(v128_t s16, int k) {
+    const v128_t idx = wasm_i8x16_add(wasm_i8x16_make(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3), wasm_i8x16_splat((int8_t)(2 * k)));
+    return wasm_i8x16_swizzle(s16, idx);
+}
+
+/* Chunk of 64 values: sub-block a (codes xa, xb: 32 values at q8) and b (ya, yb at q8 + 32). */
+static inline v128_t eq_rchunk(v128_t isum, v128_t xa, v128_t xb, v128_t ya, v128_t yb, const int8_t *q8, v128_t s2) {
+    const v128_t z = wasm_i32x4_splat(0);
+    return eq_rscale2(isum, eq_rdot(xb, q8 + 16, eq_rdot(xa, q8, z)), eq_rdot(yb, q8 + 48, eq_rdot(ya, q8 + 32, z)), s2);
+}
+
+/* Q4_K: chunk j of 64 values is the low (sub-block 2j) and high (2j+1) nibbles of qs[32j..]. */
+void eq_vec_dot_q4_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+    const block_q4_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / EQ_QK_K;
+    const v128_t m4 = wasm_i8x16_splat(0x0F);
+    float sumf = 0.0f;
+    for (int i = 0; i < nb; ++i) {
+        const float d = y[i].d * eq_fp16_to_fp32(x[i].d);
+        const float dmin = y[i].d * eq_fp16_to_fp32(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        eq_k4_scales(x[i].scales, sc, mn);
+        const int summ = eq_k4_minsum(y[i].bsums, mn);
+        const uint8_t *q4 = x[i].qs;
+        const int8_t *q8 = y[i].qs;
+        const v128_t s16 = wasm_u16x8_load8x8(sc);
+        v128_t isum = wasm_i32x4_splat(0);
+        for (int j = 0; j < 4; ++j, q4 += 32, q8 += 64) {
+            const v128_t qa = wasm_v128_load(q4), qb = wasm_v128_load(q4 + 16);
+            isum = eq_rchunk(isum, wasm_v128_and(qa, m4), wasm_v128_and(qb, m4), wasm_u8x16_shr(qa, 4),
+                             wasm_u8x16_shr(qb, 4), q8, eq_rscales(s16, 2 * j));
+        }
+        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), dmin, summ);
+    }
+    *s = sumf;
+}
+
+void eq_vec_dot_x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q4_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    const v128_t m4 = wasm_i8x16_splat(0x0F);
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d), xdmin = eq_fp16_to_fp32(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        eq_k4_scales(x[i].scales, sc, mn);
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        const uint8_t *q4 = x[i].qs;
+        const v128_t s16 = wasm_u16x8_load8x8(sc);
+        for (int j = 0; j < 4; ++j, q4 += 32) {
+            const v128_t qa = wasm_v128_load(q4), qb = wasm_v128_load(q4 + 16);
+            const v128_t la = wasm_v128_and(qa, m4), lb = wasm_v128_and(qb, m4);
+            const v128_t ha = wasm_u8x16_shr(qa, 4), hb = wasm_u8x16_shr(qb, 4);
+            const v128_t s2 = eq_rscales(s16, 2 * j);
+            for (int t = 0; t < 4; ++t) isum[t] = eq_rchunk(isum[t], la, lb, ha, hb, y4[t][i].qs + 64 * j, s2);
+        }
+        for (int t = 0; t < 4; ++t) {
+            const block_q8_K *yt = &y4[t][i];
+            sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]), yt->d * xdmin, eq_k4_minsum(yt->bsums, mn));
+        }
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+}
+
+/* Q5_K codes as bytes 0..31 (Q4_K's nibbles, qh bit 2j or 2j+1 moved to bit 4): chunk j's
+ * low-nibble codes in *xa, *xb, its high-nibble ones in *ya, *yb. */
+static inline void eq_r5_chunk(const block_q5_K *x, int j, v128_t *xa, v128_t *xb, v128_t *ya, v128_t *yb) {
+    const v128_t m4 = wasm_i8x16_splat(0x0F), b4 = wasm_i8x16_splat(0x10);
+    const v128_t g0 = wasm_v128_load(x->qh), g1 = wasm_v128_load(x->qh + 16);
+    v128_t la, lb, ha, hb;
+    if (j == 0) {
+        la = wasm_i8x16_shl(g0, 4); lb = wasm_i8x16_shl(g1, 4);
+        ha = wasm_i8x16_shl(g0, 3); hb = wasm_i8x16_shl(g1, 3);
+    } else if (j == 1) {
+        la = wasm_i8x16_shl(g0, 2); lb = wasm_i8x16_shl(g1, 2);
+        ha = wasm_i8x16_shl(g0, 1); hb = wasm_i8x16_shl(g1, 1);
+    } else {
+        la = wasm_u8x16_shr(g0, 2 * j - 4); lb = wasm_u8x16_shr(g1, 2 * j - 4);
+        ha = wasm_u8x16_shr(g0, 2 * j - 3); hb = wasm_u8x16_shr(g1, 2 * j - 3);
+    }
+    const v128_t qa = wasm_v128_load(x->qs + 32 * j), qb = wasm_v128_load(x->qs + 32 * j + 16);
+    *xa = wasm_v128_or(wasm_v128_and(qa, m4), wasm_v128_and(la, b4));
+    *xb = wasm_v128_or(wasm_v128_and(qb, m4), wasm_v128_and(lb, b4));
+    *ya = wasm_v128_or(wasm_u8x16_shr(qa, 4), wasm_v128_and(ha, b4));
+    *yb = wasm_v128_or(wasm_u8x16_shr(qb, 4), wasm_v128_and(hb, b4));
+}
+
+void eq_vec_dot_q5_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+    const block_q5_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / EQ_QK_K;
+    float sumf = 0.0f;
+    for (int i = 0; i < nb; ++i) {
+        const float d = y[i].d * eq_fp16_to_fp32(x[i].d);
+        const float dmin = y[i].d * eq_fp16_to_fp32(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        eq_k4_scales(x[i].scales, sc, mn);
+        const int summ = eq_k4_minsum(y[i].bsums, mn);
+        const int8_t *q8 = y[i].qs;
+        const v128_t s16 = wasm_u16x8_load8x8(sc);
+        v128_t isum = wasm_i32x4_splat(0);
+        for (int j = 0; j < 4; ++j, q8 += 64) {
+            v128_t xa, xb, ya, yb;
+            eq_r5_chunk(&x[i], j, &xa, &xb, &ya, &yb);
+            isum = eq_rchunk(isum, xa, xb, ya, yb, q8, eq_rscales(s16, 2 * j));
+        }
+        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), dmin, summ);
+    }
+    *s = sumf;
+}
+
+void eq_vec_dot_x4_q5_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q5_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d), xdmin = eq_fp16_to_fp32(x[i].dmin);
+        uint8_t sc[8], mn[8];
+        eq_k4_scales(x[i].scales, sc, mn);
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        const v128_t s16 = wasm_u16x8_load8x8(sc);
+        for (int j = 0; j < 4; ++j) {
+            v128_t xa, xb, ya, yb;
+            eq_r5_chunk(&x[i], j, &xa, &xb, &ya, &yb);
+            const v128_t s2 = eq_rscales(s16, 2 * j);
+            for (int t = 0; t < 4; ++t) isum[t] = eq_rchunk(isum[t], xa, xb, ya, yb, y4[t][i].qs + 64 * j, s2);
+        }
+        for (int t = 0; t < 4; ++t) {
+            const block_q8_K *yt = &y4[t][i];
+            sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]), yt->d * xdmin, eq_k4_minsum(yt->bsums, mn));
+        }
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+}
+
+/* Q6_K: value 32r + l (r = 0..3) of half c is the low (r < 2) or high nibble of
+ * ql[64c + 32(r & 1) + l], bits 2r, 2r+1 of qh[32c + l] on top (0..63), minus 32; 16-value
+ * sub-block 8c + 2r + l/16. Codes 0..63 are dotted; 32 * sum(scale * bsum) takes the offset. */
+typedef struct { v128_t l[4], h0[4], h1[4]; } eq_r6_half;
+
+/* Half c's low bytes, and qh with bits 2r, 2r+1 moved to bits 4, 5 for r = 0..3 (constant
+ * shifts: with a variable count clang scalarizes the byte shifts). */
+static inline eq_r6_half eq_r6_load(const block_q6_K *x, int c) {
+    eq_r6_half h;
+    for (int k = 0; k < 4; ++k) h.l[k] = wasm_v128_load(x->ql + 64 * c + 16 * k);
+    const v128_t h0 = wasm_v128_load(x->qh + 32 * c), h1 = wasm_v128_load(x->qh + 32 * c + 16);
+    h.h0[0] = wasm_i8x16_shl(h0, 4); h.h0[1] = wasm_i8x16_shl(h0, 2); h.h0[2] = h0; h.h0[3] = wasm_u8x16_shr(h0, 2);
+    h.h1[0] = wasm_i8x16_shl(h1, 4); h.h1[1] = wasm_i8x16_shl(h1, 2); h.h1[2] = h1; h.h1[3] = wasm_u8x16_shr(h1, 2);
+    return h;
+}
+
+/* Codes 0..63 of row r of a half: values 32r..32r+15 in *va, 32r+16..32r+31 in *vb. */
+static inline void eq_r6_pair(const eq_r6_half *h, int r, v128_t *va, v128_t *vb) {
+    const v128_t m4 = wasm_i8x16_splat(0x0F), m30 = wasm_i8x16_splat(0x30);
+    const v128_t a = h->l[2 * (r & 1)], b = h->l[2 * (r & 1) + 1];
+    const v128_t na = r >= 2 ? wasm_u8x16_shr(a, 4) : wasm_v128_and(a, m4);
+    const v128_t nb = r >= 2 ? wasm_u8x16_shr(b, 4) : wasm_v128_and(b, m4);
+    *va = wasm_v128_or(na, wasm_v128_and(h->h0[r], m30));
+    *vb = wasm_v128_or(nb, wasm_v128_and(h->h1[r], m30));
+}
+
+/* 32 * sum over the 16 sub-blocks of scale * bsum. */
+static inline int eq_r6_offset(const int8_t *sc, const int16_t *bsums) {
+    const v128_t o = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(sc), wasm_v128_load(bsums)),
+                                    wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(sc + 8), wasm_v128_load(bsums + 8)));
+    return 32 * eq_hsum_i32(o);
+}
+
+void eq_vec_dot_q6_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
+    const int nb = n / EQ_QK_K;
+    float sumf = 0.0f;
+    for (int i = 0; i < nb; ++i) {
+        const float d = y[i].d * eq_fp16_to_fp32(x[i].d);
+        const int8_t *sc = x[i].scales;
+        const int8_t *q8 = y[i].qs;
+        v128_t isum = wasm_i32x4_splat(0);
+        for (int c = 0; c < 2; ++c) {
+            const eq_r6_half h = eq_r6_load(&x[i], c);
+            const v128_t s16 = wasm_i16x8_load8x8(sc + 8 * c), z = wasm_i32x4_splat(0);
+            _Pragma("clang loop unroll(full)")
+            for (int r = 0; r < 4; ++r, q8 += 32) {
+                v128_t va, vb;
+                eq_r6_pair(&h, r, &va, &vb);
+                isum = eq_rscale2(isum, eq_rdot(va, q8, z), eq_rdot(vb, q8 + 16, z), eq_rscales(s16, 2 * r));
+            }
+        }
+        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum) - eq_r6_offset(sc, y[i].bsums), 0.0f, 0);
+    }
+    *s = sumf;
+}
+
+void eq_vec_dot_x4_q6_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    const block_q6_K *x = vx;
+    EQ_Y4(block_q8_K);
+    const int nb = n / EQ_QK_K;
+    float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < nb; ++i) {
+        const float xd = eq_fp16_to_fp32(x[i].d);
+        const int8_t *sc = x[i].scales;
+        v128_t isum[4];
+        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int c = 0; c < 2; ++c) {
+            const eq_r6_half h = eq_r6_load(&x[i], c);
+            const v128_t s16 = wasm_i16x8_load8x8(sc + 8 * c), z = wasm_i32x4_splat(0);
+            _Pragma("clang loop unroll(full)")
+            for (int r = 0; r < 4; ++r) {
+                v128_t va, vb;
+                eq_r6_pair(&h, r, &va, &vb);
+                const v128_t s2 = eq_rscales(s16, 2 * r);
+                for (int t = 0; t < 4; ++t) {
+                    const int8_t *q8 = y4[t][i].qs + 128 * c + 32 * r;
+                    isum[t] = eq_rscale2(isum[t], eq_rdot(va, q8, z), eq_rdot(vb, q8 + 16, z), s2);
+                }
+            }
+        }
+        for (int t = 0; t < 4; ++t) {
+            const block_q8_K *yt = &y4[t][i];
+            sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]) - eq_r6_offset(sc, yt->bsums), 0.0f, 0);
+        }
+    }
+    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+}
+#endif /* __wasm_relaxed_simd__ */
 
 /* ---- float formats ---- */
 
