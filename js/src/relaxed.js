@@ -1,5 +1,5 @@
-// Whether this engine runs WebAssembly relaxed SIMD (Chromium 114+ does; Firefox and Safari,
-// so far, do not): the browser worker then loads the relaxed-SIMD build of the module
+// Whether this engine runs WebAssembly relaxed SIMD (Chromium 114+ and Firefox ESR 153 validate
+// it): the browser worker then loads the relaxed-SIMD build of the module
 // (wasm/edgeq-{st,mt}-relaxed.wasm: faster K-quant dot products, same results), else the
 // SIMD128 one. The probe is a function returning
 // i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.const 0, v128.const 0, v128.const 0).

@@ -104,6 +104,17 @@ const ref = { text: {}, tokens: {}, logits: null };
   const qb = fs.readFileSync(qf);
   ref.q8 = { size: qb.length, sha256: crypto.createHash('sha256').update(qb).digest('hex') };
   fs.rmSync(qf, { force: true });
+  // K-quants (Q4_K, Q6_K): the model requantized to Q4_K_M (served as /kq.gguf); its logits
+  // come from the npm package in Node (the SIMD128 module, which the
+  // browsers' relaxed-SIMD module must equal bit for bit: same integer sums, same float steps)
+  const kqDir = path.join(ROOT, 'build/browser-kq');
+  fs.mkdirSync(kqDir, { recursive: true });
+  const kq = path.join(kqDir, `${path.basename(MODEL, '.gguf')}-Q4_K_M.gguf`);
+  if (!fs.existsSync(kq)) native(['quantize', MODEL, kq, 'Q4_K_M', '--allow-requantize', '-t', '2']);
+  const { load } = await import('../../js/src/node.js');
+  const kl = await load(kq, { threads: 1, contextSize: 64 });
+  ref.kq = { url: '/kq.gguf', file: kq, logits: Array.from(await kl.logits(PROMPTS[1])) };
+  await kl.dispose();
   console.log(`native references: ${((Date.now() - t0) / 1000).toFixed(1)} s (${CLI})`);
 }
 
@@ -156,7 +167,7 @@ async function modeTests(browser, isolated, full) {
   // what the page gets: COOP/COEP make it cross-origin isolated in every engine, but threads also
   // need SharedArrayBuffer, which WebKitGTK does not expose (README.md: "WebKitGTK and threads")
   const threaded = isolated && caps.sab;
-  const srv = await startServer({ root: ROOT, model: MODEL, isolated });
+  const srv = await startServer({ root: ROOT, model: MODEL, isolated, files: { [ref.kq.url]: ref.kq.file } });
   const page = await openPage(browser, srv.base);
   const size = srv.modelSize;
   const ev = (fn, arg) => page.evaluate(fn, arg);
@@ -201,6 +212,22 @@ async function modeTests(browser, isolated, full) {
       eq(r.runtime.simd, r.relaxed ? 'relaxed' : 'simd128', 'info().runtime.simd');
       check(r.sizeBytes > 0.9 * size && r.sizeBytes < size, `sizeBytes ${r.sizeBytes} (file ${size})`);
       console.log(`      loaded ${(size / MiB).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms, ${r.prog.length} progress calls, runtime ${JSON.stringify(r.runtime)}`);
+    });
+
+    if (isolated) await core(`${tag} K-quant model (Q4_K_M): logits equal the Node package's bit for bit (the relaxed-SIMD module where the engine has it)`, async () => {
+      const r = await ev(async ([url, prompt]) => {
+        const m = await edgeq.load(url, { cache: false, contextSize: 64 });
+        const l = Array.from(await m.logits(prompt));
+        const simd = (await m.info()).runtime.simd;
+        await m.dispose();
+        return { l, simd };
+      }, [ref.kq.url, PROMPTS[1]]);
+      eq(r.l.length, ref.kq.logits.length, 'logits length');
+      let bad = 0, first = -1, worst = 0;
+      for (let k = 0; k < r.l.length; k++) {
+        if (!Object.is(r.l[k], ref.kq.logits[k])) { bad++; if (first < 0) first = k; worst = Math.max(worst, Math.abs(r.l[k] - ref.kq.logits[k])); }
+      }
+      check(bad === 0, `runtime.simd ${r.simd}: ${bad} of ${r.l.length} logits differ (first at ${first}, worst by ${worst})`);
     });
 
     await more(`${tag} tokenize() ids equal native edgeq tokenize`, async () => {

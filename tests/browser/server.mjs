@@ -45,7 +45,7 @@ function fileSource(file) {
   };
 }
 
-export async function startServer({ root, model, isolated, synth = null, wasmDir = null, host = '127.0.0.1' }) {
+export async function startServer({ root, model, isolated, synth = null, wasmDir = null, host = '127.0.0.1', files = {} }) {
   const stats = { requests: {}, ranges: {}, clientClosed: {} };
   const modelSrc = fileSource(model);
   const headers0 = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
@@ -167,6 +167,7 @@ export async function startServer({ root, model, isolated, synth = null, wasmDir
       default: {
         const part = synth && synth.parts.find((p) => url === '/' + p.name);
         if (part) return serveSource(req, res, url, part);
+        if (Object.hasOwn(files, url)) return serveSource(req, res, url, fileSource(files[url]));   // more models
         if (serveStatic(req, res, url)) return;
       }
     }
