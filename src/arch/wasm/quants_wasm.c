@@ -741,36 +741,17 @@ static inline v128_t eq_rchunk(v128_t isum, v128_t xa, v128_t xb, v128_t ya, v12
     return eq_rscale2(isum, eq_rdot(xb, q8 + 16, eq_rdot(xa, q8, z)), eq_rdot(yb, q8 + 48, eq_rdot(ya, q8 + 32, z)), s2);
 }
 
-/* Q4_K: chunk j of 64 values is the low (sub-block 2j) and high (2j+1) nibbles of qs[32j..]. */
-void eq_vec_dot_q4_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
-    const block_q4_K *x = vx;
-    const block_q8_K *y = vy;
-    const int nb = n / EQ_QK_K;
-    const v128_t m4 = wasm_i8x16_splat(0x0F);
-    float sumf = 0.0f;
-    for (int i = 0; i < nb; ++i) {
-        const float d = y[i].d * eq_fp16_to_fp32(x[i].d);
-        const float dmin = y[i].d * eq_fp16_to_fp32(x[i].dmin);
-        uint8_t sc[8], mn[8];
-        eq_k4_scales(x[i].scales, sc, mn);
-        const int summ = eq_k4_minsum(y[i].bsums, mn);
-        const uint8_t *q4 = x[i].qs;
-        const int8_t *q8 = y[i].qs;
-        const v128_t s16 = wasm_u16x8_load8x8(sc);
-        v128_t isum = wasm_i32x4_splat(0);
-        for (int j = 0; j < 4; ++j, q4 += 32, q8 += 64) {
-            const v128_t qa = wasm_v128_load(q4), qb = wasm_v128_load(q4 + 16);
-            isum = eq_rchunk(isum, wasm_v128_and(qa, m4), wasm_v128_and(qb, m4), wasm_u8x16_shr(qa, 4),
-                             wasm_u8x16_shr(qb, 4), q8, eq_rscales(s16, 2 * j));
-        }
-        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), dmin, summ);
-    }
-    *s = sumf;
-}
+/* NT tokens (1 or 4, a constant after inlining) share each block's unpacked codes and scales;
+ * y[t] is token t's Q8_K row (by bytes apart). One body for the 1- and 4-token kernels, so
+ * their integer sums and float steps are the same by construction. */
+#define EQ_RTOKENS_Y const block_q8_K *y[4]; \
+    for (int t = 0; t < NT; ++t) y[t] = (const block_q8_K *)((const char *)vy + t * by)
 
-void eq_vec_dot_x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+/* Q4_K: chunk j of 64 values is the low (sub-block 2j) and high (2j+1) nibbles of qs[32j..]. */
+static inline __attribute__((always_inline))
+void eq_r4_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
     const block_q4_K *x = vx;
-    EQ_Y4(block_q8_K);
+    EQ_RTOKENS_Y;
     const int nb = n / EQ_QK_K;
     const v128_t m4 = wasm_i8x16_splat(0x0F);
     float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -779,7 +760,7 @@ void eq_vec_dot_x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, co
         uint8_t sc[8], mn[8];
         eq_k4_scales(x[i].scales, sc, mn);
         v128_t isum[4];
-        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int t = 0; t < NT; ++t) isum[t] = wasm_i32x4_splat(0);
         const uint8_t *q4 = x[i].qs;
         const v128_t s16 = wasm_u16x8_load8x8(sc);
         for (int j = 0; j < 4; ++j, q4 += 32) {
@@ -787,14 +768,21 @@ void eq_vec_dot_x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, co
             const v128_t la = wasm_v128_and(qa, m4), lb = wasm_v128_and(qb, m4);
             const v128_t ha = wasm_u8x16_shr(qa, 4), hb = wasm_u8x16_shr(qb, 4);
             const v128_t s2 = eq_rscales(s16, 2 * j);
-            for (int t = 0; t < 4; ++t) isum[t] = eq_rchunk(isum[t], la, lb, ha, hb, y4[t][i].qs + 64 * j, s2);
+            for (int t = 0; t < NT; ++t) isum[t] = eq_rchunk(isum[t], la, lb, ha, hb, y[t][i].qs + 64 * j, s2);
         }
-        for (int t = 0; t < 4; ++t) {
-            const block_q8_K *yt = &y4[t][i];
+        for (int t = 0; t < NT; ++t) {
+            const block_q8_K *yt = &y[t][i];
             sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]), yt->d * xdmin, eq_k4_minsum(yt->bsums, mn));
         }
     }
-    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+    for (int t = 0; t < NT; ++t) s[t * bs] = sumf[t];
+}
+
+void eq_vec_dot_q4_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+    eq_r4_tokens(n, s, 0, vx, vy, 0, 1);
+}
+void eq_vec_dot_x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_r4_tokens(n, s, bs, vx, vy, by, 4);
 }
 
 /* Q5_K codes as bytes 0..31 (Q4_K's nibbles, qh bit 2j or 2j+1 moved to bit 4): chunk j's
@@ -820,33 +808,10 @@ static inline void eq_r5_chunk(const block_q5_K *x, int j, v128_t *xa, v128_t *x
     *yb = wasm_v128_or(wasm_u8x16_shr(qb, 4), wasm_v128_and(hb, b4));
 }
 
-void eq_vec_dot_q5_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+static inline __attribute__((always_inline))
+void eq_r5_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
     const block_q5_K *x = vx;
-    const block_q8_K *y = vy;
-    const int nb = n / EQ_QK_K;
-    float sumf = 0.0f;
-    for (int i = 0; i < nb; ++i) {
-        const float d = y[i].d * eq_fp16_to_fp32(x[i].d);
-        const float dmin = y[i].d * eq_fp16_to_fp32(x[i].dmin);
-        uint8_t sc[8], mn[8];
-        eq_k4_scales(x[i].scales, sc, mn);
-        const int summ = eq_k4_minsum(y[i].bsums, mn);
-        const int8_t *q8 = y[i].qs;
-        const v128_t s16 = wasm_u16x8_load8x8(sc);
-        v128_t isum = wasm_i32x4_splat(0);
-        for (int j = 0; j < 4; ++j, q8 += 64) {
-            v128_t xa, xb, ya, yb;
-            eq_r5_chunk(&x[i], j, &xa, &xb, &ya, &yb);
-            isum = eq_rchunk(isum, xa, xb, ya, yb, q8, eq_rscales(s16, 2 * j));
-        }
-        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum), dmin, summ);
-    }
-    *s = sumf;
-}
-
-void eq_vec_dot_x4_q5_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-    const block_q5_K *x = vx;
-    EQ_Y4(block_q8_K);
+    EQ_RTOKENS_Y;
     const int nb = n / EQ_QK_K;
     float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < nb; ++i) {
@@ -854,20 +819,27 @@ void eq_vec_dot_x4_q5_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, co
         uint8_t sc[8], mn[8];
         eq_k4_scales(x[i].scales, sc, mn);
         v128_t isum[4];
-        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int t = 0; t < NT; ++t) isum[t] = wasm_i32x4_splat(0);
         const v128_t s16 = wasm_u16x8_load8x8(sc);
         for (int j = 0; j < 4; ++j) {
             v128_t xa, xb, ya, yb;
             eq_r5_chunk(&x[i], j, &xa, &xb, &ya, &yb);
             const v128_t s2 = eq_rscales(s16, 2 * j);
-            for (int t = 0; t < 4; ++t) isum[t] = eq_rchunk(isum[t], xa, xb, ya, yb, y4[t][i].qs + 64 * j, s2);
+            for (int t = 0; t < NT; ++t) isum[t] = eq_rchunk(isum[t], xa, xb, ya, yb, y[t][i].qs + 64 * j, s2);
         }
-        for (int t = 0; t < 4; ++t) {
-            const block_q8_K *yt = &y4[t][i];
+        for (int t = 0; t < NT; ++t) {
+            const block_q8_K *yt = &y[t][i];
             sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]), yt->d * xdmin, eq_k4_minsum(yt->bsums, mn));
         }
     }
-    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+    for (int t = 0; t < NT; ++t) s[t * bs] = sumf[t];
+}
+
+void eq_vec_dot_q5_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+    eq_r5_tokens(n, s, 0, vx, vy, 0, 1);
+}
+void eq_vec_dot_x4_q5_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_r5_tokens(n, s, bs, vx, vy, by, 4);
 }
 
 /* Q6_K: value 32r + l (r = 0..3) of half c is the low (r < 2) or high nibble of
@@ -903,41 +875,17 @@ static inline int eq_r6_offset(const int8_t *sc, const int16_t *bsums) {
     return 32 * eq_hsum_i32(o);
 }
 
-void eq_vec_dot_q6_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+static inline __attribute__((always_inline))
+void eq_r6_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
     const block_q6_K *x = vx;
-    const block_q8_K *y = vy;
-    const int nb = n / EQ_QK_K;
-    float sumf = 0.0f;
-    for (int i = 0; i < nb; ++i) {
-        const float d = y[i].d * eq_fp16_to_fp32(x[i].d);
-        const int8_t *sc = x[i].scales;
-        const int8_t *q8 = y[i].qs;
-        v128_t isum = wasm_i32x4_splat(0);
-        for (int c = 0; c < 2; ++c) {
-            const eq_r6_half h = eq_r6_load(&x[i], c);
-            const v128_t s16 = wasm_i16x8_load8x8(sc + 8 * c), z = wasm_i32x4_splat(0);
-            _Pragma("clang loop unroll(full)")
-            for (int r = 0; r < 4; ++r, q8 += 32) {
-                v128_t va, vb;
-                eq_r6_pair(&h, r, &va, &vb);
-                isum = eq_rscale2(isum, eq_rdot(va, q8, z), eq_rdot(vb, q8 + 16, z), eq_rscales(s16, 2 * r));
-            }
-        }
-        sumf = eq_k_step(sumf, d, eq_hsum_i32(isum) - eq_r6_offset(sc, y[i].bsums), 0.0f, 0);
-    }
-    *s = sumf;
-}
-
-void eq_vec_dot_x4_q6_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-    const block_q6_K *x = vx;
-    EQ_Y4(block_q8_K);
+    EQ_RTOKENS_Y;
     const int nb = n / EQ_QK_K;
     float sumf[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < nb; ++i) {
         const float xd = eq_fp16_to_fp32(x[i].d);
         const int8_t *sc = x[i].scales;
         v128_t isum[4];
-        for (int t = 0; t < 4; ++t) isum[t] = wasm_i32x4_splat(0);
+        for (int t = 0; t < NT; ++t) isum[t] = wasm_i32x4_splat(0);
         for (int c = 0; c < 2; ++c) {
             const eq_r6_half h = eq_r6_load(&x[i], c);
             const v128_t s16 = wasm_i16x8_load8x8(sc + 8 * c), z = wasm_i32x4_splat(0);
@@ -946,19 +894,27 @@ void eq_vec_dot_x4_q6_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, co
                 v128_t va, vb;
                 eq_r6_pair(&h, r, &va, &vb);
                 const v128_t s2 = eq_rscales(s16, 2 * r);
-                for (int t = 0; t < 4; ++t) {
-                    const int8_t *q8 = y4[t][i].qs + 128 * c + 32 * r;
+                for (int t = 0; t < NT; ++t) {
+                    const int8_t *q8 = y[t][i].qs + 128 * c + 32 * r;
                     isum[t] = eq_rscale2(isum[t], eq_rdot(va, q8, z), eq_rdot(vb, q8 + 16, z), s2);
                 }
             }
         }
-        for (int t = 0; t < 4; ++t) {
-            const block_q8_K *yt = &y4[t][i];
+        for (int t = 0; t < NT; ++t) {
+            const block_q8_K *yt = &y[t][i];
             sumf[t] = eq_k_step(sumf[t], yt->d * xd, eq_hsum_i32(isum[t]) - eq_r6_offset(sc, yt->bsums), 0.0f, 0);
         }
     }
-    for (int t = 0; t < 4; ++t) s[t * bs] = sumf[t];
+    for (int t = 0; t < NT; ++t) s[t * bs] = sumf[t];
 }
+
+void eq_vec_dot_q6_K_q8_K_wasm(int n, float *s, const void *vx, const void *vy) {
+    eq_r6_tokens(n, s, 0, vx, vy, 0, 1);
+}
+void eq_vec_dot_x4_q6_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_r6_tokens(n, s, bs, vx, vy, by, 4);
+}
+#undef EQ_RTOKENS_Y
 #endif /* __wasm_relaxed_simd__ */
 
 /* ---- float formats ---- */
