@@ -35,7 +35,16 @@ if [ ! -f "$LSRC/CMakeLists.txt" ]; then
 fi
 if [ ! -x "$LBUILD/bin/llama-bench" ] || [ ! -x "$LBUILD/bin/llama-quantize" ]; then
   echo "building llama-bench and llama-quantize from the bundled llama.cpp source (once)..." >&2
-  cmake -S "$LSRC" -B "$LBUILD" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DGGML_NATIVE=ON \
+  isa=(-DGGML_NATIVE=ON)
+  # its AMX kernels crash (SIGSEGV in ggml::cpu::amx) on the Xeon VMs that have AMX: there, the
+  # same ISA as -march=native without AMX (edgeq has no AMX kernels either)
+  if grep -qw amx_int8 /proc/cpuinfo; then
+    isa=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+    for f in avx512f:AVX512 avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
+      grep -qw "${f%%:*}" /proc/cpuinfo && isa+=("-DGGML_${f##*:}=ON")
+    done
+  fi
+  cmake -S "$LSRC" -B "$LBUILD" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF "${isa[@]}" \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
   cmake --build "$LBUILD" -j"$(nproc)" --target llama-bench llama-quantize >/dev/null
 fi

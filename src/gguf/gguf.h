@@ -43,6 +43,7 @@ typedef struct {
     void    *data;                  /* destination, set by the owner in on_header; NULL: skip */
     void    *dev;                   /* the owner's handle to a copy elsewhere (a GPU buffer);
                                        the reader neither reads nor frees it */
+    int      packed;                /* the owner repacked `data` (quant/repack.h) */
 } eq_gguf_tensor;
 
 typedef struct eq_gguf eq_gguf;

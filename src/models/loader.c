@@ -8,6 +8,7 @@
 #include "models/weights.h"   /* eq_read_hparams, eq_gemma3_hparams */
 #include "backend/webgpu/webgpu.h"
 #include "quant/quant.h"
+#include "quant/repack.h"
 #include "runtime/memory.h"
 #include "runtime/status.h"
 
@@ -124,12 +125,23 @@ void eq_loader_set_upload(eq_loader *l, eq_upload_fn fn, void *user) {
 
 void eq_loader_set_stream(eq_loader *l, int on) { l->stream = on; }
 
+/* A layer's matrix that only the CPU will read, kept on the host: interleave its rows for the
+ * prompt kernels where this build has them (quant/repack.h). Out of memory for the 8-row
+ * scratch leaves it as it was, which every kernel still reads. */
+static void maybe_repack(eq_loader *l, int part, eq_gguf_tensor *t) {
+    if (l->upload || l->params.vocab_only || t->data == l->staging[part] || strncmp(t->name, "blk.", 4) != 0 ||
+        t->n_dims != 2 || !eq_repack_supported(t->type) || t->ne[1] % EQ_PACK_ROWS != 0)
+        return;
+    t->packed = eq_repack_rows(t->type, t->data, t->ne[0], t->ne[1]) == 0;
+}
+
 /* A tensor's last byte is in (the reader routes bytes in file order): hand it to the upload
  * hook; streamed through staging, its host bytes are gone once it is up. */
 static eq_status on_tensor(eq_gguf *g, eq_gguf_tensor *t, void *user) {
     part_ref *ref = user;
     eq_loader *l = ref->l;
     if (!t->data) return EQ_OK;   /* not loaded (vocab only) */
+    maybe_repack(l, ref->part, t);
     char err[200] = "";
     eq_status st = l->upload ? l->upload(l->upload_user, ref->part, t, err, sizeof err) : EQ_OK;
     if (l->staging[ref->part] && t->data == l->staging[ref->part]) {   /* streamed (this part) */

@@ -37,6 +37,7 @@ eq_status eq_bind_weight(eq_model *m, eq_weight *w, const char *name, int64_t ne
     }
     w->data = t->data;
     w->dev = t->dev;
+    w->packed = t->packed;
     w->type = t->type;
     w->ne0 = ne0;
     w->ne1 = ne1;

@@ -3,6 +3,7 @@
  * vec_dot over integer blocks. Rows are tiled so a weight row is read once per tile of tokens. */
 #include "ops/ops.h"
 #include "quant/quant.h"
+#include "quant/repack.h"
 
 #include <string.h>
 
@@ -21,6 +22,7 @@ typedef struct {
     size_t qrow;
     eq_vec_dot_fn vec_dot;
     eq_vec_dot_x4_fn vec_dot_x4, vec_dot_x8;
+    eq_vec_dot_x4_fn packed_x1, packed_x4;   /* w->packed: eight interleaved rows at a time */
     eq_from_float_fn from_float;
 } mm_job;
 
@@ -34,6 +36,7 @@ static void convert_rows(void *arg, int ith, int nth) {
 
 #define TILE_ROWS 16
 #define TILE_TOKENS 8
+_Static_assert(TILE_ROWS % EQ_PACK_ROWS == 0, "a tile holds whole groups of packed rows");
 
 static void dot_rows(void *arg, int ith, int nth) {
     mm_job *j = arg;
@@ -47,6 +50,19 @@ static void dot_rows(void *arg, int ith, int nth) {
         int r1 = r0 + TILE_ROWS < w->ne1 ? r0 + TILE_ROWS : (int)w->ne1;
         for (int t0 = 0; t0 < j->T; t0 += TILE_TOKENS) {
             int t1 = t0 + TILE_TOKENS < j->T ? t0 + TILE_TOKENS : j->T;
+            if (w->packed) {   /* ne1 % 8 == 0 (the loader's rule), and so is every r0 */
+                for (int r = r0; r < r1; r += EQ_PACK_ROWS) {
+                    const char *rows = (const char *)w->data + (size_t)r * w->nb1;
+                    int t = t0;
+                    for (; t + 4 <= t1; t += 4)
+                        j->packed_x4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows,
+                                     (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
+                    for (; t < t1; t++)
+                        j->packed_x1(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows,
+                                     (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
+                }
+                continue;
+            }
             for (int r = r0; r < r1; r++) {
                 const char *row = (const char *)w->data + (size_t)r * w->nb1;
                 int t = t0;
@@ -69,7 +85,8 @@ void eq_matmul(eq_pool *pool, const eq_weight *w, const float *x, int T, float *
     const eq_type_traits *tt = eq_type_traits_get(w->type);
     const eq_type_traits *xt = eq_type_traits_get(tt->vec_dot_type);
     mm_job j = {w, x, T, ld_out, out, qbuf, eq_row_size(tt->vec_dot_type, w->ne0), tt->vec_dot,
-                eq_vec_dot_x4_get(w->type), eq_vec_dot_x8_get(w->type), xt->from_float};
+                eq_vec_dot_x4_get(w->type), eq_vec_dot_x8_get(w->type),
+                eq_vec_dot_packed_get(w->type, 1), eq_vec_dot_packed_get(w->type, 4), xt->from_float};
     if (tt->vec_dot_type == 0 /* F32: use x as it is */) {
         j.qbuf = (void *)x;
     } else if (T == 1) {

@@ -14,6 +14,8 @@ typedef struct {
     size_t nb1;
     void *dev;          /* where a backend placed a copy (backend/backend.h's upload hook);
                            NULL: the ops read `data` in place (the CPU) */
+    int packed;         /* rows interleaved eight at a time (quant/repack.h): only the packed
+                           kernels may read `data` */
 } eq_weight;
 
 /* Whether the model has this (optional) tensor: its bytes on the host, or only on a device

@@ -39,6 +39,10 @@ eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type);
 /* The same against eight activation rows (same signature; s[t * bs] for t < 8), where a build
  * has one: NULL otherwise, and the caller goes four at a time. */
 eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type);
+/* Eight weight rows in the interleaved layout of quant/repack.h (one group of 8 packed rows at
+ * x) against nt = 1 or 4 activation rows: s[t * bs + r] for r < 8, t < nt. NULL when this
+ * build has no kernel for that layout; the loader then leaves the weights as they are. */
+eq_vec_dot_x4_fn eq_vec_dot_packed_get(int type, int nt);
 
 /* The kernels this build uses (SIMD where compiled in); NULL for an unknown type id. */
 const eq_type_traits *eq_type_traits_get(int type);

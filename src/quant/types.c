@@ -256,3 +256,12 @@ eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type) {
     default: (void)type; return NULL;
     }
 }
+
+eq_vec_dot_x4_fn eq_vec_dot_packed_get(int type, int nt) {
+    switch (type) {
+#if defined(EQ_K_VEC_DOT_P8X1_Q4_K) && defined(EQ_K_VEC_DOT_P8X4_Q4_K)
+    case EQ_TYPE_Q4_K: return nt == 4 ? EQ_K_VEC_DOT_P8X4_Q4_K : nt == 1 ? EQ_K_VEC_DOT_P8X1_Q4_K : NULL;
+#endif
+    default: (void)nt; return NULL;
+    }
+}

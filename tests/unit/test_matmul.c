@@ -79,7 +79,7 @@ int main(void) {
         /* the oracle: one vec_dot per output */
         for (int t = 0; t < TMAX; t++)
             for (int r = 0; r < R; r++) tt->vec_dot(K, &ref[t * R + r], w + r * rs, xq + t * qs);
-        eq_weight W = {w, type, K, R, rs, NULL};
+        eq_weight W = {w, type, K, R, rs, NULL, 0};
         int ok = 1;
         for (int p = 0; p < 3; p++)
             for (int T = 1; T <= TMAX; T += (T < 5 ? 1 : 3)) {

@@ -53,6 +53,15 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x8_q6_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_X8_Q4_K    eq_vec_dot_x8_q4_K_q8_K_avx512
 #define EQ_K_VEC_DOT_X8_Q6_K    eq_vec_dot_x8_q6_K_q8_K_avx512
 #define EQ_QUANT_ISA_NAME "avx512"
+/* With VBMI too, Q4_K matrices are repacked at load, eight rows interleaved (quant/repack.h),
+ * and run through src/arch/x86/avx512_q4k_x8.c. */
+#if defined(__AVX512VBMI__)
+#define EQ_HAVE_AVX512_VBMI 1
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_K_q8_K_avx512);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_avx512);
+#define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_avx512
+#define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_avx512
+#endif
 #else
 #define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx2
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx2

@@ -1,0 +1,80 @@
+/* The row-interleaved Q4_K layout (repack.h): the in-place packer, and the packed dot's
+ * procedure on the original layout as the packed kernels' scalar oracle. */
+#include "quant/repack.h"
+#include "quant/blocks.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(block_q4_Kx8) == 8 * sizeof(block_q4_K), "q4_Kx8 takes the bytes of eight blocks");
+
+int eq_repack_supported(int type) { return eq_vec_dot_packed_get(type, 1) != NULL; }
+
+/* Eight blocks, one per row, into one interleaved block. */
+static void pack_q4_K(block_q4_Kx8 *o, const block_q4_K *const b[8]) {
+    uint8_t v[128];   /* scales: v[8 r + s]; mins: v[64 + 8 r + s] */
+    for (int r = 0; r < 8; r++) {
+        o->d[r] = b[r]->d;
+        o->dmin[r] = b[r]->dmin;
+        eq_k4_scales(b[r]->scales, v + 8 * r, v + 64 + 8 * r);
+        for (int c = 0; c < 16; c++) memcpy(&o->qs[c][8 * r], b[r]->qs + 32 * (c / 4) + 8 * (c % 4), 8);
+    }
+    for (int k = 0; k < 64; k++) o->sl[k] = (uint8_t)((v[k] & 15) | (v[k + 64] & 15) << 4);
+    for (int k = 0; k < 32; k++)
+        o->sh[k] = (uint8_t)(v[k] >> 4 | (v[k + 32] >> 4) << 2 | (v[k + 64] >> 4) << 4 | (v[k + 96] >> 4) << 6);
+}
+
+int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
+    if (type != EQ_TYPE_Q4_K || !eq_repack_supported(type) || ne0 <= 0 || ne0 % EQ_QK_K || ne1 % EQ_PACK_ROWS)
+        return -2;
+    const size_t nb = (size_t)(ne0 / EQ_QK_K), group = nb * sizeof(block_q4_Kx8);
+    block_q4_K *tmp = malloc(group);
+    if (!tmp) return -1;
+    for (int64_t g = 0; g < ne1 / EQ_PACK_ROWS; g++) {
+        char *base = (char *)data + (size_t)g * group;
+        memcpy(tmp, base, group);
+        block_q4_Kx8 *out = (block_q4_Kx8 *)base;
+        for (size_t i = 0; i < nb; i++) {
+            const block_q4_K *b[8];
+            for (int r = 0; r < 8; r++) b[r] = tmp + (size_t)r * nb + i;
+            pack_q4_K(out + i, b);
+        }
+    }
+    free(tmp);
+    return 0;
+}
+
+/* Per row and block, the integer sums of the codes at positions p % 8 < 4 of every sub-block
+ * (I[0]) and at p % 8 >= 4 (I[1]), each times its sub-block's scale: the two 32-bit lanes a
+ * row owns in the kernel. Their float steps are the kernel's, in its order. */
+void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+    for (int t = 0; t < nt; t++) {
+        const block_q8_K *y = (const block_q8_K *)((const char *)vy + (size_t)t * by);
+        for (int r = 0; r < 8; r++) {
+            const block_q4_K *x = (const block_q4_K *)((const char *)vx + (size_t)r * xs);
+            float A[2] = {0, 0}, Am = 0;
+            for (int i = 0; i < n / EQ_QK_K; i++) {
+                uint8_t sc[8], mn[8];
+                eq_k4_scales(x[i].scales, sc, mn);
+                int32_t I[2] = {0, 0}, M = 0;
+                for (int sb = 0; sb < 8; sb++) {
+                    int32_t part[2] = {0, 0};
+                    for (int p = 0; p < 32; p++) {
+                        const uint8_t q = x[i].qs[32 * (sb / 2) + p];
+                        part[p % 8 >= 4] += (sb % 2 ? q >> 4 : q & 15) * y[i].qs[32 * sb + p];
+                    }
+                    I[0] += sc[sb] * part[0];
+                    I[1] += sc[sb] * part[1];
+                    M += mn[sb] * (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]);
+                }
+                const float d = eq_fp16_to_fp32(x[i].d) * y[i].d;
+                const float dm = eq_fp16_to_fp32(x[i].dmin) * -y[i].d;
+                A[0] = fmaf(d, (float)I[0], A[0]);
+                A[1] = fmaf(d, (float)I[1], A[1]);
+                Am = fmaf(dm, (float)M, Am);
+            }
+            s[(size_t)t * bs + r] = (A[0] + A[1]) + Am;
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/* Row-interleaved weights for prompt processing, as llama.cpp repacks Q4_K: eight rows of a
+ * matrix are stored block by block side by side, so that one 512-bit register holds eight
+ * bytes of each of the eight rows and every lane of the integer sums belongs to one row. The
+ * scale multiplies and the float steps are then done for eight rows at once, and no sum needs
+ * a horizontal reduction.
+ *
+ * Only the CPU backend of a build with a kernel for the layout uses it (eq_vec_dot_packed_get:
+ * AVX-512 VBMI + VNNI today), only on matrices whose rows come in groups of eight, and only
+ * for weights that are never read but through a matmul (the loader repacks the "blk." ones).
+ * The repack is in place: the packed rows take exactly the bytes of the original ones.
+ *
+ * Numerics: a packed row's dot is not bit-identical to the unpacked kernels (its integer lanes
+ * are split differently before the conversion to float), but it is the same for every token
+ * count, so batch size still changes no result. eq_q4_Kx8_dot_ref computes that procedure on
+ * the unpacked rows in portable C: the packed kernels must match it bit for bit. */
+#ifndef EQ_REPACK_H
+#define EQ_REPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "quant/fp16.h"
+#include "quant/quant.h"
+
+/* Eight Q4_K blocks (one per row, same column range), 1152 bytes = 8 x 144.
+ *   d, dmin  each row's super-block scales
+ *   sl, sh   the 64 six-bit sub-block scales (value v = 8 r + s: row r, sub-block s) and the
+ *            64 mins (v = 64 + 8 r + s): sl[k] holds the low four bits of value k (low
+ *            nibble) and of value k + 64 (high nibble), sh[k] the top two bits of values k,
+ *            k + 32, k + 64, k + 96 (bits 0-1, 2-3, 4-5, 6-7)
+ *   qs       sixteen 64-byte chunks c = 4 j + h (j: the 32-byte group of the block's qs, h:
+ *            its 8-byte quarter): qs[c][8 r + b] = row r's qs[32 j + 8 h + b] */
+typedef struct {
+    eq_f16 d[8], dmin[8];
+    uint8_t sl[64], sh[32];
+    uint8_t qs[16][64];
+} block_q4_Kx8;
+
+enum { EQ_PACK_ROWS = 8 };
+
+/* Whether this build runs `type` matrices packed (a kernel exists for it). */
+int eq_repack_supported(int type);
+/* Repack ne1 rows of ne0 values (ne1 % 8 == 0) at data in place. 0 done; -1 out of memory
+ * (data unchanged); -2 not supported for this type or shape (data unchanged). */
+int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1);
+
+/* The packed dot's numerics on the original layout: rows r0..r0+7 at x (row stride xs) against
+ * nt activation rows (Q8_K) at y, y + by, ...: s[t * bs + r] for r < 8, t < nt. */
+void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
+
+#endif
