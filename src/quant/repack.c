@@ -3,7 +3,6 @@
 #include "quant/repack.h"
 #include "quant/blocks.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,11 +67,13 @@ void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, co
                     I[1] += sc[sb] * part[1];
                     M += mn[sb] * (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]);
                 }
+                /* a multiply, then an add (no fused multiply-add: wasm has none) */
                 const float d = eq_fp16_to_fp32(x[i].d) * y[i].d;
                 const float dm = eq_fp16_to_fp32(x[i].dmin) * -y[i].d;
-                A[0] = fmaf(d, (float)I[0], A[0]);
-                A[1] = fmaf(d, (float)I[1], A[1]);
-                Am = fmaf(dm, (float)M, Am);
+                const float p0 = d * (float)I[0], p1 = d * (float)I[1], pm = dm * (float)M;
+                A[0] += p0;
+                A[1] += p1;
+                Am += pm;
             }
             s[(size_t)t * bs + r] = (A[0] + A[1]) + Am;
         }

@@ -12,7 +12,8 @@
  * Numerics: a packed row's dot is not bit-identical to the unpacked kernels (its integer lanes
  * are split differently before the conversion to float), but it is the same for every token
  * count, so batch size still changes no result. eq_q4_Kx8_dot_ref computes that procedure on
- * the unpacked rows in portable C: the packed kernels must match it bit for bit. */
+ * the unpacked rows in portable C: the packed kernels must match it bit for bit, x86 and
+ * wasm alike (its float steps are a multiply and an add each, no fused multiply-add). */
 #ifndef EQ_REPACK_H
 #define EQ_REPACK_H
 

@@ -13,6 +13,7 @@
 #include <time.h>
 #include "quant/blocks.h"
 #include "quant/quant.h"
+#include "quant/repack.h"
 #include "ops/ops.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
@@ -74,6 +75,19 @@ static void run_matvec_4x1(void *arg) {
     g_sink = j->out[0];
 }
 
+/* the same rows repacked eight at a time (quant/repack.h), where this build has the kernels */
+static void run_packed_x1(void *arg) {
+    mv_job *j = arg;
+    for (int r = 0; r < j->rows; r += EQ_PACK_ROWS) j->x4(j->n, &j->out[r], (size_t)j->rows, j->w + (size_t)r * j->wrow, j->y, j->yrow);
+    g_sink = j->out[0];
+}
+static eq_vec_dot_x4_fn g_packed_x1, g_packed_x4;
+static void run_packed_x4(void *arg) {
+    mv_job *j = arg;
+    for (int r = 0; r < j->rows; r += EQ_PACK_ROWS) g_packed_x4(j->n, &j->out[r], (size_t)j->rows, j->w + (size_t)r * j->wrow, j->y, j->yrow);
+    g_sink = j->out[0];
+}
+
 static void bench_type(int type, int rows, int n) {
     const eq_type_traits *t = eq_type_traits_get(type), *vt = eq_type_traits_get(t->vec_dot_type);
     n = (n + t->blck_size - 1) / t->blck_size * t->blck_size; /* K formats: 576 -> 768 */
@@ -96,6 +110,16 @@ static void bench_type(int type, int rows, int n) {
     if (j.x4) {
         const double tx = best_time(run_matvec_x4, &j);
         printf("%-5s %5dx%-5d vec_dot_x4 %8.1f us  %6.2f GMAC/s  (%.2fx)\n", t->name, rows, n, tx * 1e6, 4 * macs / tx * 1e-9, t4 / tx);
+    }
+    g_packed_x1 = eq_vec_dot_packed_get(type, 1);
+    g_packed_x4 = eq_vec_dot_packed_get(type, 4);
+    if (g_packed_x1 && g_packed_x4 && rows % EQ_PACK_ROWS == 0 && eq_repack_rows(type, j.w, n, rows) == 0) {
+        mv_job p = j;
+        p.x4 = g_packed_x1;
+        const double tp1 = best_time(run_packed_x1, &p);
+        printf("%-5s %5dx%-5d packed x1  %8.1f us  %6.2f GMAC/s  (%.2fx vec_dot)\n", t->name, rows, n, tp1 * 1e6, macs / tp1 * 1e-9, t1 / tp1);
+        const double tp4 = best_time(run_packed_x4, &p);
+        printf("%-5s %5dx%-5d packed x4  %8.1f us  %6.2f GMAC/s  (%.2fx 4 x vec_dot)\n", t->name, rows, n, tp4 * 1e6, 4 * macs / tp4 * 1e-9, t4 / tp4);
     }
     free(f); free(j.w); free(j.y); free(j.out);
 }

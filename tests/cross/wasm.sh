@@ -5,6 +5,7 @@
 #   tests/cross/simd_check.c (the SIMD corner cases: rounding ties, random weight bytes,
 #                             4-token kernels bit for bit, the attention's F16 helpers)
 #   tests/unit/test_matmul.c (matmul, with the 4-token kernels, equals vec_dot; when present)
+#   tests/unit/test_repack.c (Q4_K rows repacked eight at a time: kernels and matmul)
 # once with -msimd128 (the browser build's kernels), once without (scalar path) and once with
 # -mrelaxed-simd (the relaxed-SIMD build's kernels; where Node has relaxed SIMD).
 # Only the quant sources are compiled (plus matmul, vec and the thread pool for
@@ -60,6 +61,7 @@ else
     echo "note: tests/unit/test_quant.c not found; running simd_check only"
 fi
 [ -f tests/unit/test_matmul.c ] && TESTS+=(tests/unit/test_matmul.c)
+TESTS+=(tests/unit/test_repack.c)
 BENCH=0
 if [ "${1:-}" = --bench ]; then BENCH=1; shift; fi
 CFLAGS=(-std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Iinclude -Itests/unit)
@@ -105,7 +107,7 @@ for simd in "${variants[@]}"; do
         name=$(basename "${t%.c}")
         exe="$BUILD_DIR/$name-$simd.wasm"
         extra=()
-        [ "$name" = test_matmul ] && extra=("${OPS_SRCS[@]}")
+        case $name in test_matmul|test_repack) extra=("${OPS_SRCS[@]}");; esac
         echo "== wasm32-wasi $simd: $name"
         if ! "$WASI_CC" "${CC_FLAGS[@]}" "${CFLAGS[@]}" "${flags[@]}" "${link[@]}" "$t" "${extra[@]}" "${objs[@]}" "${LDFLAGS[@]}" -o "$exe"; then
             echo "build failed: $name ($simd)"; status=1; continue

@@ -36,6 +36,9 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q3_K_q8_K_wasm);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_K_q8_K_wasm);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_K_q8_K_wasm);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_wasm);
+/* Q4_K rows repacked eight at a time (quant/repack.h), against 1 and 4 activation rows. */
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_K_q8_K_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_wasm);
 
 /* The attention's multiply-adds (ops/vec.c calls them in wasm builds): y[i] += x[i] * v,
  * bit-identical to the scalar loops there. */
@@ -70,6 +73,8 @@ void eq_vec_mad_f32_wasm(int n, float *y, const float *x, float v);
 #define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_wasm
 #define EQ_K_VEC_DOT_X4_Q5_K    eq_vec_dot_x4_q5_K_q8_K_wasm
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_wasm
+#define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_wasm
+#define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_wasm
 
 #endif
 #endif

@@ -15,6 +15,7 @@
  * interleave iterations and spill. */
 #include "quant/kernels.h"
 #include "quant/blocks.h"
+#include "quant/repack.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -1158,6 +1159,151 @@ void eq_from_float_q8_K_wasm(const float *x, void *vy, int64_t k) {
         }
         y[i].d = 1.0f / iscale;
     }
+}
+
+/* ---- Q4_K rows repacked eight at a time (quant/repack.h) ----
+ * A 16-byte load from one of the block's 64-byte chunks holds the same eight code bytes of
+ * two rows (a row pair), against one eight-byte activation load for all of them; an int32
+ * lane belongs to one row (its bytes 0-3 or 4-7 of each eight), so no sum is reduced across
+ * rows, the scale and float steps run on four lanes at once, and the minimum terms of eight
+ * rows come out of eight dots and one 4x4 transpose. The integers are the procedure's
+ * (eq_q4_Kx8_dot_ref), and so are its float steps: a multiply, then an add, per block. */
+
+#if defined(__wasm_relaxed_simd__)
+/* one int32 lane sums the four products of a row's four bytes */
+typedef struct { v128_t a; } eq_p8acc;
+static inline void eq_p8_dot(eq_p8acc *p, v128_t codes, const int8_t *q8) {
+    p->a = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_v128_load64_splat(q8), codes, p->a);
+}
+/* times the sub-block scales: v0 holds the pair's scales as bytes (row 2k: 0..7, 2k+1: 8..15);
+ * a zero high half beside each 16-bit scale makes the dot one exact multiply, as the lane
+ * (at most 16 * 15 * 128) fits in 16 bits */
+static inline void eq_p8_scale(eq_p8acc *s, eq_p8acc p, v128_t v0, int sb) {
+    const v128_t idx = wasm_i8x16_add(wasm_i8x16_make(0, -128, -128, -128, 0, -128, -128, -128,
+                                                      8, -128, -128, -128, 8, -128, -128, -128), wasm_i8x16_splat((int8_t)sb));
+    s->a = wasm_i32x4_add(s->a, wasm_i32x4_dot_i16x8(p.a, wasm_i8x16_swizzle(v0, idx)));
+}
+/* the pair's four integers: row 2k bytes 0-3, 4-7, row 2k + 1 bytes 0-3, 4-7 */
+static inline v128_t eq_p8_ints(eq_p8acc s) { return s.a; }
+#else
+/* no byte multiply: 16-bit lanes, each int32 lane the sum of two products, one row a vector
+ * (a: row 2k, b: row 2k + 1) */
+typedef struct { v128_t a, b; } eq_p8acc;
+static inline void eq_p8_dot(eq_p8acc *p, v128_t codes, const int8_t *q8) {
+    const v128_t y = wasm_i16x8_load8x8(q8);
+    p->a = wasm_i32x4_add(p->a, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(codes), y));
+    p->b = wasm_i32x4_add(p->b, wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(codes), y));
+}
+static inline void eq_p8_scale(eq_p8acc *s, eq_p8acc p, v128_t v0, int sb) {
+    const v128_t idx = wasm_i8x16_add(wasm_i8x16_make(0, -128, -128, -128, 0, -128, -128, -128,
+                                                      0, -128, -128, -128, 0, -128, -128, -128), wasm_i8x16_splat((int8_t)sb));
+    s->a = wasm_i32x4_add(s->a, wasm_i32x4_dot_i16x8(p.a, wasm_i8x16_swizzle(v0, idx)));
+    s->b = wasm_i32x4_add(s->b, wasm_i32x4_dot_i16x8(p.b, wasm_i8x16_swizzle(v0, wasm_i8x16_add(idx, wasm_i8x16_splat(8)))));
+}
+/* lanes hold bytes 0-1, 2-3, 4-5, 6-7: add them pairwise */
+static inline v128_t eq_p8_ints(eq_p8acc s) {
+    return wasm_i32x4_add(wasm_i32x4_shuffle(s.a, s.b, 0, 2, 4, 6), wasm_i32x4_shuffle(s.a, s.b, 1, 3, 5, 7));
+}
+#endif
+
+/* Per-row totals of four rows' partial sums (a 4x4 transpose and add). */
+static inline v128_t eq_sum4x4(v128_t d0, v128_t d1, v128_t d2, v128_t d3) {
+    const v128_t e01 = wasm_i32x4_add(wasm_i32x4_shuffle(d0, d1, 0, 1, 4, 5), wasm_i32x4_shuffle(d0, d1, 2, 3, 6, 7));
+    const v128_t e23 = wasm_i32x4_add(wasm_i32x4_shuffle(d2, d3, 0, 1, 4, 5), wasm_i32x4_shuffle(d2, d3, 2, 3, 6, 7));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(e01, e23, 0, 2, 4, 6), wasm_i32x4_shuffle(e01, e23, 1, 3, 5, 7));
+}
+
+static inline __attribute__((always_inline))
+void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
+    const block_q4_Kx8 *x = vx;
+    const block_q8_K *y[4];
+    for (int t = 0; t < NT; ++t) y[t] = (const block_q8_K *)((const char *)vy + t * by);
+    const v128_t m4 = wasm_i8x16_splat(0x0F), m3 = wasm_i8x16_splat(0x03);
+    v128_t acc[4][4], accm[4][2];   /* acc[t][k]: as eq_p8_ints; accm[t][h]: rows 4h..4h+3 */
+    for (int t = 0; t < NT; ++t) {
+        for (int k = 0; k < 4; ++k) acc[t][k] = wasm_f32x4_splat(0.0f);
+        accm[t][0] = accm[t][1] = wasm_f32x4_splat(0.0f);
+    }
+    for (int i = 0; i < n / EQ_QK_K; ++i) {
+        const block_q4_Kx8 *b = x + i;
+        float xd[8], xm[8];
+        for (int r = 0; r < 8; ++r) { xd[r] = eq_fp16_to_fp32(b->d[r]); xm[r] = eq_fp16_to_fp32(b->dmin[r]); }
+        /* scales and mins as bytes, v0[k] / v1[k] holding row 2k's then row 2k + 1's */
+        v128_t v0[4], v1[4];
+        const v128_t sh0 = wasm_v128_load(b->sh), sh1 = wasm_v128_load(b->sh + 16);
+        for (int k = 0; k < 4; ++k) {
+            const v128_t sl = wasm_v128_load(b->sl + 16 * k), sh = k % 2 ? sh1 : sh0;
+            const v128_t h0 = k < 2 ? sh : wasm_u8x16_shr(sh, 2), h1 = wasm_u8x16_shr(sh, k < 2 ? 4 : 6);
+            v0[k] = wasm_v128_or(wasm_v128_and(sl, m4), wasm_i8x16_shl(wasm_v128_and(h0, m3), 4));
+            v1[k] = wasm_v128_or(wasm_u8x16_shr(sl, 4), wasm_i8x16_shl(wasm_v128_and(h1, m3), 4));
+        }
+        /* sub-block sums of the bsums, the mins' partner: 16-bit lane q = sub-block q */
+        v128_t bsq[4], isum[4][4];
+        for (int t = 0; t < NT; ++t) {
+            const v128_t b0 = wasm_v128_load(y[t][i].bsums), b1 = wasm_v128_load(y[t][i].bsums + 8);
+            bsq[t] = wasm_i16x8_narrow_i32x4(wasm_i32x4_extadd_pairwise_i16x8(b0), wasm_i32x4_extadd_pairwise_i16x8(b1));
+        }
+        _Pragma("clang loop unroll(disable)")
+        for (int k = 0; k < 4; ++k) {
+            eq_p8acc sum[4];
+            for (int t = 0; t < NT; ++t) memset(&sum[t], 0, sizeof sum[t]);
+            for (int j = 0; j < 4; ++j) {
+                v128_t lo[4], hi[4];
+                for (int h = 0; h < 4; ++h) {
+                    const v128_t p = wasm_v128_load(b->qs[4 * j + h] + 16 * k);
+                    lo[h] = wasm_v128_and(p, m4);
+                    hi[h] = wasm_u8x16_shr(p, 4);
+                }
+                for (int t = 0; t < NT; ++t) {
+                    const int8_t *q8 = y[t][i].qs + 64 * j;
+                    eq_p8acc pl, ph;
+                    memset(&pl, 0, sizeof pl);
+                    memset(&ph, 0, sizeof ph);
+                    for (int h = 0; h < 4; ++h) {
+                        eq_p8_dot(&pl, lo[h], q8 + 8 * h);
+                        eq_p8_dot(&ph, hi[h], q8 + 32 + 8 * h);
+                    }
+                    eq_p8_scale(&sum[t], pl, v0[k], 2 * j);
+                    eq_p8_scale(&sum[t], ph, v0[k], 2 * j + 1);
+                }
+            }
+            for (int t = 0; t < NT; ++t) isum[t][k] = eq_p8_ints(sum[t]);
+        }
+        const v128_t d01 = wasm_f32x4_make(xd[0], xd[0], xd[1], xd[1]), d23 = wasm_f32x4_make(xd[2], xd[2], xd[3], xd[3]);
+        const v128_t d45 = wasm_f32x4_make(xd[4], xd[4], xd[5], xd[5]), d67 = wasm_f32x4_make(xd[6], xd[6], xd[7], xd[7]);
+        const v128_t dk[4] = {d01, d23, d45, d67};
+        const v128_t m03 = wasm_f32x4_make(xm[0], xm[1], xm[2], xm[3]), m47 = wasm_f32x4_make(xm[4], xm[5], xm[6], xm[7]);
+        for (int t = 0; t < NT; ++t) {
+            const v128_t dt = wasm_f32x4_splat(y[t][i].d), mdt = wasm_f32x4_splat(-y[t][i].d);
+            for (int k = 0; k < 4; ++k) {
+                const v128_t p = wasm_f32x4_mul(wasm_f32x4_mul(dk[k], dt), wasm_f32x4_convert_i32x4(isum[t][k]));
+                acc[t][k] = wasm_f32x4_add(acc[t][k], p);
+            }
+            /* the mins: row r's eight against the eight sub-block bsums, one dot per row */
+            v128_t mr[8];
+            for (int k = 0; k < 4; ++k) {
+                mr[2 * k] = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(v1[k]), bsq[t]);
+                mr[2 * k + 1] = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(v1[k]), bsq[t]);
+            }
+            const v128_t p0 = wasm_f32x4_mul(wasm_f32x4_mul(m03, mdt), wasm_f32x4_convert_i32x4(eq_sum4x4(mr[0], mr[1], mr[2], mr[3])));
+            const v128_t p1 = wasm_f32x4_mul(wasm_f32x4_mul(m47, mdt), wasm_f32x4_convert_i32x4(eq_sum4x4(mr[4], mr[5], mr[6], mr[7])));
+            accm[t][0] = wasm_f32x4_add(accm[t][0], p0);
+            accm[t][1] = wasm_f32x4_add(accm[t][1], p1);
+        }
+    }
+    for (int t = 0; t < NT; ++t)
+        for (int h = 0; h < 2; ++h) {
+            const v128_t a = acc[t][2 * h], c = acc[t][2 * h + 1];
+            const v128_t rows = wasm_f32x4_add(wasm_i32x4_shuffle(a, c, 0, 2, 4, 6), wasm_i32x4_shuffle(a, c, 1, 3, 5, 7));
+            wasm_v128_store(s + t * bs + 4 * h, wasm_f32x4_add(rows, accm[t][h]));
+        }
+}
+
+void eq_vec_dot_p8x1_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_p8_q4_K_tokens(n, s, bs, vx, vy, by, 1);
+}
+void eq_vec_dot_p8x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_p8_q4_K_tokens(n, s, bs, vx, vy, by, 4);
 }
 
 #else

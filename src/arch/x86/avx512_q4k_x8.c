@@ -92,8 +92,11 @@ void q4_Kx8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, s
                 m = _mm256_dpwssd_epi32(m, mc[q], _mm256_set1_epi32(pair));
             }
             const float d = y[t][i].d;
-            acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(xd, _mm512_set1_ps(d)), _mm512_cvtepi32_ps(sumi[t]), acc[t]);
-            accm[t] = _mm256_fmadd_ps(_mm256_mul_ps(xdm, _mm256_set1_ps(-d)), _mm256_cvtepi32_ps(m), accm[t]);
+            /* multiply, then add: the procedure wasm can follow too (it has no fma) */
+            const __m512 p = _mm512_mul_ps(_mm512_mul_ps(xd, _mm512_set1_ps(d)), _mm512_cvtepi32_ps(sumi[t]));
+            const __m256 pm = _mm256_mul_ps(_mm256_mul_ps(xdm, _mm256_set1_ps(-d)), _mm256_cvtepi32_ps(m));
+            acc[t] = _mm512_add_ps(acc[t], p);
+            accm[t] = _mm256_add_ps(accm[t], pm);
         }
     }
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
