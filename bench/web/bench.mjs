@@ -233,6 +233,12 @@ async function main() {
   console.log('each engine\'s first-visit path: edgeq streams into wasm memory (writing the Cache API on the side), wllama\n'
     + 'downloads into OPFS and then reads it; "first token" adds a one-token reply to "Hello".');
 
+  console.log('\nedgeq wasm memory after the run (MiB; wasm memory only grows, so this is the module\'s peak), file size');
+  for (const b of o.browsers) for (const m of o.models) for (const t of o.threads) {
+    const mem = results.filter((r) => r.browser === b && r.model === m && r.threads === t && r.engine === 'edgeq' && r.memBytes).map((r) => r.memBytes);
+    if (mem.length) console.log(`${pad(b, 8)} ${pad(path.basename(m).slice(0, 34), 34)} ${pad(t, 3)} ${lpad((Math.max(...mem) / 1048576).toFixed(0), 8)}  file ${(fs.statSync(m).size / 1048576).toFixed(0)}`);
+  }
+
   console.log('\ndownload size (bytes; gzip -9 in parentheses)');
   for (const [label, s] of wasmSizes()) console.log(`${pad(label, 44)} ${lpad(s.raw.toLocaleString('en'), 12)} (${s.gz.toLocaleString('en')})`);
 

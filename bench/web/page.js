@@ -34,6 +34,8 @@ const engines = {
         const st = llm.stats;
         return { n: st.completionTokens, promptEvaluated: st.promptTokens - st.cachedTokens };
       },
+      // the module's wasm memory: it only grows, so after the run this is its peak
+      async memoryBytes() { return (await llm.info()).runtime.memoryBytes; },
       dispose: () => llm && llm.dispose(),
     };
   },
@@ -106,6 +108,7 @@ window.runBench = async (cfg) => {
     out.tgN = g.n;
     out.tgTps = g.n > 1 ? (g.n - 1) / (g.ms / 1000) : 0;
     if (g.timings) out.tgServerTps = g.timings.predicted_per_second;
+    if (e.memoryBytes) out.memBytes = await e.memoryBytes();
   } catch (err) {
     out.error = `${err && err.name}: ${err && err.message}`;
   } finally {
