@@ -23,7 +23,7 @@ const ENGINES = ['edgeq', 'wllama'];
 const RUN_TIMEOUT_MS = 20 * 60 * 1000;
 
 function parseArgs(argv) {
-  const o = { browsers: BROWSERS.filter(engineAvailable), reps: 3, threads: [1, 2], nPrompt: 128, nGen: 64, nCtx: 2048, nBatch: 512, native: true, models: [] };
+  const o = { browsers: BROWSERS.filter(engineAvailable), reps: 3, threads: [1, 2], nPrompt: 128, nGen: 64, nCtx: 2048, nBatch: 512, native: true, cache: true, models: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -34,6 +34,7 @@ function parseArgs(argv) {
     else if (a === '-n') o.nGen = Number(next());
     else if (a === '-c') o.nCtx = Number(next());
     else if (a === '--no-native') o.native = false;
+    else if (a === '--no-cache') o.cache = false;
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else o.models.push(path.resolve(a));
   }
@@ -151,7 +152,7 @@ async function main() {
           // a run that hangs (an engine stuck in its worker) fails after RUN_TIMEOUT_MS, not forever
           let timer;
           const r = await Promise.race([
-            page.evaluate((cfg) => window.runBench(cfg), { engine, url, threads, nCtx: o.nCtx, nBatch: o.nBatch, nGen: o.nGen, ...texts })
+            page.evaluate((cfg) => window.runBench(cfg), { engine, url, threads, nCtx: o.nCtx, nBatch: o.nBatch, nGen: o.nGen, cache: o.cache, ...texts })
               .catch((e) => ({ engine, error: String(e && e.message || e).split('\n')[0] })),
             new Promise((resolve) => { timer = setTimeout(() => resolve({ engine, error: `timed out after ${RUN_TIMEOUT_MS / 1000} s` }), RUN_TIMEOUT_MS); }),
           ]);

@@ -21,7 +21,7 @@ const engines = {
     let llm;
     return {
       async load(url) {
-        llm = await load(url, { threads: cfg.threads, contextSize: cfg.nCtx, batchSize: cfg.nBatch, kvType: 'f16' });
+        llm = await load(url, { threads: cfg.threads, contextSize: cfg.nCtx, batchSize: cfg.nBatch, kvType: 'f16', cache: cfg.cache });
         const info = await llm.info();
         return { threads: info.runtime.threads, threaded: info.runtime.threaded, simd: info.runtime.simd };
       },
