@@ -13,7 +13,9 @@ import { EdgeqError, abortError, asEdgeqError } from './errors.js';
 const SPLIT_RE = /-(\d{5})-of-(\d{5})\.gguf$/;
 const CACHE_NAME = 'edgeq-models-v1';
 const CACHE_BACKLOG = 32 << 20; // bytes queued for the cache writer before the download waits for it
-const CACHE_STALL_MS = 3000;    // ... and how long it waits before it gives up caching
+const CACHE_WAIT_MS = 3000;     // ... and how long, in all, it may wait before it gives up caching:
+                                // a disk slower than the network costs a load at most this much
+                                // (a 2.4 GB model from localhost: 18 s waiting on every write)
 const MAX_RESUMES = 5;
 const BYOB_CHUNK = 1 << 20;     // the reused read buffer when not caching
 
@@ -198,6 +200,7 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
   // 2. the network, resuming where the stream broke off
   let cacheCtl = null;
   let cachePull = null; // resolves when the cache writer wants more
+  let cacheWaited = 0;   // ms the download has spent waiting for the cache writer
   const stopCaching = () => {
     if (cacheCtl) { try { cacheCtl.error(new Error('caching stopped')); } catch { /* closed */ } }
     cacheCtl = null;
@@ -287,15 +290,23 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
           if (cacheCtl) {
             cacheCtl.enqueue(chunk); // never written to after this: no copy
             if (cacheCtl.desiredSize !== null && cacheCtl.desiredSize <= 0) {
-              // the disk is behind the network: wait for it a little, then give up caching
+              // the disk is behind the network: wait for it, within the budget, then give up caching
               let timer;
+              const t0 = Date.now();
               const drained = await Promise.race([
                 new Promise((r) => { cachePull = () => r(true); }),
-                new Promise((r) => { timer = setTimeout(() => r(false), CACHE_STALL_MS); }),
+                new Promise((r) => { timer = setTimeout(() => r(false), Math.max(0, CACHE_WAIT_MS - cacheWaited)); }),
               ]);
               clearTimeout(timer);
+              cacheWaited += Date.now() - t0;
               cachePull = null;
-              if (!drained) { stopCaching(); onEvent({ type: 'cache-failed', url }); }
+              if (!drained) {
+                stopCaching();
+                onEvent({ type: 'cache-failed', url });
+                // the rest as when not caching: one reused read buffer (no read is pending)
+                reader.releaseLock();
+                try { reader = res.body.getReader({ mode: 'byob' }); spare = new ArrayBuffer(BYOB_CHUNK); } catch { reader = res.body.getReader(); }
+              }
             }
           }
           yield chunk;
