@@ -74,17 +74,27 @@ int main(void) {
     CHECK(memcmp(copy, w, rs * R) != 0);
 
     /* the kernels, 1 and 4 tokens at a time, each bit-identical to the procedure */
-    eq_vec_dot_x4_fn x1 = eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 1), x4 = eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 4);
-    CHECK(x1 && x4 && !eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q6_K, 1));
-    float got[T * R];
-    memset(got, 0xff, sizeof got);
-    for (int g = 0; g < R / 8; g++)
-        for (int t = 0; t < T; t++) x1(K, got + t * R + 8 * g, R, (const char *)copy + (size_t)8 * g * rs, xq + t * qs, qs);
-    CHECK(!memcmp(got, ref, sizeof got));
-    memset(got, 0xff, sizeof got);
-    for (int g = 0; g < R / 8; g++)
-        for (int t = 0; t + 4 <= 8; t += 4) x4(K, got + t * R + 8 * g, R, (const char *)copy + (size_t)8 * g * rs, xq + t * qs, qs);
-    CHECK(!memcmp(got, ref, sizeof(float) * 8 * R));
+    CHECK(!eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q6_K, 1));
+    struct { const char *name; eq_vec_dot_x4_fn x1, x4; } k[] = {
+        {eq_quant_isa(), eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 1), eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 4)},
+#if defined(EQ_HAVE_AVX512_VBMI)
+        /* what a CPU without AVX-512 VBMI runs */
+        {"avx2", eq_vec_dot_p8x1_q4_K_q8_K_avx2, eq_vec_dot_p8x4_q4_K_q8_K_avx2},
+#endif
+    };
+    for (size_t ki = 0; ki < sizeof k / sizeof *k; ki++) {
+        float got[T * R];
+        CHECK(k[ki].x1 && k[ki].x4);
+        if (!k[ki].x1 || !k[ki].x4) continue;
+        memset(got, 0xff, sizeof got);
+        for (int g = 0; g < R / 8; g++)
+            for (int t = 0; t < T; t++) k[ki].x1(K, got + t * R + 8 * g, R, (const char *)copy + (size_t)8 * g * rs, xq + t * qs, qs);
+        CHECKF(!memcmp(got, ref, sizeof got), "%s: the 1-token packed kernel is the procedure, bit for bit", k[ki].name);
+        memset(got, 0xff, sizeof got);
+        for (int g = 0; g < R / 8; g++)
+            for (int t = 0; t + 4 <= 8; t += 4) k[ki].x4(K, got + t * R + 8 * g, R, (const char *)copy + (size_t)8 * g * rs, xq + t * qs, qs);
+        CHECKF(!memcmp(got, ref, sizeof(float) * 8 * R), "%s: the 4-token packed kernel is the procedure, bit for bit", k[ki].name);
+    }
 
     /* the matmul over the packed weight: batch sizes 1..11, 1-3 threads, all equal the procedure */
     eq_weight W = {copy, EQ_TYPE_Q4_K, K, R, rs, NULL, 1};

@@ -28,6 +28,10 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q5_K_q8_K_avx2);
 EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_avx2);
 
 #define EQ_DECL_VEC_DOT_X4(name) void name(int n, float *s, size_t bs, const void *x, const void *y, size_t by)
+/* Q4_K rows repacked eight at a time (quant/repack.h, src/arch/x86/avx2_q4k_x8.c); the
+ * AVX-512 VBMI ones below take their slots where the CPU has them. */
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_K_q8_K_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_1_q8_1_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_0_q8_0_avx2);
@@ -62,7 +66,12 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_avx512
 #define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_avx512
 #endif
-#else
+#endif
+#if !defined(EQ_K_VEC_DOT_P8X1_Q4_K)
+#define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_avx2
+#define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_avx2
+#endif
+#if !defined(EQ_HAVE_AVX512)
 #define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx2
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx2
 #define EQ_QUANT_ISA_NAME "avx2"
