@@ -3,7 +3,9 @@
 # npm node-llama-cpp, -march=native, CPU only) on the same GGUF files, same thread count, in one
 # run. Prints pp/tg tokens per second and the edgeq/llama.cpp ratios, and tg as a fraction of
 # the memory-bound ceiling (read bandwidth / weight bytes read per token). Not part of CI.
-#   bench/compare.sh [-t THREADS] [-r REPS] [--model NAME[,NAME...]]... [--no-1b] [MODEL.gguf ...]
+#   bench/compare.sh [-t THREADS] [-r REPS] [--model NAME[,NAME...]]... [--no-1b] [--avx2] [MODEL.gguf ...]
+# --avx2: both built for AVX2 (+FMA, F16C) only, AVX-512 off (edgeq: build/x86-avx2 as
+# tests/cross/x86-avx2.sh; llama.cpp: $EQ_CACHE/oracle/build-avx2): what an AVX2-only CPU runs.
 # NAME (bench/models.sh; fetched or made into $EQ_CACHE/models/ once):
 #   smollm2  SmolLM2-135M-Instruct Q4_1 (real)       gemma3  Gemma 3 270M Q4_K_M (real)
 #   1b       synthetic 1.1B llama Q4_K_M (0.7 GB)    phi35   synthetic Phi-3.5-mini shape Q4_K_M (2.4 GB;
@@ -17,10 +19,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export EQ_CACHE=${EQ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeq}
-threads=$(nproc); reps=3; big=1; models=(); names=()
+threads=$(nproc); reps=3; big=1; avx2=0; models=(); names=()
 while [ $# -gt 0 ]; do
   case $1 in
-    -t) threads=$2; shift 2;; -r) reps=$2; shift 2;; --no-1b) big=0; shift;;
+    -t) threads=$2; shift 2;; -r) reps=$2; shift 2;; --no-1b) big=0; shift;; --avx2) avx2=1; shift;;
     --model) IFS=, read -ra n <<<"$2"; names+=("${n[@]}"); shift 2;;
     -*) echo "bench/compare.sh: unknown option $1" >&2; exit 2;;
     *) models+=("$1"); shift;;
@@ -29,6 +31,7 @@ done
 bash tests/oracle/setup.sh >/dev/null
 LSRC=$EQ_CACHE/oracle/llama.cpp-full   # the whole bundled source (the oracle keeps only a subset)
 LBUILD=$EQ_CACHE/oracle/build-native
+[ $avx2 = 1 ] && LBUILD=$EQ_CACHE/oracle/build-avx2
 if [ ! -f "$LSRC/CMakeLists.txt" ]; then
   rm -rf "$LSRC"
   git clone -q "$EQ_CACHE/oracle/node_modules/node-llama-cpp/llama/gitRelease.bundle" "$LSRC" 2>/dev/null
@@ -36,9 +39,10 @@ fi
 if [ ! -x "$LBUILD/bin/llama-bench" ] || [ ! -x "$LBUILD/bin/llama-quantize" ]; then
   echo "building llama-bench and llama-quantize from the bundled llama.cpp source (once)..." >&2
   isa=(-DGGML_NATIVE=ON)
+  [ $avx2 = 1 ] && isa=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
   # its AMX kernels crash (SIGSEGV in ggml::cpu::amx) on the Xeon VMs that have AMX: there, the
   # same ISA as -march=native without AMX (edgeq has no AMX kernels either)
-  if grep -qw amx_int8 /proc/cpuinfo; then
+  if [ $avx2 = 0 ] && grep -qw amx_int8 /proc/cpuinfo; then
     isa=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
     for f in avx512f:AVX512 avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
       grep -qw "${f%%:*}" /proc/cpuinfo && isa+=("-DGGML_${f##*:}=ON")
@@ -48,7 +52,14 @@ if [ ! -x "$LBUILD/bin/llama-bench" ] || [ ! -x "$LBUILD/bin/llama-quantize" ]; 
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
   cmake --build "$LBUILD" -j"$(nproc)" --target llama-bench llama-quantize >/dev/null
 fi
-cmake --preset native >/dev/null && cmake --build --preset native -j"$(nproc)" --target edgeq-cli >/dev/null
+if [ $avx2 = 1 ]; then
+  EDGEQ=build/x86-avx2/edgeq
+  cmake -S . -B build/x86-avx2 -DCMAKE_BUILD_TYPE=Release -DEQ_NATIVE=ON -DCMAKE_C_FLAGS=-mno-avx512f >/dev/null
+  cmake --build build/x86-avx2 -j"$(nproc)" --target edgeq-cli >/dev/null
+else
+  EDGEQ=build/native/edgeq
+  cmake --preset native >/dev/null && cmake --build --preset native -j"$(nproc)" --target edgeq-cli >/dev/null
+fi
 
 if [ ${#models[@]} -eq 0 ] && [ ${#names[@]} -eq 0 ]; then
   names=(smollm2); [ $big = 1 ] && names+=(1b)
@@ -66,7 +77,7 @@ bw1=$(sed -E 's/.*1 thread ([0-9.]+).*/\1/' <<<"$bw"); bwn=$(sed -E 's/.*threads
 printf '%-36s %-6s %12s %12s %8s %19s\n' model test edgeq llama.cpp ratio "tg/BW edgeq llama"
 for m in "${models[@]}"; do
   # one run each, alternating, same threads; llama-bench: pp128 and tg64 on an empty cache
-  e=$(build/native/edgeq bench -m "$m" -p 128 -n 64 -t "$threads" -r "$reps" --json)
+  e=$("$EDGEQ" bench -m "$m" -p 128 -n 64 -t "$threads" -r "$reps" --json)
   l=$("$LBUILD/bin/llama-bench" -m "$m" -p 128 -n 64 -t "$threads" -r "$reps" -o json 2>/dev/null)
   wb=$(python3 bench/weight_bytes.py "$m")
   python3 - "$m" "$e" "$l" "$wb" "$bwn" <<'PY'

@@ -5,8 +5,9 @@
  * a horizontal reduction.
  *
  * Only the CPU backend of a build with a kernel for the layout uses it (eq_vec_dot_packed_get:
- * AVX-512 VBMI + VNNI today), only on matrices whose rows come in groups of eight, and only
- * for weights that are never read but through a matmul (the loader repacks the "blk." ones).
+ * x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; not NEON or scalar builds
+ * yet), only on matrices whose rows come in groups of eight, and only for weights that are
+ * never read but through a matmul (the loader repacks the "blk." ones).
  * The repack is in place: the packed rows take exactly the bytes of the original ones.
  *
  * Numerics: a packed row's dot is not bit-identical to the unpacked kernels (its integer lanes
