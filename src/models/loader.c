@@ -126,8 +126,8 @@ void eq_loader_set_upload(eq_loader *l, eq_upload_fn fn, void *user) {
 void eq_loader_set_stream(eq_loader *l, int on) { l->stream = on; }
 
 /* A layer's matrix that only the CPU will read, kept on the host: interleave its rows for the
- * prompt kernels where this build has them (quant/repack.h). Out of memory for the 8-row
- * scratch leaves it as it was, which every kernel still reads. */
+ * packed kernels where this build has them (quant/repack.h). Out of memory for the 8-row
+ * scratch leaves it as it was, which the unpacked kernels read. */
 static void maybe_repack(eq_loader *l, int part, eq_gguf_tensor *t) {
     if (l->upload || l->params.vocab_only || t->data == l->staging[part] || strncmp(t->name, "blk.", 4) != 0 ||
         t->n_dims != 2 || !eq_repack_supported(t->type) || t->ne[1] % EQ_PACK_ROWS != 0)
