@@ -75,16 +75,10 @@ static void run_matvec_4x1(void *arg) {
     g_sink = j->out[0];
 }
 
-/* the same rows repacked eight at a time (quant/repack.h), where this build has the kernels */
-static void run_packed_x1(void *arg) {
+/* the same rows repacked eight at a time (quant/repack.h): j->x4 is a packed kernel, 1 or 4 tokens */
+static void run_packed(void *arg) {
     mv_job *j = arg;
     for (int r = 0; r < j->rows; r += EQ_PACK_ROWS) j->x4(j->n, &j->out[r], (size_t)j->rows, j->w + (size_t)r * j->wrow, j->y, j->yrow);
-    g_sink = j->out[0];
-}
-static eq_vec_dot_x4_fn g_packed_x1, g_packed_x4;
-static void run_packed_x4(void *arg) {
-    mv_job *j = arg;
-    for (int r = 0; r < j->rows; r += EQ_PACK_ROWS) g_packed_x4(j->n, &j->out[r], (size_t)j->rows, j->w + (size_t)r * j->wrow, j->y, j->yrow);
     g_sink = j->out[0];
 }
 
@@ -111,14 +105,13 @@ static void bench_type(int type, int rows, int n) {
         const double tx = best_time(run_matvec_x4, &j);
         printf("%-5s %5dx%-5d vec_dot_x4 %8.1f us  %6.2f GMAC/s  (%.2fx)\n", t->name, rows, n, tx * 1e6, 4 * macs / tx * 1e-9, t4 / tx);
     }
-    g_packed_x1 = eq_vec_dot_packed_get(type, 1);
-    g_packed_x4 = eq_vec_dot_packed_get(type, 4);
-    if (g_packed_x1 && g_packed_x4 && rows % EQ_PACK_ROWS == 0 && eq_repack_rows(type, j.w, n, rows) == 0) {
-        mv_job p = j;
-        p.x4 = g_packed_x1;
-        const double tp1 = best_time(run_packed_x1, &p);
+    mv_job p1 = j, p4 = j;
+    p1.x4 = eq_vec_dot_packed_get(type, 1);
+    p4.x4 = eq_vec_dot_packed_get(type, 4);
+    if (p1.x4 && p4.x4 && rows % EQ_PACK_ROWS == 0 && eq_repack_rows(type, j.w, n, rows) == 0) {
+        const double tp1 = best_time(run_packed, &p1);
         printf("%-5s %5dx%-5d packed x1  %8.1f us  %6.2f GMAC/s  (%.2fx vec_dot)\n", t->name, rows, n, tp1 * 1e6, macs / tp1 * 1e-9, t1 / tp1);
-        const double tp4 = best_time(run_packed_x4, &p);
+        const double tp4 = best_time(run_packed, &p4);
         printf("%-5s %5dx%-5d packed x4  %8.1f us  %6.2f GMAC/s  (%.2fx 4 x vec_dot)\n", t->name, rows, n, tp4 * 1e6, 4 * macs / tp4 * 1e-9, t4 / tp4);
     }
     free(f); free(j.w); free(j.y); free(j.out);

@@ -1273,6 +1273,11 @@ void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *v
         const v128_t d45 = wasm_f32x4_make(xd[4], xd[4], xd[5], xd[5]), d67 = wasm_f32x4_make(xd[6], xd[6], xd[7], xd[7]);
         const v128_t dk[4] = {d01, d23, d45, d67};
         const v128_t m03 = wasm_f32x4_make(xm[0], xm[1], xm[2], xm[3]), m47 = wasm_f32x4_make(xm[4], xm[5], xm[6], xm[7]);
+        v128_t mins[8];   /* row r's eight mins in 16-bit lanes */
+        for (int k = 0; k < 4; ++k) {
+            mins[2 * k] = wasm_u16x8_extend_low_u8x16(v1[k]);
+            mins[2 * k + 1] = wasm_u16x8_extend_high_u8x16(v1[k]);
+        }
         for (int t = 0; t < NT; ++t) {
             const v128_t dt = wasm_f32x4_splat(y[t][i].d), mdt = wasm_f32x4_splat(-y[t][i].d);
             for (int k = 0; k < 4; ++k) {
@@ -1281,10 +1286,7 @@ void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *v
             }
             /* the mins: row r's eight against the eight sub-block bsums, one dot per row */
             v128_t mr[8];
-            for (int k = 0; k < 4; ++k) {
-                mr[2 * k] = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_low_u8x16(v1[k]), bsq[t]);
-                mr[2 * k + 1] = wasm_i32x4_dot_i16x8(wasm_u16x8_extend_high_u8x16(v1[k]), bsq[t]);
-            }
+            for (int r = 0; r < 8; ++r) mr[r] = wasm_i32x4_dot_i16x8(mins[r], bsq[t]);
             const v128_t p0 = wasm_f32x4_mul(wasm_f32x4_mul(m03, mdt), wasm_f32x4_convert_i32x4(eq_sum4x4(mr[0], mr[1], mr[2], mr[3])));
             const v128_t p1 = wasm_f32x4_mul(wasm_f32x4_mul(m47, mdt), wasm_f32x4_convert_i32x4(eq_sum4x4(mr[4], mr[5], mr[6], mr[7])));
             accm[t][0] = wasm_f32x4_add(accm[t][0], p0);

@@ -71,13 +71,15 @@ void q4_Kx8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, s
                     sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(_mm256_madd_epi16(pl, s0), _mm256_madd_epi16(ph, s1)));
                 }
             }
+            /* the mins: lane 2 r + a of mc[p] holds row r's min 2 p + a in both 16-bit halves */
+            __m256i mc[4];
+            UNROLL
+            for (int p = 0; p < 4; p++) mc[p] = _mm256_shuffle_epi8(v1, _mm256_add_epi8(mn_base, _mm256_set1_epi8((char)(2 * p))));
             for (int t = 0; t < NT; t++) {
-                /* the mins: lane 2 r + a sums sub-blocks q = 2 p + a, then a row's two lanes add */
+                /* against the bsums of sub-blocks 2 p and 2 p + 1; then a row's two lanes add */
                 __m256i m = _mm256_setzero_si256();
                 UNROLL
-                for (int p = 0; p < 4; p++)
-                    m = _mm256_add_epi32(m, _mm256_madd_epi16(_mm256_shuffle_epi8(v1, _mm256_add_epi8(mn_base, _mm256_set1_epi8((char)(2 * p)))),
-                                                              bcast8(&y[t][i].bsums[4 * p])));
+                for (int p = 0; p < 4; p++) m = _mm256_add_epi32(m, _mm256_madd_epi16(mc[p], bcast8(&y[t][i].bsums[4 * p])));
                 m = _mm256_add_epi32(m, _mm256_srli_epi64(m, 32));
                 const float d = y[t][i].d;
                 const __m256 pd = _mm256_mul_ps(_mm256_mul_ps(xd, _mm256_set1_ps(d)), _mm256_cvtepi32_ps(sumi[t]));
