@@ -463,12 +463,21 @@ test('split files: from a path, a URL of any part, Blobs in any order', async ()
 // Node has no Cache API: a small in-memory stand-in with the same contract (put() consumes the
 // body stream and stores it only when complete; it may reject, as on quota errors).
 class MemoryCache {
-  constructor(opts = {}) { this.map = new Map(); this.failPut = !!opts.failPut; }
+  constructor(opts = {}) { this.map = new Map(); this.failPut = !!opts.failPut; this.slowMs = opts.slowMs || 0; }
   async match(url) {
     const e = this.map.get(String(url));
     return e ? new Response(e.body, { headers: e.headers }) : undefined;
   }
   async put(url, res) {
+    if (this.slowMs) {
+      // a disk far slower than the network: one chunk per slowMs
+      const r = res.body.getReader();
+      for (;;) {
+        const { done } = await r.read(); // rejects when the loader gives up caching
+        if (done) throw new Error('the slow writer was not given up on');
+        await new Promise((ok) => setTimeout(ok, this.slowMs));
+      }
+    }
     const body = new Uint8Array(await res.arrayBuffer());
     if (this.failPut) throw new DOMException('quota exceeded', 'QuotaExceededError');
     this.map.set(String(url), { body, headers: new Headers(res.headers) });
@@ -526,6 +535,21 @@ test('Cache API: a download is cached, verified by size/ETag on reuse; caching f
     try {
       assert.equal(await greedy(f, PROMPTS[0]), await oursOf(PROMPTS[0]));
     } finally { await f.dispose(); }
+    assert.deepEqual(events.filter((t) => t === 'cache-failed'), ['cache-failed'], `one cache-failed event: ${events}`);
+    // a cache writer far behind the network: the download waits for it about half a second
+    // (not the 3 s cap), then goes on without caching; the event comes once
+    const slow = new MemoryCache({ slowMs: 200 });
+    globalThis.caches = { open: async () => slow };
+    events = [];
+    const t0 = Date.now();
+    const s = await edgeq.load(url, { threads: 1, onEvent: (e) => events.push(e.type) });
+    const ms = Date.now() - t0;
+    try {
+      assert.deepEqual(events.filter((t) => t === 'cache-failed'), ['cache-failed'], `events ${events}`);
+      assert.ok(!slow.map.has(url), 'nothing stored');
+      assert.ok(ms < 2500, `load took ${ms} ms: the slow cache writer held it up`);
+      assert.equal(await greedy(s, PROMPTS[0]), await oursOf(PROMPTS[0]));
+    } finally { await s.dispose(); }
     // no Cache API at all (opaque origin): same
     globalThis.caches = { open: async () => { throw new DOMException('denied', 'SecurityError'); } };
     const g = await edgeq.load(url, { threads: 1 });
