@@ -110,6 +110,9 @@ async function launchFirefox() {
   const puppeteer = (await import('puppeteer-core')).default;
   const browser = await puppeteer.launch({
     browser: 'firefox', executablePath: PATHS.firefox, headless: true,
+    // puppeteer's default fails any evaluate() after 180 s; callers bound their own runs (bench/web:
+    // 20 min), and wllama's prompt on a 3.8B model at one thread takes longer than 180 s
+    protocolTimeout: 30 * 60 * 1000,
     extraPrefsFirefox: { 'browser.shell.checkDefaultBrowser': false, 'datareporting.policy.dataSubmissionEnabled': false },
   });
   return {
