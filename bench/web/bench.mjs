@@ -2,7 +2,9 @@
 // (Chromium, Firefox ESR, WebKitGTK: tests/browser/engines.mjs), same model file, same threads,
 // cross-origin isolated page; plus the native edgeq CLI on the same file. Prints tokens/s tables
 // with ratios, load times and .wasm sizes. Not part of CI.
-//   node bench/web/bench.mjs [-b chromium,firefox,webkit] [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native] [MODEL.gguf ...]
+//   node bench/web/bench.mjs [-b chromium,firefox,webkit] [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native]
+//                            [--no-cache] [--load-only] [MODEL.gguf ...]
+// (--load-only: the cold load and first token alone, no pp/tg, no native column.)
 // (bench/web/run.sh installs what this needs, resolves --model NAME, and passes the rest through.)
 // Each run is a fresh page (the Cache API and OPFS emptied first) running page.js for one
 // engine; the engines alternate (edgeq first on even repetitions, wllama first on odd ones).
@@ -35,6 +37,7 @@ function parseArgs(argv) {
     else if (a === '-c') o.nCtx = Number(next());
     else if (a === '--no-native') o.native = false;
     else if (a === '--no-cache') o.cache = false;
+    else if (a === '--load-only') { o.loadOnly = true; o.native = false; }
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else o.models.push(path.resolve(a));
   }
@@ -152,7 +155,7 @@ async function main() {
           // a run that hangs (an engine stuck in its worker) fails after RUN_TIMEOUT_MS, not forever
           let timer;
           const r = await Promise.race([
-            page.evaluate((cfg) => window.runBench(cfg), { engine, url, threads, nCtx: o.nCtx, nBatch: o.nBatch, nGen: o.nGen, cache: o.cache, ...texts })
+            page.evaluate((cfg) => window.runBench(cfg), { engine, url, threads, nCtx: o.nCtx, nBatch: o.nBatch, nGen: o.nGen, cache: o.cache, loadOnly: !!o.loadOnly, ...texts })
               .catch((e) => ({ engine, error: String(e && e.message || e).split('\n')[0] })),
             new Promise((resolve) => { timer = setTimeout(() => resolve({ engine, error: `timed out after ${RUN_TIMEOUT_MS / 1000} s` }), RUN_TIMEOUT_MS); }),
           ]);
@@ -163,7 +166,9 @@ async function main() {
           results.push({ browser: bname, model, threads, rep, ...r });
           if (r.error) console.error(`  ${bname} ${path.basename(model)} t${threads} ${engine}: ${r.error}`);
           else {
-            console.error(`  ${bname} ${path.basename(model)} t${threads} rep ${rep + 1} ${pad(engine, 6)} pp ${r.ppTps.toFixed(1)} (${r.ppN} tok) tg ${r.tgTps.toFixed(1)} (${r.tgN} tok)`
+            console.error(`  ${bname} ${path.basename(model)} t${threads} rep ${rep + 1} ${pad(engine, 6)}`
+              + (o.loadOnly ? '' : ` pp ${r.ppTps.toFixed(1)} (${r.ppN} tok) tg ${r.tgTps.toFixed(1)} (${r.tgN} tok)`)
+              + (r.cacheEvents ? ` cache: ${r.cacheEvents};` : '')
               + ` load ${Math.round(r.loadMs)} ms, first token ${Math.round(r.firstTokenMs)} ms, threads ${r.threads}${r.threaded ? '' : ' (single-threaded module)'}${r.simd ? `, ${r.simd}` : ''}`
               + (r.ppServerTps ? `; wllama's own timings: pp ${r.ppServerTps.toFixed(1)} tg ${r.tgServerTps.toFixed(1)}` : ''));
           }
@@ -184,6 +189,7 @@ async function main() {
 
   const ran = (b, m, t) => results.some((r) => r.browser === b && r.model === m && r.threads === t);
   console.log('\nbrowsers: ' + o.browsers.map((b) => versions[b]).join(', '));
+  if (!o.loadOnly) {
   console.log('\ntokens/s (mean ± sd over repetitions; higher is better)');
   console.log(`${pad('browser', 8)} ${pad('model', 34)} ${pad('thr', 3)} ${pad('test', 6)} ${lpad('edgeq wasm', 14)} ${lpad('wllama', 14)} ${lpad('edgeq/wllama', 12)} ${lpad('edgeq native', 13)} ${lpad('wasm/native', 11)}`);
   for (const b of o.browsers) {
@@ -205,12 +211,14 @@ async function main() {
   }
   }
 
+  }
+
   // an engine that never ran a model (e.g. an architecture its llama.cpp does not know) is said so
   for (const b of o.browsers) for (const m of o.models) for (const e of ENGINES) {
     const rs = results.filter((r) => r.browser === b && r.model === m && r.engine === e);
     if (rs.length && rs.every((r) => r.error)) console.log(`!! ${e} could not run ${path.basename(m)} in ${b}: ${rs[0].error}`);
   }
-  console.log('pp: prompt tokens evaluated / (request -> first token), one sampling step included; tg: greedy, (n - 1) / (first -> last\n'
+  if (!o.loadOnly) console.log('pp: prompt tokens evaluated / (request -> first token), one sampling step included; tg: greedy, (n - 1) / (first -> last\n'
     + 'token), page <-> worker messaging and sampling included. Native: `edgeq bench` (decode only, empty cache, no sampling).');
 
   console.log('\nload, cold (fresh browser context: download from 127.0.0.1 + wasm compile + model setup), ms; lower is better');

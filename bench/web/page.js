@@ -4,6 +4,7 @@
 //             stored model from earlier runs; each engine's default storage path, so wllama
 //             writes OPFS and edgeq the Cache API, as on a first visit), then the first token
 //             of a short prompt: "load" = start -> load resolved, "first token" = start -> token
+//             (--load-only: nothing more)
 //   warm-up   one pp and one short tg run (thread pools, memory growth, JIT tiers)
 //   pp        a prompt of exactly nPrompt tokens (text made by bench.mjs, checked with edgeq's
 //             tokenizer, which matches llama.cpp's), greedy, one token generated:
@@ -19,9 +20,14 @@ const engines = {
   async edgeq(cfg) {
     const { load } = await import('/js/src/browser.js');
     let llm;
+    const events = []; // the loader's cache events: cached, cache-failed (gave up), cache-hit
     return {
+      events,
       async load(url) {
-        llm = await load(url, { threads: cfg.threads, contextSize: cfg.nCtx, batchSize: cfg.nBatch, kvType: 'f16', cache: cfg.cache });
+        llm = await load(url, {
+          threads: cfg.threads, contextSize: cfg.nCtx, batchSize: cfg.nBatch, kvType: 'f16', cache: cfg.cache,
+          onEvent: (ev) => { if (/^cache/.test(ev.type)) events.push(ev.type); },
+        });
         const info = await llm.info();
         return { threads: info.runtime.threads, threaded: info.runtime.threaded, simd: info.runtime.simd };
       },
@@ -85,6 +91,7 @@ window.runBench = async (cfg) => {
     out.threads = m.threads;
     out.threaded = m.threaded;
     out.simd = m.simd;
+    if (cfg.loadOnly) return out;
 
     const pp = async (text) => {
       const t = performance.now();
@@ -113,6 +120,8 @@ window.runBench = async (cfg) => {
     out.error = `${err && err.name}: ${err && err.message}`;
   } finally {
     try { if (e) await e.dispose(); } catch { /* the page goes away next */ }
+    // after dispose(): it waits (bounded) for the cache writer, so "cached" has come by now
+    if (e && e.events) out.cacheEvents = e.events.join(',') || 'none';
   }
   return out;
 };

@@ -5,6 +5,7 @@
 # same threads, cross-origin isolated page; plus native edgeq bench.
 #   bash bench/web/run.sh [-b chromium,firefox,webkit] [-r REPS] [-t 1,2] [-p 128] [-n 64] [-c 2048] [--no-native]
 #                         [--no-cache]  (edgeq: no Cache API copy written on the side while loading)
+#                         [--load-only] (the cold load and first token alone)
 #                         [--model NAME[,NAME...]]... [MODEL.gguf ...]
 # NAME: smollm2, gemma3, 1b, phi35, tiny (bench/models.sh, fetched or made once into $EQ_CACHE).
 # Without --model the default model (smollm2: SmolLM2-135M-Instruct Q4_1) is run, and the files
