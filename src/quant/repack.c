@@ -1,4 +1,4 @@
-/* The row-interleaved Q4_K layout (repack.h): the in-place packer, and the packed dot's
+/* The row-interleaved Q4_K and Q6_K layouts (repack.h): the in-place packer, and the packed dot's
  * procedure on the original layout as the packed kernels' scalar oracle. */
 #include "quant/repack.h"
 #include "quant/blocks.h"
@@ -7,6 +7,7 @@
 #include <string.h>
 
 _Static_assert(sizeof(block_q4_Kx8) == 8 * sizeof(block_q4_K), "q4_Kx8 takes the bytes of eight blocks");
+_Static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "q6_Kx8 takes the bytes of eight blocks");
 
 int eq_repack_supported(int type) { return eq_vec_dot_packed_get(type, 1) != NULL; }
 
@@ -24,20 +25,42 @@ static void pack_q4_K(block_q4_Kx8 *o, const block_q4_K *const b[8]) {
         o->sh[k] = (uint8_t)(v[k] >> 4 | (v[k + 32] >> 4) << 2 | (v[k + 64] >> 4) << 4 | (v[k + 96] >> 4) << 6);
 }
 
+/* Sub-block A(p) of scale pair p (repack.h). */
+static int q6_pair_sb(int p) { return 8 * (p / 4) + 4 * (p % 2) + (p / 2) % 2; }
+
+static void pack_q6_K(block_q6_Kx8 *o, const block_q6_K *const b[8]) {
+    for (int r = 0; r < 8; r++) {
+        o->d[r] = b[r]->d;
+        for (int p = 0; p < 8; p++) {
+            o->sc[p][r] = b[r]->scales[q6_pair_sb(p)];
+            o->sc[p][8 + r] = b[r]->scales[q6_pair_sb(p) + 2];
+        }
+        for (int c = 0; c < 16; c++) memcpy(&o->ql[c][8 * r], b[r]->ql + 8 * c, 8);
+        for (int c = 0; c < 8; c++) memcpy(&o->qh[c][8 * r], b[r]->qh + 8 * c, 8);
+    }
+}
+
 int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
-    if (type != EQ_TYPE_Q4_K || !eq_repack_supported(type) || ne0 <= 0 || ne0 % EQ_QK_K || ne1 % EQ_PACK_ROWS)
+    if ((type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
+        ne0 % EQ_QK_K || ne1 % EQ_PACK_ROWS)
         return -2;
-    const size_t nb = (size_t)(ne0 / EQ_QK_K), group = nb * sizeof(block_q4_Kx8);
-    block_q4_K *tmp = malloc(group);
+    const size_t bsz = type == EQ_TYPE_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
+    const size_t nb = (size_t)(ne0 / EQ_QK_K), group = nb * 8 * bsz;
+    char *tmp = malloc(group);
     if (!tmp) return -1;
     for (int64_t g = 0; g < ne1 / EQ_PACK_ROWS; g++) {
         char *base = (char *)data + (size_t)g * group;
         memcpy(tmp, base, group);
-        block_q4_Kx8 *out = (block_q4_Kx8 *)base;
         for (size_t i = 0; i < nb; i++) {
-            const block_q4_K *b[8];
-            for (int r = 0; r < 8; r++) b[r] = tmp + (size_t)r * nb + i;
-            pack_q4_K(out + i, b);
+            if (type == EQ_TYPE_Q4_K) {
+                const block_q4_K *b[8];
+                for (int r = 0; r < 8; r++) b[r] = (const block_q4_K *)tmp + (size_t)r * nb + i;
+                pack_q4_K((block_q4_Kx8 *)base + i, b);
+            } else {
+                const block_q6_K *b[8];
+                for (int r = 0; r < 8; r++) b[r] = (const block_q6_K *)tmp + (size_t)r * nb + i;
+                pack_q6_K((block_q6_Kx8 *)base + i, b);
+            }
         }
     }
     free(tmp);
@@ -76,6 +99,36 @@ void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, co
                 Am += pm;
             }
             s[(size_t)t * bs + r] = (A[0] + A[1]) + Am;
+        }
+    }
+}
+
+/* Per row and block one integer, exact in 32 bits (|sum| <= 256 * 128 * 32 * 127): the signed
+ * codes times the activations times their sub-block scales. The kernels get it as the
+ * unsigned codes' sums minus 32 times the scaled bsums. */
+void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+    for (int t = 0; t < nt; t++) {
+        const block_q8_K *y = (const block_q8_K *)((const char *)vy + (size_t)t * by);
+        for (int r = 0; r < 8; r++) {
+            const block_q6_K *x = (const block_q6_K *)((const char *)vx + (size_t)r * xs);
+            float A = 0;
+            for (int i = 0; i < n / EQ_QK_K; i++) {
+                int32_t T = 0;
+                for (int h = 0; h < 2; h++) {
+                    const uint8_t *ql = x[i].ql + 64 * h, *qh = x[i].qh + 32 * h;
+                    for (int l = 0; l < 32; l++) {
+                        const int e = 128 * h + l;
+                        const int q[4] = {(ql[l] & 15) | (qh[l] & 3) << 4, (ql[l + 32] & 15) | (qh[l] >> 2 & 3) << 4,
+                                          (ql[l] >> 4) | (qh[l] >> 4 & 3) << 4, (ql[l + 32] >> 4) | (qh[l] >> 6) << 4};
+                        for (int k = 0; k < 4; k++)
+                            T += x[i].scales[(e + 32 * k) / 16] * ((q[k] - 32) * y[i].qs[e + 32 * k]);
+                    }
+                }
+                const float d = eq_fp16_to_fp32(x[i].d) * y[i].d;
+                const float p = d * (float)T;
+                A += p;
+            }
+            s[(size_t)t * bs + r] = A;
         }
     }
 }

@@ -5,8 +5,8 @@
  * a horizontal reduction.
  *
  * Only the CPU backend of a build with a kernel for the layout uses it (eq_vec_dot_packed_get:
- * x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; not NEON or scalar builds
- * yet), only on matrices whose rows come in groups of eight, and only for weights that are
+ * Q4_K on x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; Q6_K on x86 AVX-512
+ * BW + VNNI; not NEON or scalar builds yet), only on matrices whose rows come in groups of eight, and only for weights that are
  * never read but through a matmul (the loader repacks the "blk." ones).
  * The repack is in place: the packed rows take exactly the bytes of the original ones.
  *
@@ -37,6 +37,20 @@ typedef struct {
     uint8_t qs[16][64];
 } block_q4_Kx8;
 
+/* Eight Q6_K blocks, 1680 bytes = 8 x 210.
+ *   d        each row's scale
+ *   sc       the sixteen signed sub-block scales of the eight rows in pairs: sc[p][r] and
+ *            sc[p][8 + r] are row r's scales of sub-blocks A(p) and A(p) + 2, where
+ *            A(p) = 8 (p / 4) + 4 (p % 2) + (p / 2) % 2 (the two a kernel step scales at once)
+ *   ql, qh   the rows' ql (sixteen) and qh (eight) in chunks of eight bytes per row:
+ *            ql[c][8 r + b] = row r's ql[8 c + b], qh[c][8 r + b] = row r's qh[8 c + b] */
+typedef struct {
+    eq_f16 d[8];
+    int8_t sc[8][16];
+    uint8_t ql[16][64];
+    uint8_t qh[8][64];
+} block_q6_Kx8;
+
 enum { EQ_PACK_ROWS = 8 };
 
 /* Whether this build runs `type` matrices packed (a kernel exists for it). */
@@ -48,5 +62,8 @@ int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1);
 /* The packed dot's numerics on the original layout: rows r0..r0+7 at x (row stride xs) against
  * nt activation rows (Q8_K) at y, y + by, ...: s[t * bs + r] for r < 8, t < nt. */
 void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
+/* The same for Q6_K rows: per row and block one exact integer (the codes minus 32, times the
+ * activations, times their sub-block scales), then (d * d_y) * integer added to the row's sum. */
+void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
 
 #endif

@@ -1,6 +1,7 @@
-/* Q4_K rows repacked eight at a time (quant/repack.h): the packed kernels against their scalar
- * procedure on the unpacked rows, bit for bit, on random blocks; that procedure against the
- * ordinary Q4_K dot; the matmul over packed weights for every batch size and thread count. */
+/* Q4_K and Q6_K rows repacked eight at a time (quant/repack.h): the packed kernels against
+ * their scalar procedure on the unpacked rows, bit for bit, on random blocks; that procedure
+ * against the ordinary dot; the matmul over packed weights for every batch size and thread
+ * count. */
 #include "eqtest.h"
 #include "ops/ops.h"
 #include "quant/quant.h"
@@ -20,86 +21,90 @@ static float frand(void) { return (float)(next() % 20001) / 10000.0f - 1.0f; }
 
 enum { K = 1024, R = 40, T = 11 };
 
-/* R rows of random Q4_K bytes (every code, scale and min pattern), sane d and dmin */
-static block_q4_K *random_rows(void) {
-    block_q4_K *w = malloc(sizeof(block_q4_K) * (K / EQ_QK_K) * R);
-    unsigned char *p = (unsigned char *)w;
-    for (size_t i = 0; i < sizeof(block_q4_K) * (K / EQ_QK_K) * R; i++) p[i] = (unsigned char)next();
+typedef void (*proc_fn)(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+typedef void (*dot_fn)(int, float *, const void *, const void *);
+
+/* R rows of random bytes (every code, scale and min pattern), sane super-block scales */
+static void *random_rows(int type) {
+    const size_t n = eq_row_size(type, K) * R;
+    unsigned char *p = malloc(n);
+    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)next();
     for (int i = 0; i < (K / EQ_QK_K) * R; i++) {
-        w[i].d = eq_fp32_to_fp16(frand() * 0.01f);
-        w[i].dmin = eq_fp32_to_fp16(frand() * 0.01f);
+        if (type == EQ_TYPE_Q4_K) {
+            block_q4_K *b = (block_q4_K *)p + i;
+            b->d = eq_fp32_to_fp16(frand() * 0.01f);
+            b->dmin = eq_fp32_to_fp16(frand() * 0.01f);
+        } else {
+            ((block_q6_K *)p + i)->d = eq_fp32_to_fp16(frand() * 0.01f);
+        }
     }
-    return w;
+    return p;
 }
 
-int main(void) {
-    const size_t rs = eq_row_size(EQ_TYPE_Q4_K, K), qs = eq_row_size(EQ_TYPE_Q8_K, K);
-    block_q4_K *w = random_rows();
-    float *x = malloc(sizeof(float) * K * T);
-    char *xq = malloc(qs * T);
-    for (int i = 0; i < K * T; i++) x[i] = frand() * (i % 97 == 0 ? 50.0f : 2.0f);
-    for (int t = 0; t < T; t++) eq_type_traits_get(EQ_TYPE_Q8_K)->from_float(x + (size_t)t * K, xq + t * qs, K);
+static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_dot, const float *x, const char *xq) {
+    const size_t rs = eq_row_size(type, K), qs = eq_row_size(EQ_TYPE_Q8_K, K);
+    char *w = random_rows(type);
 
     /* the procedure on the original rows: every row and token, to compare everything against */
     float ref[T * R];
-    for (int g = 0; g < R / 8; g++)
-        eq_q4_Kx8_dot_ref(K, ref + 8 * g, R, (const char *)w + (size_t)8 * g * rs, rs, xq, qs, T);
-    /* ... which is the Q4_K dot up to float rounding (same integers, other float steps) */
+    for (int g = 0; g < R / 8; g++) proc(K, ref + 8 * g, R, w + (size_t)8 * g * rs, rs, xq, qs, T);
+    /* ... which is the plain dot up to float rounding (same integers, other float steps) */
     double worst = 0, big = 0;
     for (int t = 0; t < T; t++)
         for (int r = 0; r < R; r++) {
             float plain;
-            eq_vec_dot_q4_K_q8_K_ref(K, &plain, (const char *)w + r * rs, xq + t * qs);
+            plain_dot(K, &plain, w + r * rs, xq + t * qs);
             worst = fmax(worst, fabs((double)plain - ref[t * R + r]));
             big = fmax(big, fabs((double)plain));
         }
-    CHECKF(worst <= 1e-5 * big, "the packed procedure is the Q4_K dot up to rounding (worst difference %.3g of %.3g)", worst, big);
+    CHECKF(worst <= 1e-5 * big, "%s: the packed procedure is the plain dot up to rounding (worst difference %.3g of %.3g)", tname, worst, big);
 
-    /* refused without a change: another type, rows not in eights */
-    block_q4_K *copy = malloc(rs * R);
+    /* refused without a change: a type with no layout, rows not in eights, a partial block */
+    char *copy = malloc(rs * R);
     memcpy(copy, w, rs * R);
-    CHECK(eq_repack_rows(EQ_TYPE_Q6_K, copy, K, R) == -2);
-    CHECK(eq_repack_rows(EQ_TYPE_Q4_K, copy, K, R - 1) == -2);
-    CHECK(eq_repack_rows(EQ_TYPE_Q4_K, copy, K + 1, R) == -2);
+    CHECK(eq_repack_rows(EQ_TYPE_Q5_K, copy, K, R) == -2);
+    CHECK(eq_repack_rows(type, copy, K, R - 1) == -2);
+    CHECK(eq_repack_rows(type, copy, K + 1, R) == -2);
     CHECK(!memcmp(copy, w, rs * R));
 
-    if (!eq_repack_supported(EQ_TYPE_Q4_K)) {
-        CHECK(eq_repack_rows(EQ_TYPE_Q4_K, copy, K, R) == -2 && !memcmp(copy, w, rs * R));
-        CHECK(eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 1) == NULL && eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 4) == NULL);
-        printf("no packed kernels in this build (%s)\n", eq_quant_isa());
-        free(w); free(copy); free(x); free(xq);
-        return eqt_done();
+    if (!eq_repack_supported(type)) {
+        CHECK(eq_repack_rows(type, copy, K, R) == -2 && !memcmp(copy, w, rs * R));
+        CHECK(eq_vec_dot_packed_get(type, 1) == NULL && eq_vec_dot_packed_get(type, 4) == NULL);
+        printf("no packed %s kernels in this build (%s)\n", tname, eq_quant_isa());
+        free(w); free(copy);
+        return;
     }
-    CHECK(eq_repack_rows(EQ_TYPE_Q4_K, copy, K, R) == 0);
+    CHECK(eq_repack_rows(type, copy, K, R) == 0);
     CHECK(memcmp(copy, w, rs * R) != 0);
 
     /* the kernels, 1 and 4 tokens at a time, each bit-identical to the procedure */
-    CHECK(!eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q6_K, 1));
-    struct { const char *name; eq_vec_dot_x4_fn x1, x4; } k[] = {
-        {eq_quant_isa(), eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 1), eq_vec_dot_packed_get(EQ_TYPE_Q4_K, 4)},
-#if defined(EQ_HAVE_AVX512_VBMI)
-        /* what a CPU without AVX-512 VBMI runs */
-        {"avx2", eq_vec_dot_p8x1_q4_K_q8_K_avx2, eq_vec_dot_p8x4_q4_K_q8_K_avx2},
-#endif
+    CHECK(!eq_vec_dot_packed_get(type, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q5_K, 1));
+    struct { const char *name; eq_vec_dot_x4_fn x1, x4; } k[2] = {
+        {eq_quant_isa(), eq_vec_dot_packed_get(type, 1), eq_vec_dot_packed_get(type, 4)},
     };
-    for (size_t ki = 0; ki < sizeof k / sizeof *k; ki++) {
+    size_t nk = 1;
+#if defined(EQ_HAVE_AVX512_VBMI)
+    /* what a CPU without AVX-512 VBMI runs */
+    if (type == EQ_TYPE_Q4_K) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q4_K_q8_K_avx2, eq_vec_dot_p8x4_q4_K_q8_K_avx2};
+#endif
+    for (size_t ki = 0; ki < nk; ki++) {
         float got[T * R];
         CHECK(k[ki].x1 && k[ki].x4);
         if (!k[ki].x1 || !k[ki].x4) continue;
         memset(got, 0xff, sizeof got);
         for (int g = 0; g < R / 8; g++)
-            for (int t = 0; t < T; t++) k[ki].x1(K, got + t * R + 8 * g, R, (const char *)copy + (size_t)8 * g * rs, xq + t * qs, qs);
-        CHECKF(!memcmp(got, ref, sizeof got), "%s: the 1-token packed kernel is the procedure, bit for bit", k[ki].name);
+            for (int t = 0; t < T; t++) k[ki].x1(K, got + t * R + 8 * g, R, copy + (size_t)8 * g * rs, xq + t * qs, qs);
+        CHECKF(!memcmp(got, ref, sizeof got), "%s %s: the 1-token packed kernel is the procedure, bit for bit", tname, k[ki].name);
         memset(got, 0xff, sizeof got);
         for (int g = 0; g < R / 8; g++)
-            for (int t = 0; t + 4 <= 8; t += 4) k[ki].x4(K, got + t * R + 8 * g, R, (const char *)copy + (size_t)8 * g * rs, xq + t * qs, qs);
-        CHECKF(!memcmp(got, ref, sizeof(float) * 8 * R), "%s: the 4-token packed kernel is the procedure, bit for bit", k[ki].name);
+            for (int t = 0; t + 4 <= 8; t += 4) k[ki].x4(K, got + t * R + 8 * g, R, copy + (size_t)8 * g * rs, xq + t * qs, qs);
+        CHECKF(!memcmp(got, ref, sizeof(float) * 8 * R), "%s %s: the 4-token packed kernel is the procedure, bit for bit", tname, k[ki].name);
     }
 
     /* the matmul over the packed weight: batch sizes 1..11, 1-3 threads, all equal the procedure */
-    eq_weight W = {copy, EQ_TYPE_Q4_K, K, R, rs, NULL, 1};
+    eq_weight W = {copy, type, K, R, rs, NULL, 1};
     float *out = malloc(sizeof(float) * R * T);
-    char *qbuf = malloc(eq_matmul_qbuf_size(EQ_TYPE_Q4_K, K, T) + 64);
+    char *qbuf = malloc(eq_matmul_qbuf_size(type, K, T) + 64);
     int ok = 1;
     for (int p = 1; p <= 3; p++) {
         eq_pool *pool = eq_pool_new(p);
@@ -110,8 +115,19 @@ int main(void) {
         }
         eq_pool_free(pool);
     }
-    CHECKF(ok, "the packed matmul equals the procedure for batch sizes 1..%d, 1-3 threads", T);
-    printf("packed Q4_K kernels in this build (%s)\n", eq_quant_isa());
-    free(w); free(copy); free(x); free(xq); free(out); free(qbuf);
+    CHECKF(ok, "%s: the packed matmul equals the procedure for batch sizes 1..%d, 1-3 threads", tname, T);
+    printf("packed %s kernels in this build (%s)\n", tname, eq_quant_isa());
+    free(w); free(copy); free(out); free(qbuf);
+}
+
+int main(void) {
+    const size_t qs = eq_row_size(EQ_TYPE_Q8_K, K);
+    float *x = malloc(sizeof(float) * K * T);
+    char *xq = malloc(qs * T);
+    for (int i = 0; i < K * T; i++) x[i] = frand() * (i % 97 == 0 ? 50.0f : 2.0f);
+    for (int t = 0; t < T; t++) eq_type_traits_get(EQ_TYPE_Q8_K)->from_float(x + (size_t)t * K, xq + t * qs, K);
+    check_type(EQ_TYPE_Q4_K, "Q4_K", eq_q4_Kx8_dot_ref, eq_vec_dot_q4_K_q8_K_ref, x, xq);
+    check_type(EQ_TYPE_Q6_K, "Q6_K", eq_q6_Kx8_dot_ref, eq_vec_dot_q6_K_q8_K_ref, x, xq);
+    free(x); free(xq);
     return eqt_done();
 }

@@ -56,6 +56,12 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x8_q6_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx512
 #define EQ_K_VEC_DOT_X8_Q4_K    eq_vec_dot_x8_q4_K_q8_K_avx512
 #define EQ_K_VEC_DOT_X8_Q6_K    eq_vec_dot_x8_q6_K_q8_K_avx512
+/* Q6_K matrices are repacked at load too, eight rows interleaved (src/arch/x86/avx512_q6k_x8.c;
+ * AVX2 builds run them unpacked). */
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q6_K_q8_K_avx512);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q6_K_q8_K_avx512);
+#define EQ_K_VEC_DOT_P8X1_Q6_K  eq_vec_dot_p8x1_q6_K_q8_K_avx512
+#define EQ_K_VEC_DOT_P8X4_Q6_K  eq_vec_dot_p8x4_q6_K_q8_K_avx512
 #define EQ_QUANT_ISA_NAME "avx512"
 /* With VBMI too, Q4_K matrices are repacked at load, eight rows interleaved (quant/repack.h),
  * and run through src/arch/x86/avx512_q4k_x8.c. */
