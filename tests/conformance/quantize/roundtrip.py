@@ -5,7 +5,8 @@ found (the oracle's tokens whose text edgeq's output still starts with); if llam
 top-1 margin there is within what the two engines' logits differ by anyway on this file
 (TIE_FACTOR x the largest difference of their last-prompt-position logits), the texts are
 decided by float rounding in the inference, not by the file, and the case is a skip;
-otherwise it fails. Usage: roundtrip.py EDGEQ ORACLE MODEL [-n 16]. Last line: PASS, SKIP or FAIL."""
+otherwise it fails. Usage: roundtrip.py EDGEQ ORACLE MODEL [-n 16] [--tie-factor F]. Last line:
+PASS, SKIP or FAIL."""
 import os, subprocess, sys, tempfile
 
 import numpy as np
@@ -16,7 +17,9 @@ PROMPT = "The capital of France is"
 
 def main():
     edgeq, oracle, model = sys.argv[1:4]
-    n = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "-n" else 16
+    opts = dict(zip(sys.argv[4::2], sys.argv[5::2]))
+    n = int(opts.get("-n", 16))
+    tie_factor = float(opts.get("--tie-factor", TIE_FACTOR))
     with tempfile.TemporaryDirectory() as tmp:
         steps_p, ids_p = os.path.join(tmp, "steps"), os.path.join(tmp, "ids")
         lo_p, le_p = os.path.join(tmp, "o.logits"), os.path.join(tmp, "e.logits")
@@ -61,7 +64,7 @@ def main():
         gap = float(top2[1] - top2[0])
         lo, le = np.fromfile(lo_p, dtype=np.float32), np.fromfile(le_p, dtype=np.float32)
         delta = float(np.abs(lo - le).max()) if lo.size == le.size and lo.size else float("inf")
-        tie = gap < TIE_FACTOR * delta
+        tie = gap < tie_factor * delta
         print(f"llama.cpp: {want.decode(errors='replace')!r}")
         print(f"edgeq:     {got.decode(errors='replace')!r}")
         print(f"texts part at step {k}: llama.cpp's top-1 margin {gap:.4f}; the engines' prompt logits differ by "
