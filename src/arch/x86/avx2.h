@@ -70,4 +70,12 @@ static inline __m256i eq_avx2_dot_u8i8(__m256i x, __m256i y) {
  * _cvtsh_ss, which matters when it runs once per 32-value block. */
 static inline __m128 eq_avx2_f16x4(const void *p) { return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)p)); }
 
+/* Eight unaligned bytes as one 64-bit value: the packed kernels broadcast eight activation
+ * bytes (or four bsums) to every row's slot. */
+static inline int64_t eq_load_i64(const void *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
 #endif

@@ -9,16 +9,11 @@
 
 #if defined(EQ_HAVE_AVX2)
 #include <immintrin.h>
-#include <string.h>
 #include "arch/x86/avx2.h"
 #include "quant/blocks.h"
 #include "quant/repack.h"
 
-static inline __m256i bcast8(const void *p) {
-    int64_t v;
-    memcpy(&v, p, 8);
-    return _mm256_set1_epi64x(v);
-}
+static inline __m256i bcast8(const void *p) { return _mm256_set1_epi64x(eq_load_i64(p)); }
 
 static inline __attribute__((always_inline))
 void q4_Kx8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {

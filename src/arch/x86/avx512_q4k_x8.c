@@ -14,11 +14,7 @@
 #include "quant/blocks.h"
 #include "quant/repack.h"
 
-static inline __m512i bcast8(const int8_t *p) {
-    int64_t v;
-    memcpy(&v, p, 8);
-    return _mm512_set1_epi64(v);
-}
+static inline __m512i bcast8(const int8_t *p) { return _mm512_set1_epi64(eq_load_i64(p)); }
 
 static inline __attribute__((always_inline))
 void q4_Kx8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {

@@ -10,16 +10,11 @@
 
 #if defined(EQ_HAVE_AVX512)
 #include <immintrin.h>
-#include <string.h>
 #include "arch/x86/avx2.h"
 #include "quant/blocks.h"
 #include "quant/repack.h"
 
-static inline __m512i bcast8(const int8_t *p) {
-    int64_t v;
-    memcpy(&v, p, 8);
-    return _mm512_set1_epi64(v);
-}
+static inline __m512i bcast8(const int8_t *p) { return _mm512_set1_epi64(eq_load_i64(p)); }
 
 /* (a & m) | b, one vpternlogd */
 static inline __m512i and_or(__m512i a, __m512i m, __m512i b) { return _mm512_ternarylogic_epi32(a, m, b, 0xEA); }
