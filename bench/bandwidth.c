@@ -63,13 +63,14 @@ static double eq_pass(const uint64_t *buf, size_t n, int threads, uint64_t *sink
 
 static void measure(size_t n, int threads, const char *what, int huge) {
     const size_t bytes = n * sizeof(uint64_t), align = (size_t)2 << 20;
-    uint64_t *buf = aligned_alloc(align, (bytes + align - 1) / align * align);
+    const size_t whole = (bytes + align - 1) / align * align;   /* aligned_alloc wants a multiple */
+    uint64_t *buf = aligned_alloc(align, whole);
     if (!buf) {
         fprintf(stderr, "bandwidth: cannot allocate %zu bytes\n", bytes);
         exit(1);
     }
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (huge) (void)madvise(buf, (bytes + align - 1) / align * align, MADV_HUGEPAGE);  /* before the first touch */
+    if (huge) (void)madvise(buf, whole, MADV_HUGEPAGE);  /* before the first touch */
 #else
     (void)huge;
 #endif

@@ -78,13 +78,13 @@ static inline int64_t eq_load_i64(const void *p) {
     return v;
 }
 
-/* Ask for the cache lines of [p + ahead, p + ahead + n) before they are used. Generation reads every weight
- * row once per token, straight from memory; asking for the lines about 1 KB ahead while this
- * block is worked on keeps more reads in flight than the hardware prefetcher does alone
- * (tg +7-20% on the 1.1B and Phi-3.5 shapes, AVX2 and AVX-512 builds). A prefetch past the
- * end of the weights is harmless: it never faults (the address is formed as an integer: C
- * allows no pointer past its object's end). always_inline: GCC 12 dropped the call
- * (it has no side effects) where it was not inlined early. */
+/* Ask for the cache lines of [p + ahead, p + ahead + n) before they are used. Generation
+ * reads every weight row once per token, straight from memory; asking for the lines about 1 KB
+ * ahead while this block is worked on keeps more reads in flight than the hardware prefetcher
+ * does alone (tg +7-20% on the 1.1B and Phi-3.5 shapes, AVX2 and AVX-512 builds). A prefetch
+ * past the end of the weights is harmless: it never faults (the address is formed as an
+ * integer: C allows no pointer past its object's end). always_inline: GCC 12 dropped the
+ * call (it has no side effects) where it was not inlined early. */
 static inline __attribute__((always_inline)) void eq_prefetch(const void *p, size_t ahead, size_t n) {
     for (size_t l = 0; l < n; l += 64) _mm_prefetch((const char *)((uintptr_t)p + ahead + l), _MM_HINT_T0);
 }
