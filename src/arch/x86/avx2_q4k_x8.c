@@ -34,7 +34,10 @@ void q4_Kx8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, s
         for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); accm[t] = _mm256_setzero_ps(); }
         for (int i = 0; i < n / EQ_QK_K; i++) {
             const block_q4_Kx8 *b = x + i;
-            if (NT == 1 && g == 0) eq_prefetch(b, sizeof *b, sizeof *b);   /* pass 1 brings the lines in */
+            if (NT == 1 && g == 0) {   /* pass 1 brings the lines in: L1 one block ahead, L2 eight */
+                eq_prefetch(b, sizeof *b, sizeof *b);
+                eq_prefetch_l2(b, 8 * sizeof *b, sizeof *b);
+            }
             const __m256 xd = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(b->d + 4 * g)))), dup);
             const __m256 xdm = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(b->dmin + 4 * g)))), dup);
             /* the four rows' scales (v0) and mins (v1) as bytes 8 r + s */

@@ -38,7 +38,10 @@ void q4_Kx8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, s
     for (int t = 0; t < NT; t++) { acc[t] = _mm512_setzero_ps(); accm[t] = _mm256_setzero_ps(); }
     for (int i = 0; i < n / EQ_QK_K; i++) {
         const block_q4_Kx8 *b = x + i;
-        if (NT == 1) eq_prefetch(b, sizeof *b, sizeof *b);   /* the next block (avx2.h) */
+        if (NT == 1) {   /* the next block into L1, the eighth next into L2 (avx2.h) */
+            eq_prefetch(b, sizeof *b, sizeof *b);
+            eq_prefetch_l2(b, 8 * sizeof *b, sizeof *b);
+        }
         const __m512 xd = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d))));
         const __m256 xdm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->dmin));
         const __m512i sl = _mm512_loadu_si512((const void *)b->sl);

@@ -35,7 +35,10 @@ void q6_Kx8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, s
     for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_ps();
     for (int i = 0; i < n / EQ_QK_K; i++) {
         const block_q6_Kx8 *b = x + i;
-        if (NT == 1) eq_prefetch(b, sizeof *b, sizeof *b);   /* the next block (avx2.h) */
+        if (NT == 1) {   /* the next block into L1, the fifth next into L2 (avx2.h) */
+            eq_prefetch(b, sizeof *b, sizeof *b);
+            eq_prefetch_l2(b, 5 * sizeof *b, sizeof *b);
+        }
         const __m256 xd = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
         __m512i sc[8];
         UNROLL
