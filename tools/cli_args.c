@@ -45,6 +45,8 @@ void cli_usage(FILE *f) {
         "  convert   HF_DIR OUT.gguf [--outtype f32|f16|bf16|q8_0]   (Hugging Face folder to GGUF)\n"
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
         "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose),\n"
+        "        --no-huge-pages (weights in ordinary pages: generation a little slower, the load\n"
+        "        faster in VMs that hand free memory back to their host),\n"
         "        -t THREADS (default: one per CPU this process may use; at most %d, and never more\n"
         "        threads than those CPUs: the results do not depend on the count)\n"
         "output files (quantize, convert, --logits-out, --save-logits) are written under a temporary name\n"
@@ -177,6 +179,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         else if (!strcmp(o, "-sp") || !strcmp(o, "--special")) a->special = 1;
         else if (!strcmp(o, "--ids")) a->ids_only = 1;
         else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) a->verbose = 1;
+        else if (!strcmp(o, "--no-huge-pages")) a->no_huge_pages = 1;
         else if (!strcmp(o, "-h") || !strcmp(o, "--help")) { cli_usage(stdout); cli_exit(0); }
         else { cli_error("unknown option '%s' for '%s' (see edgeq --help)", o, cmd); return 2; }
 #undef NEEDV

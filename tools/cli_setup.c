@@ -16,6 +16,7 @@ double cli_now(void) {
 eq_model *cli_load(const cli_args *a, int vocab_only) {
     eq_model_params mp = eq_model_default_params();
     mp.vocab_only = vocab_only;
+    mp.no_huge_pages = a->no_huge_pages;
     eq_model *m = NULL;
     char err[512];
     double t0 = cli_now();

@@ -198,6 +198,7 @@ int cmd_serve(int argc, char **argv) {
 
     double t0 = cli_now();
     eq_model_params mp = eq_model_default_params();
+    mp.no_huge_pages = a.no_huge_pages;
     eq_model *m = NULL;
     eq_ctx *c = NULL;
     char msg[512];

@@ -1,8 +1,11 @@
 /* runtime/memory: aligned blocks, refusals, and the weights' block in 2 MiB pages where Linux
- * gives them (generation streams it once per token: the pages set its read bandwidth). */
+ * gives them (generation streams it once per token: the pages set its read bandwidth), unless
+ * the load asks for ordinary pages (eq_model_params.no_huge_pages). */
 #define _DEFAULT_SOURCE
 #include "eqtest.h"
+#include "models/model.h"
 #include "runtime/memory.h"
+#include "tiny_model.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -70,5 +73,34 @@ int main(void) {
 #endif
         free(p);
     }
+
+#if defined(__linux__) && !defined(__EMSCRIPTEN__)
+    /* the loader's tensor block, by default and with no_huge_pages; gemma3's wide heads make
+     * the tiny F32 model's weights more than two 2 MiB pages */
+    weights w;
+    weights_make(&w, &(arch_case){"gemma3", "gemma3", 4, 1, 0, 1, 0, 0, 1, 1000000.0f, 0.0f, 0, 0, 1}, 5);
+    eq_model_params mp = eq_model_default_params();
+    eq_model *dflt = model_make_with(&w, EQ_TYPE_F32, NULL, 0, -1, &mp);
+    mp.no_huge_pages = 1;
+    eq_model *small = model_make_with(&w, EQ_TYPE_F32, NULL, 0, -1, &mp);
+    CHECK(dflt && small);
+    if (dflt && small) {
+        const uint64_t bytes = eq_model_size_bytes(dflt);
+        const long kd = huge_kb(dflt->arenas[0]), ks = huge_kb(small->arenas[0]);
+        printf("a %.1f MiB model's weights: %ld kB in huge pages by default, %ld kB with no_huge_pages\n",
+               bytes / 1048576.0, kd, ks);
+        CHECKF(bytes >= ((uint64_t)4 << 20), "the model has %llu bytes: too few to ask for huge pages",
+               (unsigned long long)bytes);
+        CHECKF((uintptr_t)dflt->arenas[0] % ((size_t)2 << 20) == 0, "the weights are not 2 MiB aligned");
+        /* under "always" the kernel gives every large block huge pages: only "madvise" tells */
+        if (!strcmp(thp_mode(), "madvise")) {
+            CHECKF(kd >= 2048, "THP mode 'madvise' but the weights hold %ld kB in huge pages", kd);
+            CHECKF(ks == 0, "no_huge_pages, yet the weights hold %ld kB in huge pages", ks);
+        }
+    }
+    eq_model_free(dflt);
+    eq_model_free(small);
+    weights_free(&w);
+#endif
     return eqt_done();
 }

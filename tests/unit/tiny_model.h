@@ -140,7 +140,9 @@ static void add_t(wtensor *t, int *n, const char *name, int type, int ne0, const
 typedef struct { int id; const char *text; int type; } tiny_token;
 
 /* eos_id < 0: no tokenizer.ggml.eos_token_id key */
-static eq_model *model_make_vocab(const weights *w, int type, const tiny_token *over, int n_over, int eos_id) {
+/* mp: the load's parameters (NULL: the defaults) */
+static eq_model *model_make_with(const weights *w, int type, const tiny_token *over, int n_over, int eos_id,
+                                 const eq_model_params *mp) {
     const arch_case *a = w->a;
     char key[96];
     eq_gguf_writer *wr = eq_gguf_writer_new();
@@ -263,7 +265,7 @@ static eq_model *model_make_vocab(const weights *w, int type, const tiny_token *
     eq_model *m = NULL;
     eq_loader *ld = NULL;
     char lerr[256];
-    st = eq_loader_new(NULL, 1, &ld, lerr, sizeof lerr);
+    st = eq_loader_new(mp, 1, &ld, lerr, sizeof lerr);
     CHECKF(!st, "%s %s: eq_loader_new: %s", a->name, eq_type_name(type), lerr);
     for (size_t at = 0; at < file.n && !st; at += 40000)
         st = eq_loader_feed(ld, 0, file.p + at, file.n - at < 40000 ? file.n - at : 40000);
@@ -274,6 +276,9 @@ static eq_model *model_make_vocab(const weights *w, int type, const tiny_token *
     return st ? NULL : m;
 }
 
+static inline eq_model *model_make_vocab(const weights *w, int type, const tiny_token *over, int n_over, int eos_id) {
+    return model_make_with(w, type, over, n_over, eos_id, NULL);
+}
 static inline eq_model *model_make(const weights *w, int type) { return model_make_vocab(w, type, NULL, 0, -1); }
 
 #endif
