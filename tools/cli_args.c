@@ -46,7 +46,7 @@ void cli_usage(FILE *f) {
         "  quantize  IN.gguf OUT.gguf TYPE [--threads N] [--imatrix FILE] [--pure] (see quantize --help)\n"
         "common: -f FILE (prompt from a file), -b BATCH, --kv-type f16|f32, -v (verbose),\n"
         "        --no-huge-pages (weights in ordinary pages: generation a little slower, the load\n"
-        "        faster in VMs that hand free memory back to their host),\n"
+        "        sometimes faster in VMs that hand free memory back to their host),\n"
         "        -t THREADS (default: one per CPU this process may use; at most %d, and never more\n"
         "        threads than those CPUs: the results do not depend on the count)\n"
         "output files (quantize, convert, --logits-out, --save-logits) are written under a temporary name\n"

@@ -181,6 +181,7 @@ static eq_status on_header(eq_gguf *g, void *user) {
                  (unsigned long long)g->data_size);
         return EQ_ERR_NOMEM;
     }
+    /* in 2 MiB pages where Linux gives them, unless the caller asked for ordinary ones */
     void *arena = l->params.no_huge_pages ? eq_aligned_alloc(ARENA_ALIGN, size) : eq_alloc_streamed(ARENA_ALIGN, size);
     if (!arena) {
         snprintf(g->err, sizeof g->err, "cannot allocate %llu bytes for tensor data", (unsigned long long)g->data_size);
