@@ -35,6 +35,11 @@ void eq_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float b
 /* y[i] += v * x[i] over an F16 row (the attention's weighted sum of cached values) */
 void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v);
 void eq_vec_mad_f32(int n, float *y, const float *x, float v);
+/* The same over many cached rows at once (row r of n F16 values at x + r * stride), with the
+ * results of the one-row functions bit for bit: s[r] = the F16 vec_dot (eq_type_traits) of
+ * row r and y, and y += w[r] * row r for r = 0, 1, ... in turn (eq_vec_mad_f16 per row). */
+void eq_vec_dot_f16_rows(int n, int rows, float *s, const uint16_t *x, size_t stride, const uint16_t *y);
+void eq_vec_mad_f16_rows(int n, int rows, float *y, const uint16_t *x, size_t stride, const float *w);
 
 /* silu(g) * u, elementwise, into g */
 void eq_swiglu(float *g, const float *u, int n);

@@ -15,6 +15,23 @@ void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v) {
 #endif
 }
 
+void eq_vec_dot_f16_rows(int n, int rows, float *s, const uint16_t *x, size_t stride, const uint16_t *y) {
+#if defined(EQ_HAVE_AVX2)
+    eq_vec_dot_f16_rows_avx2(n, rows, s, x, stride, y);
+#else
+    const eq_vec_dot_fn dot = eq_type_traits_get(EQ_TYPE_F16)->vec_dot;
+    for (int r = 0; r < rows; r++) dot(n, &s[r], x + (size_t)r * stride, y);
+#endif
+}
+
+void eq_vec_mad_f16_rows(int n, int rows, float *y, const uint16_t *x, size_t stride, const float *w) {
+#if defined(EQ_HAVE_AVX2)
+    eq_vec_mad_f16_rows_avx2(n, rows, y, x, stride, w);
+#else
+    for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, y, x + (size_t)r * stride, w[r]);
+#endif
+}
+
 void eq_vec_mad_f32(int n, float *y, const float *x, float v) {
 #if defined(EQ_HAVE_AVX2)
     eq_vec_mad_f32_avx2(n, y, x, v);

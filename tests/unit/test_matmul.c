@@ -1,5 +1,6 @@
 /* The threaded matmul: every output equals the single vec_dot of its row and token, bit for
- * bit, for any batch size and any thread count (the 4-token kernels included). */
+ * bit, for any batch size and any thread count (the 4-token kernels included). And the
+ * attention's many-row F16 helpers against their one-row kernels, bit for bit. */
 #include "eqtest.h"
 #include "ops/ops.h"
 #include "quant/quant.h"
@@ -58,7 +59,42 @@ static void random_blocks(void) {
     }
 }
 
+/* eq_vec_dot_f16_rows / eq_vec_mad_f16_rows against the F16 vec_dot and eq_vec_mad_f16 row by
+ * row: head sizes with and without a 32-value step, a tail of eight, none the fast path takes
+ * (n % 8, n > 512), row counts around the eight-row groups, rows apart by a stride. */
+static void attention_rows(void) {
+    const int ns[] = {8, 24, 40, 64, 72, 96, 128, 256, 512, 12, 520};
+    const int rows_list[] = {0, 1, 7, 8, 9, 17, 64};
+    const eq_vec_dot_fn dot = eq_type_traits_get(EQ_TYPE_F16)->vec_dot;
+    enum { NMAX = 520, RMAX = 64, STRIDE = NMAX + 24 };
+    uint16_t *x = malloc(sizeof(uint16_t) * STRIDE * RMAX), y[NMAX];
+    float got[RMAX], ref[RMAX], w[RMAX], ya[NMAX], yb[NMAX];
+    for (size_t i = 0; i < (size_t)STRIDE * RMAX; i++) x[i] = eq_fp32_to_fp16(frand() * 4.0f);
+    for (int i = 0; i < NMAX; i++) y[i] = eq_fp32_to_fp16(frand() * 2.0f);
+    for (int r = 0; r < RMAX; r++) w[r] = eq_fp16_to_fp32(eq_fp32_to_fp16(fabsf(frand())));
+    int bad_dot = 0, bad_mad = 0;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof rows_list / sizeof *rows_list; b++) {
+            const int n = ns[a], rows = rows_list[b];
+            for (int r = 0; r < rows; r++) dot(n, &ref[r], x + (size_t)r * STRIDE, y);
+            eq_vec_dot_f16_rows(n, rows, got, x, STRIDE, y);
+            if (rows && memcmp(got, ref, sizeof(float) * rows)) {
+                if (!bad_dot++) printf("eq_vec_dot_f16_rows n=%d rows=%d differs from the F16 vec_dot\n", n, rows);
+            }
+            for (int i = 0; i < n; i++) ya[i] = yb[i] = frand();
+            for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, yb, x + (size_t)r * STRIDE, w[r]);
+            eq_vec_mad_f16_rows(n, rows, ya, x, STRIDE, w);
+            if (memcmp(ya, yb, sizeof(float) * n)) {
+                if (!bad_mad++) printf("eq_vec_mad_f16_rows n=%d rows=%d differs from eq_vec_mad_f16\n", n, rows);
+            }
+        }
+    CHECKF(!bad_dot, "%d F16 dot cases differ", bad_dot);
+    CHECKF(!bad_mad, "%d F16 multiply-add cases differ", bad_mad);
+    free(x);
+}
+
 int main(void) {
+    attention_rows();
     random_blocks();
     const int types[] = {EQ_TYPE_F32, EQ_TYPE_F16, EQ_TYPE_BF16, EQ_TYPE_Q4_0, EQ_TYPE_Q4_1, EQ_TYPE_Q5_0, EQ_TYPE_Q5_1,
                          EQ_TYPE_Q8_0, EQ_TYPE_Q2_K, EQ_TYPE_Q3_K, EQ_TYPE_Q4_K, EQ_TYPE_Q5_K, EQ_TYPE_Q6_K};

@@ -64,11 +64,21 @@ static void attention(void *arg, int ith, int nth) {
             qv = q16;
         }
         const char *kbase = (const char *)c->k_cache[j->layer] + (size_t)kvh * hd * esz;
+        /* positions first..pos sit in the ring in at most two runs of rows: from row first % cap
+         * to the end, then from row 0 */
+        const int r0 = first % cap, n_pos = pos - first + 1;
+        const int run0 = n_pos < cap - r0 ? n_pos : cap - r0;
+        if (kv_f16) {   /* many rows per call: the same numbers, less time (ops/vec.c) */
+            const eq_f16 *k16 = (const eq_f16 *)kbase;
+            eq_vec_dot_f16_rows(hd, run0, scores + first, k16 + (size_t)r0 * kv_dim, (size_t)kv_dim, qv);
+            eq_vec_dot_f16_rows(hd, n_pos - run0, scores + first + run0, k16, (size_t)kv_dim, qv);
+        } else {
+            for (int p = first, r = r0; p <= pos; p++, r = r + 1 == cap ? 0 : r + 1)
+                dot->vec_dot(hd, &scores[p], kbase + (size_t)r * kv_row, qv);
+        }
         float mx = -INFINITY;
-        for (int p = first, r = first % cap; p <= pos; p++, r = r + 1 == cap ? 0 : r + 1) {
-            float s;
-            dot->vec_dot(hd, &s, kbase + (size_t)r * kv_row, qv);
-            s *= j->scale;
+        for (int p = first; p <= pos; p++) {
+            const float s = scores[p] * j->scale;
             scores[p] = s;
             if (s > mx) mx = s;
         }
@@ -82,12 +92,15 @@ static void attention(void *arg, int ith, int nth) {
         float *out = c->act[EQ_ACT_ATT] + (size_t)t * q_dim + (size_t)h * hd;
         memset(out, 0, (size_t)hd * sizeof *out);
         const char *vbase = (const char *)c->v_cache[j->layer] + (size_t)kvh * hd * esz;
-        for (int p = first, r = first % cap; p <= pos; p++, r = r + 1 == cap ? 0 : r + 1) {
-            float w = scores[p] * inv;
+        if (kv_f16) {
             /* llama.cpp multiplies an F16 V cache by the probabilities converted to F16 */
-            if (kv_f16) w = eq_fp16_to_fp32(eq_fp32_to_fp16(w));
-            if (kv_f16) eq_vec_mad_f16(hd, out, (const eq_f16 *)(vbase + (size_t)r * kv_row), w);
-            else eq_vec_mad_f32(hd, out, (const float *)(vbase + (size_t)r * kv_row), w);
+            for (int p = first; p <= pos; p++) scores[p] = eq_fp16_to_fp32(eq_fp32_to_fp16(scores[p] * inv));
+            const eq_f16 *v16 = (const eq_f16 *)vbase;
+            eq_vec_mad_f16_rows(hd, run0, out, v16 + (size_t)r0 * kv_dim, (size_t)kv_dim, scores + first);
+            eq_vec_mad_f16_rows(hd, n_pos - run0, out, v16, (size_t)kv_dim, scores + first + run0);
+        } else {
+            for (int p = first, r = r0; p <= pos; p++, r = r + 1 == cap ? 0 : r + 1)
+                eq_vec_mad_f32(hd, out, (const float *)(vbase + (size_t)r * kv_row), scores[p] * inv);
         }
     }
 }
