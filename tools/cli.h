@@ -12,6 +12,7 @@ typedef struct {
     const char *kl_base, *save_logits;   /* perplexity: compare against / save 16-bit log-probs */
     int n_chunks;                        /* perplexity: at most this many chunks (0: all) */
     int n_predict, n_ctx, n_threads, n_batch, n_prompt_bench, reps;
+    int n_depth;                         /* bench: tokens in the cache before each test (-d) */
     int json, no_bos, no_parse_special, show_tensors, verbose, ids_only, special, no_huge_pages;
     /* serve's per-request limits (0: none; max_memory_mb -1: the build's default) */
     int max_tokens_cap, deadline_ms, max_memory_mb;

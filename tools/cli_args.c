@@ -32,7 +32,8 @@ void cli_usage(FILE *f) {
         "  chat      -m FILE [--system TEXT] [-c CTX] [-t THREADS] [sampling options]\n"
         "  tokenize  -m FILE -p TEXT [--no-bos] [--no-parse-special]\n"
         "  info      -m FILE [--tensors]\n"
-        "  bench     -m FILE [-p 128] [-n 64] [-t N] [-r REPS] [--json]\n"
+        "  bench     -m FILE [-p 128] [-n 64] [-d DEPTH] [-t N] [-r REPS] [--json]\n"
+        "            (-d: each test runs after DEPTH tokens already in the cache, like llama-bench -d)\n"
         "  perplexity -m FILE -f TEXT [-c 512] [--chunks N] [--save-logits FILE | --kl-base FILE] [--json]\n"
         "            (llama-perplexity's numbers; --kl-divergence-base/--kl-divergence also accepted)\n"
         "  serve     -m FILE [-c CTX] [-n N] < request.json   (OpenAI chat completion; CGI/WAGI aware)\n"
@@ -150,6 +151,7 @@ int cli_parse(int argc, char **argv, int first, cli_args *a, const char *cmd) {
         }
         else if (!strcmp(o, "-b") || !strcmp(o, "--batch-size")) INT(a->n_batch, 1, 1 << 16);
         else if (!strcmp(o, "-r") || !strcmp(o, "--repetitions")) INT(a->reps, 1, 1000);
+        else if (!strcmp(o, "-d") || !strcmp(o, "--n-depth")) INT(a->n_depth, 0, 1 << 22);
         else if (!strcmp(o, "--temp")) FLT(a->sp.temp, 0.f, 0, INFINITY);
         else if (!strcmp(o, "--top-k")) INT(a->sp.top_k, 0, 1 << 30);
         else if (!strcmp(o, "--top-p")) FLT(a->sp.top_p, 0.f, 0, 1.f);

@@ -45,6 +45,11 @@ $EDGEQ bench -m "$model" -p 32 -n 8 -r 1 > "$tmp/bench" 2>&1 && grep -qE '^pp32 
   && ok "bench" || bad "bench" "$(cat "$tmp/bench")"
 $EDGEQ bench -m "$model" -p 16 -n 4 -r 1 --json 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['pp']['tps']>0 and d['tg']['tps']>0" \
   && ok "bench --json" || bad "bench --json"
+$EDGEQ bench -m "$model" -p 8 -n 4 -d 20 -r 1 > "$tmp/bench" 2>&1 && grep -qE '^pp8 +[0-9.]+ .* @ d20$' "$tmp/bench" \
+  && grep -qE '^tg4 +[0-9.]+ .* @ d20$' "$tmp/bench" && ok "bench -d" || bad "bench -d" "$(cat "$tmp/bench")"
+$EDGEQ bench -m "$model" -p 0 -n 4 -d 20 -r 1 --json 2>/dev/null \
+  | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['depth']==20 and d['tg']['tps']>0" \
+  && ok "bench -d --json" || bad "bench -d --json"
 printf 'What is the capital of France?\n\n' | $EDGEQ chat -m "$model" -n 48 --temp 0 > "$tmp/chat" 2>/dev/null
 grep -qi "paris" "$tmp/chat" && ok "chat: answers sensibly ($(head -c 80 "$tmp/chat" | tr '\n' ' '))" || bad "chat" "$(head -c 300 "$tmp/chat")"
 # multi-turn: the second answer draws on the first turn (and the same question alone does not)
