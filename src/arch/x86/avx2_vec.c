@@ -25,6 +25,7 @@ void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v) {
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_loadu_ps(x + i), vv, _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] = fmaf(x[i], v, y[i]);
 }
+
 /* Attention over many cached rows (ops/vec.c): the one-row kernels' exact arithmetic, without a
  * call, a conversion of the query, or a horizontal sum per row, and with the weighted sum's
  * accumulators kept in registers across rows. A head's rows lie a whole cache row apart (6 KB
