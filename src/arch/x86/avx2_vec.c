@@ -30,8 +30,12 @@ void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v) {
  * call, a conversion of the query, or a horizontal sum per row, and with the weighted sum's
  * accumulators kept in registers across rows. A head's rows lie a whole cache row apart (6 KB
  * in Phi-3.5: a page apart, where the hardware prefetchers do not follow), so each row asks
- * for the one eight rows on. At 1024 positions of context the two one-row kernels took a third
+ * for the one AHEAD rows on. At 1024 positions of context the two one-row kernels took a third
  * of a 1.1B model's generation time; Phi-3.5 shape tg768 at 2 threads 7.4 -> 8.7 t/s. */
+
+/* rows ahead to ask for: 1.1B tg64 @ d1024 at 2 threads 31.0 t/s with 8 (four runs), 32.0-33.0
+ * with 16, 24 and 40 (two to four runs each); the Phi shape's 7.74 with 8 and with 24 */
+enum { AHEAD = 24 };
 
 /* Row x's dot with the converted y (n % 8 == 0) up to the last horizontal sum, as
  * eq_vec_dot_f16_f16_avx2 computes it (avx2_float.c: four accumulators over 32 values per
@@ -82,7 +86,7 @@ void eq_vec_dot_f16_rows_avx2(int n, int rows, float *s, const uint16_t *x, size
         __m256 v[8];
         for (int k = 0; k < 8; k++) {
             const uint16_t *xr = x + (size_t)(r + k) * stride;
-            eq_prefetch(xr, 8 * stride * sizeof *x, (size_t)n * sizeof *x);
+            eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)n * sizeof *x);
             v[k] = dot_f16_part(n, xr, yv);
         }
         _mm256_storeu_ps(s + r, hsum8(v));
@@ -99,7 +103,7 @@ void mad_f16_cols(const int C, int rows, float *y, const uint16_t *x, size_t str
     for (int r = 0; r < rows; r++) {
         const __m256 wv = _mm256_set1_ps(w[r]);
         const uint16_t *xr = x + (size_t)r * stride;
-        eq_prefetch(xr, 8 * stride * sizeof *x, (size_t)C * 8 * sizeof *x);
+        eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)C * 8 * sizeof *x);
         for (int c = 0; c < C; c++)
             acc[c] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(xr + 8 * c))), wv, acc[c]);
     }
