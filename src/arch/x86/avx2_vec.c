@@ -75,6 +75,7 @@ static inline __m256 hsum8(const __m256 v[8]) {
 
 void eq_vec_dot_f16_rows_avx2(int n, int rows, float *s, const uint16_t *x, size_t stride, const uint16_t *y) {
     enum { MAX_N = 512 };
+    if (rows <= 0) return;   /* the ring's second run is mostly empty: no query to convert */
     if (n % 8 || n > MAX_N) {   /* no head is shaped so; the one-row kernel then */
         for (int r = 0; r < rows; r++) eq_vec_dot_f16_f16_avx2(n, &s[r], x + (size_t)r * stride, y);
         return;
@@ -111,6 +112,7 @@ void mad_f16_cols(const int C, int rows, float *y, const uint16_t *x, size_t str
 }
 
 void eq_vec_mad_f16_rows_avx2(int n, int rows, float *y, const uint16_t *x, size_t stride, const float *w) {
+    if (rows <= 0) return;   /* y would only be loaded and stored back */
     int i = 0;
     for (; i + 64 <= n; i += 64) mad_f16_cols(8, rows, y + i, x + i, stride, w);   /* eight chains: FMA latency hidden */
     for (; i + 32 <= n; i += 32) mad_f16_cols(4, rows, y + i, x + i, stride, w);
