@@ -23,6 +23,22 @@ const CACHE_BACKLOG = 32 << 20; // bytes queued for the cache writer before the 
 const CACHE_WAIT_GRACE_MS = 500;
 const CACHE_WAIT_SHARE = 0.25;
 const CACHE_WAIT_MS = 3000;
+// A writer can also slow the download without ever making it wait: Firefox takes each chunk at
+// once and then spends the time (copying, compressing, IPC) beside the download, which ran at
+// ~90 MB/s instead of 200-380: 2.4 GB from localhost took 23-34 s instead of 9-10. So the
+// download's own rate is measured before the writer starts (the probe, its chunks held for the
+// copy), and then over windows of the same length while caching; two windows in a row below
+// CACHE_MIN_RATE of the probe's rate stop the caching. The probe skips the first PROBE_SKIP
+// (the load's start is slower: allocation, metadata) and runs over at least PROBE_SPAN bytes
+// and PROBE_MS, and it holds at most PROBE_HELD (each a share of the file's size for small
+// files; one smaller than the probe is copied after it has loaded, costing the load nothing).
+// A network slower than the writer never shows the difference; one as fast as the writer
+// makes re-downloading cheap.
+const CACHE_PROBE_SKIP = 32 << 20;
+const CACHE_PROBE_SPAN = 64 << 20;
+const CACHE_PROBE_HELD = 128 << 20;
+const CACHE_PROBE_MS = 250;
+const CACHE_MIN_RATE = 0.6;
 const MAX_RESUMES = 5;
 const BYOB_CHUNK = 1 << 20;     // the reused read buffer when not caching
 
@@ -206,6 +222,13 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
 
   // 2. the network, resuming where the stream broke off
   let cacheCtl = null;
+  let cacheHeaders = null; // the copy's headers, once the first response was a whole, sized 200
+  let probing = false;     // a copy is wanted and the download's own rate is being measured
+  let held = [];           // the probe's chunks, for the copy
+  let rateT0 = 0, rateB0 = 0;            // the current window: when it began, and bytes received then
+  let probeSkip = 0, probeSpan = 0, probeHeld = 0;
+  let probeRate = 0;                     // bytes/ms with no writer running
+  let slowWindows = 0;
   let cachePull = null; // resolves when the cache writer wants more
   let cacheWaited = 0;   // ms the download has spent waiting for the cache writer
   let cacheFailed = false;
@@ -214,6 +237,8 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
   const stopCaching = () => {
     if (cacheCtl) { try { cacheCtl.error(new Error('caching stopped')); } catch { /* closed */ } }
     cacheCtl = null;
+    probing = false;
+    held = null;
   };
   let resumes = 0;
   try {
@@ -233,17 +258,12 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
         lastModified = res.headers.get('last-modified');
         if (total) onSize(total);
         if (store && total && res.status === 200) {
-          const body = new ReadableStream({
-            start(c) { cacheCtl = c; },
-            pull() { if (cachePull) { cachePull(); cachePull = null; } },
-          }, { highWaterMark: CACHE_BACKLOG, size: (chunk) => chunk.byteLength });
-          const h = new Headers({ 'content-type': 'application/octet-stream', 'x-edgeq-size': String(total) });
-          if (etag) h.set('etag', etag);
-          const w = store.put(url, new Response(body, { headers: h })).then(
-            () => onEvent({ type: 'cached', url }),
-            () => { cacheCtl = null; cacheFailedOnce(); });
-          cacheWrites.add(w);
-          w.finally(() => cacheWrites.delete(w));
+          cacheHeaders = new Headers({ 'content-type': 'application/octet-stream', 'x-edgeq-size': String(total) });
+          if (etag) cacheHeaders.set('etag', etag);
+          probing = true;
+          probeSkip = Math.min(CACHE_PROBE_SKIP, Math.floor(total / 16));
+          probeSpan = Math.min(CACHE_PROBE_SPAN, Math.floor(total / 8));
+          probeHeld = Math.min(CACHE_PROBE_HELD, Math.floor(total / 4));
         }
       } else if (res.status === 206) {
         const m = /bytes (\d+)-/.exec(res.headers.get('content-range') || '');
@@ -267,11 +287,19 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
       // default reader: the cache stream holds on to the chunks it is given.
       let reader = null;
       let spare = null;
-      if (!cacheCtl) {
+      if (!cacheCtl && !probing) {
         try { reader = res.body.getReader({ mode: 'byob' }); spare = new ArrayBuffer(BYOB_CHUNK); } catch { reader = null; }
       }
       if (!reader) reader = res.body.getReader();
       let broke = null;
+      // caching costs the load too much: go on as when not caching, with one reused read
+      // buffer (no read is pending when this is called)
+      const giveUpCaching = () => {
+        stopCaching();
+        cacheFailedOnce();
+        reader.releaseLock();
+        try { reader = res.body.getReader({ mode: 'byob' }); spare = new ArrayBuffer(BYOB_CHUNK); } catch { reader = res.body.getReader(); }
+      };
       try {
         for (;;) {
           if (signal.aborted) throw abortError(signal, 'loading aborted');
@@ -297,9 +325,30 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
             throw new EdgeqError('FORMAT', `${url}: the body is longer than its Content-Length`);
           }
           received += chunk.length;
-          if (cacheCtl) {
+          if (probing) {
+            // the probe: the download's rate with no writer running
+            const now = Date.now();
+            held.push(chunk); // never written to after this: no copy
+            if (!rateT0 && received >= probeSkip) { rateT0 = now; rateB0 = received; }
+            if ((rateT0 && received - rateB0 >= probeSpan && now - rateT0 >= CACHE_PROBE_MS) || received >= probeHeld || received >= total) {
+              probeRate = rateT0 && now > rateT0 ? (received - rateB0) / (now - rateT0) : 0;
+              probing = false;
+              startCaching();
+              for (const c of held) cacheCtl.enqueue(c);
+              held = null;
+              rateT0 = now; rateB0 = received;
+            }
+          } else if (cacheCtl) {
             cacheCtl.enqueue(chunk); // never written to after this: no copy
-            if (cacheCtl.desiredSize !== null && cacheCtl.desiredSize <= 0) {
+            const now = Date.now();
+            if (!rateT0) { rateT0 = now; rateB0 = received; }
+            if (received - rateB0 >= probeSpan && now - rateT0 >= CACHE_PROBE_MS) {
+              const rate = (received - rateB0) / (now - rateT0);
+              slowWindows = rate < CACHE_MIN_RATE * probeRate ? slowWindows + 1 : 0;
+              rateT0 = now; rateB0 = received;
+              if (slowWindows >= 2) giveUpCaching();
+            }
+            if (cacheCtl && cacheCtl.desiredSize !== null && cacheCtl.desiredSize <= 0) {
               // the disk is behind the network: wait for it, within the budget, then give up caching
               let timer;
               const t0 = Date.now();
@@ -311,13 +360,7 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
               clearTimeout(timer);
               cacheWaited += Date.now() - t0;
               cachePull = null;
-              if (!drained) {
-                stopCaching();
-                cacheFailedOnce();
-                // the rest as when not caching: one reused read buffer (no read is pending)
-                reader.releaseLock();
-                try { reader = res.body.getReader({ mode: 'byob' }); spare = new ArrayBuffer(BYOB_CHUNK); } catch { reader = res.body.getReader(); }
-              }
+              if (!drained) giveUpCaching();
             }
           }
           yield chunk;
@@ -331,6 +374,7 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
         throw new EdgeqError('NETWORK', `${url}: download failed at byte ${received}${total ? ' of ' + total : ''} after ${MAX_RESUMES} resume attempts: ${broke.message || broke}`, { cause: broke });
       }
       stopCachingIfUnknown();
+      rateT0 = 0; // the pause is not the download's rate: measure afresh
       await sleep(100 * 2 ** (resumes - 1), signal);
     }
     if (cacheCtl) { cacheCtl.close(); cacheCtl = null; }
@@ -340,6 +384,19 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
 
   function stopCachingIfUnknown() {
     if (!total) stopCaching();
+  }
+
+  // the writer of the copy, fed from here on (the probe's chunks first)
+  function startCaching() {
+    const body = new ReadableStream({
+      start(c) { cacheCtl = c; },
+      pull() { if (cachePull) { cachePull(); cachePull = null; } },
+    }, { highWaterMark: CACHE_BACKLOG, size: (chunk) => chunk.byteLength });
+    const w = store.put(url, new Response(body, { headers: cacheHeaders })).then(
+      () => onEvent({ type: 'cached', url }),
+      () => { cacheCtl = null; cacheFailedOnce(); });
+    cacheWrites.add(w);
+    w.finally(() => cacheWrites.delete(w));
   }
 }
 

@@ -463,7 +463,10 @@ test('split files: from a path, a URL of any part, Blobs in any order', async ()
 // Node has no Cache API: a small in-memory stand-in with the same contract (put() consumes the
 // body stream and stores it only when complete; it may reject, as on quota errors).
 class MemoryCache {
-  constructor(opts = {}) { this.map = new Map(); this.failPut = !!opts.failPut; this.slowMs = opts.slowMs || 0; }
+  constructor(opts = {}) {
+    this.map = new Map(); this.failPut = !!opts.failPut; this.slowMs = opts.slowMs || 0;
+    this.busyMsPerMiB = opts.busyMsPerMiB || 0; this.seen = 0;
+  }
   async match(url) {
     const e = this.map.get(String(url));
     return e ? new Response(e.body, { headers: e.headers }) : undefined;
@@ -477,6 +480,22 @@ class MemoryCache {
         if (done) throw new Error('the slow writer was not given up on');
         await new Promise((ok) => setTimeout(ok, this.slowMs));
       }
+    }
+    if (this.busyMsPerMiB) {
+      // a writer that takes every chunk at once and then spends the download's thread on it
+      // (as Firefox's does: copying, compressing): it never makes the download wait
+      const r = res.body.getReader();
+      const parts = [];
+      for (;;) {
+        const { done, value } = await r.read(); // rejects when the loader gives up caching
+        if (done) break;
+        parts.push(value.slice());
+        this.seen += value.length;
+        const until = performance.now() + this.busyMsPerMiB * value.length / (1 << 20);
+        while (performance.now() < until) { /* busy */ }
+      }
+      this.map.set(String(url), { body: new Uint8Array(Buffer.concat(parts)), headers: new Headers(res.headers) });
+      return;
     }
     const body = new Uint8Array(await res.arrayBuffer());
     if (this.failPut) throw new DOMException('quota exceeded', 'QuotaExceededError');
@@ -550,6 +569,32 @@ test('Cache API: a download is cached, verified by size/ETag on reuse; caching f
       assert.ok(ms < 2500, `load took ${ms} ms: the slow cache writer held it up`);
       assert.equal(await greedy(s, PROMPTS[0]), await oursOf(PROMPTS[0]));
     } finally { await s.dispose(); }
+    // a writer that never makes the download wait but slows it (25 MB/s of work on the
+    // download's thread): the download's rate, measured before the writer starts and then
+    // while it runs, drops far below what it was, so caching stops part way
+    const hog = new MemoryCache({ busyMsPerMiB: 40 });
+    globalThis.caches = { open: async () => hog };
+    events = [];
+    const hh = await edgeq.load(url, { threads: 1, onEvent: (e) => events.push(e.type) });
+    try {
+      assert.deepEqual(events.filter((t) => t === 'cache-failed'), ['cache-failed'], `events ${events}`);
+      assert.ok(!hog.map.has(url), 'nothing stored');
+      const size = fs.statSync(MODEL).size;
+      assert.ok(hog.seen > 0 && hog.seen < 0.75 * size, `the writer saw ${hog.seen} of ${size} bytes`);
+      assert.equal(await greedy(hh, PROMPTS[0]), await oursOf(PROMPTS[0]));
+    } finally { await hh.dispose(); }
+    // the same writer at 200 MB/s behind a ~50 MB/s network: its work fits in the download's
+    // pauses, the rate holds, and the copy is made
+    const paced = `${srv.base}/paced.gguf`;
+    const hog2 = new MemoryCache({ busyMsPerMiB: 5 });
+    globalThis.caches = { open: async () => hog2 };
+    events = [];
+    const hp = await edgeq.load(paced, { threads: 1, onEvent: (e) => events.push(e.type) });
+    await hp.dispose();
+    for (let i = 0; i < 100 && !hog2.map.has(paced); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!events.includes('cache-failed'), `events ${events}`);
+    assert.ok(hog2.map.has(paced), 'the paced download was cached');
+    assert.equal(hog2.map.get(paced).body.length, fs.statSync(MODEL).size);
     // no Cache API at all (opaque origin): same
     globalThis.caches = { open: async () => { throw new DOMException('denied', 'SecurityError'); } };
     const g = await edgeq.load(url, { threads: 1 });

@@ -6,6 +6,7 @@
 //   /drop.gguf      the model; a request without Range drops the connection after 30%
 //   /chunked/<name> a file without Content-Length (chunked)
 //   /slow.gguf      the model in 256 KiB chunks, 20 ms apart
+//   /paced.gguf     the model in 1 MiB chunks, 20 ms apart (~50 MB/s: a network, not a disk)
 // Counts requests per path and Range requests in `stats`.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -82,13 +83,14 @@ export async function startServer({ dir, model }) {
       fs.createReadStream(path.join(dir, path.basename(url))).pipe(res);
       return;
     }
-    if (url === '/slow.gguf') {
+    if (url === '/slow.gguf' || url === '/paced.gguf') {
+      const step = url === '/slow.gguf' ? 256 << 10 : 1 << 20;
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': modelSize });
       const fd = fs.openSync(model, 'r');
       let pos = 0;
       const tick = () => {
         if (res.destroyed || pos >= modelSize) { fs.closeSync(fd); res.end(); return; }
-        const b = Buffer.alloc(Math.min(256 << 10, modelSize - pos));
+        const b = Buffer.alloc(Math.min(step, modelSize - pos));
         fs.readSync(fd, b, 0, b.length, pos);
         pos += b.length;
         res.write(b);
