@@ -35,11 +35,15 @@ void eq_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float b
 /* y[i] += v * x[i] over an F16 row (the attention's weighted sum of cached values) */
 void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v);
 void eq_vec_mad_f32(int n, float *y, const float *x, float v);
-/* The same over many cached rows at once (row r of n F16 values at x + r * stride), with the
- * results of the one-row functions bit for bit: s[r] = the F16 vec_dot (eq_type_traits) of
- * row r and y, and y += w[r] * row r for r = 0, 1, ... in turn (eq_vec_mad_f16 per row). */
-void eq_vec_dot_f16_rows(int n, int rows, float *s, const uint16_t *x, size_t stride, const uint16_t *y);
-void eq_vec_mad_f16_rows(int n, int rows, float *y, const uint16_t *x, size_t stride, const float *w);
+/* The same over many cached rows at once (row r of n F16 values at x + r * stride) for nq
+ * queries that read the same rows (the heads of one KV head), with the results of the one-row
+ * functions bit for bit: s[q * ld + r] = the F16 vec_dot (eq_type_traits) of row r and query
+ * y + q * ldy, and y + q * ldy += w[q * ldw + r] * row r for r = 0, 1, ... in turn
+ * (eq_vec_mad_f16 per row). */
+void eq_vec_dot_f16_rows(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
+                         const uint16_t *y, size_t ldy);
+void eq_vec_mad_f16_rows(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
+                         const float *w, size_t ldw);
 
 /* silu(g) * u, elementwise, into g */
 void eq_swiglu(float *g, const float *u, int n);

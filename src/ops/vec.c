@@ -15,20 +15,24 @@ void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v) {
 #endif
 }
 
-void eq_vec_dot_f16_rows(int n, int rows, float *s, const uint16_t *x, size_t stride, const uint16_t *y) {
+void eq_vec_dot_f16_rows(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
+                         const uint16_t *y, size_t ldy) {
 #if defined(EQ_HAVE_AVX2)
-    eq_vec_dot_f16_rows_avx2(n, rows, s, x, stride, y);
+    eq_vec_dot_f16_rows_avx2(n, nq, rows, s, ld, x, stride, y, ldy);
 #else
     const eq_vec_dot_fn dot = eq_type_traits_get(EQ_TYPE_F16)->vec_dot;
-    for (int r = 0; r < rows; r++) dot(n, &s[r], x + (size_t)r * stride, y);
+    for (int q = 0; q < nq; q++)
+        for (int r = 0; r < rows; r++) dot(n, &s[q * ld + r], x + (size_t)r * stride, y + q * ldy);
 #endif
 }
 
-void eq_vec_mad_f16_rows(int n, int rows, float *y, const uint16_t *x, size_t stride, const float *w) {
+void eq_vec_mad_f16_rows(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
+                         const float *w, size_t ldw) {
 #if defined(EQ_HAVE_AVX2)
-    eq_vec_mad_f16_rows_avx2(n, rows, y, x, stride, w);
+    eq_vec_mad_f16_rows_avx2(n, nq, rows, y, ldy, x, stride, w, ldw);
 #else
-    for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, y, x + (size_t)r * stride, w[r]);
+    for (int q = 0; q < nq; q++)
+        for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, y + q * ldy, x + (size_t)r * stride, w[q * ldw + r]);
 #endif
 }
 

@@ -65,32 +65,38 @@ static void random_blocks(void) {
 static void attention_rows(void) {
     const int ns[] = {8, 24, 40, 64, 72, 96, 128, 256, 512, 12, 520};
     const int rows_list[] = {0, 1, 7, 8, 9, 17, 64};
+    const int nq_list[] = {1, 2, 3, 4, 5, 8, 9};
     const eq_vec_dot_fn dot = eq_type_traits_get(EQ_TYPE_F16)->vec_dot;
-    enum { NMAX = 520, RMAX = 64, STRIDE = NMAX + 24 };
-    uint16_t *x = malloc(sizeof(uint16_t) * STRIDE * RMAX), y[NMAX];
-    float got[RMAX], ref[RMAX], w[RMAX], ya[NMAX], yb[NMAX];
+    enum { NMAX = 520, RMAX = 64, QMAX = 9, STRIDE = NMAX + 24, LD = RMAX + 3, LDY = NMAX + 8 };
+    uint16_t *x = malloc(sizeof(uint16_t) * STRIDE * RMAX), *y = malloc(sizeof(uint16_t) * LDY * QMAX);
+    float *got = malloc(sizeof(float) * LD * QMAX), *ref = malloc(sizeof(float) * LD * QMAX);
+    float *w = malloc(sizeof(float) * LD * QMAX), *ya = malloc(sizeof(float) * LDY * QMAX), *yb = malloc(sizeof(float) * LDY * QMAX);
     for (size_t i = 0; i < (size_t)STRIDE * RMAX; i++) x[i] = eq_fp32_to_fp16(frand() * 4.0f);
-    for (int i = 0; i < NMAX; i++) y[i] = eq_fp32_to_fp16(frand() * 2.0f);
-    for (int r = 0; r < RMAX; r++) w[r] = eq_fp16_to_fp32(eq_fp32_to_fp16(fabsf(frand())));
+    for (int i = 0; i < LDY * QMAX; i++) y[i] = eq_fp32_to_fp16(frand() * 2.0f);
+    for (int i = 0; i < LD * QMAX; i++) w[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(fabsf(frand())));
     int bad_dot = 0, bad_mad = 0;
     for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
-        for (size_t b = 0; b < sizeof rows_list / sizeof *rows_list; b++) {
-            const int n = ns[a], rows = rows_list[b];
-            for (int r = 0; r < rows; r++) dot(n, &ref[r], x + (size_t)r * STRIDE, y);
-            eq_vec_dot_f16_rows(n, rows, got, x, STRIDE, y);
-            if (rows && memcmp(got, ref, sizeof(float) * rows)) {
-                if (!bad_dot++) printf("eq_vec_dot_f16_rows n=%d rows=%d differs from the F16 vec_dot\n", n, rows);
+        for (size_t b = 0; b < sizeof rows_list / sizeof *rows_list; b++)
+            for (size_t c = 0; c < sizeof nq_list / sizeof *nq_list; c++) {
+                const int n = ns[a], rows = rows_list[b], nq = nq_list[c];
+                for (int q = 0; q < nq; q++)
+                    for (int r = 0; r < rows; r++) dot(n, &ref[q * LD + r], x + (size_t)r * STRIDE, y + q * LDY);
+                eq_vec_dot_f16_rows(n, nq, rows, got, LD, x, STRIDE, y, LDY);
+                for (int q = 0; q < nq; q++)
+                    if (rows && memcmp(got + q * LD, ref + q * LD, sizeof(float) * rows)) {
+                        if (!bad_dot++) printf("eq_vec_dot_f16_rows n=%d nq=%d rows=%d differs from the F16 vec_dot (query %d)\n", n, nq, rows, q);
+                    }
+                for (int i = 0; i < LDY * nq; i++) ya[i] = yb[i] = frand();
+                for (int q = 0; q < nq; q++)
+                    for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, yb + q * LDY, x + (size_t)r * STRIDE, w[q * LD + r]);
+                eq_vec_mad_f16_rows(n, nq, rows, ya, LDY, x, STRIDE, w, LD);
+                if (memcmp(ya, yb, sizeof(float) * LDY * nq)) {
+                    if (!bad_mad++) printf("eq_vec_mad_f16_rows n=%d nq=%d rows=%d differs from eq_vec_mad_f16\n", n, nq, rows);
+                }
             }
-            for (int i = 0; i < n; i++) ya[i] = yb[i] = frand();
-            for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, yb, x + (size_t)r * STRIDE, w[r]);
-            eq_vec_mad_f16_rows(n, rows, ya, x, STRIDE, w);
-            if (memcmp(ya, yb, sizeof(float) * n)) {
-                if (!bad_mad++) printf("eq_vec_mad_f16_rows n=%d rows=%d differs from eq_vec_mad_f16\n", n, rows);
-            }
-        }
     CHECKF(!bad_dot, "%d F16 dot cases differ", bad_dot);
     CHECKF(!bad_mad, "%d F16 multiply-add cases differ", bad_mad);
-    free(x);
+    free(x); free(y); free(got); free(ref); free(w); free(ya); free(yb);
 }
 
 int main(void) {

@@ -28,30 +28,43 @@ void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v) {
 
 /* Attention over many cached rows (ops/vec.c): the one-row kernels' exact arithmetic, without a
  * call, a conversion of the query, or a horizontal sum per row, and with the weighted sum's
- * accumulators kept in registers across rows. A head's rows lie a whole cache row apart (6 KB
- * in Phi-3.5: a page apart, where the hardware prefetchers do not follow), so each row asks
- * for the one AHEAD rows on. At 1024 positions of context the two one-row kernels took a third
- * of a 1.1B model's generation time; Phi-3.5 shape tg768 at 2 threads 7.4 -> 8.7 t/s. */
+ * accumulators kept in registers across rows; where several heads read the same rows (one KV
+ * head's group), a row is converted once per pass for two to four of them. A head's rows lie a
+ * whole cache row apart (6 KB in Phi-3.5: a page apart, where the hardware prefetchers do not
+ * follow), so each row asks for the one AHEAD rows on. At 1024 positions of context the two
+ * one-row kernels took a third of a 1.1B model's generation time; Phi-3.5 shape tg768 at 2
+ * threads 7.4 -> 8.7 t/s. */
 
 /* rows ahead to ask for: 1.1B tg64 @ d1024 at 2 threads 31.0 t/s with 8 (four runs), 32.0-33.0
  * with 16, 24 and 40 (two to four runs each); the Phi shape's 7.74 with 8 and with 24 */
 enum { AHEAD = 24 };
 
-/* Row x's dot with the converted y (n % 8 == 0) up to the last horizontal sum, as
- * eq_vec_dot_f16_f16_avx2 computes it (avx2_float.c: four accumulators over 32 values per
- * step, then eight at a time into the first). */
-static inline __m256 dot_f16_part(int n, const uint16_t *x, const __m256 *yv) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+/* Queries per pass over a row: each needs four accumulators beside the row's four converted
+ * chunks, so four fit AVX-512VL's 32 vector registers, two AVX2's 16. */
+#if defined(__AVX512VL__)
+enum { QB_MAX = 4 };
+#else
+enum { QB_MAX = 2 };
+#endif
+
+/* Row x's dots with QB converted queries (n % 8 == 0) up to the last horizontal sum, as
+ * eq_vec_dot_f16_f16_avx2 computes each (avx2_float.c: four accumulators over 32 values per
+ * step, then eight at a time into the first); x is converted once for all QB. */
+static inline __attribute__((always_inline))
+void dot_f16_part(const int QB, int n, const uint16_t *x, const __m256 *yv, int ldv, __m256 *out) {
+    __m256 a[QB_MAX][4];
+    for (int q = 0; q < QB; q++) a[q][0] = a[q][1] = a[q][2] = a[q][3] = _mm256_setzero_ps();
     int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), yv[i / 8], a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8))), yv[i / 8 + 1], a1);
-        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 16))), yv[i / 8 + 2], a2);
-        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 24))), yv[i / 8 + 3], a3);
+    for (; i + 32 <= n; i += 32)
+        for (int k = 0; k < 4; k++) {
+            const __m256 xc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8 * k)));
+            for (int q = 0; q < QB; q++) a[q][k] = _mm256_fmadd_ps(xc, yv[q * ldv + i / 8 + k], a[q][k]);
+        }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 xc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+        for (int q = 0; q < QB; q++) a[q][0] = _mm256_fmadd_ps(xc, yv[q * ldv + i / 8], a[q][0]);
     }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), yv[i / 8], a0);
-    return _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+    for (int q = 0; q < QB; q++) out[q] = _mm256_add_ps(_mm256_add_ps(a[q][0], a[q][1]), _mm256_add_ps(a[q][2], a[q][3]));
 }
 
 /* Eight eq_avx2_hsum_ps at once: lane k is ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))
@@ -73,51 +86,107 @@ static inline __m256 hsum8(const __m256 v[8]) {
     return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-void eq_vec_dot_f16_rows_avx2(int n, int rows, float *s, const uint16_t *x, size_t stride, const uint16_t *y) {
-    enum { MAX_N = 512 };
-    if (rows <= 0) return;   /* the ring's second run is mostly empty: no query to convert */
-    if (n % 8 || n > MAX_N) {   /* no head is shaped so; the one-row kernel then */
-        for (int r = 0; r < rows; r++) eq_vec_dot_f16_f16_avx2(n, &s[r], x + (size_t)r * stride, y);
-        return;
-    }
-    __m256 yv[MAX_N / 8];
-    for (int i = 0; i < n; i += 8) yv[i / 8] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + i)));
+/* Queries q0 .. q0 + QB against every row. */
+static inline __attribute__((always_inline))
+void dot_rows_qb(const int QB, int n, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
+                 const __m256 *yv, int ldv, int prefetch) {
     int r = 0;
     for (; r + 8 <= rows; r += 8) {
-        __m256 v[8];
+        __m256 v[QB_MAX][8], part[QB_MAX];
         for (int k = 0; k < 8; k++) {
             const uint16_t *xr = x + (size_t)(r + k) * stride;
-            eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)n * sizeof *x);
-            v[k] = dot_f16_part(n, xr, yv);
+            if (prefetch) eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)n * sizeof *x);
+            dot_f16_part(QB, n, xr, yv, ldv, part);
+            for (int q = 0; q < QB; q++) v[q][k] = part[q];
         }
-        _mm256_storeu_ps(s + r, hsum8(v));
+        for (int q = 0; q < QB; q++) _mm256_storeu_ps(s + q * ld + r, hsum8(v[q]));
     }
-    for (; r < rows; r++) s[r] = eq_avx2_hsum_ps(dot_f16_part(n, x + (size_t)r * stride, yv));
+    for (; r < rows; r++) {
+        __m256 part[QB_MAX];
+        dot_f16_part(QB, n, x + (size_t)r * stride, yv, ldv, part);
+        for (int q = 0; q < QB; q++) s[q * ld + r] = eq_avx2_hsum_ps(part[q]);
+    }
 }
 
-/* y[0 .. 8 C) += w[r] * row r for every row, in row order, the sums held in registers: per
- * value the fused multiply-adds of eq_vec_mad_f16_avx2, in the same order. */
+void eq_vec_dot_f16_rows_avx2(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
+                              const uint16_t *y, size_t ldy) {
+    enum { MAX_N = 512, MAX_Q = 8 };
+    if (rows <= 0 || nq <= 0) return;   /* the ring's second run is mostly empty: no query to convert */
+    if (n % 8 || n > MAX_N) {   /* no head is shaped so; the one-row kernel then */
+        for (int q = 0; q < nq; q++)
+            for (int r = 0; r < rows; r++) eq_vec_dot_f16_f16_avx2(n, &s[q * ld + r], x + (size_t)r * stride, y + q * ldy);
+        return;
+    }
+    for (int q0 = 0; q0 < nq; q0 += MAX_Q) {
+        const int nb = nq - q0 < MAX_Q ? nq - q0 : MAX_Q;
+        __m256 yv[MAX_Q * (MAX_N / 8)];
+        const int ldv = n / 8;
+        for (int q = 0; q < nb; q++)
+            for (int i = 0; i < n; i += 8)
+                yv[q * ldv + i / 8] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(y + (q0 + q) * ldy + i)));
+        /* the first pass asks for the rows ahead; the later ones find them in cache */
+        int q = 0;
+        for (; q + QB_MAX <= nb; q += QB_MAX)
+            dot_rows_qb(QB_MAX, n, rows, s + (q0 + q) * ld, ld, x, stride, yv + q * ldv, ldv, q0 + q == 0);
+        if (QB_MAX > 2) for (; q + 2 <= nb; q += 2)
+            dot_rows_qb(2, n, rows, s + (q0 + q) * ld, ld, x, stride, yv + q * ldv, ldv, q0 + q == 0);
+        for (; q < nb; q++)
+            dot_rows_qb(1, n, rows, s + (q0 + q) * ld, ld, x, stride, yv + q * ldv, ldv, q0 + q == 0);
+    }
+}
+
+/* y_q[0 .. 8 C) += w_q[r] * row r for every row, in row order, for QB queries, the sums held in
+ * registers: per value the fused multiply-adds of eq_vec_mad_f16_avx2, in the same order; each
+ * row's values are converted once for all QB. */
 static inline __attribute__((always_inline))
-void mad_f16_cols(const int C, int rows, float *y, const uint16_t *x, size_t stride, const float *w) {
-    __m256 acc[8];
-    for (int c = 0; c < C; c++) acc[c] = _mm256_loadu_ps(y + 8 * c);
+void mad_f16_cols(const int C, const int QB, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
+                  const float *w, size_t ldw, int prefetch) {
+    __m256 acc[4][8];
+    for (int q = 0; q < QB; q++)
+        for (int c = 0; c < C; c++) acc[q][c] = _mm256_loadu_ps(y + q * ldy + 8 * c);
     for (int r = 0; r < rows; r++) {
-        const __m256 wv = _mm256_set1_ps(w[r]);
         const uint16_t *xr = x + (size_t)r * stride;
-        eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)C * 8 * sizeof *x);
-        for (int c = 0; c < C; c++)
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(xr + 8 * c))), wv, acc[c]);
+        if (prefetch) eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)C * 8 * sizeof *x);
+        for (int c = 0; c < C; c++) {
+            const __m256 xc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(xr + 8 * c)));
+            for (int q = 0; q < QB; q++) acc[q][c] = _mm256_fmadd_ps(xc, _mm256_set1_ps(w[q * ldw + r]), acc[q][c]);
+        }
     }
-    for (int c = 0; c < C; c++) _mm256_storeu_ps(y + 8 * c, acc[c]);
+    for (int q = 0; q < QB; q++)
+        for (int c = 0; c < C; c++) _mm256_storeu_ps(y + q * ldy + 8 * c, acc[q][c]);
 }
 
-void eq_vec_mad_f16_rows_avx2(int n, int rows, float *y, const uint16_t *x, size_t stride, const float *w) {
+void eq_vec_mad_f16_rows_avx2(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
+                              const float *w, size_t ldw) {
     if (rows <= 0) return;   /* y would only be loaded and stored back */
-    int i = 0;
-    for (; i + 64 <= n; i += 64) mad_f16_cols(8, rows, y + i, x + i, stride, w);   /* eight chains: FMA latency hidden */
-    for (; i + 32 <= n; i += 32) mad_f16_cols(4, rows, y + i, x + i, stride, w);
-    for (; i + 8 <= n; i += 8) mad_f16_cols(1, rows, y + i, x + i, stride, w);
-    for (; i < n; i++)
-        for (int r = 0; r < rows; r++) y[i] = fmaf(eq_fp16_to_fp32(x[(size_t)r * stride + i]), w[r], y[i]);
+    int q = 0;
+#if defined(__AVX512VL__)
+    /* two queries at a time over 64 values: 16 accumulators, each row read in one pass */
+    for (; q + 2 <= nq && n % 64 == 0; q += 2)
+        for (int i = 0; i < n; i += 64) mad_f16_cols(8, 2, rows, y + q * ldy + i, ldy, x + i, stride, w + q * ldw, ldw, q == 0);
+#endif
+    /* four queries at a time over 16 values (8 accumulators: FMA latency hidden); one query
+     * over 64 as before */
+    for (; q + 4 <= nq; q += 4) {
+        float *yq = y + q * ldy;
+        const float *wq = w + q * ldw;
+        int i = 0;
+        for (; i + 16 <= n; i += 16) mad_f16_cols(2, 4, rows, yq + i, ldy, x + i, stride, wq, ldw, q == 0);
+        for (; i + 8 <= n; i += 8) mad_f16_cols(1, 4, rows, yq + i, ldy, x + i, stride, wq, ldw, q == 0);
+        for (int k = 0; k < 4; k++)
+            for (int j = i; j < n; j++)
+                for (int r = 0; r < rows; r++)
+                    yq[k * ldy + j] = fmaf(eq_fp16_to_fp32(x[(size_t)r * stride + j]), wq[k * ldw + r], yq[k * ldy + j]);
+    }
+    for (; q < nq; q++) {
+        float *yq = y + q * ldy;
+        const float *wq = w + q * ldw;
+        int i = 0;
+        for (; i + 64 <= n; i += 64) mad_f16_cols(8, 1, rows, yq + i, ldy, x + i, stride, wq, ldw, q == 0);
+        for (; i + 32 <= n; i += 32) mad_f16_cols(4, 1, rows, yq + i, ldy, x + i, stride, wq, ldw, q == 0);
+        for (; i + 8 <= n; i += 8) mad_f16_cols(1, 1, rows, yq + i, ldy, x + i, stride, wq, ldw, q == 0);
+        for (; i < n; i++)
+            for (int r = 0; r < rows; r++) yq[i] = fmaf(eq_fp16_to_fp32(x[(size_t)r * stride + i]), wq[r], yq[i]);
+    }
 }
 #endif

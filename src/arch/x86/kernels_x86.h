@@ -86,8 +86,10 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_avx512);
 /* The attention's multiply-adds (ops/vec.c), in src/arch/x86/avx2_vec.c. */
 void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v);
 void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v);
-void eq_vec_dot_f16_rows_avx2(int n, int rows, float *s, const uint16_t *x, size_t stride, const uint16_t *y);
-void eq_vec_mad_f16_rows_avx2(int n, int rows, float *y, const uint16_t *x, size_t stride, const float *w);
+void eq_vec_dot_f16_rows_avx2(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
+                              const uint16_t *y, size_t ldy);
+void eq_vec_mad_f16_rows_avx2(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
+                              const float *w, size_t ldw);
 
 #define EQ_K_TO_FLOAT_F16       eq_to_float_f16_avx2
 #define EQ_K_FROM_FLOAT_F16     eq_from_float_f16_avx2

@@ -22,7 +22,7 @@ static void cpu_free(eq_backend *b) {
     }
     free(c->k_cache); free(c->v_cache); free(c->kv_cap);
     for (int a = 0; a < EQ_ACT_COUNT; a++) free(c->act[a]);
-    free(c->att_scores); free(c->qbuf); free(c->gelu_table);
+    free(c->att_scores); free(c->att_q16); free(c->qbuf); free(c->gelu_table);
     eq_pool_free(c->pool);
     free(c);
 }
@@ -204,7 +204,8 @@ uint64_t eq_backend_cpu_bytes(const eq_backend_params *p, uint64_t *kv_out) {
         uint64_t rows = a == EQ_ACT_LOGITS ? 1 : (uint64_t)p->n_batch;
         total += rows * (uint64_t)p->width[a] * sizeof(float);
     }
-    total += (uint64_t)(p->n_threads > 0 ? p->n_threads : 1) * (uint64_t)p->n_ctx * sizeof(float);
+    total += (uint64_t)(p->n_threads > 0 ? p->n_threads : 1) * (uint64_t)eq_cpu_att_heads(p) *
+             ((uint64_t)p->n_ctx * sizeof(float) + (uint64_t)p->head_dim * sizeof(uint16_t));
     uint64_t qbuf = 0;
     for (int i = 0; i < p->n_mm; i++) {
         uint64_t s = eq_matmul_qbuf_size(p->mm[i]->type, p->mm[i]->ne0, p->n_batch);
@@ -249,7 +250,11 @@ eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char 
         c->act[a] = xalloc(rows * p->width[a] * sizeof(float), &fail);
     }
     c->logits_rows = 1;
-    if (c->pool) c->att_scores = xalloc((size_t)c->base.n_threads * p->n_ctx * sizeof(float), &fail);
+    if (c->pool) {
+        const size_t heads = (size_t)c->base.n_threads * eq_cpu_att_heads(p);
+        c->att_scores = xalloc(heads * p->n_ctx * sizeof(float), &fail);
+        c->att_q16 = xalloc(heads * p->head_dim * sizeof(uint16_t), &fail);
+    }
     size_t qbuf = 0;
     for (int i = 0; i < p->n_mm; i++) {
         const eq_weight *w = p->mm[i];

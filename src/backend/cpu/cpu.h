@@ -15,7 +15,8 @@ typedef struct {
     void **k_cache, **v_cache;   /* per layer: [kv_cap][n_head_kv * head_dim] of kv_type */
     int *kv_cap;                 /* per layer: positions kept, n_ctx or a sliding window's ring
                                     (eq_kv_keep), position p at row p % kv_cap */
-    float *att_scores;           /* per pool share: n_ctx */
+    float *att_scores;           /* per pool share: eq_cpu_att_heads rows of n_ctx */
+    uint16_t *att_q16;           /* per pool share: eq_cpu_att_heads queries in F16 */
     void *qbuf;                  /* activations converted to a kernel's vec_dot_type */
     uint16_t *gelu_table;        /* GeGLU models: gelu on every F16 input (eq_gelu_table), or NULL */
     eq_status failed;            /* sticky, reported by submit */
@@ -27,6 +28,9 @@ uint64_t eq_backend_cpu_bytes(const eq_backend_params *p, uint64_t *kv_out);
 eq_status eq_backend_cpu_new(const eq_backend_params *p, eq_backend **out, char *err, size_t errlen);
 
 /* attention.c */
+#define EQ_ATT_HEADS 8   /* query heads per attention task, at most */
+/* query heads per attention task: the heads per KV head, up to EQ_ATT_HEADS */
+int eq_cpu_att_heads(const eq_backend_params *p);
 void eq_cpu_store_kv(eq_backend *b, int layer, int n, int pos0);
 void eq_cpu_attention(eq_backend *b, int layer, int n, int pos0, float scale, int window);
 
