@@ -35,6 +35,8 @@ void eq_rope_yarn_corr_dims(int n_dims, int n_ctx_orig, float freq_base, float b
 /* y[i] += v * x[i] over an F16 row (the attention's weighted sum of cached values) */
 void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v);
 void eq_vec_mad_f32(int n, float *y, const float *x, float v);
+/* x[i] = x[i] * v, rounded to F16 (nearest, ties to even) and back, as eq_fp32_to_fp16 does */
+void eq_vec_round_f16(int n, float *x, float v);
 /* The same over many cached rows at once (row r of n F16 values at x + r * stride) for nq
  * queries that read the same rows (the heads of one KV head), with the results of the one-row
  * functions bit for bit: s[q * ld + r] = the F16 vec_dot (eq_type_traits) of row r and query

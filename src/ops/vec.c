@@ -36,6 +36,14 @@ void eq_vec_mad_f16_rows(int n, int nq, int rows, float *y, size_t ldy, const ui
 #endif
 }
 
+void eq_vec_round_f16(int n, float *x, float v) {
+#if defined(EQ_HAVE_AVX2)
+    eq_vec_round_f16_avx2(n, x, v);
+#else
+    for (int i = 0; i < n; i++) x[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(x[i] * v));
+#endif
+}
+
 void eq_vec_mad_f32(int n, float *y, const float *x, float v) {
 #if defined(EQ_HAVE_AVX2)
     eq_vec_mad_f32_avx2(n, y, x, v);

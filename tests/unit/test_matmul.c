@@ -94,6 +94,18 @@ static void attention_rows(void) {
                     if (!bad_mad++) printf("eq_vec_mad_f16_rows n=%d nq=%d rows=%d differs from eq_vec_mad_f16\n", n, nq, rows);
                 }
             }
+    /* the probabilities' rounding to F16: tiny (subnormal in F16), ordinary, ties, past the
+     * largest F16 (to inf) */
+    enum { NR = 1027 };
+    float *pa = malloc(sizeof(float) * NR), *pb = malloc(sizeof(float) * NR);
+    for (int i = 0; i < NR; i++) {
+        const float u = fabsf(frand());
+        pa[i] = i % 4 == 0 ? u * 1e-6f : i % 4 == 1 ? u : i % 4 == 2 ? eq_fp16_to_fp32((uint16_t)(i * 37 % 0x7800)) * (1.0f + ldexpf(1.0f, -11)) : u * 1e5f;
+        pb[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(pa[i] * 0.75f));
+    }
+    eq_vec_round_f16(NR, pa, 0.75f);
+    CHECKF(!memcmp(pa, pb, sizeof(float) * NR), "eq_vec_round_f16 differs from eq_fp32_to_fp16");
+    free(pa); free(pb);
     CHECKF(!bad_dot, "%d F16 dot cases differ", bad_dot);
     CHECKF(!bad_mad, "%d F16 multiply-add cases differ", bad_mad);
     free(x); free(y); free(got); free(ref); free(w); free(ya); free(yb);

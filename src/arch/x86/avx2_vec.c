@@ -18,6 +18,18 @@ void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v) {
     for (; i < n; i++) y[i] = fmaf(eq_fp16_to_fp32(x[i]), v, y[i]);
 }
 
+/* x[i] = x[i] * v rounded to F16 and back: F16C rounds to nearest even, as eq_fp32_to_fp16
+ * does, for every finite value (attention probabilities: 0..1). */
+void eq_vec_round_f16_avx2(int n, float *x, float v) {
+    int i = 0;
+    const __m256 vv = _mm256_set1_ps(v);
+    for (; i + 8 <= n; i += 8) {
+        const __m128i h = _mm256_cvtps_ph(_mm256_mul_ps(_mm256_loadu_ps(x + i), vv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(h));
+    }
+    for (; i < n; i++) x[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(x[i] * v));
+}
+
 void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v) {
     int i = 0;
     const __m256 vv = _mm256_set1_ps(v);

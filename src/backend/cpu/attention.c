@@ -114,8 +114,7 @@ static void attention(void *arg, int ith, int nth) {
             }
             inv[h] = (float)(1.0 / sum);
             /* llama.cpp multiplies an F16 V cache by the probabilities converted to F16 */
-            if (kv_f16)
-                for (int i = 0; i < n_pos; i++) sh[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(sh[i] * inv[h]));
+            if (kv_f16) eq_vec_round_f16(n_pos, sh, inv[h]);
         }
         memset(out, 0, (size_t)nq * hd * sizeof *out);
         for (int off = 0, len; off < n_pos; off += len) {
