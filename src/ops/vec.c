@@ -19,6 +19,8 @@ void eq_vec_dot_f16_rows(int n, int nq, int rows, float *s, size_t ld, const uin
                          const uint16_t *y, size_t ldy) {
 #if defined(EQ_HAVE_AVX2)
     eq_vec_dot_f16_rows_avx2(n, nq, rows, s, ld, x, stride, y, ldy);
+#elif defined(EQ_HAVE_WASM_SIMD)
+    eq_vec_dot_f16_rows_wasm(n, nq, rows, s, ld, x, stride, y, ldy);
 #else
     const eq_vec_dot_fn dot = eq_type_traits_get(EQ_TYPE_F16)->vec_dot;
     for (int q = 0; q < nq; q++)
@@ -30,6 +32,8 @@ void eq_vec_mad_f16_rows(int n, int nq, int rows, float *y, size_t ldy, const ui
                          const float *w, size_t ldw) {
 #if defined(EQ_HAVE_AVX2)
     eq_vec_mad_f16_rows_avx2(n, nq, rows, y, ldy, x, stride, w, ldw);
+#elif defined(EQ_HAVE_WASM_SIMD)
+    eq_vec_mad_f16_rows_wasm(n, nq, rows, y, ldy, x, stride, w, ldw);
 #else
     for (int q = 0; q < nq; q++)
         for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, y + q * ldy, x + (size_t)r * stride, w[q * ldw + r]);

@@ -94,6 +94,20 @@ static void attention_rows(void) {
                     if (!bad_mad++) printf("eq_vec_mad_f16_rows n=%d nq=%d rows=%d differs from eq_vec_mad_f16\n", n, nq, rows);
                 }
             }
+    /* inf and NaN: a row and a query holding one take the one-row kernels' path for those pairs */
+    x[3 * STRIDE + 5] = 0x7C00;                 /* row 3: +inf */
+    y[1 * LDY + 17] = 0x7E01;                   /* query 1: NaN */
+    for (int q = 0; q < 3; q++)
+        for (int r = 0; r < 9; r++) dot(64, &ref[q * LD + r], x + (size_t)r * STRIDE, y + q * LDY);
+    eq_vec_dot_f16_rows(64, 3, 9, got, LD, x, STRIDE, y, LDY);
+    int same = 1;
+    for (int q = 0; q < 3; q++) same &= !memcmp(got + q * LD, ref + q * LD, sizeof(float) * 9);
+    CHECKF(same, "eq_vec_dot_f16_rows differs from the F16 vec_dot with inf/NaN in a row and a query");
+    for (int i = 0; i < LDY * 3; i++) ya[i] = yb[i] = frand();
+    for (int q = 0; q < 3; q++)
+        for (int r = 0; r < 9; r++) eq_vec_mad_f16(64, yb + q * LDY, x + (size_t)r * STRIDE, w[q * LD + r]);
+    eq_vec_mad_f16_rows(64, 3, 9, ya, LDY, x, STRIDE, w, LD);
+    CHECKF(!memcmp(ya, yb, sizeof(float) * LDY * 3), "eq_vec_mad_f16_rows differs from eq_vec_mad_f16 with inf in a row");
     /* the probabilities' rounding to F16: tiny (subnormal in F16), ordinary, ties, past the
      * largest F16 (to inf) */
     enum { NR = 1027 };

@@ -983,6 +983,102 @@ void eq_vec_mad_f16_wasm(int n, float *y, const uint16_t *x, float v) {
     for (; i < n; ++i) y[i] += eq_fp16_to_fp32(x[i]) * v;
 }
 
+/* Attention over many cached rows for nq queries (ops/vec.c): per (row, query) exactly what
+ * eq_vec_dot_f16_f16_wasm and eq_vec_mad_f16_wasm compute, with each row's halves converted
+ * once for all the queries (the heads of one KV head's group) and each query's once per call.
+ * A row or query holding inf/NaN takes the one-row path's fallback for that pair. */
+void eq_vec_dot_f16_rows_wasm(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
+                              const uint16_t *y, size_t ldy) {
+    enum { MAX_N = 256, MAX_Q = 4 };
+    if (rows <= 0 || nq <= 0) return;
+    if (n > MAX_N) {
+        for (int q = 0; q < nq; q++)
+            for (int r = 0; r < rows; r++) eq_vec_dot_f16_f16_wasm(n, &s[q * ld + r], x + (size_t)r * stride, y + q * ldy);
+        return;
+    }
+    const int nv = n / 8 * 8;   /* the vector part; the rest is the scalar tail */
+    const v128_t zero = wasm_i16x8_splat(0);
+    for (int q0 = 0; q0 < nq; q0 += MAX_Q) {
+        const int nb = nq - q0 < MAX_Q ? nq - q0 : MAX_Q;
+        /* per 8 halves: the even ones, then the odd ones, as the one-row kernel splits them */
+        v128_t yv[MAX_Q][MAX_N / 4], xv[MAX_N / 4];
+        int ybad[MAX_Q];
+        for (int q = 0; q < nb; q++) {
+            const uint16_t *yq = y + (q0 + q) * ldy;
+            v128_t bad = zero;
+            for (int i = 0; i < nv; i += 8) {
+                const v128_t h = wasm_v128_load(yq + i);
+                bad = eq_f16_maxmag(bad, h, zero);
+                yv[q][i / 4] = eq_h2f_hi(wasm_i32x4_shl(h, 16));
+                yv[q][i / 4 + 1] = eq_h2f_hi(h);
+            }
+            ybad[q] = eq_nonfinite(bad);
+        }
+        for (int r = 0; r < rows; r++) {
+            const uint16_t *xr = x + (size_t)r * stride;
+            v128_t bad = zero;
+            for (int i = 0; i < nv; i += 8) {
+                const v128_t h = wasm_v128_load(xr + i);
+                bad = eq_f16_maxmag(bad, h, zero);
+                xv[i / 4] = eq_h2f_hi(wasm_i32x4_shl(h, 16));
+                xv[i / 4 + 1] = eq_h2f_hi(h);
+            }
+            const int xbad = eq_nonfinite(bad);
+            for (int q = 0; q < nb; q++) {
+                const uint16_t *yq = y + (q0 + q) * ldy;
+                float *out = &s[(q0 + q) * ld + r];
+                if (xbad || ybad[q]) {
+                    eq_vec_dot_f16_f16_ref(n, out, xr, yq);
+                    continue;
+                }
+                v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                int i = 0;
+                for (; i + 16 <= nv; i += 16) {
+                    const int k = i / 4;
+                    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv[k], yv[q][k]));
+                    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv[k + 1], yv[q][k + 1]));
+                    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv[k + 2], yv[q][k + 2]));
+                    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv[k + 3], yv[q][k + 3]));
+                }
+                for (; i + 8 <= nv; i += 8) {
+                    const int k = i / 4;
+                    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv[k], yv[q][k]));
+                    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv[k + 1], yv[q][k + 1]));
+                }
+                float sum = eq_hsum_f32(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)));
+                for (; i < n; ++i) sum += eq_fp16_to_fp32(xr[i]) * eq_fp16_to_fp32(yq[i]);
+                *out = sum;
+            }
+        }
+    }
+}
+
+void eq_vec_mad_f16_rows_wasm(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
+                              const float *w, size_t ldw) {
+    for (int r = 0; r < rows; r++) {
+        const uint16_t *xr = x + (size_t)r * stride;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            const v128_t h = wasm_v128_load(xr + i);
+            if (wasm_v128_any_true(eq_f16_nonfinite(h))) {
+                for (int q = 0; q < nq; q++)
+                    for (int j = i; j < i + 8; ++j) y[q * ldy + j] += eq_fp16_to_fp32(xr[j]) * w[q * ldw + r];
+                continue;
+            }
+            const v128_t lo = eq_h2f_hi(wasm_i16x8_shuffle(h, h, 0, 0, 1, 1, 2, 2, 3, 3));
+            const v128_t hi = eq_h2f_hi(wasm_i16x8_shuffle(h, h, 4, 4, 5, 5, 6, 6, 7, 7));
+            for (int q = 0; q < nq; q++) {
+                float *yq = y + q * ldy + i;
+                const v128_t vv = wasm_f32x4_splat(w[q * ldw + r]);
+                wasm_v128_store(yq, wasm_f32x4_add(wasm_v128_load(yq), wasm_f32x4_mul(lo, vv)));
+                wasm_v128_store(yq + 4, wasm_f32x4_add(wasm_v128_load(yq + 4), wasm_f32x4_mul(hi, vv)));
+            }
+        }
+        for (int q = 0; q < nq; q++)
+            for (int j = i; j < n; ++j) y[q * ldy + j] += eq_fp16_to_fp32(xr[j]) * w[q * ldw + r];
+    }
+}
+
 /* y[i] += x[i] * v, as the scalar loop (separate multiply and add). */
 void eq_vec_mad_f32_wasm(int n, float *y, const float *x, float v) {
     const v128_t vv = wasm_f32x4_splat(v);
