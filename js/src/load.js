@@ -27,8 +27,10 @@ const CACHE_WAIT_MS = 3000;
 // once and then spends the time (copying, compressing, IPC) beside the download, which ran at
 // ~90 MB/s instead of 200-380: 2.4 GB from localhost took 23-34 s instead of 9-10. So the
 // download's own rate is measured before the writer starts (the probe, its chunks held for the
-// copy), and then over windows of the same length while caching; two windows in a row below
-// CACHE_MIN_RATE of the probe's rate stop the caching. The probe skips the first PROBE_SKIP
+// copy), and then over windows of the same length while caching: the time each window took
+// beyond what the probe's rate gives is the copy's cost, and caching stops when that cost
+// passes the same budget as the waiting above (both are checked; in Chromium, where the
+// writer pushes back, the two are about the same time). The probe skips the first PROBE_SKIP
 // (the load's start is slower: allocation, metadata) and runs over at least PROBE_SPAN bytes
 // and PROBE_MS, and it holds at most PROBE_HELD (each a share of the file's size for small
 // files; one smaller than the probe is copied after it has loaded, costing the load nothing).
@@ -38,7 +40,6 @@ const CACHE_PROBE_SKIP = 32 << 20;
 const CACHE_PROBE_SPAN = 64 << 20;
 const CACHE_PROBE_HELD = 128 << 20;
 const CACHE_PROBE_MS = 250;
-const CACHE_MIN_RATE = 0.6;
 const MAX_RESUMES = 5;
 const BYOB_CHUNK = 1 << 20;     // the reused read buffer when not caching
 
@@ -228,12 +229,13 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
   let rateT0 = 0, rateB0 = 0;            // the current window: when it began, and bytes received then
   let probeSkip = 0, probeSpan = 0, probeHeld = 0;
   let probeRate = 0;                     // bytes/ms with no writer running
-  let slowWindows = 0;
+  let rateCost = 0;                      // ms the windows took beyond the probe's rate
   let cachePull = null; // resolves when the cache writer wants more
   let cacheWaited = 0;   // ms the download has spent waiting for the cache writer
   let cacheFailed = false;
   const cacheFailedOnce = () => { if (!cacheFailed) { cacheFailed = true; onEvent({ type: 'cache-failed', url }); } };
   const downloadStart = Date.now();
+  const cacheBudget = (now) => Math.min(CACHE_WAIT_MS, CACHE_WAIT_GRACE_MS + CACHE_WAIT_SHARE * (now - downloadStart));
   const stopCaching = () => {
     if (cacheCtl) { try { cacheCtl.error(new Error('caching stopped')); } catch { /* closed */ } }
     cacheCtl = null;
@@ -343,16 +345,15 @@ async function* urlChunks(url, { signal, onSize, cache = true, onEvent = () => {
             const now = Date.now();
             if (!rateT0) { rateT0 = now; rateB0 = received; }
             if (received - rateB0 >= probeSpan && now - rateT0 >= CACHE_PROBE_MS) {
-              const rate = (received - rateB0) / (now - rateT0);
-              slowWindows = rate < CACHE_MIN_RATE * probeRate ? slowWindows + 1 : 0;
+              if (probeRate > 0) rateCost += Math.max(0, now - rateT0 - (received - rateB0) / probeRate);
               rateT0 = now; rateB0 = received;
-              if (slowWindows >= 2) giveUpCaching();
+              if (rateCost > cacheBudget(now)) giveUpCaching();
             }
             if (cacheCtl && cacheCtl.desiredSize !== null && cacheCtl.desiredSize <= 0) {
               // the disk is behind the network: wait for it, within the budget, then give up caching
               let timer;
               const t0 = Date.now();
-              const budget = Math.min(CACHE_WAIT_MS, CACHE_WAIT_GRACE_MS + CACHE_WAIT_SHARE * (t0 - downloadStart));
+              const budget = cacheBudget(t0);
               const drained = budget > cacheWaited && await Promise.race([
                 new Promise((r) => { cachePull = () => r(true); }),
                 new Promise((r) => { timer = setTimeout(() => r(false), budget - cacheWaited); }),
