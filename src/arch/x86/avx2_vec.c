@@ -123,7 +123,7 @@ void dot_rows_qb(const int QB, int n, int rows, float *s, size_t ld, const uint1
 void eq_vec_dot_f16_rows_avx2(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
                               const uint16_t *y, size_t ldy) {
     enum { MAX_N = 512, MAX_Q = 8 };
-    if (rows <= 0 || nq <= 0) return;   /* the ring's second run is mostly empty: no query to convert */
+    if (rows <= 0 || nq <= 0) return;   /* nothing to do: convert no query */
     if (n % 8 || n > MAX_N) {   /* no head is shaped so; the one-row kernel then */
         for (int q = 0; q < nq; q++)
             for (int r = 0; r < rows; r++) eq_vec_dot_f16_f16_avx2(n, &s[q * ld + r], x + (size_t)r * stride, y + q * ldy);
