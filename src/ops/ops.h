@@ -37,6 +37,13 @@ void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v);
 void eq_vec_mad_f32(int n, float *y, const float *x, float v);
 /* x[i] = x[i] * v, rounded to F16 (nearest, ties to even) and back, as eq_fp32_to_fp16 does */
 void eq_vec_round_f16(int n, float *x, float v);
+/* The softmax of one head's scores, unnormalised: x[i] = exp(x[i] * scale - max), returning the
+ * sum of the x[i] (the caller divides, rounding to F16 where the V cache is F16). exp is
+ * ops/exp_f64.h's; the sum runs in double, value i into partial sum i % 8, the partials added as
+ * eq_vec_softmax_sum does, so that SIMD twins with 2, 4 or 8 lanes give the same bits.
+ * eq_vec_softmax_ref is the procedure in C, the tests' oracle. */
+double eq_vec_softmax(int n, float *x, float scale);
+double eq_vec_softmax_ref(int n, float *x, float scale);
 /* The same over many cached rows at once (row r of n F16 values at x + r * stride) for nq
  * queries that read the same rows (the heads of one KV head), with the results of the one-row
  * functions bit for bit: s[q * ld + r] = the F16 vec_dot (eq_type_traits) of row r and query

@@ -4,6 +4,9 @@
 #include "ops/ops.h"
 #include "quant/fp16.h"
 #include "quant/kernels.h"   /* eq_vec_mad_*_<isa> */
+#include "ops/exp_f64.h"
+
+#include <math.h>
 
 void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v) {
 #if defined(EQ_HAVE_AVX2)
@@ -43,6 +46,8 @@ void eq_vec_mad_f16_rows(int n, int nq, int rows, float *y, size_t ldy, const ui
 void eq_vec_round_f16(int n, float *x, float v) {
 #if defined(EQ_HAVE_AVX2)
     eq_vec_round_f16_avx2(n, x, v);
+#elif defined(EQ_HAVE_WASM_SIMD)
+    eq_vec_round_f16_wasm(n, x, v);
 #else
     for (int i = 0; i < n; i++) x[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(x[i] * v));
 #endif
@@ -55,5 +60,31 @@ void eq_vec_mad_f32(int n, float *y, const float *x, float v) {
     eq_vec_mad_f32_wasm(n, y, x, v);
 #else
     for (int i = 0; i < n; i++) y[i] += x[i] * v;
+#endif
+}
+
+double eq_vec_softmax_ref(int n, float *x, float scale) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        const float s = x[i] * scale;
+        x[i] = s;
+        if (s > mx) mx = s;
+    }
+    double part[8] = {0};
+    for (int i = 0; i < n; i++) {
+        const float e = eq_exp_f64(x[i] - mx);
+        x[i] = e;
+        part[i & 7] += e;
+    }
+    return eq_vec_softmax_sum(part);
+}
+
+double eq_vec_softmax(int n, float *x, float scale) {
+#if defined(EQ_HAVE_AVX2)
+    return eq_vec_softmax_avx2(n, x, scale);
+#elif defined(EQ_HAVE_WASM_SIMD)
+    return eq_vec_softmax_wasm(n, x, scale);
+#else
+    return eq_vec_softmax_ref(n, x, scale);
 #endif
 }

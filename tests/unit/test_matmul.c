@@ -1,12 +1,14 @@
 /* The threaded matmul: every output equals the single vec_dot of its row and token, bit for
  * bit, for any batch size and any thread count (the 4-token kernels included). And the
- * attention's many-row F16 helpers against their one-row kernels, bit for bit. */
+ * attention's many-row F16 helpers against their one-row kernels, bit for bit, and its softmax
+ * against the scalar procedure. */
 #include "eqtest.h"
 #include "ops/ops.h"
 #include "quant/quant.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 #include "quant/kernels.h"
+#include "ops/exp_f64.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -125,8 +127,61 @@ static void attention_rows(void) {
     free(x); free(y); free(got); free(ref); free(w); free(ya); free(yb);
 }
 
+static int same_float(float a, float b) { return (isnan(a) && isnan(b)) || !memcmp(&a, &b, sizeof a); }
+
+/* eq_vec_softmax (the SIMD twin where there is one) against eq_vec_softmax_ref bit for bit: every
+ * length 1..72 (tails of 0-7 after the eight-value steps) and longer ones, scores whose
+ * exponentials span the whole float range down to 0, -inf scores, a NaN score, all scores -inf.
+ * And exp itself (ops/exp_f64.h) against exp in double rounded to float, so that a reference and
+ * twin wrong in the same way still fail. */
+static void softmax(void) {
+    enum { NMAX = 4099 };
+    float *a = malloc(sizeof(float) * NMAX), *b = malloc(sizeof(float) * NMAX), *src = malloc(sizeof(float) * NMAX);
+    int bad = 0, cases = 0;
+    const int longer[] = {127, 128, 129, 1000, 1031, 4096, 4099};
+    for (int pass = 0; pass < 5; pass++)
+        for (int c = 0; c < 72 + (int)(sizeof longer / sizeof *longer); c++) {
+            const int n = c < 72 ? c + 1 : longer[c - 72];
+            const float spread = pass == 0 ? 4.0f : pass == 1 ? 60.0f : 400.0f;   /* exp down to 0 */
+            for (int i = 0; i < n; i++) src[i] = frand() * spread;
+            if (pass == 3) src[next() % n] = -INFINITY, src[next() % n] = -INFINITY;
+            if (pass == 4) src[next() % n] = NAN;
+            if (pass == 2 && c % 5 == 0)
+                for (int i = 0; i < n; i++) src[i] = -INFINITY;
+            memcpy(a, src, sizeof(float) * n);
+            memcpy(b, src, sizeof(float) * n);
+            const float scale = c % 3 ? 0.125f : 0.0883883476f;
+            const double sa = eq_vec_softmax(n, a, scale), sb = eq_vec_softmax_ref(n, b, scale);
+            int same = (isnan(sa) && isnan(sb)) || !memcmp(&sa, &sb, sizeof sa);
+            for (int i = 0; i < n; i++) same &= same_float(a[i], b[i]);
+            cases++;
+            if (!same && !bad++) printf("eq_vec_softmax n=%d pass %d differs from eq_vec_softmax_ref\n", n, pass);
+            if (pass == 0) {   /* the probabilities sum to 1 */
+                double sum = 0;
+                for (int i = 0; i < n; i++) sum += b[i] / sb;
+                if (fabs(sum - 1.0) > 1e-6 && !bad++) printf("softmax n=%d sums to %.9f\n", n, sum);
+            }
+        }
+    CHECKF(!bad, "%d of %d softmax cases differ", bad, cases);
+    /* exp: a million values from -120 to 90, a hundred thousand within 0.001 of 0 */
+    int off = 0, far = 0, n = 0;
+    for (; n < 1100000; n++) {
+        const float u = (float)(next() >> 11) / 2097152.0f;   /* [0, 1) */
+        const float x = n < 1000000 ? -120.0f + 210.0f * u : (u - 0.5f) * ldexpf(1.0f, -(int)(next() % 30) - 10);
+        const float e = eq_exp_f64(x), r = (float)exp((double)x);
+        if (e != r) off++;
+        if (e != r && e != nextafterf(r, 0.0f) && e != nextafterf(r, INFINITY)) far++;
+    }
+    CHECKF(!far && off < 3, "eq_exp_f64: %d of %d values differ from exp rounded to float (%d by more than 1 ulp)", off, n, far);
+    CHECKF(eq_exp_f64(-INFINITY) == 0.0f && eq_exp_f64(INFINITY) == INFINITY && isnan(eq_exp_f64(NAN)) &&
+               eq_exp_f64(0.0f) == 1.0f && eq_exp_f64(-104.0f) == 0.0f && eq_exp_f64(-103.0f) > 0.0f && eq_exp_f64(89.0f) == INFINITY,
+           "eq_exp_f64 at the edges");
+    free(a); free(b); free(src);
+}
+
 int main(void) {
     attention_rows();
+    softmax();
     random_blocks();
     const int types[] = {EQ_TYPE_F32, EQ_TYPE_F16, EQ_TYPE_BF16, EQ_TYPE_Q4_0, EQ_TYPE_Q4_1, EQ_TYPE_Q5_0, EQ_TYPE_Q5_1,
                          EQ_TYPE_Q8_0, EQ_TYPE_Q2_K, EQ_TYPE_Q3_K, EQ_TYPE_Q4_K, EQ_TYPE_Q5_K, EQ_TYPE_Q6_K};

