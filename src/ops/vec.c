@@ -13,6 +13,8 @@ void eq_vec_mad_f16(int n, float *y, const uint16_t *x, float v) {
     eq_vec_mad_f16_avx2(n, y, x, v);
 #elif defined(EQ_HAVE_WASM_SIMD)
     eq_vec_mad_f16_wasm(n, y, x, v);
+#elif defined(EQ_HAVE_NEON)
+    eq_vec_mad_f16_neon(n, y, x, v);
 #else
     for (int i = 0; i < n; i++) y[i] += eq_fp16_to_fp32(x[i]) * v;
 #endif
@@ -24,6 +26,8 @@ void eq_vec_dot_f16_rows(int n, int nq, int rows, float *s, size_t ld, const uin
     eq_vec_dot_f16_rows_avx2(n, nq, rows, s, ld, x, stride, y, ldy);
 #elif defined(EQ_HAVE_WASM_SIMD)
     eq_vec_dot_f16_rows_wasm(n, nq, rows, s, ld, x, stride, y, ldy);
+#elif defined(EQ_HAVE_NEON)
+    eq_vec_dot_f16_rows_neon(n, nq, rows, s, ld, x, stride, y, ldy);
 #else
     const eq_vec_dot_fn dot = eq_type_traits_get(EQ_TYPE_F16)->vec_dot;
     for (int q = 0; q < nq; q++)
@@ -37,6 +41,8 @@ void eq_vec_mad_f16_rows(int n, int nq, int rows, float *y, size_t ldy, const ui
     eq_vec_mad_f16_rows_avx2(n, nq, rows, y, ldy, x, stride, w, ldw);
 #elif defined(EQ_HAVE_WASM_SIMD)
     eq_vec_mad_f16_rows_wasm(n, nq, rows, y, ldy, x, stride, w, ldw);
+#elif defined(EQ_HAVE_NEON)
+    eq_vec_mad_f16_rows_neon(n, nq, rows, y, ldy, x, stride, w, ldw);
 #else
     for (int q = 0; q < nq; q++)
         for (int r = 0; r < rows; r++) eq_vec_mad_f16(n, y + q * ldy, x + (size_t)r * stride, w[q * ldw + r]);
@@ -48,6 +54,8 @@ void eq_vec_round_f16(int n, float *x, float v) {
     eq_vec_round_f16_avx2(n, x, v);
 #elif defined(EQ_HAVE_WASM_SIMD)
     eq_vec_round_f16_wasm(n, x, v);
+#elif defined(EQ_HAVE_NEON)
+    eq_vec_round_f16_neon(n, x, v);
 #else
     for (int i = 0; i < n; i++) x[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(x[i] * v));
 #endif

@@ -29,12 +29,14 @@ QEMU=$(find_qemu)
 [ -n "$QEMU" ] || { echo "qemu-aarch64 not found after install" >&2; exit 1; }
 
 SRCS=(src/quant/*.c src/arch/arm/*.c)
+OPS_SRCS=(src/ops/matmul.c src/ops/vec.c src/runtime/threadpool.c) # for test_matmul
 TESTS=(tests/cross/simd_check.c)
 if [ -f tests/unit/test_quant.c ]; then
     TESTS=(tests/unit/test_quant.c "${TESTS[@]}")
 else
     echo "note: tests/unit/test_quant.c not found; running simd_check only"
 fi
+TESTS+=(tests/unit/test_matmul.c)
 CFLAGS=(-std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Isrc -Iinclude -Itests/unit)
 # shellcheck disable=SC2206
 CFLAGS+=(${EXTRA_CFLAGS:-})
@@ -46,7 +48,7 @@ for march in armv8.2-a+dotprod armv8-a; do
     # The quant sources once per -march, shared by the tests.
     objs=()
     ok=1
-    for src in "${SRCS[@]}"; do
+    for src in "${SRCS[@]}" "${OPS_SRCS[@]}"; do
         obj="$BUILD_DIR/$tag-$(basename "${src%.c}").o"
         "$CC_AARCH64" "${CFLAGS[@]}" -march="$march" -c "$src" -o "$obj" || { ok=0; break; }
         objs+=("$obj")
@@ -56,7 +58,7 @@ for march in armv8.2-a+dotprod armv8-a; do
         name=$(basename "${t%.c}")
         exe="$BUILD_DIR/$name-$tag"
         echo "== aarch64 -march=$march: $name"
-        if ! "$CC_AARCH64" "${CFLAGS[@]}" -march="$march" "$t" "${objs[@]}" -lm -o "$exe"; then
+        if ! "$CC_AARCH64" "${CFLAGS[@]}" -march="$march" "$t" "${objs[@]}" -lm -pthread -o "$exe"; then
             echo "build failed: $name ($march)"; status=1; continue
         fi
         if ! "$QEMU" -L "$SYSROOT" "$exe"; then status=1; fi

@@ -566,6 +566,102 @@ void eq_from_float_q8_K_neon(const float *x, void *vy, int64_t k) {
     }
 }
 
+/* ---- the attention's F16 helpers (ops/vec.c) ----
+ * The multiply-adds fuse (vfmaq, fmaf in the tails), as the AVX2 twins do; the dot of a row and
+ * a query is eq_vec_dot_f16_f16_neon's arithmetic, and the many-row forms give the one-row
+ * results bit for bit while converting a row once for up to four heads (the heads of one KV
+ * head read the same rows). */
+void eq_vec_mad_f16_neon(int n, float *y, const uint16_t *x, float v) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vfmaq_n_f32(vld1q_f32(y + i), vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i))), v));
+    for (; i < n; i++) y[i] = fmaf(eq_h2f(x[i]), v, y[i]);
+}
+
+/* x[i] * v rounded to F16 (nearest even, as eq_fp32_to_fp16 for every finite value) and back */
+void eq_vec_round_f16_neon(int n, float *x, float v) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(x + i, vcvt_f32_f16(vcvt_f16_f32(vmulq_n_f32(vld1q_f32(x + i), v))));
+    for (; i < n; i++) x[i] = eq_fp16_to_fp32(eq_fp32_to_fp16(x[i] * v));
+}
+
+enum { ATT_MAX_Q = 4, ATT_MAX_N = 256 };
+
+void eq_vec_dot_f16_rows_neon(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
+                              const uint16_t *y, size_t ldy) {
+    if (n > ATT_MAX_N) {
+        for (int q = 0; q < nq; q++)
+            for (int r = 0; r < rows; r++) eq_vec_dot_f16_f16_neon(n, &s[q * ld + r], x + (size_t)r * stride, y + q * ldy);
+        return;
+    }
+    const int nv = n & ~7;
+    for (int q0 = 0; q0 < nq; q0 += ATT_MAX_Q) {
+        const int nb = nq - q0 < ATT_MAX_Q ? nq - q0 : ATT_MAX_Q;
+        float32x4_t yv[ATT_MAX_Q][ATT_MAX_N / 4];
+        for (int q = 0; q < nb; q++)
+            for (int i = 0; i < nv; i += 4) yv[q][i / 4] = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(y + (q0 + q) * ldy + i)));
+        for (int r = 0; r < rows; r++) {
+            const uint16_t *xr = x + (size_t)r * stride;
+            float32x4_t a0[ATT_MAX_Q], a1[ATT_MAX_Q];
+            for (int q = 0; q < nb; q++) a0[q] = a1[q] = vdupq_n_f32(0.0f);
+            for (int i = 0; i < nv; i += 8) {
+                const uint16x8_t h = vld1q_u16(xr + i);
+                const float32x4_t lo = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h)));
+                const float32x4_t hi = vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h)));
+                for (int q = 0; q < nb; q++) {
+                    a0[q] = vfmaq_f32(a0[q], lo, yv[q][i / 4]);
+                    a1[q] = vfmaq_f32(a1[q], hi, yv[q][i / 4 + 1]);
+                }
+            }
+            for (int q = 0; q < nb; q++) {
+                const uint16_t *yq = y + (q0 + q) * ldy;
+                float sum = vaddvq_f32(vaddq_f32(a0[q], a1[q]));
+                for (int i = nv; i < n; ++i) sum += eq_h2f(xr[i]) * eq_h2f(yq[i]);
+                s[(q0 + q) * ld + r] = sum;
+            }
+        }
+    }
+}
+
+void eq_vec_mad_f16_rows_neon(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
+                              const float *w, size_t ldw) {
+    if (rows <= 0) return;
+    for (int q0 = 0; q0 < nq; q0 += ATT_MAX_Q) {
+        const int nb = nq - q0 < ATT_MAX_Q ? nq - q0 : ATT_MAX_Q;
+        int i = 0;
+        /* 16 values of up to four heads in 16 accumulators across all rows */
+        for (; i + 16 <= n; i += 16) {
+            float32x4_t acc[ATT_MAX_Q][4];
+            for (int q = 0; q < nb; q++)
+                for (int c = 0; c < 4; c++) acc[q][c] = vld1q_f32(y + (q0 + q) * ldy + i + 4 * c);
+            for (int r = 0; r < rows; r++) {
+                const uint16_t *xr = x + (size_t)r * stride + i;
+                const uint16x8_t h0 = vld1q_u16(xr), h1 = vld1q_u16(xr + 8);
+                const float32x4_t xc[4] = {vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h0))),
+                                           vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h0))),
+                                           vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h1))),
+                                           vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h1)))};
+                for (int q = 0; q < nb; q++) {
+                    const float wq = w[(q0 + q) * ldw + r];
+                    for (int c = 0; c < 4; c++) acc[q][c] = vfmaq_n_f32(acc[q][c], xc[c], wq);
+                }
+            }
+            for (int q = 0; q < nb; q++)
+                for (int c = 0; c < 4; c++) vst1q_f32(y + (q0 + q) * ldy + i + 4 * c, acc[q][c]);
+        }
+        for (int q = q0; q < q0 + nb; q++)
+            for (int r = 0; r < rows; r++) {
+                float *yq = y + q * ldy;
+                const uint16_t *xr = x + (size_t)r * stride;
+                int j = i;
+                for (; j + 4 <= n; j += 4)
+                    vst1q_f32(yq + j, vfmaq_n_f32(vld1q_f32(yq + j), vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(xr + j))), w[q * ldw + r]));
+                for (; j < n; j++) yq[j] = fmaf(eq_h2f(xr[j]), w[q * ldw + r], yq[j]);
+            }
+    }
+}
+
 #else
 typedef int eq_quants_neon_unused; /* ISO C wants a declaration in every translation unit. */
 #endif
