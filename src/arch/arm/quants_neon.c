@@ -650,15 +650,9 @@ void eq_vec_mad_f16_rows_neon(int n, int nq, int rows, float *y, size_t ldy, con
             for (int q = 0; q < nb; q++)
                 for (int c = 0; c < 4; c++) vst1q_f32(y + (q0 + q) * ldy + i + 4 * c, acc[q][c]);
         }
+        /* the last n % 16 values: the one-row kernel, row by row */
         for (int q = q0; q < q0 + nb; q++)
-            for (int r = 0; r < rows; r++) {
-                float *yq = y + q * ldy;
-                const uint16_t *xr = x + (size_t)r * stride;
-                int j = i;
-                for (; j + 4 <= n; j += 4)
-                    vst1q_f32(yq + j, vfmaq_n_f32(vld1q_f32(yq + j), vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(xr + j))), w[q * ldw + r]));
-                for (; j < n; j++) yq[j] = fmaf(eq_h2f(xr[j]), w[q * ldw + r], yq[j]);
-            }
+            for (int r = 0; r < rows; r++) eq_vec_mad_f16_neon(n - i, y + q * ldy + i, x + (size_t)r * stride + i, w[q * ldw + r]);
     }
 }
 

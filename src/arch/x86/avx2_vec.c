@@ -202,6 +202,7 @@ void eq_vec_mad_f16_rows_avx2(int n, int nq, int rows, float *y, size_t ldy, con
             for (int r = 0; r < rows; r++) yq[i] = fmaf(eq_fp16_to_fp32(x[(size_t)r * stride + i]), wq[r], yq[i]);
     }
 }
+
 /* The softmax (ops/vec.c: eq_vec_softmax_ref, exp as ops/exp_f64.h), its double steps 4 or 8
  * values per instruction: 3.7 -> 1.3 ns a score against libm's expf and the scalar loops (1900
  * scores, AVX-512). max_pd(lo, z) and min_pd(hi, z) return z when it is NaN, as the
