@@ -14,6 +14,7 @@ size_t eq_matmul_qbuf_size(int type, int64_t ne0, int T) {
 }
 
 typedef struct {
+    eq_pool *pool;
     const eq_weight *w;
     const float *x;
     int T, ld_out;
@@ -38,53 +39,62 @@ static void convert_rows(void *arg, int ith, int nth) {
 #define TILE_TOKENS 8
 _Static_assert(TILE_ROWS % EQ_PACK_ROWS == 0, "a tile holds whole groups of packed rows");
 
-static void dot_rows(void *arg, int ith, int nth) {
-    mm_job *j = arg;
+/* Rows [16 tile, 16 tile + 16) against every token, TILE_TOKENS tokens at a time. */
+static void dot_tile(const mm_job *j, int tile) {
     const eq_weight *w = j->w;
-    int n_tiles = (int)((w->ne1 + TILE_ROWS - 1) / TILE_ROWS);
-    int lo, hi;
-    eq_split(n_tiles, ith, nth, &lo, &hi);
-    const int n = (int)w->ne0;
-    for (int tile = lo; tile < hi; tile++) {
-        int r0 = tile * TILE_ROWS;
-        int r1 = r0 + TILE_ROWS < w->ne1 ? r0 + TILE_ROWS : (int)w->ne1;
-        for (int t0 = 0; t0 < j->T; t0 += TILE_TOKENS) {
-            int t1 = t0 + TILE_TOKENS < j->T ? t0 + TILE_TOKENS : j->T;
-            if (w->packed) {   /* ne1 % 8 == 0 (the loader's rule), and so is every r0 */
-                for (int r = r0; r < r1; r += EQ_PACK_ROWS) {
-                    const char *rows = (const char *)w->data + (size_t)r * w->nb1;
-                    int t = t0;
-                    for (; t + 4 <= t1; t += 4)
-                        j->packed_x4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows,
-                                     (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
-                    for (; t < t1; t++)
-                        j->packed_x1(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows,
-                                     (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
-                }
-                continue;
-            }
-            for (int r = r0; r < r1; r++) {
-                const char *row = (const char *)w->data + (size_t)r * w->nb1;
+    const int n = (int)w->ne0, r0 = tile * TILE_ROWS;
+    const int r1 = r0 + TILE_ROWS < w->ne1 ? r0 + TILE_ROWS : (int)w->ne1;
+    for (int t0 = 0; t0 < j->T; t0 += TILE_TOKENS) {
+        int t1 = t0 + TILE_TOKENS < j->T ? t0 + TILE_TOKENS : j->T;
+        if (w->packed) {   /* ne1 % 8 == 0 (the loader's rule), and so is every r0 */
+            for (int r = r0; r < r1; r += EQ_PACK_ROWS) {
+                const char *rows = (const char *)w->data + (size_t)r * w->nb1;
                 int t = t0;
-                if (j->vec_dot_x8)
-                    for (; t + 8 <= t1; t += 8)
-                        j->vec_dot_x8(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, row,
-                                      (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
-                if (j->vec_dot_x4)
-                    for (; t + 4 <= t1; t += 4)
-                        j->vec_dot_x4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, row,
-                                      (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
+                for (; t + 4 <= t1; t += 4)
+                    j->packed_x4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows,
+                                 (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
                 for (; t < t1; t++)
-                    j->vec_dot(n, &j->out[(size_t)t * j->ld_out + r], row, (const char *)j->qbuf + (size_t)t * j->qrow);
+                    j->packed_x1(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows,
+                                 (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
             }
+            continue;
+        }
+        for (int r = r0; r < r1; r++) {
+            const char *row = (const char *)w->data + (size_t)r * w->nb1;
+            int t = t0;
+            if (j->vec_dot_x8)
+                for (; t + 8 <= t1; t += 8)
+                    j->vec_dot_x8(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, row,
+                                  (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
+            if (j->vec_dot_x4)
+                for (; t + 4 <= t1; t += 4)
+                    j->vec_dot_x4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, row,
+                                  (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
+            for (; t < t1; t++)
+                j->vec_dot(n, &j->out[(size_t)t * j->ld_out + r], row, (const char *)j->qbuf + (size_t)t * j->qrow);
         }
     }
+}
+
+/* Tiles are claimed (runtime/threadpool.h): a share's own run first, at least 64 KiB of
+ * weights a claim when generating (a tile of one token is about a microsecond of streaming,
+ * a claim a few nanoseconds), then what is left of the others'. A tile's outputs come from the
+ * same kernel calls whichever thread runs it. */
+static void dot_rows(void *arg, int ith, int nth) {
+    const mm_job *j = arg;
+    const eq_weight *w = j->w;
+    const size_t tile_bytes = (size_t)TILE_ROWS * w->nb1 * (size_t)j->T;
+    eq_claim claim = eq_claim_start((int)((w->ne1 + TILE_ROWS - 1) / TILE_ROWS),
+                                    (int)((65536 + tile_bytes - 1) / tile_bytes), ith, nth);
+    int lo, hi;
+    while (eq_claim_next(j->pool, &claim, &lo, &hi))
+        for (int tile = lo; tile < hi; tile++) dot_tile(j, tile);
 }
 
 void eq_matmul(eq_pool *pool, const eq_weight *w, const float *x, int T, float *out, int ld_out, void *qbuf) {
     const eq_type_traits *tt = eq_type_traits_get(w->type);
     const eq_type_traits *xt = eq_type_traits_get(tt->vec_dot_type);
-    mm_job j = {w, x, T, ld_out, out, qbuf, eq_row_size(tt->vec_dot_type, w->ne0), tt->vec_dot,
+    mm_job j = {pool, w, x, T, ld_out, out, qbuf, eq_row_size(tt->vec_dot_type, w->ne0), tt->vec_dot,
                 eq_vec_dot_x4_get(w->type), eq_vec_dot_x8_get(w->type),
                 eq_vec_dot_packed_get(w->type, 1), eq_vec_dot_packed_get(w->type, 4), xt->from_float};
     if (tt->vec_dot_type == 0 /* F32: use x as it is */) {

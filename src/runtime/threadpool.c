@@ -45,6 +45,7 @@ struct eq_pool {
     atomic_int stop;
     eq_pool_fn fn;          /* written by the caller before a job is published */
     void *arg;
+    struct claim_line { _Alignas(64) atomic_int next; } *claim;  /* items taken of each share's run */
 };
 
 static uint64_t now_ns(void) {
@@ -121,6 +122,8 @@ eq_pool *eq_pool_new_threads(int n, int n_threads) {
     p->n = clamp_shares(n);
     p->n_threads = n_threads < 1 ? 1 : n_threads > p->n ? p->n : n_threads;
     p->spin_ns = p->n_threads > eq_cpu_count() ? SPIN_NS_OVER : SPIN_NS;
+    if (!(p->claim = aligned_alloc(64, (size_t)p->n * sizeof *p->claim))) { free(p); return NULL; }
+    for (int i = 0; i < p->n; i++) atomic_init(&p->claim[i].next, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done_cv, NULL);
@@ -163,6 +166,7 @@ void eq_pool_free(eq_pool *p) {
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done_cv);
     free(p->threads);
+    free(p->claim);
     free(p);
 }
 
@@ -174,6 +178,8 @@ void eq_pool_run(eq_pool *p, eq_pool_fn fn, void *arg) {
     }
     p->fn = fn;
     p->arg = arg;
+    /* published to the workers by the job store below */
+    for (int i = 0; i < p->n; i++) atomic_store_explicit(&p->claim[i].next, 0, memory_order_relaxed);
     atomic_store(&p->done, 0);
     if (++p->gen == 0) p->gen = 1;  /* 0 is what a fresh worker has seen */
     atomic_store(&p->job, (uint64_t)p->gen << 32);
@@ -194,6 +200,29 @@ void eq_pool_run(eq_pool *p, eq_pool_fn fn, void *arg) {
 int eq_pool_size(const eq_pool *p) { return p ? p->n : 1; }
 int eq_pool_threads(const eq_pool *p) { return p ? p->n_threads : 1; }
 
+int eq_claim_next(eq_pool *p, eq_claim *c, int *lo, int *hi) {
+    if (!p || c->nth <= 1 || p->n_threads <= 1) {   /* shares run one after another: no one to help */
+        if (c->k) return 0;
+        c->k = 1;
+        eq_split(c->n, c->ith, c->nth, lo, hi);
+        return *lo < *hi;
+    }
+    /* relaxed: the items' results reach the caller through the job's `done` count */
+    for (; c->k < c->nth; c->k++) {
+        const int s = (c->ith + c->k) % c->nth, g = c->k ? 1 : c->grain;
+        int a, b;
+        eq_split(c->n, s, c->nth, &a, &b);
+        if (a >= b) continue;
+        const int off = atomic_fetch_add_explicit(&p->claim[s].next, g, memory_order_relaxed);
+        if (off < b - a) {
+            *lo = a + off;
+            *hi = a + off + g < b ? a + off + g : b;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 #else /* single-threaded build (WASI without threads): one share, run inline */
 struct eq_pool { int n; };
 eq_pool *eq_pool_new(int n) { eq_pool *p = calloc(1, sizeof *p); if (p) p->n = 1; return p; }
@@ -202,4 +231,11 @@ void eq_pool_free(eq_pool *p) { free(p); }
 void eq_pool_run(eq_pool *p, eq_pool_fn fn, void *arg) { fn(arg, 0, 1); }
 int eq_pool_size(const eq_pool *p) { return 1; }
 int eq_pool_threads(const eq_pool *p) { return 1; }
+int eq_claim_next(eq_pool *p, eq_claim *c, int *lo, int *hi) {
+    (void)p;
+    if (c->k) return 0;
+    c->k = 1;
+    eq_split(c->n, c->ith, c->nth, lo, hi);
+    return *lo < *hi;
+}
 #endif

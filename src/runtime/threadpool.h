@@ -37,4 +37,19 @@ static inline void eq_split(int n, int ith, int nth, int *lo, int *hi) {
     *hi = *lo + per < n ? *lo + per : n;
 }
 
+/* A job's n items, claimed rather than split: share ith takes its own eq_split run front to
+ * back, `grain` items at a time, then helps the others, one item at a time from the front of
+ * what is left of theirs. A share that runs slow (a busier memory channel, a CPU the OS gave
+ * away for a while, a worker that woke late) is thus helped by the ones done early, while each
+ * thread still streams one contiguous run for most of the job. Which share computes an item
+ * changes from run to run, so a caller must make each item's result independent of that.
+ * Counters are per share and reset by eq_pool_run; use one claim loop per job. */
+typedef struct { int n, grain, ith, nth, k; } eq_claim;
+static inline eq_claim eq_claim_start(int n, int grain, int ith, int nth) {
+    eq_claim c = {n, grain < 1 ? 1 : grain, ith, nth, 0};
+    return c;
+}
+/* The next items [*lo, *hi) for this share; 0 once every item of the job is claimed. */
+int eq_claim_next(eq_pool *p, eq_claim *c, int *lo, int *hi);
+
 #endif

@@ -1,4 +1,5 @@
-/* The thread pool: every share runs exactly once per job whatever the thread count, the pool
+/* The thread pool: every share runs exactly once per job whatever the thread count, every
+ * claimed item exactly once and a held-up share's items taken over by the others, the pool
  * survives idle gaps (workers asleep) and more threads than CPUs without collapsing, and the
  * default thread count follows the affinity mask and the cgroup CPU quota. */
 #define _POSIX_C_SOURCE 200809L
@@ -6,6 +7,7 @@
 #include "edgeq.h"
 #include "runtime/threadpool.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +60,44 @@ static double timed(int n, int threads, int jobs, int work) {
     return ok ? t : -1;
 }
 
+/* Claims: items counted as they are claimed; share 0 may be held up before it claims any. */
+typedef struct {
+    eq_pool *p;
+    int n, grain, hold_ms;
+    atomic_int hits[1000];
+    atomic_int bad;        /* a claim outside [0, n) or empty */
+    atomic_int taken;      /* items of share 0's own run done by another share */
+} claim_job;
+
+static void claim_fn(void *arg, int ith, int nth) {
+    claim_job *j = arg;
+    if (ith == 0 && j->hold_ms) { struct timespec ts = {0, j->hold_ms * 1000000L}; nanosleep(&ts, NULL); }
+    int a0, b0, lo, hi;
+    eq_split(j->n, 0, nth, &a0, &b0);
+    eq_claim c = eq_claim_start(j->n, j->grain, ith, nth);
+    while (eq_claim_next(j->p, &c, &lo, &hi)) {
+        if (lo < 0 || hi > j->n || lo >= hi) { atomic_fetch_add(&j->bad, 1); return; }
+        for (int i = lo; i < hi; i++) {
+            atomic_fetch_add(&j->hits[i], 1);
+            if (ith != 0 && i >= a0 && i < b0) atomic_fetch_add(&j->taken, 1);
+        }
+    }
+}
+
+/* `jobs` jobs of n items; 1 if every item was claimed exactly once in each */
+static int run_claims(eq_pool *p, int n, int grain, int jobs, int hold_ms, int *taken) {
+    static claim_job j;
+    memset(&j, 0, sizeof j);
+    j.p = p; j.n = n; j.grain = grain; j.hold_ms = hold_ms;
+    int ok = 1;
+    for (int k = 1; k <= jobs; k++) {
+        eq_pool_run(p, claim_fn, &j);
+        for (int i = 0; i < n; i++) ok &= atomic_load(&j.hits[i]) == k;
+    }
+    if (taken) *taken = atomic_load(&j.taken);
+    return ok && !atomic_load(&j.bad);
+}
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     if (f) { fputs(text, f); fclose(f); }
@@ -74,6 +114,40 @@ int main(void) {
         CHECK(p && eq_pool_size(p) == shapes[s][0] && eq_pool_threads(p) <= shapes[s][1]);
         if (p) CHECKF(run_jobs(p, 3000, 50, 500), "%d shares on %d threads", shapes[s][0], shapes[s][1]);
         eq_pool_free(p);
+    }
+
+    /* claims: each item once per job for every split shape, grain, and count of items (fewer
+     * than the shares, too), also through a NULL pool (the caller runs the one share) */
+    const int items[] = {0, 1, 2, 3, 7, 64, 1000}, grains[] = {1, 3, 8};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        eq_pool *p = eq_pool_new_threads(shapes[s][0], shapes[s][1]);
+        for (size_t n = 0; p && n < sizeof items / sizeof *items; n++)
+            for (size_t g = 0; g < sizeof grains / sizeof *grains; g++)
+                CHECKF(run_claims(p, items[n], grains[g], 200, 0, NULL), "%d items, grain %d: %d shares on %d threads",
+                       items[n], grains[g], shapes[s][0], shapes[s][1]);
+        eq_pool_free(p);
+    }
+    {
+        static claim_job j;
+        j.n = 1000; j.grain = 4;
+        int lo, hi, sum = 0, calls = 0;
+        eq_claim c = eq_claim_start(j.n, j.grain, 0, 1);
+        while (eq_claim_next(NULL, &c, &lo, &hi)) { sum += hi - lo; calls++; }
+        CHECK(sum == 1000 && calls == 1);
+    }
+    /* a share held up for 50 ms: the other threads take over its run (an uneven split would
+     * have waited for it), and still each item once */
+    if (cpus >= 2) {
+        const int shapes2[][2] = {{2, 2}, {4, 4}, {8, 2}};
+        for (size_t s = 0; s < sizeof shapes2 / sizeof *shapes2; s++) {
+            eq_pool *p = eq_pool_new_threads(shapes2[s][0], shapes2[s][1]);
+            int taken = 0, lo, hi;
+            eq_split(1000, 0, shapes2[s][0], &lo, &hi);
+            if (p) CHECKF(run_claims(p, 1000, 4, 3, 50, &taken), "held up: %d shares on %d threads", shapes2[s][0], shapes2[s][1]);
+            CHECKF(taken > 0, "%d shares on %d threads: %d of share 0's %d items taken by others", shapes2[s][0],
+                   shapes2[s][1], taken, 3 * (hi - lo));
+            eq_pool_free(p);
+        }
     }
 
     /* eq_pool_new: never more threads than the CPUs we may use, never more than EQ_MAX_THREADS */
