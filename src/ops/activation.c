@@ -1,11 +1,27 @@
 /* Gated activations: SwiGLU silu(gate) * up, GeGLU gelu(gate) * up. */
 #include "ops/ops.h"
+#include "ops/exp_f64.h"
 #include "quant/fp16.h"
+#include "quant/kernels.h"   /* eq_swiglu_<isa> */
 #include <math.h>
 #include <stdint.h>
 
+void eq_swiglu_ref(float *g, const float *u, int n) {
+    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + eq_exp_f64(-g[i])) * u[i];
+}
+
+/* 8 (AVX-512), 4 (AVX2, wasm, NEON) values a step instead of a libm expf call and a division each:
+ * pp128 on the 1.1B spent 5% of its time here */
 void eq_swiglu(float *g, const float *u, int n) {
-    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+#if defined(EQ_HAVE_AVX2)
+    eq_swiglu_avx2(g, u, n);
+#elif defined(EQ_HAVE_WASM_SIMD)
+    eq_swiglu_wasm(g, u, n);
+#elif defined(EQ_HAVE_NEON)
+    eq_swiglu_neon(g, u, n);
+#else
+    eq_swiglu_ref(g, u, n);
+#endif
 }
 
 /* gelu's tanh form on an F16 input, rounded to F16: ggml's CPU reads it from a 64k-entry F16

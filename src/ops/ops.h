@@ -54,8 +54,11 @@ void eq_vec_dot_f16_rows(int n, int nq, int rows, float *s, size_t ld, const uin
 void eq_vec_mad_f16_rows(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
                          const float *w, size_t ldw);
 
-/* silu(g) * u, elementwise, into g */
+/* silu(g) * u, elementwise, into g: g / (1 + exp(-g)) * u with exp as ops/exp_f64.h (double
+ * precision, rounded once), in float steps after it. The SIMD twin where one is compiled in
+ * gives eq_swiglu_ref's bits (the tests' oracle). */
 void eq_swiglu(float *g, const float *u, int n);
+void eq_swiglu_ref(float *g, const float *u, int n);
 /* gelu(g) * u, elementwise, into g: gelu's tanh form on g rounded to F16 and the result
  * rounded to F16 again, as ggml's CPU reads it from its F16 table (|g| >= 10: 0 or g).
  * table: NULL, or filled by eq_gelu_table (same numbers, no tanh per element). */

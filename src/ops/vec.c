@@ -92,6 +92,8 @@ double eq_vec_softmax(int n, float *x, float scale) {
     return eq_vec_softmax_avx2(n, x, scale);
 #elif defined(EQ_HAVE_WASM_SIMD)
     return eq_vec_softmax_wasm(n, x, scale);
+#elif defined(EQ_HAVE_NEON)
+    return eq_vec_softmax_neon(n, x, scale);
 #else
     return eq_vec_softmax_ref(n, x, scale);
 #endif

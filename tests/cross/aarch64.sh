@@ -29,7 +29,7 @@ QEMU=$(find_qemu)
 [ -n "$QEMU" ] || { echo "qemu-aarch64 not found after install" >&2; exit 1; }
 
 SRCS=(src/quant/*.c src/arch/arm/*.c)
-OPS_SRCS=(src/ops/matmul.c src/ops/vec.c src/runtime/threadpool.c) # for test_matmul
+OPS_SRCS=(src/ops/matmul.c src/ops/vec.c src/ops/activation.c src/runtime/threadpool.c) # for test_matmul
 TESTS=(tests/cross/simd_check.c)
 if [ -f tests/unit/test_quant.c ]; then
     TESTS=(tests/unit/test_quant.c "${TESTS[@]}")

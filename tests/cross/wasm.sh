@@ -53,7 +53,7 @@ node_major=$("$NODE" -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || NODE_FLAGS+=(--experimental-wasi-unstable-preview1)
 
 SRCS=(src/quant/*.c src/arch/wasm/*.c)
-OPS_SRCS=(src/ops/matmul.c src/ops/vec.c src/runtime/threadpool.c) # for test_matmul
+OPS_SRCS=(src/ops/matmul.c src/ops/vec.c src/ops/activation.c src/runtime/threadpool.c) # for test_matmul
 TESTS=(tests/cross/simd_check.c)
 if [ -f tests/unit/test_quant.c ]; then
     TESTS=(tests/unit/test_quant.c "${TESTS[@]}")

@@ -1,7 +1,7 @@
 /* The threaded matmul: every output equals the single vec_dot of its row and token, bit for
  * bit, for any batch size and any thread count (the 4-token kernels included). And the
  * attention's many-row F16 helpers against their one-row kernels, bit for bit, and its softmax
- * against the scalar procedure. */
+ * and SwiGLU against their scalar procedures. */
 #include "eqtest.h"
 #include "ops/ops.h"
 #include "quant/quant.h"
@@ -179,9 +179,55 @@ static void softmax(void) {
     free(a); free(b); free(src);
 }
 
+/* SwiGLU: the SIMD twin against eq_swiglu_ref bit for bit (every length to 40 and longer ones,
+ * so every tail; gates of every size, a few special values), and the reference against
+ * silu * u in double within float rounding */
+static void swiglu(void) {
+    enum { NMAX = 1031 };
+    float *a = malloc(sizeof(float) * NMAX), *b = malloc(sizeof(float) * NMAX), *g = malloc(sizeof(float) * NMAX),
+          *u = malloc(sizeof(float) * NMAX);
+    const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 88.0f, -88.0f, 89.0f, -104.0f, 1e-40f, -1e-40f, 200.0f, -200.0f};
+    int bad = 0, cases = 0, inexact = 0;
+    double worst = 0;
+    const int longer[] = {63, 64, 65, 1000, 1031};
+    for (int pass = 0; pass < 4; pass++)
+        for (int c = 0; c < 40 + (int)(sizeof longer / sizeof *longer); c++) {
+            const int n = c < 40 ? c + 1 : longer[c - 40];
+            const float spread = pass == 0 ? 1.0f : pass == 1 ? 8.0f : 120.0f;
+            for (int i = 0; i < n; i++) {
+                g[i] = frand() * spread;
+                u[i] = frand() * 4.0f;
+                if (pass == 3 && next() % 4 == 0) g[i] = special[next() % (sizeof special / sizeof *special)];
+            }
+            memcpy(a, g, sizeof(float) * n);
+            memcpy(b, g, sizeof(float) * n);
+            eq_swiglu(a, u, n);
+            eq_swiglu_ref(b, u, n);
+            int same = 1;
+            for (int i = 0; i < n; i++) same &= same_float(a[i], b[i]);
+            cases++;
+            if (!same && !bad++) printf("eq_swiglu n=%d pass %d differs from eq_swiglu_ref\n", n, pass);
+            for (int i = 0; i < n && pass < 3; i++) {   /* three float roundings after exp: a few ulp at most */
+                const double x = g[i], want = x / (1.0 + exp(-x)) * u[i];
+                const double err = fabs(b[i] - want) / (fabs(want) > 1e-30 ? fabs(want) : 1.0);
+                if (err > worst) worst = err;
+                if (err > 4e-7) inexact++;
+            }
+        }
+    CHECKF(!bad, "%d of %d swiglu cases differ", bad, cases);
+    CHECKF(!inexact, "eq_swiglu_ref: %d values off silu(g) * u by more than 4e-7 (worst %.3g)", inexact, worst);
+    /* what libm's silu gives at the edges: -inf is NaN (-inf / inf), inf is u times inf */
+    float e[6] = {-INFINITY, INFINITY, NAN, -200.0f, 0.0f, 20.0f}, one[6] = {1, 1, 1, 1, 1, 1};
+    eq_swiglu(e, one, 6);
+    CHECKF(isnan(e[0]) && e[1] == INFINITY && isnan(e[2]) && e[3] == 0.0f && e[4] == 0.0f && fabsf(e[5] - 20.0f) < 1e-5f,
+           "eq_swiglu at the edges: %g %g %g %g %g %g", e[0], e[1], e[2], e[3], e[4], e[5]);
+    free(a); free(b); free(g); free(u);
+}
+
 int main(void) {
     attention_rows();
     softmax();
+    swiglu();
     random_blocks();
     const int types[] = {EQ_TYPE_F32, EQ_TYPE_F16, EQ_TYPE_BF16, EQ_TYPE_Q4_0, EQ_TYPE_Q4_1, EQ_TYPE_Q5_0, EQ_TYPE_Q5_1,
                          EQ_TYPE_Q8_0, EQ_TYPE_Q2_K, EQ_TYPE_Q3_K, EQ_TYPE_Q4_K, EQ_TYPE_Q5_K, EQ_TYPE_Q6_K};

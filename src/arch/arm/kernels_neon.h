@@ -29,6 +29,8 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_neon);
 /* The attention's F16 helpers (ops/vec.c calls them in NEON builds). */
 void eq_vec_mad_f16_neon(int n, float *y, const uint16_t *x, float v);
 void eq_vec_round_f16_neon(int n, float *x, float v);
+double eq_vec_softmax_neon(int n, float *x, float scale);
+void eq_swiglu_neon(float *g, const float *u, int n);
 void eq_vec_dot_f16_rows_neon(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
                               const uint16_t *y, size_t ldy);
 void eq_vec_mad_f16_rows_neon(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,

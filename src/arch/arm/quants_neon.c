@@ -12,6 +12,8 @@
 #include <arm_neon.h>
 #include <math.h>
 #include <string.h>
+#include "ops/exp_f64.h"
+#include "ops/ops.h"   /* eq_swiglu_ref: the tail */
 
 /* fp16 -> fp32 in one instruction; the conversion is exact, so it matches eq_fp16_to_fp32. */
 static inline float eq_h2f(eq_f16 h) {
@@ -654,6 +656,73 @@ void eq_vec_mad_f16_rows_neon(int n, int nq, int rows, float *y, size_t ldy, con
         for (int q = q0; q < q0 + nb; q++)
             for (int r = 0; r < rows; r++) eq_vec_mad_f16_neon(n - i, y + q * ldy + i, x + (size_t)r * stride + i, w[q * ldw + r]);
     }
+}
+
+/* The softmax (ops/vec.c: eq_vec_softmax_ref) and SwiGLU (ops/activation.c: eq_swiglu_ref),
+ * exp as ops/exp_f64.h two doubles per step, multiplies and adds unfused as there; the same
+ * arrangement as the wasm twins (four accumulators hold the softmax's eight partial sums).
+ * The maximum is a compare and select (s > max), so a NaN never wins, as in the reference;
+ * vmaxq_f64/vminq_f64 in the clamp return a NaN z as NaN, as the reference's comparisons do. */
+static inline float64x2_t exp_f64x2(float64x2_t z) {
+    z = vminq_f64(vmaxq_f64(z, vdupq_n_f64(-EQ_EXP_ZMAX)), vdupq_n_f64(EQ_EXP_ZMAX));
+    const float64x2_t shift = vdupq_n_f64(EQ_EXP_SHIFT), t = vaddq_f64(z, shift);
+    const float64x2_t f = vsubq_f64(z, vsubq_f64(t, shift));
+    float64x2_t p = vdupq_n_f64(eq_exp_c[11]);
+    for (int k = 10; k >= 0; k--) p = vaddq_f64(vmulq_f64(p, f), vdupq_n_f64(eq_exp_c[k]));
+    const int64x2_t b = vshlq_n_s64(vaddq_s64(vreinterpretq_s64_f64(t), vdupq_n_s64((int64_t)(1023 - EQ_EXP_SHIFT_BITS))), 52);
+    return vmulq_f64(p, vreinterpretq_f64_s64(b));
+}
+
+/* exp of four floats, each rounded once to float */
+static inline float32x4_t exp4(float32x4_t x) {
+    const float64x2_t l2e = vdupq_n_f64(EQ_EXP_LOG2E);
+    const float32x2_t e0 = vcvt_f32_f64(exp_f64x2(vmulq_f64(vcvt_f64_f32(vget_low_f32(x)), l2e)));
+    const float32x2_t e1 = vcvt_f32_f64(exp_f64x2(vmulq_f64(vcvt_high_f64_f32(x), l2e)));
+    return vcombine_f32(e0, e1);
+}
+
+double eq_vec_softmax_neon(int n, float *x, float scale) {
+    float32x4_t mv = vdupq_n_f32(-INFINITY);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t s = vmulq_n_f32(vld1q_f32(x + i), scale);
+        vst1q_f32(x + i, s);
+        mv = vbslq_f32(vcgtq_f32(s, mv), s, mv);
+    }
+    float m4[4], mx = -INFINITY;
+    vst1q_f32(m4, mv);
+    for (int k = 0; k < 4; k++)
+        if (m4[k] > mx) mx = m4[k];
+    for (; i < n; i++) {
+        const float s = x[i] * scale;
+        x[i] = s;
+        if (s > mx) mx = s;
+    }
+    float64x2_t a[4] = {vdupq_n_f64(0.0), vdupq_n_f64(0.0), vdupq_n_f64(0.0), vdupq_n_f64(0.0)};
+    for (i = 0; i + 8 <= n; i += 8)
+        for (int h = 0; h < 2; h++) {
+            const float32x4_t e = exp4(vsubq_f32(vld1q_f32(x + i + 4 * h), vdupq_n_f32(mx)));
+            vst1q_f32(x + i + 4 * h, e);
+            a[2 * h] = vaddq_f64(a[2 * h], vcvt_f64_f32(vget_low_f32(e)));
+            a[2 * h + 1] = vaddq_f64(a[2 * h + 1], vcvt_high_f64_f32(e));
+        }
+    double part[8];
+    for (int k = 0; k < 4; k++) vst1q_f64(part + 2 * k, a[k]);
+    for (; i < n; i++) {
+        const float e = eq_exp_f64(x[i] - mx);
+        x[i] = e;
+        part[i & 7] += e;
+    }
+    return eq_vec_softmax_sum(part);
+}
+
+void eq_swiglu_neon(float *g, const float *u, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t x = vld1q_f32(g + i), e = exp4(vnegq_f32(x));
+        vst1q_f32(g + i, vmulq_f32(vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.0f), e)), vld1q_f32(u + i)));
+    }
+    eq_swiglu_ref(g + i, u + i, n - i);
 }
 
 #else

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 #include "ops/exp_f64.h"
+#include "ops/ops.h"   /* eq_swiglu_ref: the tail */
 
 static inline float eq_hsum_f32(v128_t v) {
     return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
@@ -1543,6 +1544,20 @@ double eq_vec_softmax_wasm(int n, float *x, float scale) {
         part[i & 7] += e;
     }
     return eq_vec_softmax_sum(part);
+}
+
+/* SwiGLU (ops/activation.c: eq_swiglu_ref): exp(-g) in double as above, then float steps */
+void eq_swiglu_wasm(float *g, const float *u, int n) {
+    const v128_t l2e = wasm_f64x2_splat(EQ_EXP_LOG2E), one = wasm_f32x4_splat(1.0f);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t x = wasm_v128_load(g + i), nx = wasm_f32x4_neg(x);
+        const v128_t e0 = wasm_f32x4_demote_f64x2_zero(eq_exp_f64x2(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(nx), l2e)));
+        const v128_t e1 = wasm_f32x4_demote_f64x2_zero(eq_exp_f64x2(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(nx, nx, 2, 3, 0, 1)), l2e)));
+        const v128_t e = wasm_i32x4_shuffle(e0, e1, 0, 1, 4, 5);
+        wasm_v128_store(g + i, wasm_f32x4_mul(wasm_f32x4_div(x, wasm_f32x4_add(one, e)), wasm_v128_load(u + i)));
+    }
+    eq_swiglu_ref(g + i, u + i, n - i);
 }
 
 #else

@@ -1,5 +1,5 @@
-/* AVX2 twins of the attention's multiply-adds (ops/vec.c): F16C conversions (exact) and FMA,
- * with a scalar tail. */
+/* AVX2 twins of the attention's multiply-adds and softmax (ops/vec.c) and of SwiGLU
+ * (ops/activation.c): F16C conversions (exact) and FMA, with a scalar tail. */
 #include "quant/kernels.h"
 
 #if defined(EQ_HAVE_AVX2)
@@ -8,6 +8,7 @@
 #include "arch/x86/avx2.h"
 #include "quant/fp16.h"
 #include "ops/exp_f64.h"
+#include "ops/ops.h"   /* eq_swiglu_ref: the tail */
 
 void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v) {
     int i = 0;
@@ -281,5 +282,29 @@ double eq_vec_softmax_avx2(int n, float *x, float scale) {
         part[i & 7] += e;
     }
     return eq_vec_softmax_sum(part);
+}
+
+/* SwiGLU (ops/activation.c: eq_swiglu_ref): exp(-g) in double as above, then float steps */
+void eq_swiglu_avx2(float *g, const float *u, int n) {
+    const __m256 neg = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    int i = 0;
+#if defined(__AVX512F__)
+    const __m512d l2e = _mm512_set1_pd(EQ_EXP_LOG2E);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(g + i);
+        const __m256 e = _mm512_cvtpd_ps(exp_pd(_mm512_mul_pd(_mm512_cvtps_pd(_mm256_xor_ps(x, neg)), l2e)));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+#else
+    const __m256d l2e = _mm256_set1_pd(EQ_EXP_LOG2E);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(g + i), nx = _mm256_xor_ps(x, neg);
+        const __m128 e0 = _mm256_cvtpd_ps(exp_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(nx)), l2e)));
+        const __m128 e1 = _mm256_cvtpd_ps(exp_pd(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(nx, 1)), l2e)));
+        const __m256 e = _mm256_set_m128(e1, e0);
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+#endif
+    eq_swiglu_ref(g + i, u + i, n - i);
 }
 #endif

@@ -88,6 +88,7 @@ void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v);
 void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v);
 void eq_vec_round_f16_avx2(int n, float *x, float v);
 double eq_vec_softmax_avx2(int n, float *x, float scale);
+void eq_swiglu_avx2(float *g, const float *u, int n);
 void eq_vec_dot_f16_rows_avx2(int n, int nq, int rows, float *s, size_t ld, const uint16_t *x, size_t stride,
                               const uint16_t *y, size_t ldy);
 void eq_vec_mad_f16_rows_avx2(int n, int nq, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
