@@ -45,4 +45,15 @@ static inline double eq_vec_softmax_sum(const double p[8]) {
     return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
 }
 
+/* The softmax's values i..n-1, one at a time (the reference's whole loop, the twins' tail),
+ * then the sum of all */
+static inline double eq_vec_softmax_finish(int i, int n, float *x, float mx, double part[8]) {
+    for (; i < n; i++) {
+        const float e = eq_exp_f64(x[i] - mx);
+        x[i] = e;
+        part[i & 7] += e;
+    }
+    return eq_vec_softmax_sum(part);
+}
+
 #endif

@@ -79,12 +79,7 @@ double eq_vec_softmax_ref(int n, float *x, float scale) {
         if (s > mx) mx = s;
     }
     double part[8] = {0};
-    for (int i = 0; i < n; i++) {
-        const float e = eq_exp_f64(x[i] - mx);
-        x[i] = e;
-        part[i & 7] += e;
-    }
-    return eq_vec_softmax_sum(part);
+    return eq_vec_softmax_finish(0, n, x, mx, part);
 }
 
 double eq_vec_softmax(int n, float *x, float scale) {

@@ -708,12 +708,7 @@ double eq_vec_softmax_neon(int n, float *x, float scale) {
         }
     double part[8];
     for (int k = 0; k < 4; k++) vst1q_f64(part + 2 * k, a[k]);
-    for (; i < n; i++) {
-        const float e = eq_exp_f64(x[i] - mx);
-        x[i] = e;
-        part[i & 7] += e;
-    }
-    return eq_vec_softmax_sum(part);
+    return eq_vec_softmax_finish(i, n, x, mx, part);
 }
 
 void eq_swiglu_neon(float *g, const float *u, int n) {

@@ -1538,12 +1538,7 @@ double eq_vec_softmax_wasm(int n, float *x, float scale) {
     wasm_v128_store(part + 2, a1);
     wasm_v128_store(part + 4, a2);
     wasm_v128_store(part + 6, a3);
-    for (; i < n; i++) {
-        const float e = eq_exp_f64(x[i] - mx);
-        x[i] = e;
-        part[i & 7] += e;
-    }
-    return eq_vec_softmax_sum(part);
+    return eq_vec_softmax_finish(i, n, x, mx, part);
 }
 
 /* SwiGLU (ops/activation.c: eq_swiglu_ref): exp(-g) in double as above, then float steps */

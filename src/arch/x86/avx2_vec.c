@@ -276,12 +276,7 @@ double eq_vec_softmax_avx2(int n, float *x, float scale) {
     _mm256_storeu_pd(part, lo);
     _mm256_storeu_pd(part + 4, hi);
 #endif
-    for (; i < n; i++) {
-        const float e = eq_exp_f64(x[i] - mx);
-        x[i] = e;
-        part[i & 7] += e;
-    }
-    return eq_vec_softmax_sum(part);
+    return eq_vec_softmax_finish(i, n, x, mx, part);
 }
 
 /* SwiGLU (ops/activation.c: eq_swiglu_ref): exp(-g) in double as above, then float steps */
