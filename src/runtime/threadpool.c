@@ -5,6 +5,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* A share's whole run at once, where shares run one after another */
+static int claim_own(eq_claim *c, int *lo, int *hi) {
+    if (c->k) return 0;
+    c->k = 1;
+    eq_split(c->n, c->ith, c->nth, lo, hi);
+    return *lo < *hi;
+}
+
 #if defined(EQ_THREADS) && !defined(__wasi__) || defined(__EMSCRIPTEN_PTHREADS__)
 #include <pthread.h>
 #include <sched.h>
@@ -201,12 +209,7 @@ int eq_pool_size(const eq_pool *p) { return p ? p->n : 1; }
 int eq_pool_threads(const eq_pool *p) { return p ? p->n_threads : 1; }
 
 int eq_claim_next(eq_pool *p, eq_claim *c, int *lo, int *hi) {
-    if (!p || c->nth <= 1 || p->n_threads <= 1) {   /* shares run one after another: no one to help */
-        if (c->k) return 0;
-        c->k = 1;
-        eq_split(c->n, c->ith, c->nth, lo, hi);
-        return *lo < *hi;
-    }
+    if (!p || c->nth <= 1 || p->n_threads <= 1) return claim_own(c, lo, hi);   /* no one to help */
     /* relaxed: the items' results reach the caller through the job's `done` count */
     for (; c->k < c->nth; c->k++) {
         const int s = (c->ith + c->k) % c->nth, g = c->k ? 1 : c->grain;
@@ -231,11 +234,5 @@ void eq_pool_free(eq_pool *p) { free(p); }
 void eq_pool_run(eq_pool *p, eq_pool_fn fn, void *arg) { fn(arg, 0, 1); }
 int eq_pool_size(const eq_pool *p) { return 1; }
 int eq_pool_threads(const eq_pool *p) { return 1; }
-int eq_claim_next(eq_pool *p, eq_claim *c, int *lo, int *hi) {
-    (void)p;
-    if (c->k) return 0;
-    c->k = 1;
-    eq_split(c->n, c->ith, c->nth, lo, hi);
-    return *lo < *hi;
-}
+int eq_claim_next(eq_pool *p, eq_claim *c, int *lo, int *hi) { (void)p; return claim_own(c, lo, hi); }
 #endif
