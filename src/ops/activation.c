@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 void eq_swiglu_ref(float *g, const float *u, int n) {
-    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + eq_exp_f64(-g[i])) * u[i];
+    eq_swiglu_finish(0, n, g, u);
 }
 
 /* 8 (AVX-512), 4 (AVX2, wasm, NEON) values a step instead of a libm expf call and a division each:

@@ -1,12 +1,13 @@
-/* exp(x) for the attention's softmax, computed in double precision and rounded once to float.
- * z = x log2(e) is split into an integer k and a fraction f in [-0.5, 0.5] (adding and taking
- * away 1.5 * 2^52 rounds to nearest); 2^f is a degree-11 Taylor polynomial in f (Horner), 2^k is
- * built in the exponent bits. Before the final rounding the value is within 3e-14 of exp(x), so
- * the float is exp(x) correctly rounded for all but 2 of the 1.12e9 floats in [-120, 0] (glibc's
- * expf misses 97054 of them), and a SIMD twin doing the same double multiplies and adds in the
- * same order (no fused multiply-add: the files that use this are built with -ffp-contract=off)
- * gives it bit for bit, 2 to 8 values per instruction instead of one libm call each. z is clamped to [-160, 160] (2^k stays a normal
- * double; the float then is 0 or inf), a NaN passes through. */
+/* exp(x) for the attention's softmax and for SwiGLU, computed in double precision and rounded
+ * once to float. z = x log2(e) is split into an integer k and a fraction f in [-0.5, 0.5]
+ * (adding and taking away 1.5 * 2^52 rounds to nearest); 2^f is a degree-11 Taylor polynomial
+ * in f (Horner), 2^k is built in the exponent bits. Before the final rounding the value is
+ * within 3e-14 of exp(x), so the float is exp(x) correctly rounded for all but 2 of the 1.12e9
+ * floats in [-120, 0] (glibc's expf misses 97054 of them), and a SIMD twin doing the same
+ * double multiplies and adds in the same order (no fused multiply-add: the files that use this
+ * are built with -ffp-contract=off) gives it bit for bit, 2 to 8 values per instruction instead
+ * of one libm call each. z is clamped to [-160, 160] (2^k stays a normal double; the float then
+ * is 0 or inf), a NaN passes through. */
 #ifndef EQ_OPS_EXP_F64_H
 #define EQ_OPS_EXP_F64_H
 
@@ -54,6 +55,12 @@ static inline double eq_vec_softmax_finish(int i, int n, float *x, float mx, dou
         part[i & 7] += e;
     }
     return eq_vec_softmax_sum(part);
+}
+
+/* SwiGLU's values i..n-1, one at a time (eq_swiglu_ref's whole loop, the twins' tail): here,
+ * beside exp, so that the SIMD files need nothing from src/ops */
+static inline void eq_swiglu_finish(int i, int n, float *g, const float *u) {
+    for (; i < n; i++) g[i] = g[i] / (1.0f + eq_exp_f64(-g[i])) * u[i];
 }
 
 #endif

@@ -13,7 +13,6 @@
 #include <math.h>
 #include <string.h>
 #include "ops/exp_f64.h"
-#include "ops/ops.h"   /* eq_swiglu_ref: the tail */
 
 /* fp16 -> fp32 in one instruction; the conversion is exact, so it matches eq_fp16_to_fp32. */
 static inline float eq_h2f(eq_f16 h) {
@@ -717,7 +716,7 @@ void eq_swiglu_neon(float *g, const float *u, int n) {
         const float32x4_t x = vld1q_f32(g + i), e = exp4(vnegq_f32(x));
         vst1q_f32(g + i, vmulq_f32(vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.0f), e)), vld1q_f32(u + i)));
     }
-    eq_swiglu_ref(g + i, u + i, n - i);
+    eq_swiglu_finish(i, n, g, u);
 }
 
 #else

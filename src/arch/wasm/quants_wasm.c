@@ -22,7 +22,6 @@
 #include <math.h>
 #include <string.h>
 #include "ops/exp_f64.h"
-#include "ops/ops.h"   /* eq_swiglu_ref: the tail */
 
 static inline float eq_hsum_f32(v128_t v) {
     return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
@@ -1552,7 +1551,7 @@ void eq_swiglu_wasm(float *g, const float *u, int n) {
         const v128_t e = wasm_i32x4_shuffle(e0, e1, 0, 1, 4, 5);
         wasm_v128_store(g + i, wasm_f32x4_mul(wasm_f32x4_div(x, wasm_f32x4_add(one, e)), wasm_v128_load(u + i)));
     }
-    eq_swiglu_ref(g + i, u + i, n - i);
+    eq_swiglu_finish(i, n, g, u);
 }
 
 #else

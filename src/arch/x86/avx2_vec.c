@@ -8,7 +8,6 @@
 #include "arch/x86/avx2.h"
 #include "quant/fp16.h"
 #include "ops/exp_f64.h"
-#include "ops/ops.h"   /* eq_swiglu_ref: the tail */
 
 void eq_vec_mad_f16_avx2(int n, float *y, const uint16_t *x, float v) {
     int i = 0;
@@ -300,6 +299,6 @@ void eq_swiglu_avx2(float *g, const float *u, int n) {
         _mm256_storeu_ps(g + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
     }
 #endif
-    eq_swiglu_ref(g + i, u + i, n - i);
+    eq_swiglu_finish(i, n, g, u);
 }
 #endif
