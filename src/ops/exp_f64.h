@@ -46,6 +46,17 @@ static inline double eq_vec_softmax_sum(const double p[8]) {
     return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
 }
 
+/* The softmax's first pass over values i..n-1, one at a time (the reference's whole loop, the
+ * twins' tail): scale them in place; the largest of them and mx (a NaN never wins) */
+static inline float eq_vec_softmax_scale_max(int i, int n, float *x, float scale, float mx) {
+    for (; i < n; i++) {
+        const float s = x[i] * scale;
+        x[i] = s;
+        if (s > mx) mx = s;
+    }
+    return mx;
+}
+
 /* The softmax's values i..n-1, one at a time (the reference's whole loop, the twins' tail),
  * then the sum of all */
 static inline double eq_vec_softmax_finish(int i, int n, float *x, float mx, double part[8]) {

@@ -72,12 +72,7 @@ void eq_vec_mad_f32(int n, float *y, const float *x, float v) {
 }
 
 double eq_vec_softmax_ref(int n, float *x, float scale) {
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++) {
-        const float s = x[i] * scale;
-        x[i] = s;
-        if (s > mx) mx = s;
-    }
+    const float mx = eq_vec_softmax_scale_max(0, n, x, scale, -INFINITY);
     double part[8] = {0};
     return eq_vec_softmax_finish(0, n, x, mx, part);
 }

@@ -692,11 +692,7 @@ double eq_vec_softmax_neon(int n, float *x, float scale) {
     vst1q_f32(m4, mv);
     for (int k = 0; k < 4; k++)
         if (m4[k] > mx) mx = m4[k];
-    for (; i < n; i++) {
-        const float s = x[i] * scale;
-        x[i] = s;
-        if (s > mx) mx = s;
-    }
+    mx = eq_vec_softmax_scale_max(i, n, x, scale, mx);
     float64x2_t a[4] = {vdupq_n_f64(0.0), vdupq_n_f64(0.0), vdupq_n_f64(0.0), vdupq_n_f64(0.0)};
     for (i = 0; i + 8 <= n; i += 8)
         for (int h = 0; h < 2; h++) {

@@ -1521,11 +1521,7 @@ double eq_vec_softmax_wasm(int n, float *x, float scale) {
         if (m > mx) mx = m;
         mv = wasm_i32x4_shuffle(mv, mv, 1, 2, 3, 0);
     }
-    for (; i < n; i++) {
-        const float s = x[i] * scale;
-        x[i] = s;
-        if (s > mx) mx = s;
-    }
+    mx = eq_vec_softmax_scale_max(i, n, x, scale, mx);
     const v128_t mxv = wasm_f32x4_splat(mx);
     v128_t a0 = wasm_f64x2_splat(0.0), a1 = a0, a2 = a0, a3 = a0;
     for (i = 0; i + 8 <= n; i += 8) {

@@ -244,11 +244,7 @@ double eq_vec_softmax_avx2(int n, float *x, float scale) {
     _mm256_storeu_ps(m8, mv);
     for (int k = 0; k < 8; k++)
         if (m8[k] > mx) mx = m8[k];
-    for (; i < n; i++) {
-        const float s = x[i] * scale;
-        x[i] = s;
-        if (s > mx) mx = s;
-    }
+    mx = eq_vec_softmax_scale_max(i, n, x, scale, mx);
     const __m256 mxv = _mm256_set1_ps(mx);
     double part[8];
 #if defined(__AVX512F__)
