@@ -4,7 +4,7 @@
 # run. Prints pp/tg tokens per second and the edgeq/llama.cpp ratios, and tg as a fraction of
 # the memory-bound ceiling (read bandwidth / weight bytes read per token). Not part of CI.
 #   bench/compare.sh [-t THREADS] [-r REPS] [--model NAME[,NAME...]]... [--no-1b] [--avx2] [MODEL.gguf ...]
-# --avx2: both built for AVX2 (+FMA, F16C) only, AVX-512 off (edgeq: build/x86-avx2 as
+# --avx2: both built for AVX2 (+FMA, F16C) only, AVX-512 and AVX-VNNI off (edgeq: build/x86-avx2 as
 # tests/cross/x86-avx2.sh; llama.cpp: $EQ_CACHE/oracle/build-avx2): what an AVX2-only CPU runs.
 # NAME (bench/models.sh; fetched or made into $EQ_CACHE/models/ once):
 #   smollm2  SmolLM2-135M-Instruct Q4_1 (real)       gemma3  Gemma 3 270M Q4_K_M (real)
@@ -56,7 +56,7 @@ if [ ! -x "$LBUILD/bin/llama-bench" ] || [ ! -x "$LBUILD/bin/llama-quantize" ]; 
 fi
 if [ $avx2 = 1 ]; then
   EDGEQ=build/x86-avx2/edgeq
-  cmake -S . -B build/x86-avx2 -DCMAKE_BUILD_TYPE=Release -DEQ_NATIVE=ON -DCMAKE_C_FLAGS=-mno-avx512f >/dev/null
+  cmake -S . -B build/x86-avx2 -DCMAKE_BUILD_TYPE=Release -DEQ_NATIVE=ON "-DCMAKE_C_FLAGS=-mno-avx512f -mno-avxvnni" >/dev/null
   cmake --build build/x86-avx2 -j"$(nproc)" --target edgeq-cli >/dev/null
 else
   EDGEQ=build/native/edgeq

@@ -86,6 +86,7 @@ void eq_vec_dot_q2_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy) 
     const __m128i m4 = _mm_set1_epi8(0xF);
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < n / EQ_QK_K; i++) {
+        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, sizeof *x);
         const float d = y[i].d * F16(x[i].d);
         const float dmin = -y[i].d * F16(x[i].dmin);
         const __m128i packed = _mm_loadu_si128((const __m128i *)x[i].scales);
@@ -122,6 +123,7 @@ void eq_vec_dot_q3_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy) 
     const __m256i m3 = _mm256_set1_epi8(3);
     __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < n / EQ_QK_K; i++) {
+        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, sizeof *x);
         const float d = y[i].d * F16(x[i].d);
         /* 16 six-bit scales: low nibbles in bytes 0..7, high pairs of bits in bytes 8..11. */
         uint32_t a[3];
@@ -167,6 +169,7 @@ void eq_vec_dot_q4_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy) 
     __m256 acc = _mm256_setzero_ps();
     __m128 acc_m = _mm_setzero_ps();
     for (int i = 0; i < n / EQ_QK_K; i++) {
+        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, sizeof *x);
         const float d = y[i].d * F16(x[i].d);
         const float dmin = -y[i].d * F16(x[i].dmin);
         const __m256i sm = k4_scales_mins(x[i].scales);
@@ -198,6 +201,7 @@ void eq_vec_dot_q5_K_q8_K_avx2(int n, float *s, const void *vx, const void *vy) 
     __m256 acc = _mm256_setzero_ps();
     __m128 acc_m = _mm_setzero_ps();
     for (int i = 0; i < n / EQ_QK_K; i++) {
+        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, sizeof *x);
         const float d = y[i].d * F16(x[i].d);
         const float dmin = -y[i].d * F16(x[i].dmin);
         const __m256i sm = k4_scales_mins(x[i].scales);

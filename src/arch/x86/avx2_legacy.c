@@ -103,6 +103,7 @@ void eq_to_float_q8_0_avx2(const void *vx, float *y, int64_t k) {
     __m128 accm = _mm_setzero_ps(); /* lane 1: sum of m_x * s_y (affine formats) */           \
     int i = 0;                                                                                \
     for (; i + 1 < nb; i += 2) {                                                              \
+        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 2 * sizeof *x);                                \
         const __m128 p0 = _mm_mul_ps(eq_avx2_f16x4(&x[i]), eq_avx2_f16x4(&y[i]));             \
         const __m128 p1 = _mm_mul_ps(eq_avx2_f16x4(&x[i + 1]), eq_avx2_f16x4(&y[i + 1]));     \
         acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(p0), _mm256_cvtepi32_ps(CODES_DOT(i)), acc0);     \
