@@ -57,11 +57,12 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
     for (; i < k; i++) y[i] = eq_fp32_to_bf16(x[i]);
 }
 
-/* Four independent accumulators hide the FMA latency. */
+/* Four independent accumulators hide the FMA latency; x (the weights) is asked for ahead. */
 #define DOT_BODY(LOAD, x, y, SCALAR)                                                     \
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
     int i = 0;                                                                           \
     for (; i + 32 <= n; i += 32) {                                                       \
+        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 32 * sizeof *x);                          \
         a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y + i), a0);                              \
         a1 = _mm256_fmadd_ps(LOAD(x + i + 8), LOAD(y + i + 8), a1);                      \
         a2 = _mm256_fmadd_ps(LOAD(x + i + 16), LOAD(y + i + 16), a2);                    \
