@@ -172,6 +172,7 @@ void eq_vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy) 
     for (int t = 0; t < 4; t++) { acc0[t] = acc1[t] = _mm256_setzero_ps(); accm[t] = _mm_setzero_ps(); } \
     int i = 0;                                                                                    \
     for (; i + 1 < nb; i += 2) {                                                                  \
+        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 2 * sizeof *x);                                    \
         const __m128 f0 = eq_avx2_f16x4(&x[i]), f1 = eq_avx2_f16x4(&x[i + 1]);                    \
         const __m256i c0 = CODES(i), c1 = CODES(i + 1);                                           \
         UNROLL                                                                                    \
