@@ -112,10 +112,10 @@ static inline __attribute__((always_inline)) void eq_prefetch_l2(const void *p, 
     for (size_t l = 0; l < n; l += 64) _mm_prefetch((const char *)((uintptr_t)p + ahead + l), _MM_HINT_T2);
 }
 
-/* How far ahead the one-row kernels without a tuned distance of their own (legacy formats,
- * Q2_K-Q5_K) ask for their weights into L2. Without it the hardware prefetcher alone fed
- * the Q4_0 kernel 3.1 GB/s on a machine that reads 17 (2 KB ahead: 9.7-9.9, 4 KB: 10.2-10.6,
- * 8 KB: 10.0; the kernel then runs at its in-cache rate, 12.5). */
+/* How far ahead the legacy-format (Q4_0 ... Q8_0) and float kernels ask for their weights
+ * into L2. Without it the hardware prefetcher alone fed the Q4_0 kernel 3.1 GB/s on a
+ * machine that reads 17 (2 KB ahead: 9.7-9.9, 4 KB: 10.2-10.6, 8 KB: 10.0; the kernel then
+ * runs at its in-cache rate, 12.5). The K-quant ones have their own (avx2_kquants.c). */
 enum { EQ_STREAM_AHEAD = 4096 };
 
 #endif
