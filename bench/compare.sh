@@ -10,6 +10,7 @@
 #   smollm2  SmolLM2-135M-Instruct Q4_1 (real)       gemma3  Gemma 3 270M Q4_K_M (real)
 #   1b       synthetic 1.1B llama Q4_K_M (0.7 GB)    phi35   synthetic Phi-3.5-mini shape Q4_K_M (2.4 GB;
 #                                                            making it needs 7.7 GB of free disk, once)
+#   1b-TYPE  the 1b shape in another type (1b-q4_0, 1b-q8_0, 1b-q5_k_m, 1b-f16, ...)
 #   tiny     a 20M random llama (smoke runs only)
 # Default (no --model, no file): smollm2 and 1b (--no-1b: smollm2 only). -t: default all cores.
 # Bandwidth: bench/bandwidth.c, a streaming sum over 1 GiB on 1 and on THREADS threads, in 4 KiB

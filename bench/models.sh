@@ -11,6 +11,7 @@
 #            n_embd 3072, n_ff 8192, 32 heads (kv 32), Phi-3 vocab (32064), ctx 4096, no LongRoPE
 #            factors; random weights (2.4 GB; the F16 it is made from needs 7.7 GB of disk and
 #            as much RAM, make_model.py holding it whole; it is removed afterwards)
+#   1b-TYPE  the 1b shape in another llama-quantize type: 1b-q4_0, 1b-q8_0, 1b-q5_k_m, 1b-f16, ...
 #   tiny     a small random llama Q4_K (4 layers, n_embd 256): smoke runs (--quick), no speed meaning
 # Anything else that names a file is printed as given. The synthetic ones are made with
 # tests/tools/make_model.py (F16) and llama.cpp's llama-quantize (the oracle's, tests/oracle/setup.sh),
@@ -56,11 +57,16 @@ for n in "$@"; do
     gemma3) bash scripts/get-gemma3.sh ;;
     1b) synth synth-1b-q4_k_m Q4_K_M --arch llama --vocab "$(vocab llama-spm)" \
           --n-layer 16 --n-embd 2048 --n-ff 8192 --n-head 32 --n-head-kv 8 --ctx 2048 ;;
+    1b-*) t=${n#1b-}; T=${t^^}
+       case $T in Q4_0|Q4_1|Q5_0|Q5_1|Q8_0|Q2_K|Q3_K_S|Q3_K_M|Q3_K_L|Q4_K_S|Q4_K_M|Q5_K_S|Q5_K_M|Q6_K|F16|BF16) ;;
+         *) echo "bench/models.sh: '$n': no such type for the 1b shape" >&2; exit 1 ;; esac
+       synth "synth-1b-${t,,}" "$T" --arch llama --vocab "$(vocab llama-spm)" \
+          --n-layer 16 --n-embd 2048 --n-ff 8192 --n-head 32 --n-head-kv 8 --ctx 2048 ;;
     phi35) synth synth-phi35-q4_k_m Q4_K_M --arch phi3 --vocab "$(vocab phi-3)" \
           --n-layer 32 --n-embd 3072 --n-ff 8192 --n-head 32 --n-head-kv 32 --ctx 4096 ;;
     tiny) synth synth-tiny-q4_k_m Q4_K_M --arch llama --vocab "$(vocab llama-spm)" \
           --n-layer 4 --n-embd 256 --n-ff 768 --n-head 4 --n-head-kv 2 --ctx 512 ;;
     *) if [ -f "$n" ]; then echo "$n"
-       else echo "bench/models.sh: '$n' is neither a model name (smollm2 gemma3 1b phi35 tiny) nor a file" >&2; exit 1; fi ;;
+       else echo "bench/models.sh: '$n' is neither a model name (smollm2 gemma3 1b 1b-TYPE phi35 tiny) nor a file" >&2; exit 1; fi ;;
   esac
 done

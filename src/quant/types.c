@@ -211,6 +211,15 @@ const char *eq_quant_isa(void) { return EQ_QUANT_ISA_NAME; }
 
 eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type) {
     switch (type) {
+#ifdef EQ_K_VEC_DOT_X4_F32
+    case EQ_TYPE_F32: return EQ_K_VEC_DOT_X4_F32;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_F16
+    case EQ_TYPE_F16: return EQ_K_VEC_DOT_X4_F16;
+#endif
+#ifdef EQ_K_VEC_DOT_X4_BF16
+    case EQ_TYPE_BF16: return EQ_K_VEC_DOT_X4_BF16;
+#endif
 #ifdef EQ_K_VEC_DOT_X4_Q4_0
     case EQ_TYPE_Q4_0: return EQ_K_VEC_DOT_X4_Q4_0;
 #endif

@@ -61,6 +61,38 @@ static void random_blocks(void) {
     }
 }
 
+/* The float formats' 4-token kernels against vec_dot, bit for bit, at lengths that take
+ * every tail (no 32-value step, a partial one, eights, single values). */
+static void float_x4(void) {
+    const int types[] = {EQ_TYPE_F32, EQ_TYPE_F16, EQ_TYPE_BF16};
+    const int ns[] = {1, 7, 8, 9, 31, 32, 33, 40, 63, 64, 100, 1000, 2048};
+    enum { NMAX = 2048 };
+    float *x = malloc(sizeof(float) * NMAX * 5);
+    char *q = malloc(sizeof(float) * NMAX * 5);
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+        const eq_vec_dot_x4_fn x4 = eq_vec_dot_x4_get(types[ti]);
+        if (!x4) continue;
+        const eq_type_traits *tt = eq_type_traits_get(types[ti]);
+        int bad = 0;
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+            const int n = ns[ni];
+            const size_t rs = eq_row_size(types[ti], n);
+            for (int i = 0; i < n * 5; i++) x[i] = frand() * (i % 13 == 0 ? 30.0f : 1.0f);
+            for (int r = 0; r < 5; r++) tt->from_float(x + (size_t)r * n, q + r * rs, n);
+            float got[4 * 2], want[4];
+            memset(got, 0xff, sizeof got);
+            x4(n, got, 2, q, q + rs, rs);   /* row 0 against rows 1-4, outputs 2 apart */
+            for (int t = 0; t < 4; t++) {
+                tt->vec_dot(n, &want[t], q, q + (t + 1) * rs);
+                bad += memcmp(&got[2 * t], &want[t], sizeof(float)) != 0;
+            }
+        }
+        CHECKF(!bad, "%s: %d of %d 4-token sums differ from vec_dot", eq_type_name(types[ti]), bad,
+               (int)(4 * sizeof ns / sizeof *ns));
+    }
+    free(x); free(q);
+}
+
 /* eq_vec_dot_f16_rows / eq_vec_mad_f16_rows against the F16 vec_dot and eq_vec_mad_f16 row by
  * row: head sizes with and without a 32-value step, a tail of eight, none the fast path takes
  * (n % 8, n > 512), row counts around the eight-row groups, rows apart by a stride. */
@@ -225,6 +257,7 @@ static void swiglu(void) {
 }
 
 int main(void) {
+    float_x4();
     attention_rows();
     softmax();
     swiglu();

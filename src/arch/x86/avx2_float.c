@@ -78,6 +78,51 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
 #define LOAD_BF16(p) bf16x8_to_ps(p)
 #define SCALAR_F32(v) (v)
 
+/* One weight row against four activation rows (prompts): each token's sum is DOT_BODY's,
+ * the same FMAs into the same four accumulators in the same order, then the same tails and
+ * sum. Only the order between accumulators differs: a0 of all four tokens first (chunks 0, 4,
+ * 8, ... of eight values), then a1, and so on, so that each weight chunk is converted once
+ * for four tokens with four accumulators live, not sixteen. The first pass streams the row
+ * (every 64-byte line of an F16 row holds one chunk of each accumulator) and asks ahead. */
+#define DOT_BODY_X4(LOAD, XT, SCALAR)                                                    \
+    const XT *x = vx;                                                                    \
+    const XT *y[4];                                                                      \
+    for (int t = 0; t < 4; t++) y[t] = (const XT *)((const char *)vy + t * by);          \
+    const int n32 = n / 32 * 32;                                                         \
+    __m256 a[4][4];   /* [accumulator][token] */                                         \
+    for (int k = 0; k < 4; k++) {                                                        \
+        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;                      \
+        for (int i = 8 * k; i < n32; i += 32) {                                          \
+            if (k == 0) eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 32 * sizeof *x);          \
+            const __m256 w = LOAD(x + i);                                                \
+            c0 = _mm256_fmadd_ps(w, LOAD(y[0] + i), c0);                                 \
+            c1 = _mm256_fmadd_ps(w, LOAD(y[1] + i), c1);                                 \
+            c2 = _mm256_fmadd_ps(w, LOAD(y[2] + i), c2);                                 \
+            c3 = _mm256_fmadd_ps(w, LOAD(y[3] + i), c3);                                 \
+        }                                                                                \
+        a[k][0] = c0; a[k][1] = c1; a[k][2] = c2; a[k][3] = c3;                          \
+    }                                                                                    \
+    for (int t = 0; t < 4; t++) {                                                        \
+        __m256 a0 = a[0][t];                                                             \
+        int i = n32;                                                                     \
+        for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y[t] + i), a0); \
+        float sum = eq_avx2_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a[1][t]), _mm256_add_ps(a[2][t], a[3][t]))); \
+        for (; i < n; i++) sum += SCALAR(x[i]) * SCALAR(y[t][i]);                        \
+        s[t * bs] = sum;                                                                 \
+    }
+
+void eq_vec_dot_x4_f32_f32_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    DOT_BODY_X4(LOAD_F32, float, SCALAR_F32)
+}
+
+void eq_vec_dot_x4_f16_f16_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    DOT_BODY_X4(LOAD_F16, eq_f16, eq_fp16_to_fp32)
+}
+
+void eq_vec_dot_x4_bf16_bf16_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    DOT_BODY_X4(LOAD_BF16, eq_bf16, eq_bf16_to_fp32)
+}
+
 void eq_vec_dot_f32_f32_avx2(int n, float *s, const void *vx, const void *vy) {
     const float *x = vx, *y = vy;
     DOT_BODY(LOAD_F32, x, y, SCALAR_F32)

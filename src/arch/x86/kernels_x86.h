@@ -32,6 +32,9 @@ EQ_DECL_VEC_DOT(eq_vec_dot_q6_K_q8_K_avx2);
  * AVX-512 VBMI ones below take their slots where the CPU has them. */
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_K_q8_K_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_f32_f32_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_f16_f16_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_bf16_bf16_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_1_q8_1_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_0_q8_0_avx2);
@@ -39,6 +42,9 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q5_1_q8_1_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q8_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q4_K_q8_K_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_avx2);
+#define EQ_K_VEC_DOT_X4_F32     eq_vec_dot_x4_f32_f32_avx2
+#define EQ_K_VEC_DOT_X4_F16     eq_vec_dot_x4_f16_f16_avx2
+#define EQ_K_VEC_DOT_X4_BF16    eq_vec_dot_x4_bf16_bf16_avx2
 #define EQ_K_VEC_DOT_X4_Q4_0    eq_vec_dot_x4_q4_0_q8_0_avx2
 #define EQ_K_VEC_DOT_X4_Q4_1    eq_vec_dot_x4_q4_1_q8_1_avx2
 #define EQ_K_VEC_DOT_X4_Q5_0    eq_vec_dot_x4_q5_0_q8_0_avx2
