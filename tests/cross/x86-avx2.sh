@@ -17,21 +17,22 @@ fi
 if ! grep -qw avx512f /proc/cpuinfo && ! grep -qw avx_vnni /proc/cpuinfo; then
     echo "SKIP: no AVX-512 or AVX-VNNI here, so the native build's unit tests already run the AVX2 kernels"; exit 0
 fi
-# build_and_run DIR CFLAGS LABEL: the three kernel tests of a build with CFLAGS
+# build_and_run DIR CFLAGS LABEL TAG: the three kernel tests of a build with CFLAGS (their
+# counts as "test_quant-TAG: N passed", letters only, which tests/run-all.sh adds up)
 build_and_run() {
     cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Release -DEQ_NATIVE=ON "-DCMAKE_C_FLAGS=$2" >/dev/null
     cmake --build "$1" -j"${JOBS:-2}" --target test_quant test_matmul test_repack >/dev/null
     for t in test_quant test_matmul test_repack; do
         out=$("$1/$t") || { echo "$out" | tail -20; echo "FAIL: $t ($3 build)"; exit 1; }
-        echo "$out" | grep -E "kernels in this build|passed" | sed "s/^/$3 $t: /"
+        echo "$out" | grep -E "kernels in this build|passed" | sed "s/^/$t-$4: /"
     done
     "$1/test_matmul" | grep -q "(avx2)" || { echo "FAIL: the $3 build ($2) did not pick the AVX2 kernels"; exit 1; }
     "$1/test_repack" | grep -q "packed Q4_K kernels in this build (avx2)" || { echo "FAIL: the $3 build ($2) has no packed Q4_K kernels"; exit 1; }
 }
-build_and_run "$BUILD_DIR" "-mno-avx512f -mno-avxvnni" AVX2
+build_and_run "$BUILD_DIR" "-mno-avx512f -mno-avxvnni" AVX2 plain
 # With AVX-VNNI (and AVX-512 off: Intel's client CPUs) the byte dots and the packed Q4_K
 # 4-token kernel take vpdpbusd through its VEX form, which no other build compiles.
 if grep -qw avx_vnni /proc/cpuinfo && grep -qw avx512f /proc/cpuinfo; then
-    build_and_run "${BUILD_DIR}-vnni" "-mno-avx512f" AVX-VNNI
+    build_and_run "${BUILD_DIR}-vnni" "-mno-avx512f" AVX-VNNI vnni
 fi
 echo "PASS: AVX2 kernels (AVX-512 and AVX-VNNI off; and AVX-VNNI alone where the CPU has it)"
