@@ -57,6 +57,14 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
     for (; i < k; i++) y[i] = eq_fp32_to_bf16(x[i]);
 }
 
+/* After the 32-value steps from i on: the eight-value steps into a0, the four accumulators'
+ * sum, the single values, into out (shared by the one- and four-token kernels). */
+#define DOT_FINISH(LOAD, x, y, SCALAR, a0, a1, a2, a3, i, out)                           \
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y + i), a0);       \
+    float sum = eq_avx2_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))); \
+    for (; i < n; i++) sum += SCALAR(x[i]) * SCALAR(y[i]);                               \
+    out = sum;
+
 /* Four independent accumulators hide the FMA latency; x (the weights) is asked for ahead. */
 #define DOT_BODY(LOAD, x, y, SCALAR)                                                     \
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
@@ -68,10 +76,7 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
         a2 = _mm256_fmadd_ps(LOAD(x + i + 16), LOAD(y + i + 16), a2);                    \
         a3 = _mm256_fmadd_ps(LOAD(x + i + 24), LOAD(y + i + 24), a3);                    \
     }                                                                                    \
-    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y + i), a0);       \
-    float sum = eq_avx2_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))); \
-    for (; i < n; i++) sum += SCALAR(x[i]) * SCALAR(y[i]);                               \
-    *s = sum;
+    DOT_FINISH(LOAD, x, y, SCALAR, a0, a1, a2, a3, i, *s)
 
 #define LOAD_F32(p) _mm256_loadu_ps(p)
 #define LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
@@ -80,7 +85,7 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
 
 /* One weight row against four activation rows (prompts): each token's sum is DOT_BODY's,
  * the same FMAs into the same four accumulators in the same order, then the same tails and
- * sum. Only the order between accumulators differs: a0 of all four tokens first (chunks 0, 4,
+ * sum (DOT_FINISH). Only the order between accumulators differs: a0 of all four tokens first (chunks 0, 4,
  * 8, ... of eight values), then a1, and so on, so that each weight chunk is converted once
  * for four tokens with four accumulators live, not sixteen. The first pass streams the row
  * (every 64-byte line of an F16 row holds one chunk of each accumulator) and asks ahead. */
@@ -103,12 +108,9 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
         a[k][0] = c0; a[k][1] = c1; a[k][2] = c2; a[k][3] = c3;                          \
     }                                                                                    \
     for (int t = 0; t < 4; t++) {                                                        \
-        __m256 a0 = a[0][t];                                                             \
+        const XT *yt = y[t];                                                             \
         int i = n32;                                                                     \
-        for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y[t] + i), a0); \
-        float sum = eq_avx2_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a[1][t]), _mm256_add_ps(a[2][t], a[3][t]))); \
-        for (; i < n; i++) sum += SCALAR(x[i]) * SCALAR(y[t][i]);                        \
-        s[t * bs] = sum;                                                                 \
+        DOT_FINISH(LOAD, x, yt, SCALAR, a[0][t], a[1][t], a[2][t], a[3][t], i, s[t * bs]) \
     }
 
 void eq_vec_dot_x4_f32_f32_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
