@@ -1,4 +1,4 @@
-/* The row-interleaved Q4_K and Q6_K layouts (repack.h): the in-place packer, and the packed dot's
+/* The row-interleaved Q4_K, Q6_K, Q4_0 and Q8_0 layouts (repack.h): the in-place packer, and the packed dot's
  * procedure on the original layout as the packed kernels' scalar oracle. */
 #include "quant/repack.h"
 #include "quant/blocks.h"
@@ -8,6 +8,8 @@
 
 _Static_assert(sizeof(block_q4_Kx8) == 8 * sizeof(block_q4_K), "q4_Kx8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "q6_Kx8 takes the bytes of eight blocks");
+_Static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "q4_0x8 takes the bytes of eight blocks");
+_Static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "q8_0x8 takes the bytes of eight blocks");
 
 int eq_repack_supported(int type) { return eq_vec_dot_packed_get(type, 1) != NULL; }
 
@@ -40,19 +42,36 @@ static void pack_q6_K(block_q6_Kx8 *o, const block_q6_K *const b[8]) {
     }
 }
 
+/* Q4_0 and Q8_0: the eight d, then the codes eight bytes a row at a time (repack.h). */
+static void pack_legacy(eq_f16 *d, uint8_t *qs, size_t nqs, const char *const b[8]) {
+    for (int r = 0; r < 8; r++) {
+        memcpy(&d[r], b[r], sizeof(eq_f16));
+        for (size_t c = 0; c < nqs / 8; c++) memcpy(qs + 64 * c + 8 * r, b[r] + sizeof(eq_f16) + 8 * c, 8);
+    }
+}
+
 int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
-    if ((type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
-        ne0 % EQ_QK_K || ne1 % EQ_PACK_ROWS)
+    const int legacy = type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q8_0;
+    const int64_t qk = legacy ? EQ_QK : EQ_QK_K;
+    if ((!legacy && type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
+        ne0 % qk || ne1 % EQ_PACK_ROWS)
         return -2;
-    const size_t bsz = type == EQ_TYPE_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
-    const size_t nb = (size_t)(ne0 / EQ_QK_K), group = nb * 8 * bsz;
+    const size_t bsz = type == EQ_TYPE_Q4_K ? sizeof(block_q4_K)
+                     : type == EQ_TYPE_Q6_K ? sizeof(block_q6_K)
+                     : type == EQ_TYPE_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    const size_t nb = (size_t)(ne0 / qk), group = nb * 8 * bsz;
     char *tmp = malloc(group);
     if (!tmp) return -1;
     for (int64_t g = 0; g < ne1 / EQ_PACK_ROWS; g++) {
         char *base = (char *)data + (size_t)g * group;
         memcpy(tmp, base, group);
         for (size_t i = 0; i < nb; i++) {
-            if (type == EQ_TYPE_Q4_K) {
+            if (legacy) {
+                const char *b[8];
+                for (int r = 0; r < 8; r++) b[r] = tmp + ((size_t)r * nb + i) * bsz;
+                char *o = base + i * 8 * bsz;   /* 8 x (d, qs): d[8], then qs */
+                pack_legacy((eq_f16 *)o, (uint8_t *)o + 8 * sizeof(eq_f16), bsz - sizeof(eq_f16), b);
+            } else if (type == EQ_TYPE_Q4_K) {
                 const block_q4_K *b[8];
                 for (int r = 0; r < 8; r++) b[r] = (const block_q4_K *)tmp + (size_t)r * nb + i;
                 pack_q4_K((block_q4_Kx8 *)base + i, b);
@@ -131,4 +150,38 @@ void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, co
             s[(size_t)t * bs + r] = A;
         }
     }
+}
+
+/* The legacy formats' two lanes a row (repack.h); code(x, v) is value v's code, minus its
+ * offset (Q4_0: the nibble minus 8). Sums as codes times activations minus offset times the
+ * activations' sum, the form the kernels compute (and one GCC vectorizes correctly: see
+ * eq_vec_dot_q4_0_q8_0_ref). */
+#define LEGACY_X8_REF(XT, CODE, OFFSET)                                                           \
+    for (int t = 0; t < nt; t++) {                                                                \
+        const block_q8_0 *y = (const block_q8_0 *)((const char *)vy + (size_t)t * by);            \
+        for (int r = 0; r < 8; r++) {                                                             \
+            const XT *x = (const XT *)((const char *)vx + (size_t)r * xs);                        \
+            float A[2] = {0, 0};                                                                  \
+            for (int i = 0; i < n / EQ_QK; i++) {                                                 \
+                int32_t I[2] = {0, 0}, Y[2] = {0, 0};                                             \
+                for (int v = 0; v < EQ_QK; v++) {                                                 \
+                    I[v % 8 >= 4] += CODE(x[i], v) * y[i].qs[v];                                  \
+                    Y[v % 8 >= 4] += y[i].qs[v];                                                  \
+                }                                                                                 \
+                const float d = eq_fp16_to_fp32(x[i].d) * eq_fp16_to_fp32(y[i].d);                \
+                const float p0 = d * (float)(I[0] - (OFFSET) * Y[0]), p1 = d * (float)(I[1] - (OFFSET) * Y[1]); \
+                A[0] += p0;                                                                       \
+                A[1] += p1;                                                                       \
+            }                                                                                     \
+            s[(size_t)t * bs + r] = A[0] + A[1];                                                  \
+        }                                                                                         \
+    }
+
+#define Q4_0_CODE(b, v) ((v) < 16 ? (b).qs[v] & 15 : (b).qs[(v) - 16] >> 4)
+#define Q8_0_CODE(b, v) ((b).qs[v])
+void eq_q4_0x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+    LEGACY_X8_REF(block_q4_0, Q4_0_CODE, 8)
+}
+void eq_q8_0x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+    LEGACY_X8_REF(block_q8_0, Q8_0_CODE, 0)
 }

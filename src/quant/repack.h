@@ -1,4 +1,4 @@
-/* Row-interleaved weights for prompt processing, as llama.cpp repacks Q4_K: eight rows of a
+/* Row-interleaved weights, as llama.cpp repacks Q4_K and Q4_0 for prompts: eight rows of a
  * matrix are stored block by block side by side, so that one 512-bit register holds eight
  * bytes of each of the eight rows and every lane of the integer sums belongs to one row. The
  * scale multiplies and the float steps are then done for eight rows at once, and no sum needs
@@ -6,7 +6,8 @@
  *
  * Only the CPU backend of a build with a kernel for the layout uses it (eq_vec_dot_packed_get:
  * Q4_K on x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; Q6_K on x86 AVX-512
- * BW + VNNI; not NEON or scalar builds yet), only on matrices whose rows come in groups of
+ * BW + VNNI; Q4_0 and Q8_0 on x86 AVX2 and AVX-512 BW + VNNI; not NEON or scalar builds
+ * yet), only on matrices whose rows come in groups of
  * eight, and only for weights that are never read but through a matmul (the loader repacks
  * the "blk." ones).
  * The repack is in place: the packed rows take exactly the bytes of the original ones.
@@ -52,6 +53,18 @@ typedef struct {
     uint8_t qh[8][64];
 } block_q6_Kx8;
 
+/* Eight Q4_0 blocks, 144 bytes = 8 x 18, and eight Q8_0 blocks, 272 bytes = 8 x 34: the rows'
+ * d side by side, then their codes in chunks of eight bytes per row, qs[c][8 r + b] = row r's
+ * qs[8 c + b] (Q4_0: the low nibble is value 8 c + b, the high one 16 + 8 c + b). */
+typedef struct {
+    eq_f16 d[8];
+    uint8_t qs[2][64];
+} block_q4_0x8;
+typedef struct {
+    eq_f16 d[8];
+    int8_t qs[4][64];
+} block_q8_0x8;
+
 enum { EQ_PACK_ROWS = 8 };
 
 /* Whether this build runs `type` matrices packed (a kernel exists for it). */
@@ -66,5 +79,11 @@ void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, con
 /* The same for Q6_K rows: per row and block one exact integer (the codes minus 32, times the
  * activations, times their sub-block scales), then (d * d_y) * integer added to the row's sum. */
 void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
+
+/* The same for Q4_0 and Q8_0 rows against Q8_0 activations: per row and block two exact
+ * integers, I[0] over the values v with v % 8 < 4 and I[1] over v % 8 >= 4 (the row's two
+ * lanes), then d = d_x * d_y, A[k] += d * I[k], and A[0] + A[1] at the end. */
+void eq_q4_0x8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
+void eq_q8_0x8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
 
 #endif

@@ -5,7 +5,7 @@
 #   tests/cross/simd_check.c (the SIMD corner cases: rounding ties, random weight bytes,
 #                             4-token kernels bit for bit, the attention's F16 helpers)
 #   tests/unit/test_matmul.c (matmul, with the 4-token kernels, equals vec_dot; when present)
-#   tests/unit/test_repack.c (Q4_K rows repacked eight at a time: kernels and matmul)
+#   tests/unit/test_repack.c (rows repacked eight at a time: kernels and matmul)
 # once with -msimd128 (the browser build's kernels), once without (scalar path) and once with
 # -mrelaxed-simd (the relaxed-SIMD build's kernels; where Node has relaxed SIMD).
 # Only the quant sources are compiled (plus matmul, vec and the thread pool for

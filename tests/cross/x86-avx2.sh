@@ -4,8 +4,8 @@
 # x86 CPU runs (Zen 2 and 3, Intel before Alder Lake) would go untested. This builds the
 # kernel tests again with both off (-mno-avx512f -mno-avxvnni) and runs them: test_quant
 # (every kernel against the scalar refs), test_matmul (the 4-token kernels bit for bit) and
-# test_repack (the packed Q4_K kernels, bit for bit); then, on a CPU with AVX-512 and
-# AVX-VNNI, again with AVX-VNNI on. On a CPU with neither the native build already is the
+# test_repack (the packed Q4_K, Q4_0 and Q8_0 kernels, bit for bit); then, on a CPU with
+# AVX-512 and AVX-VNNI, again with AVX-VNNI on. On a CPU with neither the native build already is the
 # first one: skip.
 #   bash tests/cross/x86-avx2.sh          Environment: BUILD_DIR (default build/x86-avx2), JOBS
 set -euo pipefail
@@ -27,7 +27,9 @@ build_and_run() {
         echo "$out" | grep -E "kernels in this build|passed" | sed "s/^/$t-$4: /"
     done
     "$1/test_matmul" | grep -q "(avx2)" || { echo "FAIL: the $3 build ($2) did not pick the AVX2 kernels"; exit 1; }
-    "$1/test_repack" | grep -q "packed Q4_K kernels in this build (avx2)" || { echo "FAIL: the $3 build ($2) has no packed Q4_K kernels"; exit 1; }
+    for q in Q4_K Q4_0 Q8_0; do
+        "$1/test_repack" | grep -q "packed $q kernels in this build (avx2)" || { echo "FAIL: the $3 build ($2) has no packed $q kernels"; exit 1; }
+    done
 }
 build_and_run "$BUILD_DIR" "-mno-avx512f -mno-avxvnni" AVX2 plain
 # With AVX-VNNI (and AVX-512 off: Intel's client CPUs) the byte dots and the packed Q4_K

@@ -1,4 +1,4 @@
-/* Q4_K and Q6_K rows repacked eight at a time (quant/repack.h): the packed kernels against
+/* Q4_K, Q6_K, Q4_0 and Q8_0 rows repacked eight at a time (quant/repack.h): the packed kernels against
  * their scalar procedure on the unpacked rows, bit for bit, on random blocks; that procedure
  * against the ordinary dot; the matmul over packed weights for every batch size and thread
  * count. */
@@ -29,6 +29,13 @@ static void *random_rows(int type) {
     const size_t n = eq_row_size(type, K) * R;
     unsigned char *p = malloc(n);
     for (size_t i = 0; i < n; i++) p[i] = (unsigned char)next();
+    if (type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q8_0) {   /* d leads every 32-value block */
+        for (int i = 0; i < (K / EQ_QK) * R; i++) {
+            const eq_f16 d = eq_fp32_to_fp16(frand() * 0.01f);
+            memcpy(p + (size_t)i * eq_row_size(type, EQ_QK), &d, sizeof d);
+        }
+        return p;
+    }
     for (int i = 0; i < (K / EQ_QK_K) * R; i++) {
         if (type == EQ_TYPE_Q4_K) {
             block_q4_K *b = (block_q4_K *)p + i;
@@ -41,8 +48,12 @@ static void *random_rows(int type) {
     return p;
 }
 
-static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_dot, const float *x, const char *xq) {
-    const size_t rs = eq_row_size(type, K), qs = eq_row_size(EQ_TYPE_Q8_K, K);
+static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_dot, const float *x) {
+    /* the activations in the weight's partner format, converted as the matmul does */
+    const int yt = eq_type_traits_get(type)->vec_dot_type;
+    const size_t rs = eq_row_size(type, K), qs = eq_row_size(yt, K);
+    char *xq = malloc(qs * T);
+    for (int t = 0; t < T; t++) eq_type_traits_get(yt)->from_float(x + (size_t)t * K, xq + t * qs, K);
     char *w = random_rows(type);
 
     /* the procedure on the original rows: every row and token, to compare everything against */
@@ -71,7 +82,7 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
         CHECK(eq_repack_rows(type, copy, K, R) == -2 && !memcmp(copy, w, rs * R));
         CHECK(eq_vec_dot_packed_get(type, 1) == NULL && eq_vec_dot_packed_get(type, 4) == NULL);
         printf("no packed %s kernels in this build (%s)\n", tname, eq_quant_isa());
-        free(w); free(copy);
+        free(w); free(copy); free(xq);
         return;
     }
     CHECK(eq_repack_rows(type, copy, K, R) == 0);
@@ -79,13 +90,18 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
 
     /* the kernels, 1 and 4 tokens at a time, each bit-identical to the procedure */
     CHECK(!eq_vec_dot_packed_get(type, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q5_K, 1));
-    struct { const char *name; eq_vec_dot_x4_fn x1, x4; } k[2] = {
+    struct { const char *name; eq_vec_dot_x4_fn x1, x4; } k[3] = {
         {eq_quant_isa(), eq_vec_dot_packed_get(type, 1), eq_vec_dot_packed_get(type, 4)},
     };
     size_t nk = 1;
 #if defined(EQ_HAVE_AVX512_VBMI)
     /* what a CPU without AVX-512 VBMI runs */
     if (type == EQ_TYPE_Q4_K) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q4_K_q8_K_avx2, eq_vec_dot_p8x4_q4_K_q8_K_avx2};
+#endif
+#if defined(EQ_HAVE_AVX512)
+    /* what a CPU without AVX-512 runs (with VNNI here: tests/cross/x86-avx2.sh builds the rest) */
+    if (type == EQ_TYPE_Q4_0) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q4_0_q8_0_avx2, eq_vec_dot_p8x4_q4_0_q8_0_avx2};
+    if (type == EQ_TYPE_Q8_0) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q8_0_q8_0_avx2, eq_vec_dot_p8x4_q8_0_q8_0_avx2};
 #endif
     for (size_t ki = 0; ki < nk; ki++) {
         float got[T * R];
@@ -117,17 +133,16 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
     }
     CHECKF(ok, "%s: the packed matmul equals the procedure for batch sizes 1..%d, 1-3 threads", tname, T);
     printf("packed %s kernels in this build (%s)\n", tname, eq_quant_isa());
-    free(w); free(copy); free(out); free(qbuf);
+    free(w); free(copy); free(out); free(qbuf); free(xq);
 }
 
 int main(void) {
-    const size_t qs = eq_row_size(EQ_TYPE_Q8_K, K);
     float *x = malloc(sizeof(float) * K * T);
-    char *xq = malloc(qs * T);
     for (int i = 0; i < K * T; i++) x[i] = frand() * (i % 97 == 0 ? 50.0f : 2.0f);
-    for (int t = 0; t < T; t++) eq_type_traits_get(EQ_TYPE_Q8_K)->from_float(x + (size_t)t * K, xq + t * qs, K);
-    check_type(EQ_TYPE_Q4_K, "Q4_K", eq_q4_Kx8_dot_ref, eq_vec_dot_q4_K_q8_K_ref, x, xq);
-    check_type(EQ_TYPE_Q6_K, "Q6_K", eq_q6_Kx8_dot_ref, eq_vec_dot_q6_K_q8_K_ref, x, xq);
-    free(x); free(xq);
+    check_type(EQ_TYPE_Q4_K, "Q4_K", eq_q4_Kx8_dot_ref, eq_vec_dot_q4_K_q8_K_ref, x);
+    check_type(EQ_TYPE_Q6_K, "Q6_K", eq_q6_Kx8_dot_ref, eq_vec_dot_q6_K_q8_K_ref, x);
+    check_type(EQ_TYPE_Q4_0, "Q4_0", eq_q4_0x8_dot_ref, eq_vec_dot_q4_0_q8_0_ref, x);
+    check_type(EQ_TYPE_Q8_0, "Q8_0", eq_q8_0x8_dot_ref, eq_vec_dot_q8_0_q8_0_ref, x);
+    free(x);
     return eqt_done();
 }

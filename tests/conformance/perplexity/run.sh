@@ -5,8 +5,9 @@
 #      the final estimate and its uncertainty within 0.1%, every chunk's running PPL within 0.2%;
 #      the same runs save their logits: both files have the same header and token list byte
 #      for byte (same tokenization and chunking), and each tool reads the other's: KLD ≈ 0;
-#   2. KL divergence of the Q4_1 model against the F16 base: edgeq's mean KLD, top-1 agreement
-#      and PPL against llama-perplexity --kl-divergence's on the same files;
+#   2. KL divergence of the Q4_1 model, and of Q4_0 and Q8_0 ones quantized from the F16,
+#      against the F16 base: edgeq's mean KLD, top-1 agreement and PPL against
+#      llama-perplexity --kl-divergence's on the same files;
 #   3. the batch size does not change the result, --json agrees with the text output;
 #   4. bad input: a clear error, non-zero exit, no file left behind.
 # (Random-weight models are no use here: on English text their PPL is 1e8 to 1e32, decided by
@@ -90,15 +91,23 @@ if [ -s llama.kl ] && [ -s edgeq.kl ]; then
     llama_ppl -m smol-f16.gguf --kl-divergence --kl-divergence-base edgeq.kl && kl_check "llama-perplexity F16 against edgeq's F16 logits" llama.out 0.0001 98 \
         || bad "llama-perplexity --kl-divergence edgeq.kl: $(tail -n 3 llama.out)"
 
-    # ---- 2. the Q4_1 model against the F16 base, both tools ----
-    llama_ppl -m "$SMOL" --kl-divergence --kl-divergence-base llama.kl || bad "llama-perplexity Q4_1 KL: $(tail -n 3 llama.out)"
-    edgeq_ppl -m "$SMOL" --kl-base llama.kl || bad "edgeq Q4_1 KL: $(cat edgeq.err)"
-    # Both tools round activations to 8 bits before every Q4_1 matmul; a last-bit difference
+    # ---- 2. quantized models against the F16 base, both tools: the Q4_1 release, and Q4_0 and
+    # Q8_0 made from the F16 by edgeq quantize (byte-identical to llama-quantize's; their rows
+    # run repacked eight at a time on x86) ----
+    # Both tools round activations to 8 bits before every quantized matmul; a last-bit difference
     # upstream flips some roundings, and over 30 layers the two runs end up with independent
     # rounding noise of the same size. So the KLD of each against the base agrees closely, the
     # PPL within ~1% on these 504 tokens; the noise shrinks as 1/sqrt(tokens): at -c 256 over 30
-    # chunks (3810 tokens) the two give 20.4511 and 20.4690, 0.09% apart.
-    python3 - llama.out edgeq.out <<'EOF' && ok "Q4_1 vs F16 base: $(cat kl.txt)" || bad "Q4_1 vs F16 base: $(cat kl.txt)"
+    # chunks (3810 tokens) the two give 20.4511 and 20.4690 on the Q4_1, 0.09% apart.
+    for q in Q4_1 Q4_0 Q8_0; do
+        m=$SMOL
+        if [ $q != Q4_1 ]; then
+            m=smol-$q.gguf
+            "$EDGEQ" quantize smol-f16.gguf $m $q > q.log 2>&1 || { bad "quantize SmolLM2 to $q: $(tail -n 2 q.log)"; continue; }
+        fi
+        llama_ppl -m $m --kl-divergence --kl-divergence-base llama.kl || bad "llama-perplexity $q KL: $(tail -n 3 llama.out)"
+        edgeq_ppl -m $m --kl-base llama.kl || bad "edgeq $q KL: $(cat edgeq.err)"
+        python3 - llama.out edgeq.out <<'EOF' && ok "$q vs F16 base: $(cat kl.txt)" || bad "$q vs F16 base: $(cat kl.txt)"
 import re, sys
 def stats(f):
     t = open(f, encoding="utf-8", errors="replace").read()
@@ -116,6 +125,7 @@ good = (abs(e["base"] - l["base"]) / l["base"] < 1e-4            # the same file
         and abs(e["ppl"] - l["ppl"]) / l["ppl"] < 0.015)
 sys.exit(0 if good else 1)
 EOF
+    done
 fi
 
 # ---- 3. batch size, --json ----
