@@ -24,6 +24,8 @@ typedef struct {
     eq_vec_dot_fn vec_dot;
     eq_vec_dot_x4_fn vec_dot_x4, vec_dot_x8;
     eq_vec_dot_x4_fn packed_x1, packed_x4;   /* w->packed: eight interleaved rows at a time */
+    eq_vec_dot_rx4_fn rx4;                   /* rx4_rows rows against four tokens */
+    int rx4_rows;
     eq_from_float_fn from_float;
 } mm_job;
 
@@ -59,7 +61,20 @@ static void dot_tile(const mm_job *j, int tile) {
             }
             continue;
         }
-        for (int r = r0; r < r1; r++) {
+        int r = r0;
+        if (j->rx4 && t1 - t0 >= 4)   /* rows several at a time against four tokens, the rest below */
+            for (; r + j->rx4_rows <= r1; r += j->rx4_rows) {
+                const char *rows = (const char *)w->data + (size_t)r * w->nb1;
+                int t = t0;
+                for (; t + 4 <= t1; t += 4)
+                    j->rx4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows, w->nb1,
+                           (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
+                for (int rr = r; rr < r + j->rx4_rows; rr++)
+                    for (int tt = t; tt < t1; tt++)
+                        j->vec_dot(n, &j->out[(size_t)tt * j->ld_out + rr], (const char *)w->data + (size_t)rr * w->nb1,
+                                   (const char *)j->qbuf + (size_t)tt * j->qrow);
+            }
+        for (; r < r1; r++) {
             const char *row = (const char *)w->data + (size_t)r * w->nb1;
             int t = t0;
             if (j->vec_dot_x8)
@@ -96,7 +111,8 @@ void eq_matmul(eq_pool *pool, const eq_weight *w, const float *x, int T, float *
     const eq_type_traits *xt = eq_type_traits_get(tt->vec_dot_type);
     mm_job j = {pool, w, x, T, ld_out, out, qbuf, eq_row_size(tt->vec_dot_type, w->ne0), tt->vec_dot,
                 eq_vec_dot_x4_get(w->type), eq_vec_dot_x8_get(w->type),
-                eq_vec_dot_packed_get(w->type, 1), eq_vec_dot_packed_get(w->type, 4), xt->from_float};
+                eq_vec_dot_packed_get(w->type, 1), eq_vec_dot_packed_get(w->type, 4), NULL, 0, xt->from_float};
+    j.rx4 = eq_vec_dot_rx4_get(w->type, &j.rx4_rows);
     if (tt->vec_dot_type == 0 /* F32: use x as it is */) {
         j.qbuf = (void *)x;
     } else if (T == 1) {

@@ -39,6 +39,11 @@ eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type);
 /* The same against eight activation rows (same signature; s[t * bs] for t < 8), where a build
  * has one: NULL otherwise, and the caller goes four at a time. */
 eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type);
+/* Several weight rows (*rows of them, from x on, bx bytes apart) against four activation rows:
+ * s[t * bs + r] for r < *rows, t < 4, each bit-identical to a vec_dot call. The rows share
+ * each activation chunk's conversion (F32, F16, BF16 weights). NULL where a build has none. */
+typedef void (*eq_vec_dot_rx4_fn)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y, size_t by);
+eq_vec_dot_rx4_fn eq_vec_dot_rx4_get(int type, int *rows);
 /* Eight weight rows in the interleaved layout of quant/repack.h (one group of 8 packed rows at
  * x) against nt = 1 or 4 activation rows: s[t * bs + r] for r < 8, t < nt. NULL when this
  * build has no kernel for that layout; the loader then leaves the weights as they are. */

@@ -266,6 +266,22 @@ eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type) {
     }
 }
 
+eq_vec_dot_rx4_fn eq_vec_dot_rx4_get(int type, int *rows) {
+    *rows = 0;
+    switch (type) {
+#ifdef EQ_K_VEC_DOT_RX4_F32
+    case EQ_TYPE_F32: *rows = EQ_RX4_ROWS; return EQ_K_VEC_DOT_RX4_F32;
+#endif
+#ifdef EQ_K_VEC_DOT_RX4_F16
+    case EQ_TYPE_F16: *rows = EQ_RX4_ROWS; return EQ_K_VEC_DOT_RX4_F16;
+#endif
+#ifdef EQ_K_VEC_DOT_RX4_BF16
+    case EQ_TYPE_BF16: *rows = EQ_RX4_ROWS; return EQ_K_VEC_DOT_RX4_BF16;
+#endif
+    default: return NULL;
+    }
+}
+
 eq_vec_dot_x4_fn eq_vec_dot_packed_get(int type, int nt) {
     switch (type) {
 #if defined(EQ_K_VEC_DOT_P8X1_Q4_K) && defined(EQ_K_VEC_DOT_P8X4_Q4_K)

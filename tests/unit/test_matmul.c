@@ -93,6 +93,43 @@ static void float_x4(void) {
     free(x); free(q);
 }
 
+/* The float formats' rows x 4-token kernels the same way: every row against every token. */
+static void float_rx4(void) {
+    const int types[] = {EQ_TYPE_F32, EQ_TYPE_F16, EQ_TYPE_BF16};
+    const int ns[] = {1, 7, 8, 9, 31, 32, 33, 40, 63, 64, 100, 1000, 2048};
+    enum { NMAX = 2048, RMAX = 8, LD = RMAX + 3 };
+    float *x = malloc(sizeof(float) * NMAX * (RMAX + 4));
+    char *q = malloc(sizeof(float) * NMAX * (RMAX + 4));
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+        int rows;
+        const eq_vec_dot_rx4_fn rx4 = eq_vec_dot_rx4_get(types[ti], &rows);
+        if (!rx4) continue;
+        CHECK(rows >= 2 && rows <= RMAX);
+        if (rows < 2 || rows > RMAX) continue;
+        const eq_type_traits *tt = eq_type_traits_get(types[ti]);
+        int bad = 0, total = 0;
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+            const int n = ns[ni];
+            const size_t rs = eq_row_size(types[ti], n);
+            for (int i = 0; i < n * (rows + 4); i++) x[i] = frand() * (i % 13 == 0 ? 30.0f : 1.0f);
+            for (int r = 0; r < rows + 4; r++) tt->from_float(x + (size_t)r * n, q + r * rs, n);
+            float got[4 * LD];
+            memset(got, 0xff, sizeof got);
+            rx4(n, got, LD, q, rs, q + rows * rs, rs);   /* rows 0.. against the four after them */
+            for (int t = 0; t < 4; t++)
+                for (int r = 0; r < rows; r++) {
+                    float want;
+                    tt->vec_dot(n, &want, q + r * rs, q + (rows + t) * rs);
+                    bad += memcmp(&got[t * LD + r], &want, sizeof(float)) != 0;
+                    total++;
+                }
+        }
+        CHECKF(!bad, "%s: %d of %d rows x 4-token sums differ from vec_dot", eq_type_name(types[ti]), bad, total);
+        printf("%s: rows x 4-token kernel, %d rows\n", eq_type_name(types[ti]), rows);
+    }
+    free(x); free(q);
+}
+
 /* eq_vec_dot_f16_rows / eq_vec_mad_f16_rows against the F16 vec_dot and eq_vec_mad_f16 row by
  * row: head sizes with and without a 32-value step, a tail of eight, none the fast path takes
  * (n % 8, n > 512), row counts around the eight-row groups, rows apart by a stride. */
@@ -258,6 +295,7 @@ static void swiglu(void) {
 
 int main(void) {
     float_x4();
+    float_rx4();
     attention_rows();
     softmax();
     swiglu();

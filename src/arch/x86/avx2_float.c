@@ -113,6 +113,59 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
         DOT_FINISH(LOAD, x, yt, SCALAR, a[0][t], a[1][t], a[2][t], a[3][t], i, s[t * bs]) \
     }
 
+/* EQ_RX4_ROWS weight rows against four activation rows: DOT_BODY_X4 for each row, with each
+ * activation chunk converted once for all the rows (the conversions are most of the work of
+ * the four-token kernel: one per token and chunk against one for the weights). Per row and
+ * token the same FMAs into the same accumulators in the same order, the same tails and sum:
+ * bit-identical to the one-row kernel. NR * 4 accumulators, NR weight chunks and an activation
+ * chunk live: 21 registers for four rows (AVX-512 VL has 32), 16 for three. */
+#define NR EQ_RX4_ROWS
+#define DOT_BODY_RX4(LOAD, XT, SCALAR)                                                   \
+    const XT *x[NR];                                                                     \
+    for (int r = 0; r < NR; r++) x[r] = (const XT *)((const char *)vx + r * bx);         \
+    const XT *y[4];                                                                      \
+    for (int t = 0; t < 4; t++) y[t] = (const XT *)((const char *)vy + t * by);          \
+    const int n32 = n / 32 * 32;                                                         \
+    __m256 a[4][NR][4];   /* [accumulator][row][token] */                                \
+    for (int k = 0; k < 4; k++) {                                                        \
+        __m256 c[NR][4];                                                                 \
+        for (int r = 0; r < NR; r++)                                                     \
+            for (int t = 0; t < 4; t++) c[r][t] = _mm256_setzero_ps();                   \
+        for (int i = 8 * k; i < n32; i += 32) {                                          \
+            __m256 w[NR];                                                                \
+            UNROLL                                                                       \
+            for (int r = 0; r < NR; r++) {                                               \
+                if (k == 0) eq_prefetch_l2(x[r] + i, EQ_STREAM_AHEAD, 32 * sizeof(XT));  \
+                w[r] = LOAD(x[r] + i);                                                   \
+            }                                                                            \
+            UNROLL                                                                       \
+            for (int t = 0; t < 4; t++) {                                                \
+                const __m256 v = LOAD(y[t] + i);                                         \
+                UNROLL                                                                   \
+                for (int r = 0; r < NR; r++) c[r][t] = _mm256_fmadd_ps(w[r], v, c[r][t]); \
+            }                                                                            \
+        }                                                                                \
+        for (int r = 0; r < NR; r++)                                                     \
+            for (int t = 0; t < 4; t++) a[k][r][t] = c[r][t];                            \
+    }                                                                                    \
+    for (int r = 0; r < NR; r++)                                                         \
+        for (int t = 0; t < 4; t++) {                                                    \
+            const XT *xr = x[r], *yt = y[t];                                             \
+            int i = n32;                                                                 \
+            DOT_FINISH(LOAD, xr, yt, SCALAR, a[0][r][t], a[1][r][t], a[2][r][t], a[3][r][t], i, s[t * bs + r]) \
+        }
+
+void eq_vec_dot_rx4_f32_f32_avx2(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by) {
+    DOT_BODY_RX4(LOAD_F32, float, SCALAR_F32)
+}
+void eq_vec_dot_rx4_f16_f16_avx2(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by) {
+    DOT_BODY_RX4(LOAD_F16, eq_f16, eq_fp16_to_fp32)
+}
+void eq_vec_dot_rx4_bf16_bf16_avx2(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by) {
+    DOT_BODY_RX4(LOAD_BF16, eq_bf16, eq_bf16_to_fp32)
+}
+#undef NR
+
 void eq_vec_dot_x4_f32_f32_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
     DOT_BODY_X4(LOAD_F32, float, SCALAR_F32)
 }
