@@ -1,4 +1,4 @@
-/* The row-interleaved Q4_K, Q6_K, Q4_0 and Q8_0 layouts (repack.h): the in-place packer, and the packed dot's
+/* The row-interleaved Q4_K, Q6_K, Q4_0, Q4_1 and Q8_0 layouts (repack.h): the in-place packer, and the packed dot's
  * procedure on the original layout as the packed kernels' scalar oracle. */
 #include "quant/repack.h"
 #include "quant/blocks.h"
@@ -10,6 +10,7 @@ _Static_assert(sizeof(block_q4_Kx8) == 8 * sizeof(block_q4_K), "q4_Kx8 takes the
 _Static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "q6_Kx8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "q4_0x8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "q8_0x8 takes the bytes of eight blocks");
+_Static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "q4_1x8 takes the bytes of eight blocks");
 
 int eq_repack_supported(int type) { return eq_vec_dot_packed_get(type, 1) != NULL; }
 
@@ -42,23 +43,27 @@ static void pack_q6_K(block_q6_Kx8 *o, const block_q6_K *const b[8]) {
     }
 }
 
-/* Q4_0 and Q8_0: the eight d, then the codes eight bytes a row at a time (repack.h). */
-static void pack_legacy(eq_f16 *d, uint8_t *qs, size_t nqs, const char *const b[8]) {
+/* Q4_0, Q4_1 and Q8_0: the eight d (and m), then the codes eight bytes a row at a time
+ * (repack.h). nh: the f16 values that lead each block. */
+static void pack_legacy(char *o, size_t bsz, int nh, const char *const b[8]) {
+    uint8_t *qs = (uint8_t *)o + 8 * nh * sizeof(eq_f16);
+    const size_t nqs = bsz - nh * sizeof(eq_f16);
     for (int r = 0; r < 8; r++) {
-        memcpy(&d[r], b[r], sizeof(eq_f16));
-        for (size_t c = 0; c < nqs / 8; c++) memcpy(qs + 64 * c + 8 * r, b[r] + sizeof(eq_f16) + 8 * c, 8);
+        for (int h = 0; h < nh; h++) memcpy(o + (8 * h + r) * sizeof(eq_f16), b[r] + h * sizeof(eq_f16), sizeof(eq_f16));
+        for (size_t c = 0; c < nqs / 8; c++) memcpy(qs + 64 * c + 8 * r, b[r] + nh * sizeof(eq_f16) + 8 * c, 8);
     }
 }
 
 int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
-    const int legacy = type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q8_0;
+    const int legacy = type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q4_1 || type == EQ_TYPE_Q8_0;
     const int64_t qk = legacy ? EQ_QK : EQ_QK_K;
     if ((!legacy && type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
         ne0 % qk || ne1 % EQ_PACK_ROWS)
         return -2;
     const size_t bsz = type == EQ_TYPE_Q4_K ? sizeof(block_q4_K)
                      : type == EQ_TYPE_Q6_K ? sizeof(block_q6_K)
-                     : type == EQ_TYPE_Q4_0 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+                     : type == EQ_TYPE_Q4_0 ? sizeof(block_q4_0)
+                     : type == EQ_TYPE_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q8_0);
     const size_t nb = (size_t)(ne0 / qk), group = nb * 8 * bsz;
     char *tmp = malloc(group);
     if (!tmp) return -1;
@@ -69,8 +74,7 @@ int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
             if (legacy) {
                 const char *b[8];
                 for (int r = 0; r < 8; r++) b[r] = tmp + ((size_t)r * nb + i) * bsz;
-                char *o = base + i * 8 * bsz;   /* 8 x (d, qs): d[8], then qs */
-                pack_legacy((eq_f16 *)o, (uint8_t *)o + 8 * sizeof(eq_f16), bsz - sizeof(eq_f16), b);
+                pack_legacy(base + i * 8 * bsz, bsz, type == EQ_TYPE_Q4_1 ? 2 : 1, b);
             } else if (type == EQ_TYPE_Q4_K) {
                 const block_q4_K *b[8];
                 for (int r = 0; r < 8; r++) b[r] = (const block_q4_K *)tmp + (size_t)r * nb + i;
@@ -156,12 +160,12 @@ void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, co
  * offset (Q4_0: the nibble minus 8). Sums as codes times activations minus offset times the
  * activations' sum, the form the kernels compute (and one GCC vectorizes correctly: see
  * eq_vec_dot_q4_0_q8_0_ref). */
-#define LEGACY_X8_REF(XT, CODE, OFFSET)                                                           \
+#define LEGACY_X8_REF(XT, YT, CODE, OFFSET, MIN)                                                  \
     for (int t = 0; t < nt; t++) {                                                                \
-        const block_q8_0 *y = (const block_q8_0 *)((const char *)vy + (size_t)t * by);            \
+        const YT *y = (const YT *)((const char *)vy + (size_t)t * by);                            \
         for (int r = 0; r < 8; r++) {                                                             \
             const XT *x = (const XT *)((const char *)vx + (size_t)r * xs);                        \
-            float A[2] = {0, 0};                                                                  \
+            float A[2] = {0, 0}, M = 0;                                                           \
             for (int i = 0; i < n / EQ_QK; i++) {                                                 \
                 int32_t I[2] = {0, 0}, Y[2] = {0, 0};                                             \
                 for (int v = 0; v < EQ_QK; v++) {                                                 \
@@ -172,16 +176,26 @@ void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, co
                 const float p0 = d * (float)(I[0] - (OFFSET) * Y[0]), p1 = d * (float)(I[1] - (OFFSET) * Y[1]); \
                 A[0] += p0;                                                                       \
                 A[1] += p1;                                                                       \
+                MIN                                                                               \
             }                                                                                     \
-            s[(size_t)t * bs + r] = A[0] + A[1];                                                  \
+            s[(size_t)t * bs + r] = (A[0] + A[1]) + M;                                            \
         }                                                                                         \
     }
 
 #define Q4_0_CODE(b, v) ((v) < 16 ? (b).qs[v] & 15 : (b).qs[(v) - 16] >> 4)
 #define Q8_0_CODE(b, v) ((b).qs[v])
+/* Q4_1's m_x * s_y per block (s_y = d_y * the activations' sum, stored by the quantizer) */
+#define Q4_1_MIN                                                                                  \
+    {                                                                                             \
+        const float pm = eq_fp16_to_fp32(x[i].m) * eq_fp16_to_fp32(y[i].s);                       \
+        M += pm;                                                                                  \
+    }
 void eq_q4_0x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
-    LEGACY_X8_REF(block_q4_0, Q4_0_CODE, 8)
+    LEGACY_X8_REF(block_q4_0, block_q8_0, Q4_0_CODE, 8, )
+}
+void eq_q4_1x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+    LEGACY_X8_REF(block_q4_1, block_q8_1, Q4_0_CODE, 0, Q4_1_MIN)
 }
 void eq_q8_0x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
-    LEGACY_X8_REF(block_q8_0, Q8_0_CODE, 0)
+    LEGACY_X8_REF(block_q8_0, block_q8_0, Q8_0_CODE, 0, )
 }
