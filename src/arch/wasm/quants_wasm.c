@@ -1454,6 +1454,147 @@ void eq_vec_dot_p8x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, 
     eq_p8_q4_K_tokens(n, s, bs, vx, vy, by, 4);
 }
 
+/* ---- Q4_0, Q4_1 and Q8_0 rows repacked eight at a time (quant/repack.h) ----
+ * A 16-byte vector of a 64-byte chunk holds eight codes of each of two rows (pair p: rows 2p
+ * and 2p + 1), so every int32 lane of the sums belongs to one row: row 2p's values 8 k + 0..3
+ * and 8 k + 4..7, then row 2p + 1's (the procedure's two lanes a row). With relaxed SIMD the
+ * nibbles (0..15: Q4_0's offset 8 comes off as 8 times the activations' sum) are the 7-bit
+ * operand of one dot per vector against eight activation bytes in both halves; otherwise, and
+ * for Q8_0 (its codes do not fit 7 bits), the codes are widened to 16 bits once for all tokens
+ * (Q4_0's minus 8 first) and a token takes two i32x4.dot_i16x8 per vector, whose pair sums are
+ * added at the end of the block. One float step per token serves a row pair, not a row and a
+ * block: eq_q4_0x8_dot_ref, eq_q4_1x8_dot_ref and eq_q8_0x8_dot_ref, bit for bit. */
+
+/* Four f16 to f32, exactly for every value (inf and NaN too): finite ones by the rebias
+ * multiply of eq_h2f_hi, inf/NaN by setting the exponent. */
+static inline v128_t eq_h2f4(const eq_f16 *p) {
+    const v128_t h = wasm_u32x4_load16x4(p);
+    const v128_t em = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7FFF)), 13);
+    const v128_t fin = wasm_f32x4_mul(em, wasm_f32x4_splat(0x1p112f));
+    const v128_t inf = wasm_v128_or(em, wasm_i32x4_splat(0x7F800000));
+    const v128_t big = wasm_i32x4_ge(em, wasm_i32x4_splat(0x7C00 << 13));
+    return wasm_v128_or(wasm_v128_bitselect(inf, fin, big), wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
+}
+
+enum { EQ_L8_Q4_0, EQ_L8_Q8_0, EQ_L8_Q4_1 };
+
+/* Row pair p's four integers (rows 2p, 2p + 1; bytes 0-3 and 4-7 of each eight) for NT tokens. */
+static inline __attribute__((always_inline))
+void eq_l8_pair(v128_t *isum, const uint8_t *qs, int p, const char *const *yb, size_t yqs, const int NT, const int fmt) {
+    v128_t c[4];   /* values 8 k .. 8 k + 7 of both rows */
+    if (fmt == EQ_L8_Q8_0) {
+        for (int k = 0; k < 4; ++k) c[k] = wasm_v128_load(qs + 64 * k + 16 * p);
+    } else {
+        const v128_t m4 = wasm_i8x16_splat(0x0F);
+        const v128_t p0 = wasm_v128_load(qs + 16 * p), p1 = wasm_v128_load(qs + 64 + 16 * p);
+        c[0] = wasm_v128_and(p0, m4);
+        c[1] = wasm_v128_and(p1, m4);
+        c[2] = wasm_u8x16_shr(p0, 4);
+        c[3] = wasm_u8x16_shr(p1, 4);
+    }
+#if defined(__wasm_relaxed_simd__)
+    if (fmt != EQ_L8_Q8_0) {
+        for (int t = 0; t < NT; ++t) {
+            const int8_t *q8 = (const int8_t *)(yb[t] + yqs);
+            v128_t acc = wasm_i32x4_splat(0), sum = wasm_i32x4_splat(0);
+            for (int k = 0; k < 4; ++k) {
+                const v128_t a = wasm_v128_load64_splat(q8 + 8 * k);
+                acc = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, c[k], acc);
+                if (fmt == EQ_L8_Q4_0) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, wasm_i8x16_splat(1), sum);
+            }
+            isum[t] = fmt == EQ_L8_Q4_0 ? wasm_i32x4_sub(acc, wasm_i32x4_shl(sum, 3)) : acc;
+        }
+        return;
+    }
+#endif
+    v128_t lo[4], hi[4];
+    for (int k = 0; k < 4; ++k) {
+        const v128_t ck = fmt == EQ_L8_Q4_0 ? wasm_i8x16_sub(c[k], wasm_i8x16_splat(8)) : c[k];
+        lo[k] = wasm_i16x8_extend_low_i8x16(ck);
+        hi[k] = wasm_i16x8_extend_high_i8x16(ck);
+    }
+    for (int t = 0; t < NT; ++t) {
+        const int8_t *q8 = (const int8_t *)(yb[t] + yqs);
+        v128_t a = wasm_i32x4_splat(0), b = wasm_i32x4_splat(0);
+        for (int k = 0; k < 4; ++k) {
+            const v128_t y = wasm_i16x8_load8x8(q8 + 8 * k);
+            a = wasm_i32x4_add(a, wasm_i32x4_dot_i16x8(lo[k], y));
+            b = wasm_i32x4_add(b, wasm_i32x4_dot_i16x8(hi[k], y));
+        }
+        isum[t] = wasm_i32x4_add(wasm_i32x4_shuffle(a, b, 0, 2, 4, 6), wasm_i32x4_shuffle(a, b, 1, 3, 5, 7));
+    }
+}
+
+static inline __attribute__((always_inline))
+void eq_l8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT, const int fmt) {
+    const size_t bsz = fmt == EQ_L8_Q8_0 ? sizeof(block_q8_0x8) : fmt == EQ_L8_Q4_1 ? sizeof(block_q4_1x8) : sizeof(block_q4_0x8);
+    const size_t ysz = fmt == EQ_L8_Q4_1 ? sizeof(block_q8_1) : sizeof(block_q8_0), yqs = fmt == EQ_L8_Q4_1 ? 4 : 2;
+    v128_t acc[4][4], accm[4][2];   /* acc[t][p]: pair p's four lanes; accm[t][h]: rows 4h..4h+3 */
+    for (int t = 0; t < NT; ++t) {
+        for (int p = 0; p < 4; ++p) acc[t][p] = wasm_f32x4_splat(0.0f);
+        accm[t][0] = accm[t][1] = wasm_f32x4_splat(0.0f);
+    }
+    for (int i = 0; i < n / EQ_QK; ++i) {
+        const char *b = (const char *)vx + (size_t)i * bsz;
+        const uint8_t *qs = (const uint8_t *)b + (fmt == EQ_L8_Q4_1 ? 16 : 8) * sizeof(eq_f16);
+        const char *yb[4];
+        float dy[4];
+        for (int t = 0; t < NT; ++t) {
+            yb[t] = (const char *)vy + t * by + (size_t)i * ysz;
+            eq_f16 h;
+            memcpy(&h, yb[t], sizeof h);
+            dy[t] = eq_fp16_to_fp32(h);
+        }
+        const v128_t d03 = eq_h2f4((const eq_f16 *)b), d47 = eq_h2f4((const eq_f16 *)b + 4);
+        const v128_t dk[4] = {wasm_i32x4_shuffle(d03, d03, 0, 0, 1, 1), wasm_i32x4_shuffle(d03, d03, 2, 2, 3, 3),
+                              wasm_i32x4_shuffle(d47, d47, 0, 0, 1, 1), wasm_i32x4_shuffle(d47, d47, 2, 2, 3, 3)};
+        _Pragma("clang loop unroll(disable)")
+        for (int p = 0; p < 4; ++p) {
+            v128_t isum[4];
+            eq_l8_pair(isum, qs, p, yb, yqs, NT, fmt);
+            /* multiply, then add, as the procedure in C */
+            for (int t = 0; t < NT; ++t)
+                acc[t][p] = wasm_f32x4_add(acc[t][p], wasm_f32x4_mul(wasm_f32x4_mul(dk[p], wasm_f32x4_splat(dy[t])),
+                                                                     wasm_f32x4_convert_i32x4(isum[t])));
+        }
+        if (fmt == EQ_L8_Q4_1) {
+            const v128_t m03 = eq_h2f4((const eq_f16 *)b + 8), m47 = eq_h2f4((const eq_f16 *)b + 12);
+            for (int t = 0; t < NT; ++t) {
+                eq_f16 h;
+                memcpy(&h, yb[t] + sizeof(eq_f16), sizeof h);
+                const v128_t sy = wasm_f32x4_splat(eq_fp16_to_fp32(h));
+                accm[t][0] = wasm_f32x4_add(accm[t][0], wasm_f32x4_mul(m03, sy));
+                accm[t][1] = wasm_f32x4_add(accm[t][1], wasm_f32x4_mul(m47, sy));
+            }
+        }
+    }
+    for (int t = 0; t < NT; ++t)
+        for (int h = 0; h < 2; ++h) {
+            const v128_t a = acc[t][2 * h], c = acc[t][2 * h + 1];
+            const v128_t rows = wasm_f32x4_add(wasm_i32x4_shuffle(a, c, 0, 2, 4, 6), wasm_i32x4_shuffle(a, c, 1, 3, 5, 7));
+            wasm_v128_store(s + t * bs + 4 * h, wasm_f32x4_add(rows, accm[t][h]));
+        }
+}
+
+void eq_vec_dot_p8x1_q4_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 1, EQ_L8_Q4_0);
+}
+void eq_vec_dot_p8x4_q4_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 4, EQ_L8_Q4_0);
+}
+void eq_vec_dot_p8x1_q4_1_q8_1_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 1, EQ_L8_Q4_1);
+}
+void eq_vec_dot_p8x4_q4_1_q8_1_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 4, EQ_L8_Q4_1);
+}
+void eq_vec_dot_p8x1_q8_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 1, EQ_L8_Q8_0);
+}
+void eq_vec_dot_p8x4_q8_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 4, EQ_L8_Q8_0);
+}
+
 /* x[i] = x[i] * v rounded to F16 and back (the attention's probabilities against an F16 V
  * cache): eq_fp32_to_fp16 and eq_fp16_to_fp32 step for step, four values at a time (2.2 -> 1.9
  * ns a value in V8). */
