@@ -1375,6 +1375,17 @@ void eq_p8_sums_prescaled(eq_p8acc *sum, const block_q4_Kx8 *b, const block_q8_K
 }
 #endif
 
+/* The eight rows' sums of NT tokens: each row's two lanes (acc[t][k]: rows 2k, 2k + 1, two
+ * lanes each) added, then the rows' third term (accm[t][h]: rows 4h .. 4h + 3). */
+static inline void eq_p8_store(float *s, size_t bs, v128_t acc[][4], v128_t accm[][2], int NT) {
+    for (int t = 0; t < NT; ++t)
+        for (int h = 0; h < 2; ++h) {
+            const v128_t a = acc[t][2 * h], c = acc[t][2 * h + 1];
+            const v128_t rows = wasm_f32x4_add(wasm_i32x4_shuffle(a, c, 0, 2, 4, 6), wasm_i32x4_shuffle(a, c, 1, 3, 5, 7));
+            wasm_v128_store(s + t * bs + 4 * h, wasm_f32x4_add(rows, accm[t][h]));
+        }
+}
+
 static inline __attribute__((always_inline))
 void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
     const block_q4_Kx8 *x = vx;
@@ -1439,12 +1450,7 @@ void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *v
             accm[t][1] = wasm_f32x4_add(accm[t][1], p1);
         }
     }
-    for (int t = 0; t < NT; ++t)
-        for (int h = 0; h < 2; ++h) {
-            const v128_t a = acc[t][2 * h], c = acc[t][2 * h + 1];
-            const v128_t rows = wasm_f32x4_add(wasm_i32x4_shuffle(a, c, 0, 2, 4, 6), wasm_i32x4_shuffle(a, c, 1, 3, 5, 7));
-            wasm_v128_store(s + t * bs + 4 * h, wasm_f32x4_add(rows, accm[t][h]));
-        }
+    eq_p8_store(s, bs, acc, accm, NT);
 }
 
 void eq_vec_dot_p8x1_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
@@ -1570,12 +1576,7 @@ void eq_l8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, si
             }
         }
     }
-    for (int t = 0; t < NT; ++t)
-        for (int h = 0; h < 2; ++h) {
-            const v128_t a = acc[t][2 * h], c = acc[t][2 * h + 1];
-            const v128_t rows = wasm_f32x4_add(wasm_i32x4_shuffle(a, c, 0, 2, 4, 6), wasm_i32x4_shuffle(a, c, 1, 3, 5, 7));
-            wasm_v128_store(s + t * bs + 4 * h, wasm_f32x4_add(rows, accm[t][h]));
-        }
+    eq_p8_store(s, bs, acc, accm, NT);
 }
 
 void eq_vec_dot_p8x1_q4_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
