@@ -90,6 +90,44 @@ int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
     return 0;
 }
 
+int eq_repack_rows_readable(int type) {
+    return eq_repack_supported(type) &&
+           (type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q4_1 || type == EQ_TYPE_Q8_0 || type == EQ_TYPE_Q6_K);
+}
+
+/* Row r's block i back from a packed block: the inverse of pack_legacy / pack_q6_K. */
+static void unpack_legacy(char *b, size_t bsz, int nh, const char *o, int r) {
+    const uint8_t *qs = (const uint8_t *)o + 8 * nh * sizeof(eq_f16);
+    for (int h = 0; h < nh; h++) memcpy(b + h * sizeof(eq_f16), o + (8 * h + r) * sizeof(eq_f16), sizeof(eq_f16));
+    for (size_t c = 0; c < (bsz - nh * sizeof(eq_f16)) / 8; c++) memcpy(b + nh * sizeof(eq_f16) + 8 * c, qs + 64 * c + 8 * r, 8);
+}
+
+static void unpack_q6_K(block_q6_K *b, const block_q6_Kx8 *o, int r) {
+    b->d = o->d[r];
+    for (int p = 0; p < 8; p++) {
+        b->scales[q6_pair_sb(p)] = o->sc[p][r];
+        b->scales[q6_pair_sb(p) + 2] = o->sc[p][8 + r];
+    }
+    for (int c = 0; c < 16; c++) memcpy(b->ql + 8 * c, &o->ql[c][8 * r], 8);
+    for (int c = 0; c < 8; c++) memcpy(b->qh + 8 * c, &o->qh[c][8 * r], 8);
+}
+
+int eq_packed_row_to_float(int type, const void *rows, int64_t ne0, int r, float *out) {
+    if (!eq_repack_rows_readable(type) || r < 0 || r >= EQ_PACK_ROWS) return -2;
+    const eq_type_traits *tt = eq_type_traits_get(type);
+    const int qk = type == EQ_TYPE_Q6_K ? EQ_QK_K : EQ_QK;
+    const size_t bsz = eq_row_size(type, qk);
+    if (ne0 <= 0 || ne0 % qk) return -2;
+    union { block_q6_K k6; block_q8_0 q8; block_q4_1 q41; } blk;   /* one original block */
+    for (int64_t i = 0; i < ne0 / qk; i++) {
+        const char *o = (const char *)rows + (size_t)i * 8 * bsz;
+        if (type == EQ_TYPE_Q6_K) unpack_q6_K(&blk.k6, (const block_q6_Kx8 *)o, r);
+        else unpack_legacy((char *)&blk, bsz, type == EQ_TYPE_Q4_1 ? 2 : 1, o, r);
+        tt->to_float(&blk, out + i * qk, qk);
+    }
+    return 0;
+}
+
 /* Per row and block, the integer sums of the codes at positions p % 8 < 4 of every sub-block
  * (I[0]) and at p % 8 >= 4 (I[1]), each times its sub-block's scale: the two 32-bit lanes a
  * row owns in the kernel. Their float steps are the kernel's, in its order. */

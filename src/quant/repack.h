@@ -78,6 +78,13 @@ int eq_repack_supported(int type);
  * (data unchanged); -2 not supported for this type or shape (data unchanged). */
 int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1);
 
+/* Row r (0..7) of a packed group of eight rows of ne0 values at `rows`, as floats: what the
+ * type's to_float gives for the original row, bit for bit. For a token embedding table that is
+ * also the output matrix (tied embeddings): the matmul reads it packed, the embedding lookup
+ * through this. 0 done; -2 no such reader for the type (eq_repack_rows_readable). */
+int eq_repack_rows_readable(int type);
+int eq_packed_row_to_float(int type, const void *rows, int64_t ne0, int r, float *out);
+
 /* The packed dot's numerics on the original layout: rows r0..r0+7 at x (row stride xs) against
  * nt activation rows (Q8_K) at y, y + by, ...: s[t * bs + r] for r < 8, t < nt. */
 void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);

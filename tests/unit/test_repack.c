@@ -88,6 +88,21 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
     CHECK(eq_repack_rows(type, copy, K, R) == 0);
     CHECK(memcmp(copy, w, rs * R) != 0);
 
+    /* each packed row read back as floats (tied embeddings' lookup) is the original row's */
+    if (eq_repack_rows_readable(type)) {
+        float *a = malloc(sizeof(float) * K), *b = malloc(sizeof(float) * K);
+        int same = 1;
+        for (int r = 0; r < R; r++) {
+            eq_type_traits_get(type)->to_float(w + (size_t)r * rs, a, K);
+            same &= eq_packed_row_to_float(type, copy + (size_t)(r / 8) * 8 * rs, K, r % 8, b) == 0 && !memcmp(a, b, sizeof(float) * K);
+        }
+        CHECKF(same, "%s: every packed row reads back as the original row's floats", tname);
+        CHECK(eq_packed_row_to_float(type, copy, K, 8, b) == -2 && eq_packed_row_to_float(type, copy, K + 1, 0, b) == -2);
+        free(a); free(b);
+    } else {
+        CHECK(eq_packed_row_to_float(type, copy, K, 0, NULL) == -2);
+    }
+
     /* the kernels, 1 and 4 tokens at a time, each bit-identical to the procedure */
     CHECK(!eq_vec_dot_packed_get(type, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q5_K, 1));
     struct { const char *name; eq_vec_dot_x4_fn x1, x4; } k[3] = {

@@ -3,6 +3,7 @@
 #include "backend/cpu/cpu.h"
 #include "ops/ops.h"
 #include "quant/quant.h"
+#include "quant/repack.h"
 #include "runtime/memory.h"
 
 #include <math.h>
@@ -27,11 +28,18 @@ static void cpu_free(eq_backend *b) {
     free(c);
 }
 
+/* A packed table (tied embeddings, models/loader.c) is read a row out of its group of eight. */
 static void cpu_get_rows(eq_backend *b, eq_act dst, const eq_weight *w, const eq_token *ids, int n) {
     eq_cpu *c = (eq_cpu *)b;
     const eq_to_float_fn to_float = eq_type_traits_get(w->type)->to_float;
-    for (int t = 0; t < n; t++)
-        to_float((const char *)w->data + (size_t)ids[t] * w->nb1, ROW(c, dst, t, w->ne0), w->ne0);
+    for (int t = 0; t < n; t++) {
+        const size_t id = (size_t)ids[t];
+        if (w->packed)
+            eq_packed_row_to_float(w->type, (const char *)w->data + id / EQ_PACK_ROWS * EQ_PACK_ROWS * w->nb1, w->ne0,
+                                   (int)(id % EQ_PACK_ROWS), ROW(c, dst, t, w->ne0));
+        else
+            to_float((const char *)w->data + id * w->nb1, ROW(c, dst, t, w->ne0), w->ne0);
+    }
 }
 
 static void cpu_rmsnorm(eq_backend *b, eq_act dst, eq_act src, int src_row0, int n, int len, const eq_weight *w, float eps) {
