@@ -1,5 +1,6 @@
-/* The row-interleaved Q4_K, Q6_K, Q4_0, Q4_1 and Q8_0 layouts (repack.h): the in-place packer, and the packed dot's
- * procedure on the original layout as the packed kernels' scalar oracle. */
+/* The row-interleaved Q4_K, Q6_K, Q4_0, Q4_1 and Q8_0 layouts (repack.h): the in-place packer,
+ * packed rows read back, and the packed dot's procedure on the original layout as the packed
+ * kernels' scalar oracle. */
 #include "quant/repack.h"
 #include "quant/blocks.h"
 
@@ -60,10 +61,7 @@ int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
     if ((!legacy && type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
         ne0 % qk || ne1 % EQ_PACK_ROWS)
         return -2;
-    const size_t bsz = type == EQ_TYPE_Q4_K ? sizeof(block_q4_K)
-                     : type == EQ_TYPE_Q6_K ? sizeof(block_q6_K)
-                     : type == EQ_TYPE_Q4_0 ? sizeof(block_q4_0)
-                     : type == EQ_TYPE_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q8_0);
+    const size_t bsz = eq_row_size(type, qk);   /* one block */
     const size_t nb = (size_t)(ne0 / qk), group = nb * 8 * bsz;
     char *tmp = malloc(group);
     if (!tmp) return -1;

@@ -21,9 +21,10 @@
 
 static inline __m256i bcast8(const int8_t *p) { return _mm256_set1_epi64x(eq_load_i64(p)); }
 
+enum { Q4_0, Q8_0, Q4_1 };
+
 /* Halves g0 .. g0 + ng - 1 (rows 4 g .. 4 g + 3) of NT tokens: one pass over both halves for
  * one token, a pass per half for four (their codes and sums would not fit the 16 registers). */
-enum { Q4_0, Q8_0, Q4_1 };
 static inline __attribute__((always_inline))
 void legacy_x8(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT, const int fmt,
                const int g0, const int ng) {
