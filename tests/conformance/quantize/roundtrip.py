@@ -48,9 +48,16 @@ def main():
 
         if got == want or got == detok(gen):
             print(f"same {n} greedy tokens: {want.decode(errors='replace')!r}"); print("PASS"); return 0
+        lo, le = np.fromfile(lo_p, dtype=np.float32), np.fromfile(le_p, dtype=np.float32)
+        # one row of logits per greedy step, the vocabulary wide (the prompt's logits say how wide);
+        # a run that stopped at an end-of-generation token has one row more than it has tokens:
+        # the step that chose to stop
+        n_vocab = lo.size
         steps = np.fromfile(steps_p, dtype=np.float32)
-        n_vocab = steps.size // max(1, len(gen))
-        steps = steps[: len(gen) * n_vocab].reshape(len(gen), n_vocab)
+        if not n_vocab or steps.size % n_vocab or steps.size // n_vocab not in (len(gen), len(gen) + 1):
+            print(f"oracle's step logits: {steps.size} values for {len(gen)} tokens of {n_vocab}"); print("FAIL")
+            return 1
+        steps = steps.reshape(-1, n_vocab)
         # the step where the texts part: the longest run of oracle tokens whose text edgeq's starts with
         k = 0
         for i in range(1, len(gen) + 1):
@@ -58,16 +65,16 @@ def main():
                 k = i
             else:
                 break
-        k = min(k, len(gen) - 1)
+        k = min(k, len(steps) - 1)
         s = steps[k]
         top2 = np.sort(s)[-2:]
         gap = float(top2[1] - top2[0])
-        lo, le = np.fromfile(lo_p, dtype=np.float32), np.fromfile(le_p, dtype=np.float32)
-        delta = float(np.abs(lo - le).max()) if lo.size == le.size and lo.size else float("inf")
+        delta = float(np.abs(lo - le).max()) if lo.size == le.size else float("inf")
         tie = gap < tie_factor * delta
         print(f"llama.cpp: {want.decode(errors='replace')!r}")
         print(f"edgeq:     {got.decode(errors='replace')!r}")
-        print(f"texts part at step {k}: llama.cpp's top-1 margin {gap:.4f}; the engines' prompt logits differ by "
+        stop = " (llama.cpp stops there)" if k == len(gen) else ""
+        print(f"texts part at step {k}{stop}: llama.cpp's top-1 margin {gap:.4f}; the engines' prompt logits differ by "
               f"up to {delta:.4f} (std {lo.std():.3f})")
         print("SKIP" if tie else "FAIL")
         return 0 if tie else 1

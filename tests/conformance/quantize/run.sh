@@ -137,6 +137,8 @@ if [ -n "${EQ_SMOLLM2:-}" ] && [ -f "$EQ_SMOLLM2" ]; then
         # repacked differ by mean KLD 0.0059 (same top 95.5%), as much as llama.cpp and edgeq do
         # (0.0065, 95.1%). So a part is allowed only where llama.cpp's own top-1 margin is below
         # the largest difference of the two engines' prompt logits (the synthetic cases: twice).
+        # Seen: llama.cpp ends after "2." (end of text over "\n" by 0.35; the engines' prompt
+        # logits differ by up to 0.9-1.6 by CPU) where edgeq goes on.
         # Equal quality is conf-real's check (KLD against llama.cpp's F16 logits).
         case $(tail -n 1 rt.log) in
             PASS) ok "round trip SmolLM2 Q4_K_M: $(head -n 1 rt.log)";;
