@@ -1,6 +1,6 @@
-/* The row-interleaved Q4_K, Q6_K, Q4_0, Q4_1 and Q8_0 layouts (repack.h): the in-place packer,
- * packed rows read back, and the packed dot's procedure on the original layout as the packed
- * kernels' scalar oracle. */
+/* The row-interleaved Q4_K, Q6_K, Q4_0, Q4_1, Q5_0 and Q8_0 layouts (repack.h): the in-place
+ * packer, packed rows read back, and the packed dot's procedure on the original layout as the
+ * packed kernels' scalar oracle. */
 #include "quant/repack.h"
 #include "quant/blocks.h"
 
@@ -12,6 +12,7 @@ _Static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "q6_Kx8 takes the
 _Static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "q4_0x8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "q8_0x8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q4_1x8) == 8 * sizeof(block_q4_1), "q4_1x8 takes the bytes of eight blocks");
+_Static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "q5_0x8 takes the bytes of eight blocks");
 
 int eq_repack_supported(int type) { return eq_vec_dot_packed_get(type, 1) != NULL; }
 
@@ -55,8 +56,18 @@ static void pack_legacy(char *o, size_t bsz, int nh, const char *const b[8]) {
     }
 }
 
+/* Q5_0: d, the fifth bits transposed (repack.h), then the nibbles as Q4_0's. */
+static void pack_q5_0(block_q5_0x8 *o, const char *const b[8]) {
+    for (int r = 0; r < 8; r++) {
+        const block_q5_0 *x = (const block_q5_0 *)b[r];
+        o->d[r] = x->d;
+        for (int k = 0; k < 4; k++) o->qh[k][r] = x->qh[k];
+        for (int c = 0; c < 2; c++) memcpy(&o->qs[c][8 * r], x->qs + 8 * c, 8);
+    }
+}
+
 int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
-    const int legacy = type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q4_1 || type == EQ_TYPE_Q8_0;
+    const int legacy = type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q4_1 || type == EQ_TYPE_Q5_0 || type == EQ_TYPE_Q8_0;
     const int64_t qk = legacy ? EQ_QK : EQ_QK_K;
     if ((!legacy && type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
         ne0 % qk || ne1 % EQ_PACK_ROWS)
@@ -72,7 +83,8 @@ int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
             if (legacy) {
                 const char *b[8];
                 for (int r = 0; r < 8; r++) b[r] = tmp + ((size_t)r * nb + i) * bsz;
-                pack_legacy(base + i * 8 * bsz, bsz, type == EQ_TYPE_Q4_1 ? 2 : 1, b);
+                if (type == EQ_TYPE_Q5_0) pack_q5_0((block_q5_0x8 *)base + i, b);
+                else pack_legacy(base + i * 8 * bsz, bsz, type == EQ_TYPE_Q4_1 ? 2 : 1, b);
             } else if (type == EQ_TYPE_Q4_K) {
                 const block_q4_K *b[8];
                 for (int r = 0; r < 8; r++) b[r] = (const block_q4_K *)tmp + (size_t)r * nb + i;
@@ -231,6 +243,10 @@ void eq_q4_0x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, co
 }
 void eq_q4_1x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
     LEGACY_X8_REF(block_q4_1, block_q8_1, Q4_0_CODE, 0, Q4_1_MIN)
+}
+#define Q5_0_CODE(b, v) (Q4_0_CODE(b, v) | ((b).qh[(v) / 8] >> ((v) % 8) & 1) << 4)
+void eq_q5_0x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+    LEGACY_X8_REF(block_q5_0, block_q8_0, Q5_0_CODE, 16, )
 }
 void eq_q8_0x8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
     LEGACY_X8_REF(block_q8_0, block_q8_0, Q8_0_CODE, 0, )

@@ -6,7 +6,7 @@
  *
  * Only the CPU backend of a build with a kernel for the layout uses it (eq_vec_dot_packed_get:
  * Q4_K on x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; Q6_K on x86 AVX-512
- * BW + VNNI; Q4_0, Q4_1 and Q8_0 on x86 AVX2 and AVX-512 BW + VNNI, WASM SIMD128 and relaxed
+ * BW + VNNI; Q4_0, Q4_1, Q5_0 and Q8_0 on x86 AVX2 and AVX-512 BW + VNNI, WASM SIMD128 and relaxed
  * SIMD; not NEON or scalar builds yet), only on matrices whose rows come in groups of eight,
  * and only for weights that are never read but through a matmul (the loader repacks the
  * "blk." ones).
@@ -64,6 +64,14 @@ typedef struct {
     eq_f16 d[8];
     int8_t qs[4][64];
 } block_q8_0x8;
+/* Eight Q5_0 blocks, 176 bytes = 8 x 22: Q4_0's layout with the fifth bits between d and qs,
+ * transposed: qh[k][r] = row r's qh[k], so that qh[k] read as a 64-bit mask has bit 8 r + b
+ * set where row r's value 8 k + b has its fifth bit (the bytes of qs[c] in k's order). */
+typedef struct {
+    eq_f16 d[8];
+    uint8_t qh[4][8];
+    uint8_t qs[2][64];
+} block_q5_0x8;
 /* Eight Q4_1 blocks, 160 bytes = 8 x 20: Q4_0's layout with the rows' m after their d. */
 typedef struct {
     eq_f16 d[8], m[8];
@@ -92,12 +100,13 @@ void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, con
  * activations, times their sub-block scales), then (d * d_y) * integer added to the row's sum. */
 void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
 
-/* The same for Q4_0 and Q8_0 rows against Q8_0 activations: per row and block two exact
+/* The same for Q4_0, Q5_0 and Q8_0 rows against Q8_0 activations: per row and block two exact
  * integers, I[0] over the values v with v % 8 < 4 and I[1] over v % 8 >= 4 (the row's two
  * lanes), then d = d_x * d_y, A[k] += d * I[k], and A[0] + A[1] at the end. Q4_1 rows against
  * Q8_1 activations also add M += m_x * s_y per block: (A[0] + A[1]) + M. */
 void eq_q4_0x8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
 void eq_q4_1x8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
+void eq_q5_0x8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
 void eq_q8_0x8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
 
 #endif

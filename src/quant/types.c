@@ -290,6 +290,9 @@ eq_vec_dot_x4_fn eq_vec_dot_packed_get(int type, int nt) {
 #if defined(EQ_K_VEC_DOT_P8X1_Q4_0) && defined(EQ_K_VEC_DOT_P8X4_Q4_0)
     case EQ_TYPE_Q4_0: return nt == 4 ? EQ_K_VEC_DOT_P8X4_Q4_0 : nt == 1 ? EQ_K_VEC_DOT_P8X1_Q4_0 : NULL;
 #endif
+#if defined(EQ_K_VEC_DOT_P8X1_Q5_0) && defined(EQ_K_VEC_DOT_P8X4_Q5_0)
+    case EQ_TYPE_Q5_0: return nt == 4 ? EQ_K_VEC_DOT_P8X4_Q5_0 : nt == 1 ? EQ_K_VEC_DOT_P8X1_Q5_0 : NULL;
+#endif
 #if defined(EQ_K_VEC_DOT_P8X1_Q4_1) && defined(EQ_K_VEC_DOT_P8X4_Q4_1)
     case EQ_TYPE_Q4_1: return nt == 4 ? EQ_K_VEC_DOT_P8X4_Q4_1 : nt == 1 ? EQ_K_VEC_DOT_P8X1_Q4_1 : NULL;
 #endif

@@ -1,4 +1,4 @@
-/* Q4_K, Q6_K, Q4_0, Q4_1 and Q8_0 rows repacked eight at a time (quant/repack.h): the packed kernels against
+/* Q4_K, Q6_K, Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time (quant/repack.h): the packed kernels against
  * their scalar procedure on the unpacked rows, bit for bit, on random blocks; that procedure
  * against the ordinary dot; the matmul over packed weights for every batch size and thread
  * count. */
@@ -29,7 +29,7 @@ static void *random_rows(int type) {
     const size_t n = eq_row_size(type, K) * R;
     unsigned char *p = malloc(n);
     for (size_t i = 0; i < n; i++) p[i] = (unsigned char)next();
-    if (type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q4_1 || type == EQ_TYPE_Q8_0) {   /* d (and m) lead every 32-value block */
+    if (type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q4_1 || type == EQ_TYPE_Q5_0 || type == EQ_TYPE_Q8_0) {   /* d (and m) lead every 32-value block */
         for (int i = 0; i < (K / EQ_QK) * R; i++) {
             const eq_f16 d[2] = {eq_fp32_to_fp16(frand() * 0.01f), eq_fp32_to_fp16(frand() * 0.01f)};
             memcpy(p + (size_t)i * eq_row_size(type, EQ_QK), d, type == EQ_TYPE_Q4_1 ? 4 : 2);
@@ -117,6 +117,7 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
     /* what a CPU without AVX-512 runs (with VNNI here: tests/cross/x86-avx2.sh builds the rest) */
     if (type == EQ_TYPE_Q4_0) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q4_0_q8_0_avx2, eq_vec_dot_p8x4_q4_0_q8_0_avx2};
     if (type == EQ_TYPE_Q4_1) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q4_1_q8_1_avx2, eq_vec_dot_p8x4_q4_1_q8_1_avx2};
+    if (type == EQ_TYPE_Q5_0) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q5_0_q8_0_avx2, eq_vec_dot_p8x4_q5_0_q8_0_avx2};
     if (type == EQ_TYPE_Q8_0) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q8_0_q8_0_avx2, eq_vec_dot_p8x4_q8_0_q8_0_avx2};
 #endif
     for (size_t ki = 0; ki < nk; ki++) {
@@ -159,6 +160,7 @@ int main(void) {
     check_type(EQ_TYPE_Q6_K, "Q6_K", eq_q6_Kx8_dot_ref, eq_vec_dot_q6_K_q8_K_ref, x);
     check_type(EQ_TYPE_Q4_0, "Q4_0", eq_q4_0x8_dot_ref, eq_vec_dot_q4_0_q8_0_ref, x);
     check_type(EQ_TYPE_Q4_1, "Q4_1", eq_q4_1x8_dot_ref, eq_vec_dot_q4_1_q8_1_ref, x);
+    check_type(EQ_TYPE_Q5_0, "Q5_0", eq_q5_0x8_dot_ref, eq_vec_dot_q5_0_q8_0_ref, x);
     check_type(EQ_TYPE_Q8_0, "Q8_0", eq_q8_0x8_dot_ref, eq_vec_dot_q8_0_q8_0_ref, x);
     free(x);
     return eqt_done();

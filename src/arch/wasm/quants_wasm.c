@@ -1460,18 +1460,20 @@ void eq_vec_dot_p8x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, 
     eq_p8_q4_K_tokens(n, s, bs, vx, vy, by, 4);
 }
 
-/* ---- Q4_0, Q4_1 and Q8_0 rows repacked eight at a time (quant/repack.h) ----
+/* ---- Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time (quant/repack.h) ----
  * A 16-byte vector of a 64-byte chunk holds eight codes of each of two rows (pair p: rows 2p
  * and 2p + 1), so every int32 lane of the sums belongs to one row: row 2p's values 8 k + 0..3
  * and 8 k + 4..7, then row 2p + 1's (the procedure's two lanes a row). For one token with
- * relaxed SIMD the nibbles (0..15: Q4_0's offset 8 comes off as 8 times the activations' sum)
+ * relaxed SIMD the codes (0..15, Q5_0's 0..31: Q4_0's offset 8, Q5_0's 16, comes off as that
+ * times the activations' sum)
  * are the 7-bit operand of one dot per vector against eight activation bytes in both halves
  * (V8: 12.7-13.8 GMAC/s against 11.6-12.1). Otherwise, and for Q8_0 (its codes do not fit 7
- * bits), the codes are widened to 16 bits once for all tokens (Q4_0's minus 8 first) and a token
- * takes two i32x4.dot_i16x8 per vector, whose pair sums are added at the end of the block: for
- * four tokens that beats the relaxed dots (V8: 19-21 GMAC/s against 17), which V8 lowers to
- * three instructions without VNNI. One float step per token serves a row pair, not a row and a
- * block: eq_q4_0x8_dot_ref, eq_q4_1x8_dot_ref and eq_q8_0x8_dot_ref, bit for bit. */
+ * bits), the codes are widened to 16 bits once for all tokens (less Q4_0's 8 or Q5_0's 16
+ * first) and a token takes two i32x4.dot_i16x8 per vector, whose pair sums are added at the end
+ * of the block: for four tokens that beats the relaxed dots (V8: 19-21 GMAC/s against 17),
+ * which V8 lowers to three instructions without VNNI. One float step per token serves a row
+ * pair, not a row and a block: eq_q4_0x8_dot_ref, eq_q4_1x8_dot_ref, eq_q5_0x8_dot_ref and
+ * eq_q8_0x8_dot_ref, bit for bit. */
 
 /* Four f16 to f32, exactly for every value (inf and NaN too): finite ones by the rebias
  * multiply of eq_h2f_hi, inf/NaN by setting the exponent. */
@@ -1484,7 +1486,17 @@ static inline v128_t eq_h2f4(const eq_f16 *p) {
     return wasm_v128_or(wasm_v128_bitselect(inf, fin, big), wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16));
 }
 
-enum { EQ_L8_Q4_0, EQ_L8_Q8_0, EQ_L8_Q4_1 };
+enum { EQ_L8_Q4_0, EQ_L8_Q8_0, EQ_L8_Q4_1, EQ_L8_Q5_0 };
+
+/* Q5_0's fifth bits of pair p for values 8 k .. 8 k + 7 (bytes 2p, 2p + 1 of mask k, repack.h)
+ * as 16 in the bytes where they are set. */
+static inline v128_t eq_l8_bit5(const uint8_t *qh, int k, int p) {
+    uint16_t h;
+    memcpy(&h, qh + 8 * k + 2 * p, 2);
+    const v128_t bits = wasm_u8x16_make(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+    const v128_t v = wasm_i8x16_swizzle(wasm_i16x8_splat((int16_t)h), wasm_u8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(v, bits), bits), wasm_i8x16_splat(16));
+}
 
 /* Row pair p's four integers (rows 2p, 2p + 1; bytes 0-3 and 4-7 of each eight) for NT tokens. */
 static inline __attribute__((always_inline))
@@ -1499,6 +1511,8 @@ void eq_l8_pair(v128_t *isum, const uint8_t *qs, int p, const char *const *yb, s
         c[1] = wasm_v128_and(p1, m4);
         c[2] = wasm_u8x16_shr(p0, 4);
         c[3] = wasm_u8x16_shr(p1, 4);
+        if (fmt == EQ_L8_Q5_0)
+            for (int k = 0; k < 4; ++k) c[k] = wasm_v128_or(c[k], eq_l8_bit5(qs - 32, k, p));
     }
 #if defined(__wasm_relaxed_simd__)
     if (fmt != EQ_L8_Q8_0 && NT == 1) {
@@ -1508,16 +1522,17 @@ void eq_l8_pair(v128_t *isum, const uint8_t *qs, int p, const char *const *yb, s
             for (int k = 0; k < 4; ++k) {
                 const v128_t a = wasm_v128_load64_splat(q8 + 8 * k);
                 acc = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, c[k], acc);
-                if (fmt == EQ_L8_Q4_0) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, wasm_i8x16_splat(1), sum);
+                if (fmt != EQ_L8_Q4_1) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, wasm_i8x16_splat(1), sum);
             }
-            isum[t] = fmt == EQ_L8_Q4_0 ? wasm_i32x4_sub(acc, wasm_i32x4_shl(sum, 3)) : acc;
+            isum[t] = fmt == EQ_L8_Q4_1 ? acc : wasm_i32x4_sub(acc, wasm_i32x4_shl(sum, fmt == EQ_L8_Q5_0 ? 4 : 3));
         }
         return;
     }
 #endif
     v128_t lo[4], hi[4];
     for (int k = 0; k < 4; ++k) {
-        const v128_t ck = fmt == EQ_L8_Q4_0 ? wasm_i8x16_sub(c[k], wasm_i8x16_splat(8)) : c[k];
+        const v128_t ck = fmt == EQ_L8_Q4_0 ? wasm_i8x16_sub(c[k], wasm_i8x16_splat(8))
+                        : fmt == EQ_L8_Q5_0 ? wasm_i8x16_sub(c[k], wasm_i8x16_splat(16)) : c[k];
         lo[k] = wasm_i16x8_extend_low_i8x16(ck);
         hi[k] = wasm_i16x8_extend_high_i8x16(ck);
     }
@@ -1535,7 +1550,8 @@ void eq_l8_pair(v128_t *isum, const uint8_t *qs, int p, const char *const *yb, s
 
 static inline __attribute__((always_inline))
 void eq_l8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT, const int fmt) {
-    const size_t bsz = fmt == EQ_L8_Q8_0 ? sizeof(block_q8_0x8) : fmt == EQ_L8_Q4_1 ? sizeof(block_q4_1x8) : sizeof(block_q4_0x8);
+    const size_t bsz = fmt == EQ_L8_Q8_0 ? sizeof(block_q8_0x8) : fmt == EQ_L8_Q4_1 ? sizeof(block_q4_1x8)
+                     : fmt == EQ_L8_Q5_0 ? sizeof(block_q5_0x8) : sizeof(block_q4_0x8);
     const size_t ysz = fmt == EQ_L8_Q4_1 ? sizeof(block_q8_1) : sizeof(block_q8_0), yqs = fmt == EQ_L8_Q4_1 ? 4 : 2;
     v128_t acc[4][4], accm[4][2];   /* acc[t][p]: pair p's four lanes; accm[t][h]: rows 4h..4h+3 */
     for (int t = 0; t < NT; ++t) {
@@ -1544,7 +1560,8 @@ void eq_l8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, si
     }
     for (int i = 0; i < n / EQ_QK; ++i) {
         const char *b = (const char *)vx + (size_t)i * bsz;
-        const uint8_t *qs = (const uint8_t *)b + (fmt == EQ_L8_Q4_1 ? 16 : 8) * sizeof(eq_f16);
+        /* the codes, after d (and m, or Q5_0's fifth bits) */
+        const uint8_t *qs = (const uint8_t *)b + (fmt == EQ_L8_Q4_1 ? 16 : 8) * sizeof(eq_f16) + (fmt == EQ_L8_Q5_0 ? 32 : 0);
         const char *yb[4];
         float dy[4];
         for (int t = 0; t < NT; ++t) {
@@ -1590,6 +1607,12 @@ void eq_vec_dot_p8x1_q4_1_q8_1_wasm(int n, float *s, size_t bs, const void *vx, 
 }
 void eq_vec_dot_p8x4_q4_1_q8_1_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
     eq_l8_tokens(n, s, bs, vx, vy, by, 4, EQ_L8_Q4_1);
+}
+void eq_vec_dot_p8x1_q5_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 1, EQ_L8_Q5_0);
+}
+void eq_vec_dot_p8x4_q5_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_l8_tokens(n, s, bs, vx, vy, by, 4, EQ_L8_Q5_0);
 }
 void eq_vec_dot_p8x1_q8_0_q8_0_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
     eq_l8_tokens(n, s, bs, vx, vy, by, 1, EQ_L8_Q8_0);

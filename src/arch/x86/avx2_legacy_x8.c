@@ -1,4 +1,4 @@
-/* AVX2 kernels for Q4_0, Q4_1 and Q8_0 rows repacked eight at a time (quant/repack.h), for CPUs
+/* AVX2 kernels for Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time (quant/repack.h), for CPUs
  * without AVX-512 (avx512_legacy_x8.c): a 256-bit half of each 64-byte chunk holds eight bytes
  * of four rows (rows 0-3 in the first half, 4-7 in the second), one byte dot per half works for
  * four rows against a broadcast of eight activation bytes, and every 32-bit lane of the sums
@@ -8,6 +8,8 @@
  *   Q4_0  the nibbles as unsigned bytes, less 8 times the activations' sum (one sum for all
  *         rows); without VNNI the products are added in 16 bits (at most 8 * 15 * 127 and
  *         8 * 8 * 127) before one vpmaddwd;
+ *   Q5_0  Q4_0's with the fifth bit (16) and an offset of 16 (without VNNI: 8 * 31 * 127 and
+ *         8 * 16 * 127, their difference exact in 16 bits);
  *   Q8_0  with VNNI the codes plus 128 and 128 times the sum off; without, the sign trick
  *         (|w| times a with w's sign, pairs within 2 * 128 * 127) and a vpmaddwd per chunk. */
 #include "quant/kernels.h"
@@ -21,7 +23,7 @@
 
 static inline __m256i bcast8(const int8_t *p) { return _mm256_set1_epi64x(eq_load_i64(p)); }
 
-enum { Q4_0, Q8_0, Q4_1 };
+enum { Q4_0, Q8_0, Q4_1, Q5_0 };
 
 /* Halves g0 .. g0 + ng - 1 (rows 4 g .. 4 g + 3) of NT tokens: one pass over both halves for
  * one token, a pass per half for four (their codes and sums would not fit the 16 registers). */
@@ -29,7 +31,8 @@ static inline __attribute__((always_inline))
 void legacy_x8(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT, const int fmt,
                const int g0, const int ng) {
     const int q8 = fmt == Q8_0;
-    const size_t bsz = q8 ? sizeof(block_q8_0x8) : fmt == Q4_1 ? sizeof(block_q4_1x8) : sizeof(block_q4_0x8);
+    const size_t bsz = q8 ? sizeof(block_q8_0x8) : fmt == Q4_1 ? sizeof(block_q4_1x8)
+                     : fmt == Q5_0 ? sizeof(block_q5_0x8) : sizeof(block_q4_0x8);
     /* activation blocks: Q8_0 (d, qs) or, for Q4_1, Q8_1 (d, s, qs) */
     const size_t ysz = fmt == Q4_1 ? sizeof(block_q8_1) : sizeof(block_q8_0), yqs = fmt == Q4_1 ? 4 : 2;
     const char *y[4];
@@ -44,7 +47,7 @@ void legacy_x8(int n, float *s, size_t bs, const void *vx, const void *vy, size_
     }
     for (int i = 0; i < n / EQ_QK; i++) {
         const char *b = (const char *)vx + (size_t)i * bsz;
-        const uint8_t *qs = (const uint8_t *)b + (fmt == Q4_1 ? 16 : 8) * sizeof(eq_f16);
+        const uint8_t *qs = (const uint8_t *)b + (fmt == Q4_1 ? 16 : 8) * sizeof(eq_f16) + (fmt == Q5_0 ? 32 : 0);
         if (g0 == 0) eq_prefetch_l2(b, EQ_STREAM_AHEAD, bsz);
         __m256i c[2][4];   /* per half, values 8 k .. 8 k + 7 of its rows */
         __m256 xd[2];
@@ -69,6 +72,13 @@ void legacy_x8(int n, float *s, size_t bs, const void *vx, const void *vy, size_
                 c[g - g0][1] = _mm256_and_si256(p1, m4);
                 c[g - g0][2] = _mm256_and_si256(_mm256_srli_epi16(p0, 4), m4);
                 c[g - g0][3] = _mm256_and_si256(_mm256_srli_epi16(p1, 4), m4);
+                if (fmt == Q5_0) {   /* plus 16 where the fifth bit is set: the half's 32 bits of each mask */
+                    const uint8_t *qh = (const uint8_t *)b + 8 * sizeof(eq_f16);
+                    UNROLL
+                    for (int k = 0; k < 4; k++)
+                        c[g - g0][k] = _mm256_or_si256(c[g - g0][k], _mm256_and_si256(eq_avx2_bits_to_bytes(qh + 8 * k + 4 * g),
+                                                                                   _mm256_set1_epi8(16)));
+                }
             }
         }
         UNROLL
@@ -86,7 +96,7 @@ void legacy_x8(int n, float *s, size_t bs, const void *vx, const void *vy, size_
                 UNROLL
                 for (int k = 0; k < 4; k++) sum = eq_avx2_dpbusd(sum, _mm256_set1_epi8(1), a[k]);
             }
-            const __m256i off = _mm256_slli_epi32(sum, q8 ? 7 : 3);
+            const __m256i off = _mm256_slli_epi32(sum, q8 ? 7 : fmt == Q5_0 ? 4 : 3);
             for (int h = 0; h < ng; h++) {
                 __m256i dot = _mm256_setzero_si256();
                 UNROLL
@@ -107,9 +117,10 @@ void legacy_x8(int n, float *s, size_t bs, const void *vx, const void *vy, size_
                 }
             } else {
                 __m256i off = _mm256_setzero_si256();
-                if (fmt == Q4_0) {
+                if (fmt != Q4_1) {
                     UNROLL
-                    for (int k = 0; k < 4; k++) off = _mm256_add_epi16(off, _mm256_maddubs_epi16(_mm256_set1_epi8(8), a[k]));
+                    for (int k = 0; k < 4; k++)
+                        off = _mm256_add_epi16(off, _mm256_maddubs_epi16(_mm256_set1_epi8(fmt == Q5_0 ? 16 : 8), a[k]));
                 }
                 for (int h = 0; h < ng; h++) {
                     __m256i dot = _mm256_maddubs_epi16(c[h][0], a[0]);
@@ -152,6 +163,13 @@ void eq_vec_dot_p8x1_q4_1_q8_1_avx2(int n, float *s, size_t bs, const void *vx, 
 void eq_vec_dot_p8x4_q4_1_q8_1_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
     legacy_x8(n, s, bs, vx, vy, by, 4, Q4_1, 0, 1);
     legacy_x8(n, s, bs, vx, vy, by, 4, Q4_1, 1, 1);
+}
+void eq_vec_dot_p8x1_q5_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    legacy_x8(n, s, bs, vx, vy, by, 1, Q5_0, 0, 2);
+}
+void eq_vec_dot_p8x4_q5_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    legacy_x8(n, s, bs, vx, vy, by, 4, Q5_0, 0, 1);
+    legacy_x8(n, s, bs, vx, vy, by, 4, Q5_0, 1, 1);
 }
 void eq_vec_dot_p8x1_q8_0_q8_0_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
     legacy_x8(n, s, bs, vx, vy, by, 1, Q8_0, 0, 2);

@@ -1,4 +1,4 @@
-/* AVX-512 (BW + VNNI) kernels for Q4_0, Q4_1 and Q8_0 rows repacked eight at a time
+/* AVX-512 (BW + VNNI) kernels for Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time
  * (quant/repack.h): one 512-bit load holds eight bytes of each of eight rows, each vpdpbusd works for eight rows
  * against one broadcast of eight activation bytes, and every 32-bit lane of the sums belongs to
  * one row (two lanes a row; Q4_1's m_x * s_y goes to another accumulator, a lane a row). The
@@ -7,7 +7,7 @@
  * are this procedure in C.
  *
  * vpdpbusd multiplies unsigned by signed bytes: the codes go in unsigned (Q4_0's nibbles as
- * they are, Q8_0's plus 128) and the offset times the activations' sum, the same for all eight
+ * they are, Q5_0's with the fifth bit, Q8_0's plus 128) and the offset times the activations' sum, the same for all eight
  * rows, comes off the integer sum: exact. */
 #include "quant/kernels.h"
 
@@ -72,6 +72,12 @@ static inline __m512i bcast8(const int8_t *p) { return _mm512_set1_epi64(eq_load
         c[2] = _mm512_and_si512(_mm512_srli_epi16(p0, 4), m4);                                     \
         c[3] = _mm512_and_si512(_mm512_srli_epi16(p1, 4), m4);                                     \
     }
+/* Q5_0: Q4_0's nibbles plus 16 where the fifth bit is set (one mask a chunk, repack.h) */
+#define Q5_0_CODES                                                                                 \
+    Q4_0_CODES                                                                                     \
+    UNROLL                                                                                         \
+    for (int k = 0; k < 4; k++)                                                                    \
+        c[k] = _mm512_mask_add_epi8(c[k], (__mmask64)eq_load_i64(b->qh[k]), c[k], _mm512_set1_epi8(16));
 /* Q8_0: the codes plus 128, their sign bit flipped */
 #define Q8_0_CODES                                                                                 \
     UNROLL                                                                                         \
@@ -92,6 +98,10 @@ void q4_1x8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, s
     LEGACY_X8_BODY(block_q4_1x8, block_q8_1, 0, Q4_0_CODES, Q4_1_MIN)
 }
 static inline __attribute__((always_inline))
+void q5_0x8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
+    LEGACY_X8_BODY(block_q5_0x8, block_q8_0, 4, Q5_0_CODES, )
+}
+static inline __attribute__((always_inline))
 void q8_0x8_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
     LEGACY_X8_BODY(block_q8_0x8, block_q8_0, 7, Q8_0_CODES, )
 }
@@ -107,6 +117,12 @@ void eq_vec_dot_p8x1_q4_1_q8_1_avx512(int n, float *s, size_t bs, const void *vx
 }
 void eq_vec_dot_p8x4_q4_1_q8_1_avx512(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
     q4_1x8_tokens(n, s, bs, vx, vy, by, 4);
+}
+void eq_vec_dot_p8x1_q5_0_q8_0_avx512(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    q5_0x8_tokens(n, s, bs, vx, vy, by, 1);
+}
+void eq_vec_dot_p8x4_q5_0_q8_0_avx512(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    q5_0x8_tokens(n, s, bs, vx, vy, by, 4);
 }
 void eq_vec_dot_p8x1_q8_0_q8_0_avx512(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
     q8_0x8_tokens(n, s, bs, vx, vy, by, 1);

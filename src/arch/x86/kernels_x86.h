@@ -83,15 +83,19 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q6_K_q8_K_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q6_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_P8X1_Q6_K  eq_vec_dot_p8x1_q6_K_q8_K_avx512
 #define EQ_K_VEC_DOT_P8X4_Q6_K  eq_vec_dot_p8x4_q6_K_q8_K_avx512
-/* Q4_0, Q4_1 and Q8_0 matrices too (src/arch/x86/avx512_legacy_x8.c; AVX2 builds: avx2_legacy_x8.c). */
+/* Q4_0, Q4_1, Q5_0 and Q8_0 matrices too (src/arch/x86/avx512_legacy_x8.c; AVX2 builds: avx2_legacy_x8.c). */
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_0_q8_0_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_0_q8_0_avx512);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q5_0_q8_0_avx512);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_0_q8_0_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_1_q8_1_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_1_q8_1_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q8_0_q8_0_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q8_0_q8_0_avx512);
 #define EQ_K_VEC_DOT_P8X1_Q4_0  eq_vec_dot_p8x1_q4_0_q8_0_avx512
 #define EQ_K_VEC_DOT_P8X4_Q4_0  eq_vec_dot_p8x4_q4_0_q8_0_avx512
+#define EQ_K_VEC_DOT_P8X1_Q5_0  eq_vec_dot_p8x1_q5_0_q8_0_avx512
+#define EQ_K_VEC_DOT_P8X4_Q5_0  eq_vec_dot_p8x4_q5_0_q8_0_avx512
 #define EQ_K_VEC_DOT_P8X1_Q4_1  eq_vec_dot_p8x1_q4_1_q8_1_avx512
 #define EQ_K_VEC_DOT_P8X4_Q4_1  eq_vec_dot_p8x4_q4_1_q8_1_avx512
 #define EQ_K_VEC_DOT_P8X1_Q8_0  eq_vec_dot_p8x1_q8_0_q8_0_avx512
@@ -113,6 +117,8 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_avx512);
 #endif
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_0_q8_0_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q5_0_q8_0_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_1_q8_1_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_1_q8_1_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q8_0_q8_0_avx2);
@@ -120,6 +126,8 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q8_0_q8_0_avx2);
 #if !defined(EQ_HAVE_AVX512)
 #define EQ_K_VEC_DOT_P8X1_Q4_0  eq_vec_dot_p8x1_q4_0_q8_0_avx2
 #define EQ_K_VEC_DOT_P8X4_Q4_0  eq_vec_dot_p8x4_q4_0_q8_0_avx2
+#define EQ_K_VEC_DOT_P8X1_Q5_0  eq_vec_dot_p8x1_q5_0_q8_0_avx2
+#define EQ_K_VEC_DOT_P8X4_Q5_0  eq_vec_dot_p8x4_q5_0_q8_0_avx2
 #define EQ_K_VEC_DOT_P8X1_Q4_1  eq_vec_dot_p8x1_q4_1_q8_1_avx2
 #define EQ_K_VEC_DOT_P8X4_Q4_1  eq_vec_dot_p8x4_q4_1_q8_1_avx2
 #define EQ_K_VEC_DOT_P8X1_Q8_0  eq_vec_dot_p8x1_q8_0_q8_0_avx2
