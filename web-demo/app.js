@@ -466,9 +466,20 @@ async function send(text) {
   const t0 = performance.now();
   let tFirst = 0;
   let tLast = 0;
+  // A re-render at most once per frame, and at least every 100 ms: a browser may slow its frames
+  // down (Safari in low-power mode, a window it thinks hidden) while tokens keep coming.
   let frame = 0;
+  let timer = 0;
+  const schedule = () => {
+    if (frame) return;
+    frame = requestAnimationFrame(paint);
+    timer = setTimeout(paint, 100);
+  };
   const paint = () => {
+    if (frame) cancelAnimationFrame(frame);
+    clearTimeout(timer);
     frame = 0;
+    timer = 0;
     const stick = nearBottom();
     renderText(view.bubble, content);
     if (stick) scrollToBottom();
@@ -507,12 +518,11 @@ async function send(text) {
       tLast = now;
       pieces++;
       content += piece;
-      if (!frame) frame = requestAnimationFrame(paint); // at most one re-render per frame
+      schedule();
     }
   } catch (e) {
     if (!(e && e.code === 'ABORTED') && !ctl.signal.aborted) error = e;
   }
-  if (frame) cancelAnimationFrame(frame);
   paint();
   const stopped = ctl.signal.aborted;
   app.genCtl = null;
