@@ -466,8 +466,8 @@ async function send(text) {
   const t0 = performance.now();
   let tFirst = 0;
   let tLast = 0;
-  // A re-render at most once per frame, and at least every 100 ms: a browser may slow its frames
-  // down (Safari in low-power mode, a window it thinks hidden) while tokens keep coming.
+  // New text is painted at the next frame, or 100 ms later if no frame comes first: a browser may
+  // slow its frames down (Safari in low-power mode, a window it thinks hidden) while tokens come.
   let frame = 0;
   let timer = 0;
   const schedule = () => {
