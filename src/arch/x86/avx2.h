@@ -133,6 +133,13 @@ static inline __attribute__((always_inline)) void eq_prefetch_l2(const void *p, 
  * into L2. Without it the hardware prefetcher alone fed the Q4_0 kernel 3.1 GB/s on a
  * machine that reads 17 (2 KB ahead: 9.7-9.9, 4 KB: 10.2-10.6, 8 KB: 10.0; the kernel then
  * runs at its in-cache rate, 12.5). The K-quant ones have their own (avx2_kquants.c). */
+#if EQ_PREFETCH_NEAR
 enum { EQ_STREAM_AHEAD = 4096 };
+#else
+/* On the Zen 4 the far requests slow these kernels down instead: the lines asked for are the
+ * ones being read (a no-op hint). Synthetic 1.1B tg32 at one thread (A/B medians of three):
+ * Q8_0 17.1 -> 23.5 t/s, Q4_0 32.6 -> 42.3, F16 9.9 / 10.4 (8 and 16 KB ahead: Q8_0 18.6, 20.1). */
+enum { EQ_STREAM_AHEAD = 0 };
+#endif
 
 #endif
