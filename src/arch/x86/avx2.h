@@ -91,16 +91,17 @@ static inline int64_t eq_load_i64(const void *p) {
     return v;
 }
 
-/* Builds for an AMD Zen (-march=native there defines __znverN__) skip the near requests below:
- * on a Zen 4 (EPYC VM, AVX-512) they cost more than they bring. The packed Q4_K tg kernel alone,
- * in cache: 28-29 GB/s with them, 50-54 without; synthetic 1.1B Q4_K_M tg64 at one thread:
- * 27.3 t/s with both kinds of request, 32.6 with the far ones alone, 29.5 with none (A/B
- * medians of five). The Xeons they were tuned on keep them. */
-#if !defined(EQ_PREFETCH_NEAR)
+/* Builds for an AMD Zen (-march=native there defines __znverN__; -DEQ_PREFETCH_ZEN=0/1
+ * overrides) prefetch less: on a Zen 4 (EPYC VM, AVX-512) the near requests below cost more
+ * than they bring, and so do the legacy / float kernels' far ones (EQ_STREAM_AHEAD). The packed
+ * Q4_K tg kernel alone, in cache: 28-29 GB/s with the near requests, 50-54 without; synthetic
+ * 1.1B Q4_K_M tg64 at one thread: 27.3 t/s with both kinds of request, 32.6 with the far ones
+ * alone, 29.5 with none (A/B medians of five). The Xeons they were tuned on keep them. */
+#if !defined(EQ_PREFETCH_ZEN)
 #if defined(__znver1__) || defined(__znver2__) || defined(__znver3__) || defined(__znver4__) || defined(__znver5__)
-#define EQ_PREFETCH_NEAR 0
+#define EQ_PREFETCH_ZEN 1
 #else
-#define EQ_PREFETCH_NEAR 1
+#define EQ_PREFETCH_ZEN 0
 #endif
 #endif
 
@@ -112,7 +113,7 @@ static inline int64_t eq_load_i64(const void *p) {
  * integer: C allows no pointer past its object's end). always_inline: GCC 12 dropped the
  * call (it has no side effects) where it was not inlined early. */
 static inline __attribute__((always_inline)) void eq_prefetch(const void *p, size_t ahead, size_t n) {
-#if EQ_PREFETCH_NEAR
+#if !EQ_PREFETCH_ZEN
     for (size_t l = 0; l < n; l += 64) _mm_prefetch((const char *)((uintptr_t)p + ahead + l), _MM_HINT_T0);
 #else
     (void)p; (void)ahead; (void)n;
@@ -133,7 +134,7 @@ static inline __attribute__((always_inline)) void eq_prefetch_l2(const void *p, 
  * into L2. Without it the hardware prefetcher alone fed the Q4_0 kernel 3.1 GB/s on a
  * machine that reads 17 (2 KB ahead: 9.7-9.9, 4 KB: 10.2-10.6, 8 KB: 10.0; the kernel then
  * runs at its in-cache rate, 12.5). The K-quant ones have their own (avx2_kquants.c). */
-#if EQ_PREFETCH_NEAR
+#if !EQ_PREFETCH_ZEN
 enum { EQ_STREAM_AHEAD = 4096 };
 #else
 /* On the Zen 4 the far requests slow these kernels down instead: the lines asked for are the
