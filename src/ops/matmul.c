@@ -7,10 +7,21 @@
 
 #include <string.h>
 
+/* Where the rows x 4 kernel takes F32 activations (a prompt of F16 / BF16 weights), qbuf holds
+ * the converted rows, then (from a 64-byte boundary) the same rows widened to F32: 1 in *wide. */
+static size_t wide_offset(int type, int64_t ne0, int T, int *wide) {
+    const eq_type_traits *tt = eq_type_traits_get(type);
+    int rows, rx4_wide;
+    *wide = T >= 4 && tt->vec_dot_type != EQ_TYPE_F32 && eq_vec_dot_rx4_get(type, &rows, &rx4_wide) && rx4_wide;
+    return (eq_row_size(tt->vec_dot_type, ne0) * (size_t)T + 63) / 64 * 64;
+}
+
 size_t eq_matmul_qbuf_size(int type, int64_t ne0, int T) {
     const eq_type_traits *tt = eq_type_traits_get(type);
     if (!tt) return 0;
-    return eq_row_size(tt->vec_dot_type, ne0) * (size_t)T;
+    int wide;
+    const size_t off = wide_offset(type, ne0, T, &wide);
+    return wide ? off + sizeof(float) * (size_t)ne0 * (size_t)T : eq_row_size(tt->vec_dot_type, ne0) * (size_t)T;
 }
 
 typedef struct {
@@ -25,27 +36,32 @@ typedef struct {
     eq_vec_dot_x4_fn vec_dot_x4, vec_dot_x8;
     eq_vec_dot_x4_fn packed_x1, packed_x4;   /* w->packed: eight interleaved rows at a time */
     eq_vec_dot_rx4_fn rx4;                   /* rx4_rows rows against four tokens */
-    int rx4_rows;
+    int rx4_rows, tile_rows;
+    float *wide;                             /* rx4's F32 activations, or NULL: it takes qbuf's */
     eq_from_float_fn from_float;
+    eq_to_float_fn widen;
 } mm_job;
 
 static void convert_rows(void *arg, int ith, int nth) {
     mm_job *j = arg;
     int lo, hi;
     eq_split(j->T, ith, nth, &lo, &hi);
-    for (int t = lo; t < hi; t++)
-        j->from_float(j->x + (size_t)t * j->w->ne0, (char *)j->qbuf + (size_t)t * j->qrow, j->w->ne0);
+    for (int t = lo; t < hi; t++) {
+        char *q = (char *)j->qbuf + (size_t)t * j->qrow;
+        j->from_float(j->x + (size_t)t * j->w->ne0, q, j->w->ne0);
+        if (j->wide) j->widen(q, j->wide + (size_t)t * j->w->ne0, j->w->ne0);
+    }
 }
 
 #define TILE_ROWS 16
 #define TILE_TOKENS 8
 _Static_assert(TILE_ROWS % EQ_PACK_ROWS == 0, "a tile holds whole groups of packed rows");
 
-/* Rows [16 tile, 16 tile + 16) against every token, TILE_TOKENS tokens at a time. */
+/* Rows [tile_rows tile, tile_rows (tile + 1)) against every token, TILE_TOKENS at a time. */
 static void dot_tile(const mm_job *j, int tile) {
     const eq_weight *w = j->w;
-    const int n = (int)w->ne0, r0 = tile * TILE_ROWS;
-    const int r1 = r0 + TILE_ROWS < w->ne1 ? r0 + TILE_ROWS : (int)w->ne1;
+    const int n = (int)w->ne0, r0 = tile * j->tile_rows;
+    const int r1 = r0 + j->tile_rows < w->ne1 ? r0 + j->tile_rows : (int)w->ne1;
     for (int t0 = 0; t0 < j->T; t0 += TILE_TOKENS) {
         int t1 = t0 + TILE_TOKENS < j->T ? t0 + TILE_TOKENS : j->T;
         if (w->packed) {   /* ne1 % 8 == 0 (the loader's rule), and so is every r0 */
@@ -68,7 +84,8 @@ static void dot_tile(const mm_job *j, int tile) {
                 int t = t0;
                 for (; t + 4 <= t1; t += 4)
                     j->rx4(n, &j->out[(size_t)t * j->ld_out + r], (size_t)j->ld_out, rows, w->nb1,
-                           (const char *)j->qbuf + (size_t)t * j->qrow, j->qrow);
+                           j->wide ? (const void *)(j->wide + (size_t)t * n) : (const char *)j->qbuf + (size_t)t * j->qrow,
+                           j->wide ? sizeof(float) * (size_t)n : j->qrow);
                 for (int rr = r; rr < r + j->rx4_rows; rr++)
                     for (int tt = t; tt < t1; tt++)
                         j->vec_dot(n, &j->out[(size_t)tt * j->ld_out + rr], (const char *)w->data + (size_t)rr * w->nb1,
@@ -98,8 +115,8 @@ static void dot_tile(const mm_job *j, int tile) {
 static void dot_rows(void *arg, int ith, int nth) {
     const mm_job *j = arg;
     const eq_weight *w = j->w;
-    const size_t tile_bytes = (size_t)TILE_ROWS * w->nb1 * (size_t)j->T;
-    eq_claim claim = eq_claim_start((int)((w->ne1 + TILE_ROWS - 1) / TILE_ROWS),
+    const size_t tile_bytes = (size_t)j->tile_rows * w->nb1 * (size_t)j->T;
+    eq_claim claim = eq_claim_start((int)((w->ne1 + j->tile_rows - 1) / j->tile_rows),
                                     (int)((65536 + tile_bytes - 1) / tile_bytes), ith, nth);
     int lo, hi;
     while (eq_claim_next(j->pool, &claim, &lo, &hi))
@@ -111,8 +128,17 @@ void eq_matmul(eq_pool *pool, const eq_weight *w, const float *x, int T, float *
     const eq_type_traits *xt = eq_type_traits_get(tt->vec_dot_type);
     mm_job j = {pool, w, x, T, ld_out, out, qbuf, eq_row_size(tt->vec_dot_type, w->ne0), tt->vec_dot,
                 eq_vec_dot_x4_get(w->type), eq_vec_dot_x8_get(w->type),
-                eq_vec_dot_packed_get(w->type, 1), eq_vec_dot_packed_get(w->type, 4), NULL, 0, xt->from_float};
-    j.rx4 = eq_vec_dot_rx4_get(w->type, &j.rx4_rows);
+                eq_vec_dot_packed_get(w->type, 1), eq_vec_dot_packed_get(w->type, 4), NULL, 0, TILE_ROWS, NULL,
+                xt->from_float, xt->to_float};
+    int wide;
+    j.rx4 = eq_vec_dot_rx4_get(w->type, &j.rx4_rows, &wide);
+    /* Tiles of whole groups of rx4 rows (three rows: 24) where the prompt runs through them, so
+     * that no row is left to the one-row kernels. Generation keeps 16-row tiles: more of them
+     * to share between threads. */
+    if (j.rx4 && T >= 4)
+        while (j.tile_rows % j.rx4_rows) j.tile_rows += EQ_PACK_ROWS;
+    const size_t wide_at = wide_offset(w->type, w->ne0, T, &wide);
+    if (j.rx4 && wide) j.wide = (float *)(void *)((char *)qbuf + wide_at);
     if (tt->vec_dot_type == 0 /* F32: use x as it is */) {
         j.qbuf = (void *)x;
     } else if (T == 1) {

@@ -41,9 +41,11 @@ eq_vec_dot_x4_fn eq_vec_dot_x4_get(int type);
 eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type);
 /* Several weight rows (*rows of them, from x on, bx bytes apart) against four activation rows:
  * s[t * bs + r] for r < *rows, t < 4, each bit-identical to a vec_dot call. The rows share
- * each activation chunk's conversion (F32, F16, BF16 weights). NULL where a build has none. */
+ * each activation chunk's conversion (F32, F16, BF16 weights). Where *wide is 1 the activation
+ * rows are F32: the vec_dot_type rows widened (exactly), so that no kernel converts them once
+ * per group of rows. NULL where a build has none. */
 typedef void (*eq_vec_dot_rx4_fn)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y, size_t by);
-eq_vec_dot_rx4_fn eq_vec_dot_rx4_get(int type, int *rows);
+eq_vec_dot_rx4_fn eq_vec_dot_rx4_get(int type, int *rows, int *wide);
 /* Eight weight rows in the interleaved layout of quant/repack.h (one group of 8 packed rows at
  * x) against nt = 1 or 4 activation rows: s[t * bs + r] for r < 8, t < nt. NULL when this
  * build has no kernel for that layout; the loader then leaves the weights as they are. */

@@ -266,17 +266,22 @@ eq_vec_dot_x4_fn eq_vec_dot_x8_get(int type) {
     }
 }
 
-eq_vec_dot_rx4_fn eq_vec_dot_rx4_get(int type, int *rows) {
+eq_vec_dot_rx4_fn eq_vec_dot_rx4_get(int type, int *rows, int *wide) {
     *rows = 0;
+#ifdef EQ_K_RX4_WIDE
+    *wide = EQ_K_RX4_WIDE;
+#else
+    *wide = 0;
+#endif
     switch (type) {
 #ifdef EQ_K_VEC_DOT_RX4_F32
-    case EQ_TYPE_F32: *rows = EQ_RX4_ROWS; return EQ_K_VEC_DOT_RX4_F32;
+    case EQ_TYPE_F32: *rows = EQ_K_RX4_ROWS; return EQ_K_VEC_DOT_RX4_F32;
 #endif
 #ifdef EQ_K_VEC_DOT_RX4_F16
-    case EQ_TYPE_F16: *rows = EQ_RX4_ROWS; return EQ_K_VEC_DOT_RX4_F16;
+    case EQ_TYPE_F16: *rows = EQ_K_RX4_ROWS; return EQ_K_VEC_DOT_RX4_F16;
 #endif
 #ifdef EQ_K_VEC_DOT_RX4_BF16
-    case EQ_TYPE_BF16: *rows = EQ_RX4_ROWS; return EQ_K_VEC_DOT_RX4_BF16;
+    case EQ_TYPE_BF16: *rows = EQ_K_RX4_ROWS; return EQ_K_VEC_DOT_RX4_BF16;
 #endif
     default: return NULL;
     }

@@ -100,9 +100,10 @@ static void float_rx4(void) {
     enum { NMAX = 2048, RMAX = 8, LD = RMAX + 3 };
     float *x = malloc(sizeof(float) * NMAX * (RMAX + 4));
     char *q = malloc(sizeof(float) * NMAX * (RMAX + 4));
+    float *xw = malloc(sizeof(float) * NMAX * 4);
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
-        int rows;
-        const eq_vec_dot_rx4_fn rx4 = eq_vec_dot_rx4_get(types[ti], &rows);
+        int rows, wide;
+        const eq_vec_dot_rx4_fn rx4 = eq_vec_dot_rx4_get(types[ti], &rows, &wide);
         if (!rx4) continue;
         CHECK(rows >= 2 && rows <= RMAX);
         if (rows < 2 || rows > RMAX) continue;
@@ -115,7 +116,13 @@ static void float_rx4(void) {
             for (int r = 0; r < rows + 4; r++) tt->from_float(x + (size_t)r * n, q + r * rs, n);
             float got[4 * LD];
             memset(got, 0xff, sizeof got);
-            rx4(n, got, LD, q, rs, q + rows * rs, rs);   /* rows 0.. against the four after them */
+            /* rows 0.. against the four after them, widened to F32 where the kernel takes them so */
+            if (wide) {
+                for (int t = 0; t < 4; t++) tt->to_float(q + (rows + t) * rs, xw + (size_t)t * n, n);
+                rx4(n, got, LD, q, rs, xw, sizeof(float) * n);
+            } else {
+                rx4(n, got, LD, q, rs, q + rows * rs, rs);
+            }
             for (int t = 0; t < 4; t++)
                 for (int r = 0; r < rows; r++) {
                     float want;
@@ -125,9 +132,9 @@ static void float_rx4(void) {
                 }
         }
         CHECKF(!bad, "%s: %d of %d rows x 4-token sums differ from vec_dot", eq_type_name(types[ti]), bad, total);
-        printf("%s: rows x 4-token kernel, %d rows\n", eq_type_name(types[ti]), rows);
+        printf("%s: rows x 4-token kernel, %d rows%s\n", eq_type_name(types[ti]), rows, wide ? ", F32 activations" : "");
     }
-    free(x); free(q);
+    free(x); free(q); free(xw);
 }
 
 /* eq_vec_dot_f16_rows / eq_vec_mad_f16_rows against the F16 vec_dot and eq_vec_mad_f16 row by
@@ -313,7 +320,7 @@ int main(void) {
         const int type = types[ti];
         const eq_type_traits *tt = eq_type_traits_get(type), *at = eq_type_traits_get(tt->vec_dot_type);
         const size_t rs = eq_row_size(type, K), qs = eq_row_size(tt->vec_dot_type, K);
-        char *w = malloc(rs * R), *xq = malloc(qs * TMAX), *qbuf = malloc(eq_matmul_qbuf_size(type, K, TMAX) + 64);
+        char *w = malloc(rs * R), *xq = malloc(qs * TMAX), *qbuf = malloc(eq_matmul_qbuf_size(type, K, TMAX));   /* exact: a sanitizer build sees an overrun */
         for (int r = 0; r < R; r++) eq_type_traits_ref(type)->from_float(wf + (size_t)r * K, w + r * rs, K);
         for (int t = 0; t < TMAX; t++) at->from_float(x + (size_t)t * K, xq + t * qs, K);
         /* the oracle: one vec_dot per output */

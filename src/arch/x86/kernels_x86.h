@@ -54,9 +54,6 @@ EQ_DECL_VEC_DOT_RX4(eq_vec_dot_rx4_bf16_bf16_avx2);
 #else
 #define EQ_RX4_ROWS 3
 #endif
-#define EQ_K_VEC_DOT_RX4_F32    eq_vec_dot_rx4_f32_f32_avx2
-#define EQ_K_VEC_DOT_RX4_F16    eq_vec_dot_rx4_f16_f16_avx2
-#define EQ_K_VEC_DOT_RX4_BF16   eq_vec_dot_rx4_bf16_bf16_avx2
 #define EQ_K_VEC_DOT_X4_F32     eq_vec_dot_x4_f32_f32_avx2
 #define EQ_K_VEC_DOT_X4_F16     eq_vec_dot_x4_f16_f16_avx2
 #define EQ_K_VEC_DOT_X4_BF16    eq_vec_dot_x4_bf16_bf16_avx2
@@ -77,6 +74,17 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x8_q6_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx512
 #define EQ_K_VEC_DOT_X8_Q4_K    eq_vec_dot_x8_q4_K_q8_K_avx512
 #define EQ_K_VEC_DOT_X8_Q6_K    eq_vec_dot_x8_q6_K_q8_K_avx512
+/* The float formats' rows x 4 tokens in 512-bit registers (src/arch/x86/avx512_float.c):
+ * three rows, 24 accumulators of 32 registers, one pass over the lines, F32 activations. */
+#define EQ_RX4_ROWS_AVX512 3
+#define EQ_K_RX4_WIDE 1
+EQ_DECL_VEC_DOT_RX4(eq_vec_dot_rx4_f32_f32_avx512);
+EQ_DECL_VEC_DOT_RX4(eq_vec_dot_rx4_f16_f16_avx512);
+EQ_DECL_VEC_DOT_RX4(eq_vec_dot_rx4_bf16_bf16_avx512);
+#define EQ_K_RX4_ROWS           EQ_RX4_ROWS_AVX512
+#define EQ_K_VEC_DOT_RX4_F32    eq_vec_dot_rx4_f32_f32_avx512
+#define EQ_K_VEC_DOT_RX4_F16    eq_vec_dot_rx4_f16_f16_avx512
+#define EQ_K_VEC_DOT_RX4_BF16   eq_vec_dot_rx4_bf16_bf16_avx512
 /* Q6_K matrices are repacked at load too, eight rows interleaved (src/arch/x86/avx512_q6k_x8.c;
  * AVX2 builds run them unpacked). */
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q6_K_q8_K_avx512);
@@ -124,6 +132,10 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_1_q8_1_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q8_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q8_0_q8_0_avx2);
 #if !defined(EQ_HAVE_AVX512)
+#define EQ_K_RX4_ROWS           EQ_RX4_ROWS
+#define EQ_K_VEC_DOT_RX4_F32    eq_vec_dot_rx4_f32_f32_avx2
+#define EQ_K_VEC_DOT_RX4_F16    eq_vec_dot_rx4_f16_f16_avx2
+#define EQ_K_VEC_DOT_RX4_BF16   eq_vec_dot_rx4_bf16_bf16_avx2
 #define EQ_K_VEC_DOT_P8X1_Q4_0  eq_vec_dot_p8x1_q4_0_q8_0_avx2
 #define EQ_K_VEC_DOT_P8X4_Q4_0  eq_vec_dot_p8x4_q4_0_q8_0_avx2
 #define EQ_K_VEC_DOT_P8X1_Q5_0  eq_vec_dot_p8x1_q5_0_q8_0_avx2
