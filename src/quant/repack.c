@@ -1,4 +1,4 @@
-/* The row-interleaved Q4_K, Q6_K, Q4_0, Q4_1, Q5_0 and Q8_0 layouts (repack.h): the in-place
+/* The row-interleaved Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, Q5_0 and Q8_0 layouts (repack.h): the in-place
  * packer, packed rows read back, and the packed dot's procedure on the original layout as the
  * packed kernels' scalar oracle. */
 #include "quant/repack.h"
@@ -8,6 +8,7 @@
 #include <string.h>
 
 _Static_assert(sizeof(block_q4_Kx8) == 8 * sizeof(block_q4_K), "q4_Kx8 takes the bytes of eight blocks");
+_Static_assert(sizeof(block_q5_Kx8) == 8 * sizeof(block_q5_K), "q5_Kx8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q6_Kx8) == 8 * sizeof(block_q6_K), "q6_Kx8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q4_0x8) == 8 * sizeof(block_q4_0), "q4_0x8 takes the bytes of eight blocks");
 _Static_assert(sizeof(block_q8_0x8) == 8 * sizeof(block_q8_0), "q8_0x8 takes the bytes of eight blocks");
@@ -16,18 +17,37 @@ _Static_assert(sizeof(block_q5_0x8) == 8 * sizeof(block_q5_0), "q5_0x8 takes the
 
 int eq_repack_supported(int type) { return eq_vec_dot_packed_get(type, 1) != NULL; }
 
-/* Eight blocks, one per row, into one interleaved block. */
-static void pack_q4_K(block_q4_Kx8 *o, const block_q4_K *const b[8]) {
+/* Eight blocks, one per row, into one interleaved block: the scales and mins (Q4_K and Q5_K
+ * alike) into sl and sh, the codes into 64-byte chunks. */
+static void pack_k4_scales(uint8_t sl[64], uint8_t sh[32], const uint8_t *const scales[8]) {
     uint8_t v[128];   /* scales: v[8 r + s]; mins: v[64 + 8 r + s] */
+    for (int r = 0; r < 8; r++) eq_k4_scales(scales[r], v + 8 * r, v + 64 + 8 * r);
+    for (int k = 0; k < 64; k++) sl[k] = (uint8_t)((v[k] & 15) | (v[k + 64] & 15) << 4);
+    for (int k = 0; k < 32; k++)
+        sh[k] = (uint8_t)(v[k] >> 4 | (v[k + 32] >> 4) << 2 | (v[k + 64] >> 4) << 4 | (v[k + 96] >> 4) << 6);
+}
+
+static void pack_q4_K(block_q4_Kx8 *o, const block_q4_K *const b[8]) {
+    const uint8_t *scales[8];
     for (int r = 0; r < 8; r++) {
         o->d[r] = b[r]->d;
         o->dmin[r] = b[r]->dmin;
-        eq_k4_scales(b[r]->scales, v + 8 * r, v + 64 + 8 * r);
+        scales[r] = b[r]->scales;
         for (int c = 0; c < 16; c++) memcpy(&o->qs[c][8 * r], b[r]->qs + 32 * (c / 4) + 8 * (c % 4), 8);
     }
-    for (int k = 0; k < 64; k++) o->sl[k] = (uint8_t)((v[k] & 15) | (v[k + 64] & 15) << 4);
-    for (int k = 0; k < 32; k++)
-        o->sh[k] = (uint8_t)(v[k] >> 4 | (v[k + 32] >> 4) << 2 | (v[k + 64] >> 4) << 4 | (v[k + 96] >> 4) << 6);
+    pack_k4_scales(o->sl, o->sh, scales);
+}
+
+static void pack_q5_K(block_q5_Kx8 *o, const block_q5_K *const b[8]) {
+    const uint8_t *scales[8];
+    for (int r = 0; r < 8; r++) {
+        o->d[r] = b[r]->d;
+        o->dmin[r] = b[r]->dmin;
+        scales[r] = b[r]->scales;
+        for (int h = 0; h < 4; h++) memcpy(&o->qh[h][8 * r], b[r]->qh + 8 * h, 8);
+        for (int c = 0; c < 16; c++) memcpy(&o->qs[c][8 * r], b[r]->qs + 32 * (c / 4) + 8 * (c % 4), 8);
+    }
+    pack_k4_scales(o->sl, o->sh, scales);
 }
 
 /* Sub-block A(p) of scale pair p (repack.h). */
@@ -69,7 +89,7 @@ static void pack_q5_0(block_q5_0x8 *o, const char *const b[8]) {
 int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
     const int legacy = type == EQ_TYPE_Q4_0 || type == EQ_TYPE_Q4_1 || type == EQ_TYPE_Q5_0 || type == EQ_TYPE_Q8_0;
     const int64_t qk = legacy ? EQ_QK : EQ_QK_K;
-    if ((!legacy && type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
+    if ((!legacy && type != EQ_TYPE_Q4_K && type != EQ_TYPE_Q5_K && type != EQ_TYPE_Q6_K) || !eq_repack_supported(type) || ne0 <= 0 ||
         ne0 % qk || ne1 % EQ_PACK_ROWS)
         return -2;
     const size_t bsz = eq_row_size(type, qk);   /* one block */
@@ -89,6 +109,10 @@ int eq_repack_rows(int type, void *data, int64_t ne0, int64_t ne1) {
                 const block_q4_K *b[8];
                 for (int r = 0; r < 8; r++) b[r] = (const block_q4_K *)tmp + (size_t)r * nb + i;
                 pack_q4_K((block_q4_Kx8 *)base + i, b);
+            } else if (type == EQ_TYPE_Q5_K) {
+                const block_q5_K *b[8];
+                for (int r = 0; r < 8; r++) b[r] = (const block_q5_K *)tmp + (size_t)r * nb + i;
+                pack_q5_K((block_q5_Kx8 *)base + i, b);
             } else {
                 const block_q6_K *b[8];
                 for (int r = 0; r < 8; r++) b[r] = (const block_q6_K *)tmp + (size_t)r * nb + i;
@@ -141,29 +165,34 @@ int eq_packed_row_to_float(int type, const void *rows, int64_t ne0, int r, float
 /* Per row and block, the integer sums of the codes at positions p % 8 < 4 of every sub-block
  * (I[0]) and at p % 8 >= 4 (I[1]), each times its sub-block's scale: the two 32-bit lanes a
  * row owns in the kernel. Their float steps are the kernel's, in its order. */
-void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+static void k4x8_dot_ref(int q5, int n, float *s, size_t bs, const void *vx, size_t xs, const void *vy, size_t by, int nt) {
+    const size_t bsz = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
     for (int t = 0; t < nt; t++) {
         const block_q8_K *y = (const block_q8_K *)((const char *)vy + (size_t)t * by);
         for (int r = 0; r < 8; r++) {
-            const block_q4_K *x = (const block_q4_K *)((const char *)vx + (size_t)r * xs);
             float A[2] = {0, 0}, Am = 0;
             for (int i = 0; i < n / EQ_QK_K; i++) {
+                /* Q4_K and Q5_K blocks begin alike: d, dmin, scales */
+                const block_q4_K *x = (const block_q4_K *)((const char *)vx + (size_t)r * xs + (size_t)i * bsz);
+                const block_q5_K *x5 = (const block_q5_K *)x;
+                const uint8_t *qs = q5 ? x5->qs : x->qs;
                 uint8_t sc[8], mn[8];
-                eq_k4_scales(x[i].scales, sc, mn);
+                eq_k4_scales(x->scales, sc, mn);
                 int32_t I[2] = {0, 0}, M = 0;
                 for (int sb = 0; sb < 8; sb++) {
                     int32_t part[2] = {0, 0};
                     for (int p = 0; p < 32; p++) {
-                        const uint8_t q = x[i].qs[32 * (sb / 2) + p];
-                        part[p % 8 >= 4] += (sb % 2 ? q >> 4 : q & 15) * y[i].qs[32 * sb + p];
+                        const uint8_t q = qs[32 * (sb / 2) + p];
+                        const int hi = q5 ? (x5->qh[p] >> sb & 1) << 4 : 0;
+                        part[p % 8 >= 4] += ((sb % 2 ? q >> 4 : q & 15) + hi) * y[i].qs[32 * sb + p];
                     }
                     I[0] += sc[sb] * part[0];
                     I[1] += sc[sb] * part[1];
                     M += mn[sb] * (y[i].bsums[2 * sb] + y[i].bsums[2 * sb + 1]);
                 }
                 /* a multiply, then an add (no fused multiply-add: wasm has none) */
-                const float d = eq_fp16_to_fp32(x[i].d) * y[i].d;
-                const float dm = eq_fp16_to_fp32(x[i].dmin) * -y[i].d;
+                const float d = eq_fp16_to_fp32(x->d) * y[i].d;
+                const float dm = eq_fp16_to_fp32(x->dmin) * -y[i].d;
                 const float p0 = d * (float)I[0], p1 = d * (float)I[1], pm = dm * (float)M;
                 A[0] += p0;
                 A[1] += p1;
@@ -172,6 +201,13 @@ void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *vx, size_t xs, co
             s[(size_t)t * bs + r] = (A[0] + A[1]) + Am;
         }
     }
+}
+
+void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt) {
+    k4x8_dot_ref(0, n, s, bs, x, xs, y, by, nt);
+}
+void eq_q5_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt) {
+    k4x8_dot_ref(1, n, s, bs, x, xs, y, by, nt);
 }
 
 /* Per row and block one integer, exact in 32 bits (|sum| <= 256 * 128 * 32 * 127): the signed

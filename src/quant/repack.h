@@ -5,8 +5,8 @@
  * a horizontal reduction.
  *
  * Only the CPU backend of a build with a kernel for the layout uses it (eq_vec_dot_packed_get:
- * Q4_K on x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; Q6_K on x86 AVX-512
- * BW + VNNI; Q4_0, Q4_1, Q5_0 and Q8_0 on x86 AVX2 and AVX-512 BW + VNNI, WASM SIMD128 and relaxed
+ * Q4_K on x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; Q5_K on x86 AVX-512
+ * VBMI + VNNI; Q6_K on x86 AVX-512 BW + VNNI; Q4_0, Q4_1, Q5_0 and Q8_0 on x86 AVX2 and AVX-512 BW + VNNI, WASM SIMD128 and relaxed
  * SIMD; not NEON or scalar builds yet), only on matrices whose rows come in groups of eight,
  * and only for weights that are never read but through a matmul (the loader repacks the
  * "blk." ones).
@@ -39,6 +39,16 @@ typedef struct {
     uint8_t qs[16][64];
 } block_q4_Kx8;
 
+/* Eight Q5_K blocks, 1408 bytes = 8 x 176: Q4_K's layout (d, dmin, sl, sh, qs) with the fifth
+ * bits in chunks of eight bytes per row before the codes, qh[h][8 r + b] = row r's qh[8 h + b]
+ * (bit s of that byte: the fifth bit of sub-block s's value at 8 h + b, as qs[4 j + h] holds
+ * its low four bits, j = s / 2). */
+typedef struct {
+    eq_f16 d[8], dmin[8];
+    uint8_t sl[64], sh[32];
+    uint8_t qh[4][64];
+    uint8_t qs[16][64];
+} block_q5_Kx8;
 /* Eight Q6_K blocks, 1680 bytes = 8 x 210.
  *   d        each row's scale
  *   sc       the sixteen signed sub-block scales of the eight rows in pairs: sc[p][r] and
@@ -96,6 +106,8 @@ int eq_packed_row_to_float(int type, const void *rows, int64_t ne0, int r, float
 /* The packed dot's numerics on the original layout: rows r0..r0+7 at x (row stride xs) against
  * nt activation rows (Q8_K) at y, y + by, ...: s[t * bs + r] for r < 8, t < nt. */
 void eq_q4_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
+/* The same for Q5_K rows: Q4_K's procedure on the five-bit codes. */
+void eq_q5_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);
 /* The same for Q6_K rows: per row and block one exact integer (the codes minus 32, times the
  * activations, times their sub-block scales), then (d * d_y) * integer added to the row's sum. */
 void eq_q6_Kx8_dot_ref(int n, float *s, size_t bs, const void *x, size_t xs, const void *y, size_t by, int nt);

@@ -304,6 +304,9 @@ eq_vec_dot_x4_fn eq_vec_dot_packed_get(int type, int nt) {
 #if defined(EQ_K_VEC_DOT_P8X1_Q8_0) && defined(EQ_K_VEC_DOT_P8X4_Q8_0)
     case EQ_TYPE_Q8_0: return nt == 4 ? EQ_K_VEC_DOT_P8X4_Q8_0 : nt == 1 ? EQ_K_VEC_DOT_P8X1_Q8_0 : NULL;
 #endif
+#if defined(EQ_K_VEC_DOT_P8X1_Q5_K) && defined(EQ_K_VEC_DOT_P8X4_Q5_K)
+    case EQ_TYPE_Q5_K: return nt == 4 ? EQ_K_VEC_DOT_P8X4_Q5_K : nt == 1 ? EQ_K_VEC_DOT_P8X1_Q5_K : NULL;
+#endif
 #if defined(EQ_K_VEC_DOT_P8X1_Q6_K) && defined(EQ_K_VEC_DOT_P8X4_Q6_K)
     case EQ_TYPE_Q6_K: return nt == 4 ? EQ_K_VEC_DOT_P8X4_Q6_K : nt == 1 ? EQ_K_VEC_DOT_P8X1_Q6_K : NULL;
 #endif

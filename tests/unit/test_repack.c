@@ -1,4 +1,4 @@
-/* Q4_K, Q6_K, Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time (quant/repack.h): the packed kernels against
+/* Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time (quant/repack.h): the packed kernels against
  * their scalar procedure on the unpacked rows, bit for bit, on random blocks; that procedure
  * against the ordinary dot; the matmul over packed weights for every batch size and thread
  * count. */
@@ -37,10 +37,10 @@ static void *random_rows(int type) {
         return p;
     }
     for (int i = 0; i < (K / EQ_QK_K) * R; i++) {
-        if (type == EQ_TYPE_Q4_K) {
-            block_q4_K *b = (block_q4_K *)p + i;
-            b->d = eq_fp32_to_fp16(frand() * 0.01f);
-            b->dmin = eq_fp32_to_fp16(frand() * 0.01f);
+        if (type == EQ_TYPE_Q4_K || type == EQ_TYPE_Q5_K) {   /* d, dmin lead both */
+            eq_f16 *d = (eq_f16 *)(p + (size_t)i * eq_row_size(type, EQ_QK_K));
+            d[0] = eq_fp32_to_fp16(frand() * 0.01f);
+            d[1] = eq_fp32_to_fp16(frand() * 0.01f);
         } else {
             ((block_q6_K *)p + i)->d = eq_fp32_to_fp16(frand() * 0.01f);
         }
@@ -73,7 +73,7 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
     /* refused without a change: a type with no layout, rows not in eights, a partial block */
     char *copy = malloc(rs * R);
     memcpy(copy, w, rs * R);
-    CHECK(eq_repack_rows(EQ_TYPE_Q5_K, copy, K, R) == -2);
+    CHECK(eq_repack_rows(EQ_TYPE_Q3_K, copy, K, R) == -2);
     CHECK(eq_repack_rows(type, copy, K, R - 1) == -2);
     CHECK(eq_repack_rows(type, copy, K + 1, R) == -2);
     CHECK(!memcmp(copy, w, rs * R));
@@ -104,7 +104,7 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
     }
 
     /* the kernels, 1 and 4 tokens at a time, each bit-identical to the procedure */
-    CHECK(!eq_vec_dot_packed_get(type, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q5_K, 1));
+    CHECK(!eq_vec_dot_packed_get(type, 8) && !eq_vec_dot_packed_get(EQ_TYPE_Q3_K, 1));
     struct { const char *name; eq_vec_dot_x4_fn x1, x4; } k[3] = {
         {eq_quant_isa(), eq_vec_dot_packed_get(type, 1), eq_vec_dot_packed_get(type, 4)},
     };
@@ -157,6 +157,7 @@ int main(void) {
     float *x = malloc(sizeof(float) * K * T);
     for (int i = 0; i < K * T; i++) x[i] = frand() * (i % 97 == 0 ? 50.0f : 2.0f);
     check_type(EQ_TYPE_Q4_K, "Q4_K", eq_q4_Kx8_dot_ref, eq_vec_dot_q4_K_q8_K_ref, x);
+    check_type(EQ_TYPE_Q5_K, "Q5_K", eq_q5_Kx8_dot_ref, eq_vec_dot_q5_K_q8_K_ref, x);
     check_type(EQ_TYPE_Q6_K, "Q6_K", eq_q6_Kx8_dot_ref, eq_vec_dot_q6_K_q8_K_ref, x);
     check_type(EQ_TYPE_Q4_0, "Q4_0", eq_q4_0x8_dot_ref, eq_vec_dot_q4_0_q8_0_ref, x);
     check_type(EQ_TYPE_Q4_1, "Q4_1", eq_q4_1x8_dot_ref, eq_vec_dot_q4_1_q8_1_ref, x);
