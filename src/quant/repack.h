@@ -49,6 +49,20 @@ typedef struct {
     uint8_t qh[4][64];
     uint8_t qs[16][64];
 } block_q5_Kx8;
+/* The parts of a packed Q4_K or Q5_K block that kernels read, so that one kernel body serves
+ * both (qh NULL for Q4_K; qs and qh as 64-byte chunks). */
+typedef struct {
+    const eq_f16 *d, *dmin;
+    const uint8_t *sl, *sh, *qh, *qs;
+} eq_k4x8_view;
+static inline eq_k4x8_view eq_k4x8_view_at(const void *blocks, int i, int q5) {
+    if (q5) {
+        const block_q5_Kx8 *b = (const block_q5_Kx8 *)blocks + i;
+        return (eq_k4x8_view){b->d, b->dmin, b->sl, b->sh, b->qh[0], b->qs[0]};
+    }
+    const block_q4_Kx8 *b = (const block_q4_Kx8 *)blocks + i;
+    return (eq_k4x8_view){b->d, b->dmin, b->sl, b->sh, NULL, b->qs[0]};
+}
 /* Eight Q6_K blocks, 1680 bytes = 8 x 210.
  *   d        each row's scale
  *   sc       the sixteen signed sub-block scales of the eight rows in pairs: sc[p][r] and

@@ -117,7 +117,7 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_K_q8_K_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_avx512
 #define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_avx512
-/* Q5_K matrices too (src/arch/x86/avx512_q5k_x8.c; other builds run them unpacked). */
+/* Q5_K matrices too (the same file). */
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q5_K_q8_K_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_P8X1_Q5_K  eq_vec_dot_p8x1_q5_K_q8_K_avx512
