@@ -27,7 +27,7 @@ build_and_run() {
         echo "$out" | grep -E "kernels in this build|passed" | sed "s/^/$t-$4: /"
     done
     "$1/test_matmul" | grep -q "(avx2)" || { echo "FAIL: the $3 build ($2) did not pick the AVX2 kernels"; exit 1; }
-    for q in Q4_K Q4_0 Q8_0; do
+    for q in Q4_K Q5_K Q4_0 Q8_0; do
         "$1/test_repack" | grep -q "packed $q kernels in this build (avx2)" || { echo "FAIL: the $3 build ($2) has no packed $q kernels"; exit 1; }
     done
 }

@@ -112,6 +112,7 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
 #if defined(EQ_HAVE_AVX512_VBMI)
     /* what a CPU without AVX-512 VBMI runs */
     if (type == EQ_TYPE_Q4_K) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q4_K_q8_K_avx2, eq_vec_dot_p8x4_q4_K_q8_K_avx2};
+    if (type == EQ_TYPE_Q5_K) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q5_K_q8_K_avx2, eq_vec_dot_p8x4_q5_K_q8_K_avx2};
 #endif
 #if defined(EQ_HAVE_AVX512)
     /* what a CPU without AVX-512 runs (with VNNI here: tests/cross/x86-avx2.sh builds the rest) */

@@ -1,11 +1,12 @@
-/* AVX2 kernels for Q4_K rows repacked eight at a time (quant/repack.h), for CPUs without the
- * AVX-512 VBMI ones (avx512_q4k_x8.c): a 256-bit half of each 64-byte chunk holds the same
+/* AVX2 kernels for Q4_K and Q5_K rows repacked eight at a time (quant/repack.h), for CPUs
+ * without the AVX-512 VBMI ones (avx512_q4k_x8.c): a 256-bit half of each 64-byte chunk holds the same
  * eight bytes of four rows, one vpmaddubsw (vpdpbusd where the CPU has VNNI) per half works
  * for four rows against a broadcast of eight activation bytes, and every 32-bit lane of the
  * sums belongs to one row (its bytes 0-3 or 4-7 of each eight). Within a 128-bit lane the
  * rows' scales are at hand, so a vpshufb spreads them (no cross-lane permute). Rows 0-3 are
  * one half of each chunk, rows 4-7 the other. Same integers and float steps as
- * eq_q4_Kx8_dot_ref, with VNNI or without. */
+ * eq_q4_Kx8_dot_ref (Q5_K: eq_q5_Kx8_dot_ref, the fifth bits put in from the qh chunks), with
+ * VNNI or without. */
 #include "quant/kernels.h"
 
 #if defined(EQ_HAVE_AVX2)
@@ -16,9 +17,27 @@
 
 static inline __m256i bcast8(const void *p) { return _mm256_set1_epi64x(eq_load_i64(p)); }
 
+/* Half g of chunk 4 j + h: the codes of sub-blocks 2 j (lo, the low nibbles) and 2 j + 1 (hi),
+ * with their fifth bits for Q5_K (bits 2 j and 2 j + 1 of qh moved to bit 4: shifts of at
+ * most four within 16-bit lanes, so no bit of the other byte reaches bit 4). */
+static inline __attribute__((always_inline))
+void half_codes(const eq_k4x8_view *b, int j, int h, int g, __m256i *lo, __m256i *hi) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m16 = _mm256_set1_epi8(0x10);
+    const __m256i p = _mm256_loadu_si256((const __m256i *)(b->qs + 64 * (4 * j + h) + 32 * g));
+    *lo = _mm256_and_si256(p, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(p, 4), m4);
+    if (b->qh) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(b->qh + 64 * h + 32 * g));
+        const __m256i b0 = 2 * j <= 4 ? _mm256_slli_epi16(q, (4 - 2 * j) & 7) : _mm256_srli_epi16(q, (2 * j - 4) & 7);
+        const __m256i b1 = 2 * j + 1 <= 4 ? _mm256_slli_epi16(q, (3 - 2 * j) & 7) : _mm256_srli_epi16(q, (2 * j - 3) & 7);
+        *lo = _mm256_or_si256(*lo, _mm256_and_si256(b0, m16));
+        *hi = _mm256_or_si256(*hi, _mm256_and_si256(b1, m16));
+    }
+}
+
 /* Half g's four rows (4 g .. 4 g + 3) of block b: their six-bit scales (v0) or mins (v1) as
  * bytes 8 r + s. */
-static inline __m256i half_bytes(const block_q4_Kx8 *b, int g, int mins) {
+static inline __m256i half_bytes(const eq_k4x8_view *b, int g, int mins) {
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     const __m256i sl = _mm256_loadu_si256((const __m256i *)(b->sl + 32 * g));
     const __m256i sh = _mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)b->sh), 2 * g);
@@ -64,7 +83,7 @@ static inline __m256i sub_scale(__m256i v0, int sb, int vnni) {
  * it holds no registers during them): lane 2 r + a of mc[p] holds row r's min 2 p + a in
  * both 16-bit halves; d and dmin in lanes 2 r and 2 r + 1. */
 typedef struct { __m256i mc[4]; __m256 xd, xdm; } q4_mins;
-static inline __attribute__((always_inline)) q4_mins half_mins(const block_q4_Kx8 *b, int g) {
+static inline __attribute__((always_inline)) q4_mins half_mins(const eq_k4x8_view *b, int g) {
     const __m256i mn_base = _mm256_setr_epi8(0, -128, 0, -128, 1, -127, 1, -127, 8, -128, 8, -128, 9, -119, 9, -119,
                                              0, -128, 0, -128, 1, -127, 1, -127, 8, -128, 8, -128, 9, -119, 9, -119);
     const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
@@ -102,16 +121,15 @@ static inline void half_store(float *s, __m256 acc, __m256 accm) {
  * on an Intel AVX-512 machine running this AVX2 build. No VNNI here even where the CPU has
  * it: vpdpbusd ran this kernel faster from cache (35 against 27.5 GB/s) but streamed
  * 14.0-15.0 GB/s against 16.7-17.1, the prefetch distances tried (4-24 blocks) alike. */
-void eq_vec_dot_p8x1_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-    (void)bs, (void)by;
-    const block_q4_Kx8 *x = vx;
+static inline __attribute__((always_inline))
+void k4x8_x1(int n, float *s, const void *vx, const void *vy, const int q5) {
     const block_q8_K *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    const size_t bsz = q5 ? sizeof(block_q5_Kx8) : sizeof(block_q4_Kx8);
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, accm[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int i = 0; i < n / EQ_QK_K; i++) {
-        const block_q4_Kx8 *b = x + i;
-        eq_prefetch(b, sizeof *b, sizeof *b);   /* L1 one block ahead, L2 eight */
-        eq_prefetch_l2(b, 8 * sizeof *b, sizeof *b);
+        const eq_k4x8_view bv = eq_k4x8_view_at(vx, i, q5), *b = &bv;
+        eq_prefetch(b->d, bsz, bsz);   /* L1 one block ahead, L2 eight */
+        eq_prefetch_l2(b->d, 8 * bsz, bsz);
         const __m256i v0[2] = {half_bytes(b, 0, 0), half_bytes(b, 1, 0)};
         __m256i sumi[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         UNROLL
@@ -123,9 +141,10 @@ void eq_vec_dot_p8x1_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, 
                 const __m256i yl = bcast8(q8), yh = bcast8(q8 + 32);
                 UNROLL
                 for (int g = 0; g < 2; g++) {
-                    const __m256i p = _mm256_loadu_si256((const __m256i *)(b->qs[4 * j + h] + 32 * g));
-                    pl[g] = dot_add(pl[g], _mm256_and_si256(p, m4), yl, h == 0, 0);
-                    ph[g] = dot_add(ph[g], _mm256_and_si256(_mm256_srli_epi16(p, 4), m4), yh, h == 0, 0);
+                    __m256i lo, hi;
+                    half_codes(b, j, h, g, &lo, &hi);
+                    pl[g] = dot_add(pl[g], lo, yl, h == 0, 0);
+                    ph[g] = dot_add(ph[g], hi, yh, h == 0, 0);
                 }
             }
             UNROLL
@@ -141,26 +160,33 @@ void eq_vec_dot_p8x1_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, 
     half_store(s, acc[0], accm[0]);
     half_store(s + 4, acc[1], accm[1]);
 }
+void eq_vec_dot_p8x1_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    (void)bs, (void)by;
+    k4x8_x1(n, s, vx, vy, 0);
+}
+void eq_vec_dot_p8x1_q5_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    (void)bs, (void)by;
+    k4x8_x1(n, s, vx, vy, 1);
+}
 
 /* Four tokens (prompts): rows 0-3, then 4-7 (a pass over the row each: the registers hold no
  * more); the four rows' codes split once for the four tokens. VNNI where the CPU has it
  * (10.5 -> 14.0 GB/s from cache, pp128 on the 1.1B +17%). */
-void eq_vec_dot_p8x4_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+static inline __attribute__((always_inline))
+void k4x8_x4(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int q5) {
     enum { NT = 4 };
 #if defined(EQ_AVX2_VNNI)
     const int vnni = 1;
 #else
     const int vnni = 0;
 #endif
-    const block_q4_Kx8 *x = vx;
     const block_q8_K *y[NT];
     for (int t = 0; t < NT; t++) y[t] = (const block_q8_K *)((const char *)vy + t * by);
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int g = 0; g < 2; g++) {   /* rows 4 g .. 4 g + 3: bytes 32 g .. 32 g + 31 of every chunk */
         __m256 acc[NT], accm[NT];
         for (int t = 0; t < NT; t++) { acc[t] = _mm256_setzero_ps(); accm[t] = _mm256_setzero_ps(); }
         for (int i = 0; i < n / EQ_QK_K; i++) {
-            const block_q4_Kx8 *b = x + i;
+            const eq_k4x8_view bv = eq_k4x8_view_at(vx, i, q5), *b = &bv;
             const __m256i v0 = half_bytes(b, g, 0);
             __m256i sumi[NT];
             for (int t = 0; t < NT; t++) sumi[t] = _mm256_setzero_si256();
@@ -168,21 +194,23 @@ void eq_vec_dot_p8x4_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, 
                 const __m256i s0 = sub_scale(v0, 2 * j, vnni), s1 = sub_scale(v0, 2 * j + 1, vnni);
                 __m256i lo[4], hi[4];
                 UNROLL
-                for (int h = 0; h < 4; h++) {
-                    const __m256i p = _mm256_loadu_si256((const __m256i *)(b->qs[4 * j + h] + 32 * g));
-                    lo[h] = _mm256_and_si256(p, m4);
-                    hi[h] = _mm256_and_si256(_mm256_srli_epi16(p, 4), m4);
-                }
+                for (int h = 0; h < 4; h++) half_codes(b, j, h, g, &lo[h], &hi[h]);
                 UNROLL
                 for (int t = 0; t < NT; t++) {
                     const int8_t *q8 = y[t][i].qs + 64 * j;
-                    __m256i pl = _mm256_setzero_si256(), ph = _mm256_setzero_si256();
+                    /* VNNI's 32-bit sums of sixteen Q5_K products (up to 16 * 31 * 128) would
+                     * not fit the 16 bits scale_add reads: two sums of eight then */
+                    const int split = q5 && vnni ? 2 : 1;
                     UNROLL
-                    for (int h = 0; h < 4; h++) {
-                        pl = dot_add(pl, lo[h], bcast8(q8 + 8 * h), h == 0, vnni);
-                        ph = dot_add(ph, hi[h], bcast8(q8 + 32 + 8 * h), h == 0, vnni);
+                    for (int k = 0; k < split; k++) {
+                        __m256i pl = _mm256_setzero_si256(), ph = _mm256_setzero_si256();
+                        UNROLL
+                        for (int h = 4 / split * k; h < 4 / split * (k + 1); h++) {
+                            pl = dot_add(pl, lo[h], bcast8(q8 + 8 * h), h == 4 / split * k, vnni);
+                            ph = dot_add(ph, hi[h], bcast8(q8 + 32 + 8 * h), h == 4 / split * k, vnni);
+                        }
+                        sumi[t] = scale_add(scale_add(sumi[t], pl, s0, vnni), ph, s1, vnni);
                     }
-                    sumi[t] = scale_add(scale_add(sumi[t], pl, s0, vnni), ph, s1, vnni);
                 }
             }
             const q4_mins q = half_mins(b, g);
@@ -190,6 +218,12 @@ void eq_vec_dot_p8x4_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, 
         }
         for (int t = 0; t < NT; t++) half_store(s + t * bs + 4 * g, acc[t], accm[t]);
     }
+}
+void eq_vec_dot_p8x4_q4_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    k4x8_x4(n, s, bs, vx, vy, by, 0);
+}
+void eq_vec_dot_p8x4_q5_K_q8_K_avx2(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    k4x8_x4(n, s, bs, vx, vy, by, 1);
 }
 
 #else

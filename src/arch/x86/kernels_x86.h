@@ -124,9 +124,13 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_P8X4_Q5_K  eq_vec_dot_p8x4_q5_K_q8_K_avx512
 #endif
 #endif
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q5_K_q8_K_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_K_q8_K_avx2);
 #if !defined(EQ_K_VEC_DOT_P8X1_Q4_K)
 #define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_avx2
 #define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_avx2
+#define EQ_K_VEC_DOT_P8X1_Q5_K  eq_vec_dot_p8x1_q5_K_q8_K_avx2
+#define EQ_K_VEC_DOT_P8X4_Q5_K  eq_vec_dot_p8x4_q5_K_q8_K_avx2
 #endif
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_0_q8_0_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_0_q8_0_avx2);
