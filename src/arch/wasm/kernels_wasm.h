@@ -39,6 +39,8 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_x4_q6_K_q8_K_wasm);
 /* Q4_K, Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time (quant/repack.h), against 1 and 4
  * activation rows. */
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_K_q8_K_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q5_K_q8_K_wasm);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_K_q8_K_wasm);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_K_q8_K_wasm);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q4_0_q8_0_wasm);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q4_0_q8_0_wasm);
@@ -90,6 +92,8 @@ void eq_vec_mad_f16_rows_wasm(int n, int nq, int rows, float *y, size_t ldy, con
 #define EQ_K_VEC_DOT_X4_Q5_K    eq_vec_dot_x4_q5_K_q8_K_wasm
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_wasm
 #define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_wasm
+#define EQ_K_VEC_DOT_P8X1_Q5_K  eq_vec_dot_p8x1_q5_K_q8_K_wasm
+#define EQ_K_VEC_DOT_P8X4_Q5_K  eq_vec_dot_p8x4_q5_K_q8_K_wasm
 #define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_wasm
 #define EQ_K_VEC_DOT_P8X1_Q4_0  eq_vec_dot_p8x1_q4_0_q8_0_wasm
 #define EQ_K_VEC_DOT_P8X4_Q4_0  eq_vec_dot_p8x4_q4_0_q8_0_wasm

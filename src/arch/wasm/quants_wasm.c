@@ -1258,13 +1258,14 @@ void eq_from_float_q8_K_wasm(const float *x, void *vy, int64_t k) {
     }
 }
 
-/* ---- Q4_K rows repacked eight at a time (quant/repack.h) ----
+/* ---- Q4_K and Q5_K rows repacked eight at a time (quant/repack.h) ----
  * A 16-byte load from one of the block's 64-byte chunks holds the same eight code bytes of
  * two rows (a row pair), against one eight-byte activation load for all of them; an int32
  * lane belongs to one row (its bytes 0-3 or 4-7 of each eight), so no sum is reduced across
  * rows, the scale and float steps run on four lanes at once, and the minimum terms of eight
  * rows come out of eight dots and one 4x4 transpose. The integers are the procedure's
- * (eq_q4_Kx8_dot_ref), and so are its float steps: a multiply, then an add, per block. */
+ * (eq_q4_Kx8_dot_ref), and so are its float steps: a multiply, then an add, per block. Q5_K
+ * (eq_q5_Kx8_dot_ref): the same, each code's fifth bit put in from the qh chunk. */
 
 #if defined(__wasm_relaxed_simd__)
 /* one int32 lane sums the four products of a row's four bytes */
@@ -1274,7 +1275,7 @@ static inline void eq_p8_dot(eq_p8acc *p, v128_t codes, const int8_t *q8) {
 }
 /* times the sub-block scales: v0 holds the pair's scales as bytes (row 2k: 0..7, 2k+1: 8..15);
  * a zero high half beside each 16-bit scale makes the dot one exact multiply, as the lane
- * (at most 16 * 15 * 128) fits in 16 bits */
+ * (at most 16 * 15 * 128; Q5_K: two sums of at most 8 * 31 * 128, EQ_P8_SPLIT) fits in 16 bits */
 static inline void eq_p8_scale(eq_p8acc *s, eq_p8acc p, v128_t v0, int sb) {
     const v128_t idx = wasm_i8x16_add(wasm_i8x16_make(0, -128, -128, -128, 0, -128, -128, -128,
                                                       8, -128, -128, -128, 8, -128, -128, -128), wasm_i8x16_splat((int8_t)sb));
@@ -1282,6 +1283,7 @@ static inline void eq_p8_scale(eq_p8acc *s, eq_p8acc p, v128_t v0, int sb) {
 }
 /* the pair's four integers: row 2k bytes 0-3, 4-7, row 2k + 1 bytes 0-3, 4-7 */
 static inline v128_t eq_p8_ints(eq_p8acc s) { return s.a; }
+#define EQ_P8_SPLIT(q5) ((q5) ? 2 : 1)
 #else
 /* No byte multiply: 16-bit lanes, each int32 lane the sum of two products, one row a vector
  * (a: row 2k, b: row 2k + 1). One token: the products, then their sum times the sub-block
@@ -1311,7 +1313,25 @@ static inline v128_t eq_p8_scale16(v128_t v0, int byte) {
 static inline v128_t eq_p8_ints(eq_p8acc s) {
     return wasm_i32x4_add(wasm_i32x4_shuffle(s.a, s.b, 0, 2, 4, 6), wasm_i32x4_shuffle(s.a, s.b, 1, 3, 5, 7));
 }
+/* a lane sums eight products: at most 8 * 31 * 128 with Q5_K's codes, within 16 bits */
+#define EQ_P8_SPLIT(q5) 1
 #endif
+
+/* Row pair k's codes of chunk 4 j + h: sub-block 2 j's (low nibbles) and 2 j + 1's (high),
+ * with their fifth bits (bits 2 j and 2 j + 1 of qh, moved to bit 4) for Q5_K. */
+static inline __attribute__((always_inline))
+void eq_p8_codes(const eq_k4x8_view *b, int j, int h, int k, v128_t *lo, v128_t *hi) {
+    const v128_t p = wasm_v128_load(b->qs + 64 * (4 * j + h) + 16 * k);
+    *lo = wasm_v128_and(p, wasm_i8x16_splat(0x0F));
+    *hi = wasm_u8x16_shr(p, 4);
+    if (b->qh) {
+        const v128_t q = wasm_v128_load(b->qh + 64 * h + 16 * k), m16 = wasm_i8x16_splat(0x10);
+        const v128_t b0 = 2 * j <= 4 ? wasm_i8x16_shl(q, 4 - 2 * j) : wasm_u8x16_shr(q, 2 * j - 4);
+        const v128_t b1 = 2 * j + 1 <= 4 ? wasm_i8x16_shl(q, 3 - 2 * j) : wasm_u8x16_shr(q, 2 * j - 3);
+        *lo = wasm_v128_or(*lo, wasm_v128_and(b0, m16));
+        *hi = wasm_v128_or(*hi, wasm_v128_and(b1, m16));
+    }
+}
 
 /* Per-row totals of four rows' partial sums (a 4x4 transpose and add). */
 static inline v128_t eq_sum4x4(v128_t d0, v128_t d1, v128_t d2, v128_t d3) {
@@ -1323,27 +1343,25 @@ static inline v128_t eq_sum4x4(v128_t d0, v128_t d1, v128_t d2, v128_t d3) {
 /* Row pair k's integer sums (eq_p8_ints order) of one block for NT tokens: the codes of
  * sub-blocks 2j (low nibbles) and 2j + 1 (high) against their activations, times the scales. */
 static inline __attribute__((always_inline))
-void eq_p8_sums(eq_p8acc *sum, const block_q4_Kx8 *b, const block_q8_K *const *y, int i, int k, v128_t v0, const int NT) {
-    const v128_t m4 = wasm_i8x16_splat(0x0F);
+void eq_p8_sums(eq_p8acc *sum, const eq_k4x8_view *b, const block_q8_K *const *y, int i, int k, v128_t v0, const int NT) {
+    const int split = EQ_P8_SPLIT(b->qh != NULL);
     for (int t = 0; t < NT; ++t) memset(&sum[t], 0, sizeof sum[t]);
     for (int j = 0; j < 4; ++j) {
         v128_t lo[4], hi[4];
-        for (int h = 0; h < 4; ++h) {
-            const v128_t p = wasm_v128_load(b->qs[4 * j + h] + 16 * k);
-            lo[h] = wasm_v128_and(p, m4);
-            hi[h] = wasm_u8x16_shr(p, 4);
-        }
+        for (int h = 0; h < 4; ++h) eq_p8_codes(b, j, h, k, &lo[h], &hi[h]);
         for (int t = 0; t < NT; ++t) {
             const int8_t *q8 = y[t][i].qs + 64 * j;
-            eq_p8acc pl, ph;
-            memset(&pl, 0, sizeof pl);
-            memset(&ph, 0, sizeof ph);
-            for (int h = 0; h < 4; ++h) {
-                eq_p8_dot(&pl, lo[h], q8 + 8 * h);
-                eq_p8_dot(&ph, hi[h], q8 + 32 + 8 * h);
+            for (int part = 0; part < split; ++part) {
+                eq_p8acc pl, ph;
+                memset(&pl, 0, sizeof pl);
+                memset(&ph, 0, sizeof ph);
+                for (int h = 4 / split * part; h < 4 / split * (part + 1); ++h) {
+                    eq_p8_dot(&pl, lo[h], q8 + 8 * h);
+                    eq_p8_dot(&ph, hi[h], q8 + 32 + 8 * h);
+                }
+                eq_p8_scale(&sum[t], pl, v0, 2 * j);
+                eq_p8_scale(&sum[t], ph, v0, 2 * j + 1);
             }
-            eq_p8_scale(&sum[t], pl, v0, 2 * j);
-            eq_p8_scale(&sum[t], ph, v0, 2 * j + 1);
         }
     }
 }
@@ -1351,15 +1369,14 @@ void eq_p8_sums(eq_p8acc *sum, const block_q4_Kx8 *b, const block_q8_K *const *y
 #if !defined(__wasm_relaxed_simd__)
 /* the same sums, the codes multiplied by their scales first (see eq_p8acc) */
 static inline __attribute__((always_inline))
-void eq_p8_sums_prescaled(eq_p8acc *sum, const block_q4_Kx8 *b, const block_q8_K *const *y, int i, int k, v128_t v0, const int NT) {
-    const v128_t m4 = wasm_i8x16_splat(0x0F);
+void eq_p8_sums_prescaled(eq_p8acc *sum, const eq_k4x8_view *b, const block_q8_K *const *y, int i, int k, v128_t v0, const int NT) {
     for (int t = 0; t < NT; ++t) memset(&sum[t], 0, sizeof sum[t]);
     for (int j = 0; j < 4; ++j) {
         const v128_t sla = eq_p8_scale16(v0, 2 * j), slb = eq_p8_scale16(v0, 8 + 2 * j);
         const v128_t sha = eq_p8_scale16(v0, 2 * j + 1), shb = eq_p8_scale16(v0, 9 + 2 * j);
         for (int h = 0; h < 4; ++h) {
-            const v128_t p = wasm_v128_load(b->qs[4 * j + h] + 16 * k);
-            const v128_t lo = wasm_v128_and(p, m4), hi = wasm_u8x16_shr(p, 4);
+            v128_t lo, hi;   /* codes times scales: at most 31 * 63, a 16-bit lane */
+            eq_p8_codes(b, j, h, k, &lo, &hi);
             const v128_t la = wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(lo), sla);
             const v128_t lb = wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(lo), slb);
             const v128_t ha = wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(hi), sha);
@@ -1387,8 +1404,7 @@ static inline void eq_p8_store(float *s, size_t bs, v128_t acc[][4], v128_t accm
 }
 
 static inline __attribute__((always_inline))
-void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT) {
-    const block_q4_Kx8 *x = vx;
+void eq_p8_k4_tokens(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by, const int NT, const int Q5) {
     const block_q8_K *y[4];
     for (int t = 0; t < NT; ++t) y[t] = (const block_q8_K *)((const char *)vy + t * by);
     const v128_t m4 = wasm_i8x16_splat(0x0F), m3 = wasm_i8x16_splat(0x03);
@@ -1398,7 +1414,7 @@ void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *v
         accm[t][0] = accm[t][1] = wasm_f32x4_splat(0.0f);
     }
     for (int i = 0; i < n / EQ_QK_K; ++i) {
-        const block_q4_Kx8 *b = x + i;
+        const eq_k4x8_view bv = eq_k4x8_view_at(vx, i, Q5), *b = &bv;
         float xd[8], xm[8];
         for (int r = 0; r < 8; ++r) { xd[r] = eq_fp16_to_fp32(b->d[r]); xm[r] = eq_fp16_to_fp32(b->dmin[r]); }
         /* scales and mins as bytes, v0[k] / v1[k] holding row 2k's then row 2k + 1's */
@@ -1454,10 +1470,16 @@ void eq_p8_q4_K_tokens(int n, float *s, size_t bs, const void *vx, const void *v
 }
 
 void eq_vec_dot_p8x1_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-    eq_p8_q4_K_tokens(n, s, bs, vx, vy, by, 1);
+    eq_p8_k4_tokens(n, s, bs, vx, vy, by, 1, 0);
 }
 void eq_vec_dot_p8x4_q4_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
-    eq_p8_q4_K_tokens(n, s, bs, vx, vy, by, 4);
+    eq_p8_k4_tokens(n, s, bs, vx, vy, by, 4, 0);
+}
+void eq_vec_dot_p8x1_q5_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_p8_k4_tokens(n, s, bs, vx, vy, by, 1, 1);
+}
+void eq_vec_dot_p8x4_q5_K_q8_K_wasm(int n, float *s, size_t bs, const void *vx, const void *vy, size_t by) {
+    eq_p8_k4_tokens(n, s, bs, vx, vy, by, 4, 1);
 }
 
 /* ---- Q4_0, Q4_1, Q5_0 and Q8_0 rows repacked eight at a time (quant/repack.h) ----
