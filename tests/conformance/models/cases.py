@@ -12,7 +12,8 @@ For every case (arch, vocab, type, variant) x prompt:
      Oracle results are cached in $EQ_CACHE/models/random/oracle (keyed by oracle build, CPU backend,
      model, prompt), so re-runs only pay for edgeq.
   3. run `$EDGEQ run -m MODEL -p PROMPT -n 32 --temp 0 -t T -c CTX --logits-out F` and compare:
-     identical generated text (bytes); top-1 of the last-prompt-position logits identical;
+     identical generated text (bytes); top-1 of the last-prompt-position logits identical (or
+     llama's runner-up where its top two are a near tie, as below: the first greedy step's choice);
      cosine(logits) >= 0.9999 for F32/F16/BF16 models (reported for all types).
      Text: where llama.cpp's two CPU backends produce different greedy text (float rounding decides
      it: with quantized weights the activations are re-quantized to 8 bits, a 1-ulp difference flips
@@ -527,7 +528,16 @@ def main():
                     top_e, top_o = int(np.argmax(logits)), int(np.argmax(o["logits"]))
                     info.append(f"cos {cs:.7f} maxabs {float(np.abs(logits - o['logits']).max()):.2g}")
                     if top_e != top_o:
-                        problems.append(f"t{t}: top-1 {top_e} vs llama {top_o} (llama gap {o['gaps'][0]:.3g})")
+                        # the first greedy step's choice: a swap of llama's own two nearly tied
+                        # best tokens is noted like a text divergence there, anything else fails
+                        tie = args.tie_rel if args.tie_rel is not None else TIE_REL.get(qtype, TIE_REL_QUANT)
+                        second = int(np.argsort(o["logits"])[-2])
+                        rel0 = o["rel_gaps"][0] if o["rel_gaps"] else 1.0
+                        if args.strict or loose or top_e != second or rel0 >= tie:
+                            problems.append(f"t{t}: top-1 {top_e} vs llama {top_o} (llama gap {o['gaps'][0]:.3g}, "
+                                            f"rel {rel0:.2g})")
+                        else:
+                            info.append(f"top-1 = llama's runner-up {top_e}, a near tie (rel gap {rel0:.2g})")
                     if qtype in COS_TYPES and cs < COS_MIN:
                         problems.append(f"t{t}: cosine {cs:.7f} < {COS_MIN}")
                     if loose and cs < LOOSE_COS_MIN:
