@@ -103,7 +103,39 @@ async function openDemo(browser, url) {
 }
 
 const state = (page) => page.evaluate(() => document.body.dataset.state);
-const waitState = (page, s, timeout) => page.waitForSelector(`body[data-state=${s}]`, { timeout });
+// On a timeout, say where the page stood: its state, the states it went through, its error, its model.
+const waitState = (page, s, timeout) => page.waitForSelector(`body[data-state=${s}]`, { timeout }).catch(async (e) => {
+  const at = await page.evaluate(() => ({
+    state: document.body.dataset.state, states: (window.__demo && window.__demo.states || []).join(','),
+    error: document.getElementById('error').hidden ? '' : document.getElementById('error').textContent.trim(),
+    model: (document.getElementById('model-name') || {}).textContent, status: (document.getElementById('load-status') || {}).textContent,
+    progress: (document.getElementById('progress-label') || {}).textContent + ' ' + (document.getElementById('progress-bytes') || {}).textContent,
+  })).catch((e2) => ({ evaluate: String(e2) }));
+  throw new Error(`waiting for state ${s}: ${e.message.split('\n')[0]}; the page: ${JSON.stringify(at)}`);
+});
+// The loader writes its Cache API copy on the side, and gives it up where writing would slow
+// the download (js/src/load.js). Before a reload that expects the copy: wait until the model in
+// the URL box has one (true), or up to `timeout` ms (false: no copy; the caller loads by hand).
+async function cachedCopy(page, timeout = 60_000) {
+  for (const end = Date.now() + timeout; ;) {
+    const hit = await page.evaluate(async () => {
+      if (typeof caches === 'undefined') return false;
+      const s = await caches.open('edgeq-models-v1');
+      return !!(await s.match(new URL(document.getElementById('model-url').value, location.href).href));
+    });
+    if (hit || Date.now() > end) return hit;
+    await page.waitForTimeout(500);
+  }
+}
+// After a reload: the cached model loads by itself; without a copy the page waits, and Load starts it.
+async function reloadedModelReady(page, cached) {
+  if (!cached) {
+    console.log('# no Cache API copy of the model (the loader gave it up): loaded with Load');
+    await waitState(page, 'idle', 30_000);
+    await page.click('#load-btn');
+  }
+  await waitState(page, 'ready', LOAD_TIMEOUT);
+}
 const lastReply = (page) => page.evaluate(() => {
   const all = document.querySelectorAll('#messages .msg.assistant');
   const li = all[all.length - 1];
@@ -676,12 +708,19 @@ async function twoModelChecks(browser) {
     });
 
     await check('reload: a completion conversation comes back with its model; New chat leaves nothing to restore', async () => {
+      const cached = await cachedCopy(page);
       await page.reload();
-      await waitState(page, 'ready', LOAD_TIMEOUT);
+      await reloadedModelReady(page, cached);
       assert(await page.textContent('#model-name') === 'Gemma 3 270M', 'the conversation\'s model was not the one reloaded');
       assert(await page.inputValue('#mode') === 'completion' && (await msgs(page)).length === 2, 'the completion did not come back');
       await page.click('#new-chat');
       await page.reload();
+      // the default model: loading by itself from its copy, else (no copy) waiting for Load
+      const auto = await page.waitForFunction(() => ['loading', 'ready'].includes(document.body.dataset.state), null, { timeout: 20_000 }).then(() => true, () => false);
+      if (!auto) {
+        console.log('# no Cache API copy of the default model: loaded with Load');
+        await page.click('#load-btn');
+      }
       await waitState(page, 'ready', LOAD_TIMEOUT);
       assert((await msgs(page)).length === 0, 'New chat did not clear the kept conversation');
       assert(await page.textContent('#model-name') === 'SmolLM2 135M Instruct', 'without a conversation the default model should load');
