@@ -495,6 +495,8 @@ def main():
                 continue
             problems = []
             info = []
+            # a near tie at a greedy step (relative to llama's logits' std) decides nothing there
+            tie = args.tie_rel if args.tie_rel is not None else TIE_REL.get(qtype, TIE_REL_QUANT)
             for t in eq_threads:
                 try:
                     text, logits, dt = run_edgeq(model, prompt, args.n, t, ctx, tmp)
@@ -508,7 +510,6 @@ def main():
                     # greedy step whose token covers byte k; a near tie there decides nothing
                     step = max([i for i, off in enumerate(o["offsets"]) if off <= k] or [0])
                     rel = o["rel_gaps"][step] if step < len(o["rel_gaps"]) else 1.0
-                    tie = args.tie_rel if args.tie_rel is not None else TIE_REL.get(qtype, TIE_REL_QUANT)
                     if loose:
                         info.append(f"text = llama for {k} bytes (to step {step}, llama rel gap {rel:.2g}), "
                                     f"then edgeq {text[k:k + 30]!r}")
@@ -530,7 +531,6 @@ def main():
                     if top_e != top_o:
                         # the first greedy step's choice: a swap of llama's own two nearly tied
                         # best tokens is noted like a text divergence there, anything else fails
-                        tie = args.tie_rel if args.tie_rel is not None else TIE_REL.get(qtype, TIE_REL_QUANT)
                         second = int(np.argsort(o["logits"])[-2])
                         rel0 = o["rel_gaps"][0] if o["rel_gaps"] else 1.0
                         if args.strict or loose or top_e != second or rel0 >= tie:
