@@ -83,6 +83,15 @@ suite cross-x86-avx2 bash tests/cross/x86-avx2.sh
 suite fuzz bash tests/fuzz/run.sh "$FUZZ_SECS"
 
 echo
-if [ ${#failed_suites[@]} -gt 0 ]; then echo "failed suites: ${failed_suites[*]}"; fi
+if [ ${#failed_suites[@]} -gt 0 ]; then
+    # what failed, again at the end: a CI report that keeps only the head and tail of this
+    # output still names the failed checks (each suite's whole log is in build/test-logs/)
+    for name in "${failed_suites[@]}"; do
+        lines=$(grep -aE '(^|[[:space:]])(FAIL|not ok|FAILED)|\*\*\*Failed' "$log/$name.log" | head -n 12)
+        [ -n "$lines" ] || lines=$(tail -n 3 "$log/$name.log")
+        cut -c1-400 <<<"$lines" | sed "s/^/[$name] /"
+    done
+    echo "failed suites: ${failed_suites[*]}"
+fi
 echo "$total_pass passed, $total_fail failed"
 [ $total_fail -eq 0 ] && [ ${#failed_suites[@]} -eq 0 ]

@@ -46,12 +46,31 @@ const failures = [];
 let consoleLog = []; // the current page's console errors and warnings, shown when a test fails
 let currentPage = null;
 
-async function test(name, fn, timeoutMs = 60000) {
+// fn(ctx) may set ctx.stage as it goes, and the page window.stage: a timeout names both.
+// retries: runs again after a timeout (not after a failed check), saying so: for WebKitGTK under
+// xvfb, whose automation has hung once in a CI run where the same steps take 3 s.
+async function test(name, fn, timeoutMs = 60000, { retries = 0 } = {}) {
   if (ONLY && !ONLY.test(name)) return;
   const t0 = Date.now();
   let timer;
   try {
-    await Promise.race([fn(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${timeoutMs / 1000} s`)), timeoutMs); })]);
+    for (let attempt = 0; ; attempt++) {
+      const ctx = { stage: 'starting' };
+      let timedOut = false;
+      try {
+        await Promise.race([fn(ctx), new Promise((_, rej) => { timer = setTimeout(() => { timedOut = true; rej(new Error(`timed out after ${timeoutMs / 1000} s`)); }, timeoutMs); })]);
+        break;
+      } catch (e) {
+        clearTimeout(timer);
+        if (!timedOut) throw e;
+        const page = currentPage && await Promise.race([currentPage.evaluate(() => window.stage).catch((x) => `(unreadable: ${x})`), sleep(3000).then(() => '(no answer in 3 s)')]);
+        const where = `test at "${ctx.stage}", page at "${page}"`;
+        if (attempt >= retries) throw new Error(`${e.message}: ${where}`);
+        console.log(`#     ${name}: ${e.message} (${where}); run again`);
+        // WebKitWebDriver holds one session (page) at a time: the hung one goes first
+        if (currentPage) await Promise.race([currentPage.close().catch(() => {}), sleep(5000)]);
+      }
+    }
     passed++;
     console.log(`ok    ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${name}`);
   } catch (e) {
@@ -547,22 +566,30 @@ async function insecureTest(browser) {
   const host = lanHost();
   const name = `[${browser.name} insecure] http on a LAN address: no Cache API, no isolation despite COOP/COEP; loads from the network, single-threaded, same text`;
   if (!host) { console.log(`SKIP  ${name}: this machine has no non-loopback IPv4 address (EQ_BROWSER_LAN_HOST)`); return; }
-  await test(name, async () => {
+  await test(name, async (ctx) => {
+    ctx.stage = `server on ${host}`;
     const srv = await startServer({ root: ROOT, model: MODEL, isolated: true, host });
+    ctx.stage = 'opening the page';
     const page = await openPage(browser, srv.base);
     try {
+      ctx.stage = 'in the page';
       const r = await page.evaluate(async ([p, n]) => {
         const o = { secure: isSecureContext, coi: self.crossOriginIsolated, caches: typeof caches, runs: [] };
         for (let i = 0; i < 2; i++) {
           const events = [];
-          const m = await edgeq.load('/model.gguf', { contextSize: 128, onEvent: (e) => events.push(e.type) }); // cache: true (default)
+          window.stage = `run ${i}: load`;
+          const m = await edgeq.load('/model.gguf', { contextSize: 128, onEvent: (e) => { events.push(e.type); window.stage = `run ${i}: load: ${e.type}`; } }); // cache: true (default)
           let text = '';
-          for await (const s of m.complete(p, { maxTokens: n, temperature: 0 })) text += s;
+          window.stage = `run ${i}: complete`;
+          for await (const s of m.complete(p, { maxTokens: n, temperature: 0 })) { text += s; window.stage = `run ${i}: complete: ${text.length} chars`; }
           o.runs.push({ events, text, threaded: (await m.info()).runtime.threaded });
+          window.stage = `run ${i}: dispose`;
           await m.dispose();
         }
+        window.stage = 'done';
         return o;
       }, [PROMPTS[0], N_GREEDY]);
+      ctx.stage = `checking (server saw ${JSON.stringify(srv.stats.requests)})`;
       eq([r.secure, r.coi, r.caches], [false, false, 'undefined'], '[isSecureContext, crossOriginIsolated, typeof caches]');
       for (const x of r.runs) {
         check(!x.events.includes('cache-hit'), `a cache hit without a Cache API: ${JSON.stringify(x.events)}`);
@@ -573,7 +600,7 @@ async function insecureTest(browser) {
       await page.close();
       await srv.close();
     }
-  });
+  }, 60000, { retries: 1 });
 }
 
 // ---- a > 2 GiB model streamed into a single-threaded page ---------------------------------------
