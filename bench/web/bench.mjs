@@ -168,7 +168,7 @@ async function main() {
           else {
             console.error(`  ${bname} ${path.basename(model)} t${threads} rep ${rep + 1} ${pad(engine, 6)}`
               + (o.loadOnly ? '' : ` pp ${r.ppTps.toFixed(1)} (${r.ppN} tok) tg ${r.tgTps.toFixed(1)} (${r.tgN} tok)`)
-              + (r.cacheEvents ? ` cache: ${r.cacheEvents};` : '')
+              + (r.cacheEvents ? ` events: ${r.cacheEvents};` : '')
               + ` load ${Math.round(r.loadMs)} ms, first token ${Math.round(r.firstTokenMs)} ms, threads ${r.threads}${r.threaded ? '' : ' (single-threaded module)'}${r.simd ? `, ${r.simd}` : ''}`
               + (r.ppServerTps ? `; wllama's own timings: pp ${r.ppServerTps.toFixed(1)} tg ${r.tgServerTps.toFixed(1)}` : ''));
           }

@@ -20,14 +20,21 @@ const engines = {
   async edgeq(cfg) {
     const { load } = await import('/js/src/browser.js');
     let llm;
-    const events = []; // the loader's cache events: cached, cache-failed (gave up), cache-hit
+    // the loader's cache events (cached, cache-failed: gave up, cache-hit) and when the last
+    // byte came, each with its time since load() was called: where a load's time went
+    const events = [];
     return {
       events,
       async load(url) {
+        const t0 = performance.now();
+        const at = () => `@${((performance.now() - t0) / 1000).toFixed(1)}s`;
+        let downloaded = false;
         llm = await load(url, {
           threads: cfg.threads, contextSize: cfg.nCtx, batchSize: cfg.nBatch, kvType: 'f16', cache: cfg.cache,
-          onEvent: (ev) => { if (/^cache/.test(ev.type)) events.push(ev.type); },
+          onEvent: (ev) => { if (/^cache/.test(ev.type)) events.push(ev.type + at()); },
+          onProgress: (p) => { if (!downloaded && p.total && p.loaded >= p.total) { downloaded = true; events.push('downloaded' + at()); } },
         });
+        events.push('loaded' + at());
         const info = await llm.info();
         return { threads: info.runtime.threads, threaded: info.runtime.threaded, simd: info.runtime.simd };
       },
