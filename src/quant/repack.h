@@ -6,7 +6,7 @@
  *
  * Only the CPU backend of a build with a kernel for the layout uses it (eq_vec_dot_packed_get:
  * Q4_K and Q5_K on x86 AVX2 or AVX-512 VBMI + VNNI, WASM SIMD128 and relaxed SIMD; Q6_K on x86
- * AVX-512 BW + VNNI; Q4_0, Q4_1, Q5_0 and Q8_0 on x86 AVX2 and AVX-512 BW + VNNI, WASM SIMD128
+ * AVX2 or AVX-512 BW + VNNI; Q4_0, Q4_1, Q5_0 and Q8_0 on x86 AVX2 and AVX-512 BW + VNNI, WASM SIMD128
  * and relaxed SIMD; not NEON or scalar builds yet), only on matrices whose rows come in groups
  * of eight, and only for weights that are never read but through a matmul (the loader repacks
  * the "blk." ones and the output matrix).

@@ -120,6 +120,7 @@ static void check_type(int type, const char *tname, proc_fn proc, dot_fn plain_d
     if (type == EQ_TYPE_Q4_1) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q4_1_q8_1_avx2, eq_vec_dot_p8x4_q4_1_q8_1_avx2};
     if (type == EQ_TYPE_Q5_0) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q5_0_q8_0_avx2, eq_vec_dot_p8x4_q5_0_q8_0_avx2};
     if (type == EQ_TYPE_Q8_0) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q8_0_q8_0_avx2, eq_vec_dot_p8x4_q8_0_q8_0_avx2};
+    if (type == EQ_TYPE_Q6_K) k[nk++] = (__typeof__(k[0])){"avx2", eq_vec_dot_p8x1_q6_K_q8_K_avx2, eq_vec_dot_p8x4_q6_K_q8_K_avx2};
 #endif
     for (size_t ki = 0; ki < nk; ki++) {
         float got[T * R];

@@ -86,7 +86,7 @@ EQ_DECL_VEC_DOT_RX4(eq_vec_dot_rx4_bf16_bf16_avx512);
 #define EQ_K_VEC_DOT_RX4_F16    eq_vec_dot_rx4_f16_f16_avx512
 #define EQ_K_VEC_DOT_RX4_BF16   eq_vec_dot_rx4_bf16_bf16_avx512
 /* Q6_K matrices are repacked at load too, eight rows interleaved (src/arch/x86/avx512_q6k_x8.c;
- * AVX2 builds run them unpacked). */
+ * AVX2 builds: avx2_q6k_x8.c). */
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q6_K_q8_K_avx512);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q6_K_q8_K_avx512);
 #define EQ_K_VEC_DOT_P8X1_Q6_K  eq_vec_dot_p8x1_q6_K_q8_K_avx512
@@ -126,6 +126,8 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_K_q8_K_avx512);
 #endif
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q5_K_q8_K_avx2);
 EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q5_K_q8_K_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x1_q6_K_q8_K_avx2);
+EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q6_K_q8_K_avx2);
 #if !defined(EQ_K_VEC_DOT_P8X1_Q4_K)
 #define EQ_K_VEC_DOT_P8X1_Q4_K  eq_vec_dot_p8x1_q4_K_q8_K_avx2
 #define EQ_K_VEC_DOT_P8X4_Q4_K  eq_vec_dot_p8x4_q4_K_q8_K_avx2
@@ -153,6 +155,8 @@ EQ_DECL_VEC_DOT_X4(eq_vec_dot_p8x4_q8_0_q8_0_avx2);
 #define EQ_K_VEC_DOT_P8X4_Q4_1  eq_vec_dot_p8x4_q4_1_q8_1_avx2
 #define EQ_K_VEC_DOT_P8X1_Q8_0  eq_vec_dot_p8x1_q8_0_q8_0_avx2
 #define EQ_K_VEC_DOT_P8X4_Q8_0  eq_vec_dot_p8x4_q8_0_q8_0_avx2
+#define EQ_K_VEC_DOT_P8X1_Q6_K  eq_vec_dot_p8x1_q6_K_q8_K_avx2
+#define EQ_K_VEC_DOT_P8X4_Q6_K  eq_vec_dot_p8x4_q6_K_q8_K_avx2
 #define EQ_K_VEC_DOT_X4_Q4_K    eq_vec_dot_x4_q4_K_q8_K_avx2
 #define EQ_K_VEC_DOT_X4_Q6_K    eq_vec_dot_x4_q6_K_q8_K_avx2
 #define EQ_QUANT_ISA_NAME "avx2"
