@@ -95,7 +95,14 @@ fi
 # ---------------------------------------------------------------- 3. build the oracle
 BIN="$O/bin/llama_oracle"
 mkdir -p "$O/bin"
-if [[ -n "${EQ_FORCE:-}" || ! -x "$BIN" || "$HERE/llama_oracle.c" -nt "$BIN" || "$SRC/.eq-commit" -nt "$BIN" ]]; then
+# Rebuilt when what goes in changed (its source, the llama.cpp subset, the compiler), judged by
+# content, not by time: a fresh checkout's files are all newer than the cached binaries, and
+# each rebuild gives the binaries a new mtime, which the conformance suites' caches of oracle
+# results are keyed on (tests/conformance/models/cases.py, real/run.py): every CI run missed them.
+stamp() { { sha256sum "$@" | cut -d' ' -f1; cat "$SRC/.eq-commit"; ${CC:-cc} --version | head -1; ${CXX:-g++} --version | head -1; } | sha256sum | cut -d' ' -f1; }
+stale() { [[ -n "${EQ_FORCE:-}" || ! -x "$1" || "$(cat "$1.stamp" 2>/dev/null)" != "$2" ]]; }
+ORACLE_STAMP=$(stamp "$HERE/llama_oracle.c" "$HERE/setup.sh")
+if stale "$BIN" "$ORACLE_STAMP"; then
     log "building $BIN ..."
     # The prebuilt libggml is built with GGML_BACKEND_DL: the CPU backend is NOT linked in, it is one
     # of libggml-cpu-<variant>.so, chosen at runtime by ggml_backend_load_all_from_path(LIBDIR) (best
@@ -108,6 +115,7 @@ if [[ -n "${EQ_FORCE:-}" || ! -x "$BIN" || "$HERE/llama_oracle.c" -nt "$BIN" || 
         -Wl,-rpath,"$LIBDIR" -lm \
         || die "compiling llama_oracle.c failed"
     mv "$BIN.tmp" "$BIN"
+    echo "$ORACLE_STAMP" > "$BIN.stamp"
 fi
 "$BIN" version >/dev/null 2>&1 || die "$BIN does not run (try: $BIN version)"
 
@@ -117,7 +125,8 @@ fi
 # compiling instead of a full llama.cpp build.
 for tool in perplexity quantize; do
     T="$O/bin/llama-$tool"
-    if [[ -n "${EQ_FORCE:-}" || ! -x "$T" || "$HERE/tool_main.cpp" -nt "$T" || "$SRC/.eq-commit" -nt "$T" ]]; then
+    TOOL_STAMP=$(stamp "$HERE/tool_main.cpp" "$SRC/tools/$tool/$tool.cpp" "$HERE/setup.sh")
+    if stale "$T" "$TOOL_STAMP"; then
         log "building $T ..."
         ${CXX:-g++} -std=c++17 -O2 -w -DEQ_TOOL_ENTRY="llama_$tool" -DEQ_LLAMA_LIBDIR_DEFAULT="\"$LIBDIR\"" \
             -I"$SRC/common" -I"$SRC/include" -I"$SRC/ggml/include" -I"$SRC/vendor" \
@@ -125,6 +134,7 @@ for tool in perplexity quantize; do
             -L"$LIBDIR" -l:libllama-common.so -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so \
             -Wl,-rpath,"$LIBDIR" || die "compiling llama-$tool failed"
         mv "$T.tmp" "$T"
+        echo "$TOOL_STAMP" > "$T.stamp"
     fi
     help=$("$T" --help 2>&1 || true)   # llama-quantize's --help exits 1
     grep -qiE "usage|common params" <<<"$help" || die "$T does not run: $(tail -n 3 <<<"$help")"
