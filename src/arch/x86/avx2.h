@@ -143,4 +143,10 @@ enum { EQ_STREAM_AHEAD = 4096 };
 enum { EQ_STREAM_AHEAD = 0 };
 #endif
 
+/* The legacy and float kernels' far request: none where the distance is 0 (it would ask for the
+ * lines being read). */
+static inline __attribute__((always_inline)) void eq_prefetch_stream(const void *p, size_t n) {
+    if (EQ_STREAM_AHEAD) eq_prefetch_l2(p, EQ_STREAM_AHEAD, n);
+}
+
 #endif

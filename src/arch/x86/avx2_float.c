@@ -70,7 +70,7 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
     int i = 0;                                                                           \
     for (; i + 32 <= n; i += 32) {                                                       \
-        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 32 * sizeof *x);                          \
+        eq_prefetch_stream(x + i, 32 * sizeof *x);                                       \
         a0 = _mm256_fmadd_ps(LOAD(x + i), LOAD(y + i), a0);                              \
         a1 = _mm256_fmadd_ps(LOAD(x + i + 8), LOAD(y + i + 8), a1);                      \
         a2 = _mm256_fmadd_ps(LOAD(x + i + 16), LOAD(y + i + 16), a2);                    \
@@ -98,7 +98,7 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
     for (int k = 0; k < 4; k++) {                                                        \
         __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;                      \
         for (int i = 8 * k; i < n32; i += 32) {                                          \
-            if (k == 0) eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 32 * sizeof *x);          \
+            if (k == 0) eq_prefetch_stream(x + i, 32 * sizeof *x);                       \
             const __m256 w = LOAD(x + i);                                                \
             c0 = _mm256_fmadd_ps(w, LOAD(y[0] + i), c0);                                 \
             c1 = _mm256_fmadd_ps(w, LOAD(y[1] + i), c1);                                 \
@@ -135,7 +135,7 @@ void eq_from_float_bf16_avx2(const float *x, void *vy, int64_t k) {
             __m256 w[NR];                                                                \
             UNROLL                                                                       \
             for (int r = 0; r < NR; r++) {                                               \
-                if (k == 0) eq_prefetch_l2(x[r] + i, EQ_STREAM_AHEAD, 32 * sizeof(XT));  \
+                if (k == 0) eq_prefetch_stream(x[r] + i, 32 * sizeof(XT));               \
                 w[r] = LOAD(x[r] + i);                                                   \
             }                                                                            \
             UNROLL                                                                       \

@@ -103,7 +103,7 @@ void eq_to_float_q8_0_avx2(const void *vx, float *y, int64_t k) {
     __m128 accm = _mm_setzero_ps(); /* lane 1: sum of m_x * s_y (affine formats) */           \
     int i = 0;                                                                                \
     for (; i + 1 < nb; i += 2) {                                                              \
-        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 2 * sizeof *x);                                \
+        eq_prefetch_stream(x + i, 2 * sizeof *x);                                             \
         const __m128 p0 = _mm_mul_ps(eq_avx2_f16x4(&x[i]), eq_avx2_f16x4(&y[i]));             \
         const __m128 p1 = _mm_mul_ps(eq_avx2_f16x4(&x[i + 1]), eq_avx2_f16x4(&y[i + 1]));     \
         acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(p0), _mm256_cvtepi32_ps(CODES_DOT(i)), acc0);     \
@@ -172,7 +172,7 @@ void eq_vec_dot_q8_0_q8_0_avx2(int n, float *s, const void *vx, const void *vy) 
     for (int t = 0; t < 4; t++) { acc0[t] = acc1[t] = _mm256_setzero_ps(); accm[t] = _mm_setzero_ps(); } \
     int i = 0;                                                                                    \
     for (; i + 1 < nb; i += 2) {                                                                  \
-        eq_prefetch_l2(x + i, EQ_STREAM_AHEAD, 2 * sizeof *x);                                    \
+        eq_prefetch_stream(x + i, 2 * sizeof *x);                                                 \
         const __m128 f0 = eq_avx2_f16x4(&x[i]), f1 = eq_avx2_f16x4(&x[i + 1]);                    \
         const __m256i c0 = CODES(i), c1 = CODES(i + 1);                                           \
         UNROLL                                                                                    \

@@ -48,7 +48,7 @@ void legacy_x8(int n, float *s, size_t bs, const void *vx, const void *vy, size_
     for (int i = 0; i < n / EQ_QK; i++) {
         const char *b = (const char *)vx + (size_t)i * bsz;
         const uint8_t *qs = (const uint8_t *)b + (fmt == Q4_1 ? 16 : 8) * sizeof(eq_f16) + (fmt == Q5_0 ? 32 : 0);
-        if (g0 == 0) eq_prefetch_l2(b, EQ_STREAM_AHEAD, bsz);
+        if (g0 == 0) eq_prefetch_stream(b, bsz);
         __m256i c[2][4];   /* per half, values 8 k .. 8 k + 7 of its rows */
         __m256 xd[2];
         __m128 xm[2];

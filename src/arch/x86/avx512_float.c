@@ -65,7 +65,7 @@ static inline __m512 act16(const float *p) {
         __m512 w[NR];                                                                     \
         UNROLL                                                                            \
         for (int r = 0; r < NR; r++) {                                                    \
-            if (EQ_STREAM_AHEAD) eq_prefetch_l2(x[r] + i, EQ_STREAM_AHEAD, 32 * sizeof(XT)); \
+            eq_prefetch_stream(x[r] + i, 32 * sizeof(XT));                                \
             w[r] = LOADZ(x[r] + i);                                                       \
         }                                                                                 \
         UNROLL                                                                            \

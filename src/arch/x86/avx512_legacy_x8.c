@@ -32,7 +32,7 @@ static inline __m512i bcast8(const int8_t *p) { return _mm512_set1_epi64(eq_load
     for (int t = 0; t < NT; t++) { acc[t] = _mm512_setzero_ps(); accm[t] = _mm256_setzero_ps(); }  \
     for (int i = 0; i < n / EQ_QK; i++) {                                                          \
         const XT *b = x + i;                                                                       \
-        if (NT == 1) eq_prefetch_l2(b, EQ_STREAM_AHEAD, sizeof *b);                                \
+        if (NT == 1) eq_prefetch_stream(b, sizeof *b);                                             \
         const __m512 xd = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d)))); \
         __m512i c[4];                                                                              \
         CODES                                                                                      \
