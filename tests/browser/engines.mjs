@@ -139,32 +139,49 @@ function freePort() {
 
 async function launchWebKit({ args = [] } = {}) {
   if (!process.env.DISPLAY) throw new Error('WebKitGTK needs an X display: run under xvfb-run');
-  const port = await freePort();
-  const driver = spawn(PATHS.webkitDriver, [`--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const onOut = (d) => { log = (log + String(d)).slice(-20000); };
-  driver.stdout.on('data', onOut);
-  driver.stderr.on('data', onOut);
-  const base = `http://127.0.0.1:${port}`;
-  async function wd(method, path, body) {
-    const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  let driver = null, base = null, log = '';
+  // The driver in its own process group: a restart takes the MiniBrowser it started along.
+  async function startDriver() {
+    const port = await freePort();
+    driver = spawn(PATHS.webkitDriver, [`--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const onOut = (d) => { log = (log + String(d)).slice(-20000); };
+    driver.stdout.on('data', onOut);
+    driver.stderr.on('data', onOut);
+    base = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) { // the driver listening
+      try { await wd('GET', '/status', undefined, 5000); break; } catch (e) {
+        if (i > 100 || driver.exitCode !== null) { stopDriver(); throw new Error(`WebKitWebDriver did not start: ${log}`); }
+        await sleep(50);
+      }
+    }
+  }
+  function stopDriver() {
+    try { process.kill(-driver.pid, 'SIGKILL'); } catch { try { driver.kill('SIGKILL'); } catch { /* gone */ } }
+  }
+  async function wd(method, path, body, timeoutMs) {
+    const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined });
     const j = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(`WebDriver ${method} ${path}: ${res.status} ${j.value ? `${j.value.error}: ${j.value.message}` : ''}`);
     return j.value;
   }
-  for (let i = 0; ; i++) { // the driver listening
-    try { await wd('GET', '/status'); break; } catch (e) {
-      if (i > 100 || driver.exitCode !== null) { driver.kill(); throw new Error(`WebKitWebDriver did not start: ${log}`); }
-      await sleep(50);
-    }
-  }
+  await startDriver();
   let version = null;
   const browser = {
     name: 'webkit', version: null,
     async newPage() {
-      const caps = await wd('POST', '/session', {
-        capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: PATHS.miniBrowser, args: ['--automation', ...args] } } },
-      });
+      const want = { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: PATHS.miniBrowser, args: ['--automation', ...args] } } } };
+      let caps;
+      try {
+        caps = await wd('POST', '/session', want, 60000);
+      } catch (e) {
+        // WebKitWebDriver has hung starting a session (a CI run: no answer in 300 s, where it takes
+        // under a second): a new driver, once
+        console.log(`# WebKitWebDriver: new session failed (${e && e.message || e}); restarting the driver`);
+        stopDriver();
+        await startDriver();
+        caps = await wd('POST', '/session', want, 60000);
+      }
       const sid = caps.sessionId;
       version ||= `WebKitGTK ${caps.capabilities.browserVersion}`;
       browser.version = version;
@@ -202,8 +219,10 @@ async function launchWebKit({ args = [] } = {}) {
       return page;
     },
     async close() {
-      driver.kill('SIGTERM');
-      await new Promise((r) => { if (driver.exitCode !== null) r(); else { driver.once('exit', r); setTimeout(r, 3000); } });
+      const d = driver;
+      d.kill('SIGTERM');
+      await new Promise((r) => { if (d.exitCode !== null) r(); else { d.once('exit', r); setTimeout(r, 3000); } });
+      stopDriver();   // and whatever of its group is left
     },
   };
   // the version needs a session; take it from a first page
