@@ -125,7 +125,9 @@ async function main() {
   const results = []; // { browser, model, threads, engine, ...runBench output }
   const versions = {};
   for (const bname of o.browsers) {
-  const browser = await launchEngine(bname);
+  // Chromium: one on-disk profile, as a visitor has (an incognito context's quota is too small
+  // for wllama's OPFS copy of a multi-GB model); every run still starts cold (emptied below)
+  const browser = await launchEngine(bname, bname === 'chromium' ? { persistent: true } : {});
   versions[bname] = browser.version;
   console.error(`== ${browser.version}`);
   let seed = 1;
@@ -221,7 +223,7 @@ async function main() {
   if (!o.loadOnly) console.log('pp: prompt tokens evaluated / (request -> first token), one sampling step included; tg: greedy, (n - 1) / (first -> last\n'
     + 'token), page <-> worker messaging and sampling included. Native: `edgeq bench` (decode only, empty cache, no sampling).');
 
-  console.log('\nload, cold (fresh browser context: download from 127.0.0.1 + wasm compile + model setup), ms; lower is better');
+  console.log('\nload, cold (fresh page, Cache API and OPFS emptied, no HTTP cache: download from 127.0.0.1 + wasm compile + model setup), ms; lower is better');
   console.log(`${pad('browser', 8)} ${pad('model', 34)} ${pad('thr', 3)} ${pad('measure', 22)} ${lpad('edgeq', 14)} ${lpad('wllama', 14)} ${lpad('edgeq/wllama', 12)}`);
   for (const b of o.browsers) {
   const ok = (m, t, e) => results.filter((r) => r.browser === b && r.model === m && r.threads === t && r.engine === e && !r.error);

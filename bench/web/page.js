@@ -1,7 +1,8 @@
 // The in-page half of bench/web/bench.mjs: one engine (edgeq or wllama), one model, one thread
 // count per page. Both engines get the same treatment:
-//   load      from the same local URL in a fresh browser context (no HTTP cache, compiled wasm or
-//             stored model from earlier runs; each engine's default storage path, so wllama
+//   load      from the same local URL in a fresh page, the origin's Cache API and OPFS emptied
+//             first and no HTTP cache (no compiled wasm or stored model from earlier runs; Chromium:
+//             one on-disk profile, as a visitor has); each engine's default storage path, so wllama
 //             writes OPFS and edgeq the Cache API, as on a first visit), then the first token
 //             of a short prompt: "load" = start -> load resolved, "first token" = start -> token
 //             (--load-only: nothing more)

@@ -5,6 +5,7 @@
 // the run scripts use xvfb-run). Used by tests/browser, tests/web-demo and bench/web.
 //
 //   const b = await launchEngine('webkit');        // { name, version, newPage(), close() }
+//   launchEngine('chromium', { persistent: true })  // pages share one on-disk profile (below)
 //   const page = await b.newPage();                 // { goto, evaluate, waitFor, console, close }
 //   await page.goto(url);
 //   const r = await page.evaluate(async (x) => x + 1, 41);   // fn runs in the page; one JSON arg
@@ -20,6 +21,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 export const ENGINES = ['chromium', 'firefox', 'webkit'];
 export const PATHS = {
@@ -73,22 +76,46 @@ async function pollUntil(evaluate, fn, arg, timeoutMs, what) {
 }
 
 // ---- Chromium: playwright-core (CDP) ------------------------------------------------------------
-async function launchChromium({ args = [] } = {}) {
+// persistent: pages share one on-disk profile (a fresh temporary directory, removed on close)
+// instead of each getting an incognito context. An incognito context's storage lives in memory
+// with a small quota, so a site cannot store a multi-GB model there (wllama's OPFS copy of a
+// 2.4 GB file fails with QuotaExceededError); a real visitor's profile is on disk, its quota a
+// share of the disk. Callers that want cold visits empty the Cache API and OPFS themselves; the
+// HTTP cache is switched off on every page (CDP), as an incognito context starts without one.
+async function launchChromium({ args = [], persistent = false } = {}) {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
+  const opts = {
     executablePath: PATHS.chromium, headless: true,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...args],
-  });
+  };
+  let browser;
+  let context = null;
+  let profile = null;
+  if (persistent) {
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'eq-chromium-'));
+    context = await chromium.launchPersistentContext(profile, opts);
+    browser = context.browser();
+  } else {
+    browser = await chromium.launch(opts);
+  }
   return {
-    name: 'chromium', version: `Chromium ${browser.version()}`, raw: browser,
+    name: 'chromium', version: `Chromium ${browser ? browser.version() : '?'}`, raw: browser,
     async newPage() {
-      const raw = await browser.newPage();
+      const raw = context ? await context.newPage() : await browser.newPage();
+      if (context) {
+        const cdp = await context.newCDPSession(raw);
+        await cdp.send('Network.enable');
+        await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+      }
       const page = wrapCDPLike(raw);
       raw.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') page.console.push(`${m.type()}: ${m.text()}`); });
       raw.on('pageerror', (e) => page.console.push(`pageerror: ${e.message}`));
       return page;
     },
-    close: () => browser.close().catch(() => {}),
+    async close() {
+      await (context || browser).close().catch(() => {});
+      if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    },
   };
 }
 
