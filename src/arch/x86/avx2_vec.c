@@ -66,17 +66,23 @@ enum { QB_MAX = 2 };
 static inline __attribute__((always_inline))
 void dot_f16_part(const int QB, int n, const uint16_t *x, const __m256 *yv, int ldv, __m256 *out) {
     __m256 a[QB_MAX][4];
+    UNROLL
     for (int q = 0; q < QB; q++) a[q][0] = a[q][1] = a[q][2] = a[q][3] = _mm256_setzero_ps();
     int i = 0;
-    for (; i + 32 <= n; i += 32)
+    for (; i + 32 <= n; i += 32) {
+        UNROLL
         for (int k = 0; k < 4; k++) {
             const __m256 xc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8 * k)));
+            UNROLL
             for (int q = 0; q < QB; q++) a[q][k] = _mm256_fmadd_ps(xc, yv[q * ldv + i / 8 + k], a[q][k]);
         }
+    }
     for (; i + 8 <= n; i += 8) {
         const __m256 xc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
+        UNROLL
         for (int q = 0; q < QB; q++) a[q][0] = _mm256_fmadd_ps(xc, yv[q * ldv + i / 8], a[q][0]);
     }
+    UNROLL
     for (int q = 0; q < QB; q++) out[q] = _mm256_add_ps(_mm256_add_ps(a[q][0], a[q][1]), _mm256_add_ps(a[q][2], a[q][3]));
 }
 
@@ -85,6 +91,7 @@ void dot_f16_part(const int QB, int n, const uint16_t *x, const __m256 *yv, int 
 static inline __m256 hsum8(const __m256 v[8]) {
     /* [lo + hi of v[k] | lo + hi of v[k + 1]]: s_j = v_j + v_(j+4) */
     __m256 w[4];
+    UNROLL
     for (int k = 0; k < 4; k++)
         w[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20),
                              _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
@@ -106,17 +113,21 @@ void dot_rows_qb(const int QB, int n, int rows, float *s, size_t ld, const uint1
     int r = 0;
     for (; r + 8 <= rows; r += 8) {
         __m256 v[QB_MAX][8], part[QB_MAX];
+        UNROLL
         for (int k = 0; k < 8; k++) {
             const uint16_t *xr = x + (size_t)(r + k) * stride;
             if (prefetch) eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)n * sizeof *x);
             dot_f16_part(QB, n, xr, yv, ldv, part);
+            UNROLL
             for (int q = 0; q < QB; q++) v[q][k] = part[q];
         }
+        UNROLL
         for (int q = 0; q < QB; q++) _mm256_storeu_ps(s + q * ld + r, hsum8(v[q]));
     }
     for (; r < rows; r++) {
         __m256 part[QB_MAX];
         dot_f16_part(QB, n, x + (size_t)r * stride, yv, ldv, part);
+        UNROLL
         for (int q = 0; q < QB; q++) s[q * ld + r] = eq_avx2_hsum_ps(part[q]);
     }
 }
@@ -155,17 +166,23 @@ static inline __attribute__((always_inline))
 void mad_f16_cols(const int C, const int QB, int rows, float *y, size_t ldy, const uint16_t *x, size_t stride,
                   const float *w, size_t ldw, int prefetch) {
     __m256 acc[4][8];
+    UNROLL
     for (int q = 0; q < QB; q++)
+        UNROLL
         for (int c = 0; c < C; c++) acc[q][c] = _mm256_loadu_ps(y + q * ldy + 8 * c);
     for (int r = 0; r < rows; r++) {
         const uint16_t *xr = x + (size_t)r * stride;
         if (prefetch) eq_prefetch(xr, AHEAD * stride * sizeof *x, (size_t)C * 8 * sizeof *x);
+        UNROLL
         for (int c = 0; c < C; c++) {
             const __m256 xc = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(xr + 8 * c)));
+            UNROLL
             for (int q = 0; q < QB; q++) acc[q][c] = _mm256_fmadd_ps(xc, _mm256_set1_ps(w[q * ldw + r]), acc[q][c]);
         }
     }
+    UNROLL
     for (int q = 0; q < QB; q++)
+        UNROLL
         for (int c = 0; c < C; c++) _mm256_storeu_ps(y + q * ldy + 8 * c, acc[q][c]);
 }
 
