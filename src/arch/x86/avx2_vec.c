@@ -42,9 +42,10 @@ void eq_vec_mad_f32_avx2(int n, float *y, const float *x, float v) {
 /* Attention over many cached rows (ops/vec.c): the one-row kernels' exact arithmetic, without a
  * call, a conversion of the query, or a horizontal sum per row, and with the weighted sum's
  * accumulators kept in registers across rows; where several heads read the same rows (one KV
- * head's group), a row is converted once per pass for two to four of them. A head's rows lie a
- * whole cache row apart (6 KB in Phi-3.5: a page apart, where the hardware prefetchers do not
- * follow), so each row asks for the one AHEAD rows on. At 1024 positions of context the two
+ * head's group), a row is converted once per pass for two to four of them. Rows lie `stride`
+ * apart: the CPU backend keeps one head's positions contiguous (backend/cpu/attention.c), a
+ * caller may pass a whole cache row (6 KB in Phi-3.5: a page apart, where the hardware
+ * prefetchers do not follow), so each row asks for the one AHEAD rows on. At 1024 positions of context the two
  * one-row kernels took a third of a 1.1B model's generation time; Phi-3.5 shape tg768 at 2
  * threads 7.4 -> 8.7 t/s. */
 

@@ -12,7 +12,7 @@ typedef struct {
     eq_pool *pool;
     float *act[EQ_ACT_COUNT];    /* n_batch rows of p.width[a] (LOGITS: logits_rows rows) */
     int logits_rows;
-    void **k_cache, **v_cache;   /* per layer: [kv_cap][n_head_kv * head_dim] of kv_type */
+    void **k_cache, **v_cache;   /* per layer: [n_head_kv][kv_cap][head_dim] of kv_type */
     int *kv_cap;                 /* per layer: positions kept, n_ctx or a sliding window's ring
                                     (eq_kv_keep), position p at row p % kv_cap */
     float *att_scores;           /* per pool share: eq_cpu_att_heads rows of n_ctx */
